@@ -121,10 +121,10 @@ Status ToStatus(const Result<T>& r) {
 }  // namespace piivault
 
 // Returns early with the error of a Status or Result expression.
-#define PV_RETURN_IF_ERROR(expr)                                    \
-  do {                                                              \
+#define PV_RETURN_IF_ERROR(expr)                                          \
+  do {                                                                    \
     ::piivault::Status pv_status_ = ::piivault::internal::ToStatus(expr); \
-    if (!pv_status_.ok()) return ::piivault::Err(std::move(pv_status_)); \
+    if (!pv_status_.ok()) return ::piivault::Err(std::move(pv_status_));  \
   } while (0)
 
 #define PV_CONCAT_INNER(a, b) a##b
@@ -134,7 +134,7 @@ Status ToStatus(const Result<T>& r) {
 // its error.
 #define PV_ASSIGN_OR_RETURN(decl, expr) \
   PV_ASSIGN_OR_RETURN_IMPL(PV_CONCAT(pv_result_, __LINE__), decl, expr)
-#define PV_ASSIGN_OR_RETURN_IMPL(tmp, decl, expr)        \
-  auto tmp = (expr);                                     \
+#define PV_ASSIGN_OR_RETURN_IMPL(tmp, decl, expr)                       \
+  auto tmp = (expr);                                                    \
   if (!tmp.has_value()) return ::piivault::Err(std::move(tmp).error()); \
   decl = std::move(tmp).value()

@@ -1,0 +1,44 @@
+# piivault — the two commands of the quick start, and a few more.
+#   make run    install packages, build, init ./data once, serve on 127.0.0.1:8200
+#   make test   install packages, build, run every test (unit, conformance, HTTP)
+BUILD ?= build
+SAN_BUILD ?= build-sanitize
+JOBS ?= $(shell nproc)
+DATA ?= data
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+.PHONY: all deps build run test test-sanitize bench clean format
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@if [ ! -f $(DATA)/piivault.toml ]; then $(BUILD)/bin/piivault init --dir $(DATA); fi
+	$(BUILD)/bin/piivault serve --config $(DATA)/piivault.toml
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+test-sanitize: deps
+	cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPIIVAULT_SANITIZE=ON -DPIIVAULT_BENCH=OFF
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+bench: build
+	$(BUILD)/bin/piivault_bench
+	bench/http_load.sh
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)

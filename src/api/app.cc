@@ -1,0 +1,206 @@
+#include "api/app.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "api/handler_support.h"
+#include "crypto/random.h"
+
+namespace piivault::api {
+namespace {
+
+// Maps a Status to the HTTP contract's status and error code.
+std::pair<int, std::string> HttpError(const Status& s) {
+  auto code = [&](std::string_view fallback) {
+    return s.reason().empty() ? std::string(fallback) : s.reason();
+  };
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+      return {400, code("invalid_argument")};
+    case StatusCode::kUnauthenticated:
+      return {401, "unauthenticated"};
+    case StatusCode::kPermissionDenied:
+      return {403, code("permission_denied")};
+    case StatusCode::kNotFound:
+      return {404, "not_found"};
+    case StatusCode::kAlreadyExists:
+      return {409, "already_exists"};
+    case StatusCode::kAborted:
+      return {409, "conflict"};
+    case StatusCode::kFailedPrecondition:
+      return {409, "failed_precondition"};
+    case StatusCode::kResourceExhausted:
+      return {429, "rate_limited"};
+    case StatusCode::kUnavailable:
+      return {503, "unavailable"};
+    case StatusCode::kDataLoss:
+    case StatusCode::kInternal:
+    case StatusCode::kOk:
+      break;
+  }
+  return {500, "internal"};
+}
+
+HttpResponse JsonResponse(int status, const json::value& body) {
+  HttpResponse r;
+  r.status = status;
+  if (!body.is_null()) r.body = json::serialize(body);
+  return r;
+}
+
+HttpResponse ErrorResponse(const Status& s) {
+  auto [status, code] = HttpError(s);
+  std::string message = s.message();
+  if (s.code() == StatusCode::kDataLoss)
+    message = "integrity error: " + message;
+  json::object err{{"code", code}, {"message", message}};
+  if (!s.field().empty()) err["field"] = s.field();
+  return JsonResponse(status, json::object{{"error", std::move(err)}});
+}
+
+// A client-supplied request id is echoed only if it is short and plain, so
+// it cannot inject into logs or headers.
+std::string RequestId(const HttpRequest& req) {
+  std::string_view given = req.Header("x-request-id");
+  if (!given.empty() && given.size() <= 128 &&
+      std::all_of(given.begin(), given.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+               c == '_' || c == '.' || c == ':';
+      }))
+    return std::string(given);
+  return crypto::RandomId("req_");
+}
+
+std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    out.emplace_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct App::Route {
+  std::string method;
+  std::vector<std::string> pattern;  // "{x}" segments are parameters
+  std::string name;
+  HandlerFn fn;
+};
+
+class App::Routes {
+ public:
+  std::vector<Route> routes;
+
+  // Index of the matching route; kNotFound, or kInvalidArgument with reason
+  // method_not_allowed when only the method differs.
+  Result<std::size_t> Match(const HttpRequest& req,
+                            std::vector<std::string>& params) const {
+    if (req.path.empty() || req.path[0] != '/')
+      return Err(NotFound("no such endpoint"));
+    auto segments = SplitPath(req.path);
+    bool path_matched = false;
+    for (std::size_t i = 0; i < routes.size(); ++i) {
+      auto& r = routes[i];
+      if (r.pattern.size() != segments.size()) continue;
+      std::vector<std::string> found;
+      bool ok = true;
+      for (std::size_t s = 0; s < segments.size() && ok; ++s) {
+        if (r.pattern[s].starts_with('{')) {
+          bool decoded = true;
+          found.push_back(PercentDecode(segments[s], &decoded));
+          ok = decoded && !found.back().empty();
+        } else {
+          ok = r.pattern[s] == segments[s];
+        }
+      }
+      if (!ok) continue;
+      path_matched = true;
+      if (r.method != req.method) continue;
+      params = std::move(found);
+      return i;
+    }
+    if (path_matched)
+      return Err(Status(StatusCode::kInvalidArgument,
+                        "method not allowed on this endpoint",
+                        "method_not_allowed"));
+    return Err(NotFound("no such endpoint"));
+  }
+};
+
+App::App(vault::Vault* vault)
+    : routes_(std::make_unique<Routes>()), vault_(vault) {
+  RouteAdder add = [this](std::string method, std::string pattern,
+                          std::string name, HandlerFn fn) {
+    routes_->routes.push_back({std::move(method), SplitPath(pattern),
+                               std::move(name), std::move(fn)});
+  };
+  AddControlRoutes(add);
+  AddDataRoutes(add);
+  for (auto& r : routes_->routes) route_names_.push_back(r.name);
+  route_names_.insert(route_names_.end(), {"health", "metrics", "unmatched"});
+  metrics_ = std::make_unique<Metrics>(route_names_);
+}
+
+App::~App() = default;
+
+HttpResponse App::Handle(const HttpRequest& req) {
+  auto started = std::chrono::steady_clock::now();
+  std::string request_id = RequestId(req);
+  std::size_t route_index = routes_->routes.size() + 2;  // "unmatched"
+  std::string actor = "-";
+
+  auto respond = [&]() -> HttpResponse {
+    if (req.path == "/healthz" && req.method == "GET") {
+      route_index = routes_->routes.size();
+      return JsonResponse(200, json::object{{"status", "ok"}});
+    }
+    if (req.path == "/metrics" && req.method == "GET") {
+      route_index = routes_->routes.size() + 1;
+      HttpResponse r;
+      r.content_type = "text/plain; version=0.0.4";
+      r.body = metrics_->Render();
+      return r;
+    }
+    std::vector<std::string> params;
+    auto matched = routes_->Match(req, params);
+    if (!matched) {
+      auto r = ErrorResponse(matched.error());
+      if (matched.error().reason() == "method_not_allowed") r.status = 405;
+      return r;
+    }
+    route_index = *matched;
+    std::string_view auth = req.Header("authorization");
+    if (!auth.starts_with("Bearer ") || auth.size() <= 7)
+      return ErrorResponse(Unauthenticated("a Bearer API key is required"));
+    auto identity = vault_->identities.Authenticate(auth.substr(7));
+    if (!identity) return ErrorResponse(identity.error());
+    actor = identity->id;
+    Call call{req, std::move(params), std::move(*identity), request_id,
+              *vault_};
+    Result<Reply> reply = routes_->routes[*matched].fn(call);
+    if (!reply) return ErrorResponse(reply.error());
+    return JsonResponse(reply->status, reply->body);
+  };
+
+  HttpResponse res = respond();
+  res.headers.emplace_back("X-Request-Id", request_id);
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  metrics_->Record(route_index, res.status, elapsed);
+  // The access log names the route template, never the raw path (which may
+  // carry a principal id) and never a body.
+  spdlog::info(
+      R"("msg":"request","route":"{}","method":{},"status":{},"duration_us":{},"request_id":"{}","actor":"{}")",
+      route_names_[route_index],
+      json::serialize(json::string(req.method.substr(0, 16))), res.status,
+      std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count(),
+      request_id, actor);
+  return res;
+}
+
+}  // namespace piivault::api

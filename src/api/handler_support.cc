@@ -1,0 +1,246 @@
+#include "api/handler_support.h"
+
+#include <algorithm>
+
+namespace piivault::api {
+
+Result<json::object> ParseObject(
+    const HttpRequest& request,
+    std::initializer_list<std::string_view> allowed) {
+  boost::system::error_code ec;
+  json::value doc = json::parse(request.body, ec);
+  if (ec)
+    return Err(
+        InvalidArgument("the request body is not valid JSON", "invalid_json"));
+  if (!doc.is_object())
+    return Err(InvalidArgument("the request body must be a JSON object"));
+  for (auto& [key, value] : doc.get_object()) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+      return Err(InvalidArgument("unknown member '" +
+                                 std::string(key.substr(0, 64)) + "'"));
+  }
+  return std::move(doc.get_object());
+}
+
+Result<std::string> RequiredString(const json::object& o,
+                                   std::string_view key) {
+  auto* v = o.if_contains(key);
+  if (!v || !v->is_string())
+    return Err(InvalidArgument("'" + std::string(key) +
+                               "' is required and must be a string"));
+  return std::string(v->get_string());
+}
+
+Result<std::optional<std::string>> OptionalString(const json::object& o,
+                                                  std::string_view key) {
+  auto* v = o.if_contains(key);
+  if (!v || v->is_null()) return std::optional<std::string>();
+  if (!v->is_string())
+    return Err(InvalidArgument("'" + std::string(key) + "' must be a string"));
+  return std::optional<std::string>(std::string(v->get_string()));
+}
+
+Result<std::optional<bool>> OptionalBool(const json::object& o,
+                                         std::string_view key) {
+  auto* v = o.if_contains(key);
+  if (!v || v->is_null()) return std::optional<bool>();
+  if (!v->is_bool())
+    return Err(InvalidArgument("'" + std::string(key) + "' must be a boolean"));
+  return std::optional<bool>(v->get_bool());
+}
+
+Result<std::optional<std::vector<std::string>>> OptionalStringList(
+    const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  if (!v || v->is_null()) return std::optional<std::vector<std::string>>();
+  auto bad = [&] {
+    return InvalidArgument("'" + std::string(key) +
+                           "' must be an array of strings");
+  };
+  if (!v->is_array()) return Err(bad());
+  std::vector<std::string> out;
+  for (auto& e : v->get_array()) {
+    if (!e.is_string()) return Err(bad());
+    out.emplace_back(e.get_string());
+  }
+  return std::optional<std::vector<std::string>>(std::move(out));
+}
+
+Status RequireRole(const Call& call, std::initializer_list<vault::Role> roles) {
+  if (std::find(roles.begin(), roles.end(), call.identity.role) != roles.end())
+    return Status::Ok();
+  return PermissionDenied("this identity's role may not do this");
+}
+
+Status RequireTenantRole(const Call& call, std::string_view tenant,
+                         std::initializer_list<vault::Role> roles,
+                         std::initializer_list<vault::Role> operator_roles) {
+  const auto& id = call.identity;
+  if (vault::IsOperatorRole(id.role)) {
+    if (std::find(operator_roles.begin(), operator_roles.end(), id.role) !=
+        operator_roles.end())
+      return Status::Ok();
+    return PermissionDenied("this identity's role may not do this");
+  }
+  if (id.tenant != tenant)
+    return PermissionDenied("this identity belongs to another tenant");
+  if (std::find(roles.begin(), roles.end(), id.role) == roles.end())
+    return PermissionDenied("this identity's role may not do this");
+  return Status::Ok();
+}
+
+Result<DataAccess> AuthorizeData(Call& call, std::string_view tenant,
+                                 bool writes) {
+  // Operator identities have no purpose of their own over tenant data.
+  if (vault::IsOperatorRole(call.identity.role))
+    return Err(
+        PermissionDenied("operator identities cannot use the data plane"));
+  if (call.identity.tenant != tenant)
+    return Err(PermissionDenied("this identity belongs to another tenant"));
+  PV_ASSIGN_OR_RETURN(auto t, call.vault.tenants.Get(tenant));
+  if (writes && t.state != "active")
+    return Err(
+        PermissionDenied("the tenant is not active", "tenant_not_active"));
+
+  std::string_view purpose_id = call.request.Header("x-purpose");
+  if (purpose_id.empty())
+    return Err(InvalidArgument("the X-Purpose header is required",
+                               "purpose_required"));
+  auto purpose = call.vault.tenants.GetPurpose(tenant, purpose_id);
+  if (!purpose) {
+    if (purpose.error().code() == StatusCode::kNotFound)
+      return Err(InvalidArgument("the purpose is not defined for this tenant",
+                                 "unknown_purpose"));
+    return Err(purpose.error());
+  }
+  // Marketing and advertising need the principal's explicit consent. Until
+  // the consent ledger exists nothing can prove consent, so such requests
+  // fail closed.
+  if (vault::RequiresConsent(purpose->category))
+    return Err(PermissionDenied("this purpose requires the principal's consent",
+                                "consent_required"));
+  return DataAccess{std::move(t), std::move(*purpose)};
+}
+
+Result<FieldGrant> GrantFor(const Call& call, const DataAccess& access,
+                            policy::Action action,
+                            const vault::Collection& collection) {
+  if (call.identity.role != vault::Role::kTenantApp) return FieldGrant();
+  auto policy = policy::AccessPolicy::Parse(call.identity.policy);
+  if (!policy) return Err(Internal("stored policy is invalid"));
+  std::vector<std::string> fields;
+  for (auto& f : collection.fields) fields.push_back(f.name);
+  auto grant =
+      policy->Evaluate(action, access.purpose.id, collection.name, fields);
+  if (!grant)
+    return Err(PermissionDenied("no policy rule allows this request"));
+  return FieldGrant(std::move(*grant));
+}
+
+bool PlainAllowed(const FieldGrant& grant, std::string_view field) {
+  if (!grant) return true;
+  auto it = grant->fields.find(std::string(field));
+  return it != grant->fields.end() && it->second == policy::Transform::kPlain;
+}
+
+std::string_view PathParam(const Call& call, std::size_t i) {
+  return i < call.params.size() ? std::string_view(call.params[i])
+                                : std::string_view();
+}
+
+std::string PercentDecode(std::string_view text, bool* ok) {
+  std::string out;
+  out.reserve(text.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    int hi = i + 2 < text.size() ? hex(text[i + 1]) : -1;
+    int lo = i + 2 < text.size() ? hex(text[i + 2]) : -1;
+    if (hi < 0 || lo < 0) {
+      *ok = false;
+      return {};
+    }
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+std::string QueryParam(const HttpRequest& request, std::string_view name) {
+  std::string_view q = request.query;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    std::string_view pair = q.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      bool ok = true;
+      std::string value = eq == std::string_view::npos
+                              ? std::string()
+                              : PercentDecode(pair.substr(eq + 1), &ok);
+      return ok ? value : std::string();
+    }
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+json::value TimeJson(TimePoint t) { return json::string(FormatRfc3339(t)); }
+
+json::value FieldValueJson(const vault::FieldValue& v) {
+  return std::visit([](auto& x) -> json::value { return json::value(x); }, v);
+}
+
+json::value TenantJson(const vault::Tenant& t) {
+  json::array regions;
+  for (auto& r : t.regions) regions.emplace_back(r);
+  return json::object{{"id", t.id},
+                      {"name", t.name},
+                      {"regions", std::move(regions)},
+                      {"default_region", t.default_region},
+                      {"state", t.state},
+                      {"created_at", TimeJson(t.created_at)}};
+}
+
+json::value IdentityJson(const vault::Identity& i) {
+  json::object o{{"id", i.id},
+                 {"name", i.name},
+                 {"role", vault::RoleName(i.role)},
+                 {"created_at", TimeJson(i.created_at)}};
+  if (!i.tenant.empty()) o["tenant"] = i.tenant;
+  if (i.deactivated_at) o["deactivated_at"] = TimeJson(*i.deactivated_at);
+  if (!i.policy.is_null()) o["policy"] = i.policy;
+  return o;
+}
+
+json::value CollectionJson(const vault::Collection& c) {
+  json::array fields;
+  for (auto& f : c.fields)
+    fields.emplace_back(json::object{{"name", f.name},
+                                     {"type", vault::FieldTypeName(f.type)},
+                                     {"required", f.required},
+                                     {"searchable", f.searchable}});
+  json::object o{{"name", c.name},
+                 {"fields", std::move(fields)},
+                 {"created_at", TimeJson(c.created_at)},
+                 {"updated_at", TimeJson(c.updated_at)}};
+  if (!c.retention.empty()) o["retention"] = c.retention;
+  return o;
+}
+
+json::value PurposeJson(const vault::Purpose& p) {
+  return json::object{{"id", p.id},
+                      {"category", vault::PurposeCategoryName(p.category)},
+                      {"description", p.description},
+                      {"requires_consent", vault::RequiresConsent(p.category)}};
+}
+
+}  // namespace piivault::api

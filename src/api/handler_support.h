@@ -1,0 +1,100 @@
+// Internal to api/: what every handler uses — the call context, JSON body
+// reading with strict member checks, replies and access checks.
+#pragma once
+
+#include <boost/json.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/http.h"
+#include "base/status.h"
+#include "policy/access_policy.h"
+#include "vault/vault.h"
+
+namespace piivault::api {
+
+namespace json = boost::json;
+
+struct Reply {
+  int status = 200;
+  json::value body;  // null: no body (204)
+};
+
+// One authenticated call.
+struct Call {
+  const HttpRequest& request;
+  std::vector<std::string> params;  // path parameters, percent-decoded
+  vault::Identity identity;
+  std::string request_id;
+  vault::Vault& vault;
+};
+
+using HandlerFn = std::function<Result<Reply>(Call&)>;
+
+// Parses a request body that must be a JSON object whose members are all in
+// `allowed` (unknown members are an error, so typos never pass silently).
+Result<json::object> ParseObject(
+    const HttpRequest& request,
+    std::initializer_list<std::string_view> allowed);
+
+// Typed members: a missing required member or a wrong type is
+// invalid_argument naming the member.
+Result<std::string> RequiredString(const json::object& o, std::string_view key);
+Result<std::optional<std::string>> OptionalString(const json::object& o,
+                                                  std::string_view key);
+Result<std::optional<bool>> OptionalBool(const json::object& o,
+                                         std::string_view key);
+Result<std::optional<std::vector<std::string>>> OptionalStringList(
+    const json::object& o, std::string_view key);
+
+// Access checks. Each returns permission_denied (403) when refused.
+Status RequireRole(const Call& call, std::initializer_list<vault::Role> roles);
+// An identity of tenant `t` with one of `roles`, or an operator identity with
+// one of `operator_roles`.
+Status RequireTenantRole(
+    const Call& call, std::string_view tenant,
+    std::initializer_list<vault::Role> roles,
+    std::initializer_list<vault::Role> operator_roles = {});
+
+// The data-plane gate: a tenant identity of `tenant` (operators get 403), an
+// active tenant for writes, and a valid X-Purpose of the tenant that needs no
+// consent (consent-requiring purposes are refused until the consent ledger
+// exists).
+struct DataAccess {
+  vault::Tenant tenant;
+  vault::Purpose purpose;
+};
+Result<DataAccess> AuthorizeData(Call& call, std::string_view tenant,
+                                 bool writes);
+
+// Which fields of `collection` the caller may use for `action`: nullopt for
+// tenant-admins (everything); for tenant-apps the policy's grant, or
+// permission_denied when no rule allows the action.
+using FieldGrant = std::optional<policy::AccessPolicy::Grant>;
+Result<FieldGrant> GrantFor(const Call& call, const DataAccess& access,
+                            policy::Action action,
+                            const vault::Collection& collection);
+// Whether `field` may be returned/used in plain text under `grant`. Masked
+// fields are withheld until masking exists (fail closed).
+bool PlainAllowed(const FieldGrant& grant, std::string_view field);
+
+std::string_view PathParam(const Call& call, std::size_t i);
+std::string QueryParam(const HttpRequest& request, std::string_view name);
+std::string PercentDecode(std::string_view text, bool* ok);
+
+json::value TimeJson(TimePoint t);
+json::value FieldValueJson(const vault::FieldValue& v);
+json::value TenantJson(const vault::Tenant& t);
+json::value IdentityJson(const vault::Identity& i);
+json::value CollectionJson(const vault::Collection& c);
+json::value PurposeJson(const vault::Purpose& p);
+
+// Route registration, one function per area.
+using RouteAdder = std::function<void(std::string method, std::string pattern,
+                                      std::string name, HandlerFn fn)>;
+void AddControlRoutes(const RouteAdder& add);
+void AddDataRoutes(const RouteAdder& add);
+
+}  // namespace piivault::api

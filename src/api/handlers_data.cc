@@ -1,0 +1,287 @@
+// Data-plane endpoints: records, search, tokens and the principal view.
+// Every one requires X-Purpose and a tenant identity of the tenant.
+#include <algorithm>
+
+#include "api/handler_support.h"
+
+namespace piivault::api {
+namespace {
+
+using policy::Action;
+
+constexpr std::size_t kSearchLimit = 1000;
+
+Result<vault::FieldValue> JsonToFieldValue(const std::string& field,
+                                           const json::value& v) {
+  if (v.is_string()) return vault::FieldValue(std::string(v.get_string()));
+  if (v.is_int64()) return vault::FieldValue(v.get_int64());
+  if (v.is_bool()) return vault::FieldValue(v.get_bool());
+  if (v.is_uint64())
+    return Err(ValidationFailed(field, "integer out of range"));
+  return Err(ValidationFailed(field, "must be a string, integer or boolean"));
+}
+
+Result<const json::object*> FieldsMember(const json::object& body) {
+  auto* fields = body.if_contains("fields");
+  if (!fields || !fields->is_object())
+    return Err(InvalidArgument("'fields' is required and must be an object"));
+  return &fields->get_object();
+}
+
+// Write access: every field written must be granted in plain.
+Status CheckWritable(const FieldGrant& grant, const json::object& fields) {
+  for (auto& [name, v] : fields)
+    if (!PlainAllowed(grant, name))
+      return PermissionDenied("the policy does not allow writing a field");
+  return Status::Ok();
+}
+
+json::value RecordJson(const vault::Record& r, const FieldGrant& grant,
+                       bool with_fields = true) {
+  json::object o{
+      {"id", r.id}, {"principal", r.principal}, {"region", r.region}};
+  if (with_fields) {
+    json::object fields;
+    for (auto& [name, value] : r.fields)
+      if (PlainAllowed(grant, name)) fields[name] = FieldValueJson(value);
+    o["fields"] = std::move(fields);
+    o["updated_at"] = TimeJson(r.updated_at);
+  }
+  o["created_at"] = TimeJson(r.created_at);
+  return o;
+}
+
+// The ?fields=a,b filter; every name must be a field of the collection.
+Result<vault::FieldFilter> FieldsQuery(const Call& call,
+                                       const vault::Collection& collection) {
+  std::string q = QueryParam(call.request, "fields");
+  if (q.empty()) return vault::FieldFilter();
+  std::vector<std::string> names;
+  std::size_t start = 0;
+  while (start <= q.size()) {
+    auto comma = q.find(',', start);
+    if (comma == std::string::npos) comma = q.size();
+    std::string name = q.substr(start, comma - start);
+    if (!collection.FindField(name))
+      return Err(InvalidArgument(
+          "'fields' names a field the collection does not have"));
+    names.push_back(std::move(name));
+    start = comma + 1;
+  }
+  return vault::FieldFilter(std::move(names));
+}
+
+struct CollectionCall {
+  DataAccess access;
+  vault::Collection collection;
+  FieldGrant grant;
+};
+
+Result<CollectionCall> Authorize(Call& call, Action action, bool writes) {
+  std::string_view t = PathParam(call, 0);
+  PV_ASSIGN_OR_RETURN(auto access, AuthorizeData(call, t, writes));
+  PV_ASSIGN_OR_RETURN(auto collection,
+                      call.vault.collections.Get(t, PathParam(call, 1)));
+  PV_ASSIGN_OR_RETURN(auto grant, GrantFor(call, access, action, collection));
+  return CollectionCall{std::move(access), std::move(collection),
+                        std::move(grant)};
+}
+
+Result<Reply> CreateRecord(Call& call) {
+  PV_ASSIGN_OR_RETURN(auto c, Authorize(call, Action::kWrite, true));
+  PV_ASSIGN_OR_RETURN(
+      auto body, ParseObject(call.request, {"principal", "region", "fields"}));
+  PV_ASSIGN_OR_RETURN(auto principal, RequiredString(body, "principal"));
+  PV_ASSIGN_OR_RETURN(auto region, OptionalString(body, "region"));
+  PV_ASSIGN_OR_RETURN(auto* fields_json, FieldsMember(body));
+  PV_RETURN_IF_ERROR(CheckWritable(c.grant, *fields_json));
+  vault::Fields fields;
+  for (auto& [name, v] : *fields_json) {
+    std::string field(name);
+    PV_ASSIGN_OR_RETURN(auto value, JsonToFieldValue(field, v));
+    fields.emplace_back(std::move(field), std::move(value));
+  }
+  PV_ASSIGN_OR_RETURN(auto record,
+                      call.vault.records.Create(c.access.tenant, c.collection,
+                                                principal, region, fields));
+  return Reply{201, RecordJson(record, c.grant, false)};
+}
+
+Result<Reply> GetRecord(Call& call) {
+  PV_ASSIGN_OR_RETURN(auto c, Authorize(call, Action::kRead, false));
+  PV_ASSIGN_OR_RETURN(auto filter, FieldsQuery(call, c.collection));
+  PV_ASSIGN_OR_RETURN(auto record,
+                      call.vault.records.Get(c.access.tenant, c.collection.name,
+                                             PathParam(call, 2), filter));
+  return Reply{200, RecordJson(record, c.grant)};
+}
+
+Result<Reply> PatchRecord(Call& call) {
+  PV_ASSIGN_OR_RETURN(auto c, Authorize(call, Action::kWrite, true));
+  PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"fields"}));
+  PV_ASSIGN_OR_RETURN(auto* fields_json, FieldsMember(body));
+  PV_RETURN_IF_ERROR(CheckWritable(c.grant, *fields_json));
+  vault::FieldChanges changes;
+  for (auto& [name, v] : *fields_json) {
+    std::string field(name);
+    if (v.is_null()) {
+      changes.emplace_back(std::move(field), std::nullopt);
+      continue;
+    }
+    PV_ASSIGN_OR_RETURN(auto value, JsonToFieldValue(field, v));
+    changes.emplace_back(std::move(field), std::move(value));
+  }
+  PV_ASSIGN_OR_RETURN(auto record,
+                      call.vault.records.Update(c.access.tenant, c.collection,
+                                                PathParam(call, 2), changes));
+  return Reply{200, RecordJson(record, c.grant)};
+}
+
+Result<Reply> DeleteRecord(Call& call) {
+  PV_ASSIGN_OR_RETURN(auto c, Authorize(call, Action::kDelete, true));
+  PV_RETURN_IF_ERROR(call.vault.records.Delete(
+      c.access.tenant, c.collection.name, PathParam(call, 2)));
+  return Reply{204, nullptr};
+}
+
+Result<Reply> Search(Call& call) {
+  PV_ASSIGN_OR_RETURN(auto c, Authorize(call, Action::kSearch, false));
+  PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"match", "limit"}));
+  auto* match = body.if_contains("match");
+  if (!match || !match->is_object() || match->get_object().size() != 1)
+    return Err(
+        InvalidArgument("'match' must be an object with exactly one field"));
+  std::size_t limit = kSearchLimit;
+  if (auto* l = body.if_contains("limit")) {
+    if (!l->is_int64() || l->get_int64() < 1 ||
+        l->get_int64() > static_cast<int64_t>(kSearchLimit))
+      return Err(InvalidArgument("'limit' must be an integer from 1 to 1000"));
+    limit = static_cast<std::size_t>(l->get_int64());
+  }
+  auto& [field_key, value_json] = *match->get_object().begin();
+  std::string field(field_key);
+  // Searching a field is reading it: the caller must see it in plain.
+  if (!PlainAllowed(c.grant, field))
+    return Err(
+        PermissionDenied("the policy does not allow searching this field"));
+  PV_ASSIGN_OR_RETURN(auto value, JsonToFieldValue(field, value_json));
+  PV_ASSIGN_OR_RETURN(auto records,
+                      call.vault.records.Search(c.access.tenant, c.collection,
+                                                field, value, limit));
+  json::array out;
+  for (auto& r : records) out.push_back(RecordJson(r, c.grant));
+  return Reply{200, json::object{{"records", std::move(out)}}};
+}
+
+Result<Reply> Tokenize(Call& call) {
+  std::string_view t = PathParam(call, 0);
+  PV_ASSIGN_OR_RETURN(auto access, AuthorizeData(call, t, false));
+  PV_ASSIGN_OR_RETURN(
+      auto body, ParseObject(call.request, {"collection", "record", "fields"}));
+  PV_ASSIGN_OR_RETURN(auto collection_name, RequiredString(body, "collection"));
+  PV_ASSIGN_OR_RETURN(auto record_id, RequiredString(body, "record"));
+  PV_ASSIGN_OR_RETURN(auto fields, OptionalStringList(body, "fields"));
+  if (!fields) return Err(InvalidArgument("'fields' is required"));
+  PV_ASSIGN_OR_RETURN(auto collection,
+                      call.vault.collections.Get(t, collection_name));
+  PV_ASSIGN_OR_RETURN(auto grant,
+                      GrantFor(call, access, Action::kTokenize, collection));
+  for (auto& f : *fields)
+    if (!PlainAllowed(grant, f) && collection.FindField(f))
+      return Err(
+          PermissionDenied("the policy does not allow tokenizing a field"));
+  PV_ASSIGN_OR_RETURN(auto tokens,
+                      call.vault.records.Tokenize(access.tenant, collection,
+                                                  record_id, *fields));
+  json::object out;
+  for (auto& [field, token] : tokens) out[field] = token;
+  return Reply{200, json::object{{"tokens", std::move(out)}}};
+}
+
+Result<Reply> Detokenize(Call& call) {
+  std::string_view t = PathParam(call, 0);
+  PV_ASSIGN_OR_RETURN(auto access, AuthorizeData(call, t, false));
+  PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"tokens"}));
+  PV_ASSIGN_OR_RETURN(auto tokens, OptionalStringList(body, "tokens"));
+  if (!tokens || tokens->empty() || tokens->size() > 1000)
+    return Err(
+        InvalidArgument("'tokens' must be an array of 1 to 1000 tokens"));
+  json::object values;
+  std::map<std::string, vault::Collection> collections;
+  for (auto& token : *tokens) {
+    PV_ASSIGN_OR_RETURN(auto target,
+                        call.vault.records.ResolveToken(access.tenant, token));
+    auto it = collections.find(target.collection);
+    if (it == collections.end()) {
+      PV_ASSIGN_OR_RETURN(auto c,
+                          call.vault.collections.Get(t, target.collection));
+      it = collections.emplace(target.collection, std::move(c)).first;
+    }
+    PV_ASSIGN_OR_RETURN(
+        auto grant, GrantFor(call, access, Action::kDetokenize, it->second));
+    if (!PlainAllowed(grant, target.field))
+      return Err(
+          PermissionDenied("the policy does not allow detokenizing a field"));
+    PV_ASSIGN_OR_RETURN(auto record,
+                        call.vault.records.Get(
+                            access.tenant, target.collection, target.record_id,
+                            std::vector<std::string>{target.field}));
+    if (record.fields.empty())
+      return Err(NotFound("the tokenized value no longer exists"));
+    values[token] = FieldValueJson(record.fields.front().second);
+  }
+  return Reply{200, json::object{{"values", std::move(values)}}};
+}
+
+Result<Reply> GetPrincipal(Call& call) {
+  std::string_view t = PathParam(call, 0);
+  PV_ASSIGN_OR_RETURN(auto access, AuthorizeData(call, t, false));
+  PV_ASSIGN_OR_RETURN(auto view, call.vault.records.GetPrincipal(
+                                     access.tenant, PathParam(call, 1)));
+  json::array records;
+  std::map<std::string, FieldGrant> grants;
+  for (auto& r : view.records) {
+    auto it = grants.find(r.collection);
+    if (it == grants.end()) {
+      FieldGrant grant = FieldGrant(policy::AccessPolicy::Grant{});  // nothing
+      if (auto c = call.vault.collections.Get(t, r.collection)) {
+        auto g = GrantFor(call, access, Action::kRead, *c);
+        if (g) grant = std::move(*g);
+      }
+      it = grants.emplace(r.collection, std::move(grant)).first;
+    }
+    if (it->second && it->second->fields.empty()) continue;  // not readable
+    json::object fields;
+    for (auto& [name, value] : r.fields)
+      if (PlainAllowed(it->second, name)) fields[name] = FieldValueJson(value);
+    records.emplace_back(json::object{{"collection", r.collection},
+                                      {"id", r.id},
+                                      {"fields", std::move(fields)},
+                                      {"created_at", TimeJson(r.created_at)},
+                                      {"updated_at", TimeJson(r.updated_at)}});
+  }
+  return Reply{200, json::object{{"principal", view.principal},
+                                 {"region", view.region},
+                                 {"records", std::move(records)},
+                                 {"consents", json::object{}}}};
+}
+
+}  // namespace
+
+void AddDataRoutes(const RouteAdder& add) {
+  add("POST", "/v1/tenants/{t}/collections/{c}/records", "records.create",
+      CreateRecord);
+  add("GET", "/v1/tenants/{t}/collections/{c}/records/{id}", "records.get",
+      GetRecord);
+  add("PATCH", "/v1/tenants/{t}/collections/{c}/records/{id}", "records.update",
+      PatchRecord);
+  add("DELETE", "/v1/tenants/{t}/collections/{c}/records/{id}",
+      "records.delete", DeleteRecord);
+  add("POST", "/v1/tenants/{t}/collections/{c}/search", "records.search",
+      Search);
+  add("POST", "/v1/tenants/{t}/tokenize", "tokens.tokenize", Tokenize);
+  add("POST", "/v1/tenants/{t}/detokenize", "tokens.detokenize", Detokenize);
+  add("GET", "/v1/tenants/{t}/principals/{p}", "principals.get", GetPrincipal);
+}
+
+}  // namespace piivault::api

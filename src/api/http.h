@@ -1,0 +1,34 @@
+// Transport-neutral HTTP request/response, so handlers stay pure functions
+// and only server.cc and client.cc include Beast.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace piivault::api {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // percent-encoded, without the query
+  std::string query;   // after '?', percent-encoded
+  std::vector<std::pair<std::string, std::string>> headers;  // names lowercase
+  std::string body;
+
+  // The first header named `name` (lowercase), or empty.
+  std::string_view Header(std::string_view name) const {
+    for (auto& [k, v] : headers)
+      if (k == name) return v;
+    return {};
+  }
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+}  // namespace piivault::api

@@ -1,0 +1,331 @@
+#include "api/server.h"
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace piivault::api {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+constexpr auto kShutdownGrace = std::chrono::seconds(10);
+constexpr std::size_t kHeaderLimit = 16 * 1024;
+
+// State shared by every connection.
+struct Shared {
+  Handler handler;
+  asio::thread_pool* pool;
+  std::size_t body_limit;
+  std::chrono::seconds read_timeout;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> in_flight{0};
+};
+
+HttpResponse ErrorResponse(int status, std::string_view code,
+                           std::string_view message) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::string(R"({"error":{"code":")") + std::string(code) +
+           R"(","message":")" + std::string(message) + "\"}}";
+  return r;
+}
+
+HttpRequest ToHttpRequest(http::request<http::string_body>&& req) {
+  HttpRequest out;
+  out.method = std::string(req.method_string());
+  std::string_view target = req.target();
+  auto q = target.find('?');
+  out.path = std::string(target.substr(0, q));
+  if (q != std::string_view::npos)
+    out.query = std::string(target.substr(q + 1));
+  for (auto& field : req) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(c));
+    out.headers.emplace_back(std::move(name), std::string(field.value()));
+  }
+  out.body = std::move(req.body());
+  return out;
+}
+
+http::response<http::string_body> ToBeast(HttpResponse&& r, unsigned version,
+                                          bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status),
+                                        version};
+  res.set(http::field::server, "piivault");
+  res.set(http::field::content_type, r.content_type);
+  res.set(http::field::cache_control, "no-store");
+  for (auto& [k, v] : r.headers) res.set(k, v);
+  res.body() = std::move(r.body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+// One connection. Stream is beast::tcp_stream or ssl::stream<tcp_stream>.
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(Stream stream, Shared* shared)
+      : stream_(std::move(stream)), shared_(shared) {}
+
+  void Start() {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      ReadHeader();
+    } else {
+      beast::get_lowest_layer(stream_).expires_after(shared_->read_timeout);
+      stream_.async_handshake(
+          ssl::stream_base::server,
+          [self = this->shared_from_this()](beast::error_code ec) {
+            if (!ec) self->ReadHeader();
+          });
+    }
+  }
+
+ private:
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(shared_->body_limit);
+    beast::get_lowest_layer(stream_).expires_after(shared_->read_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+          self->OnHeader(ec);
+        });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec == http::error::body_limit)
+      return Reject(413, "payload_too_large", "request body too large");
+    if (ec == http::error::header_limit)
+      return Reject(431, "invalid_argument", "request headers too large");
+    if (ec) return Close(ec != http::error::end_of_stream);
+    auto& req = parser_->get();
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(
+          http::status::continue_, req.version());
+      http::async_write(stream_, *cont,
+                        [self = this->shared_from_this(), cont](
+                            beast::error_code ec, std::size_t) {
+                          if (ec) return self->Close(true);
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+          self->OnRequest(ec);
+        });
+  }
+
+  void OnRequest(beast::error_code ec) {
+    if (ec == http::error::body_limit)
+      return Reject(413, "payload_too_large", "request body too large");
+    if (ec) return Close(true);
+    auto req = parser_->release();
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    shared_->in_flight.fetch_add(1);
+    // Handlers block on storage: run them off the I/O threads.
+    asio::post(*shared_->pool, [self = this->shared_from_this(),
+                                req = std::move(req)]() mutable {
+      HttpResponse res = self->shared_->handler(ToHttpRequest(std::move(req)));
+      asio::post(self->stream_.get_executor(),
+                 [self, res = std::move(res)]() mutable {
+                   self->Write(std::move(res), false);
+                 });
+    });
+  }
+
+  // Answers a request we will not read fully, then closes the connection.
+  void Reject(int status, std::string_view code, std::string_view message) {
+    version_ =
+        parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
+    shared_->in_flight.fetch_add(1);
+    Write(ErrorResponse(status, code, message), true);
+  }
+
+  void Write(HttpResponse&& res, bool close) {
+    bool keep = keep_alive_ && !close && !shared_->stopping.load();
+    auto msg = std::make_shared<http::response<http::string_body>>(
+        ToBeast(std::move(res), version_, keep));
+    beast::get_lowest_layer(stream_).expires_after(shared_->read_timeout);
+    http::async_write(stream_, *msg,
+                      [self = this->shared_from_this(), msg, keep](
+                          beast::error_code ec, std::size_t) {
+                        self->shared_->in_flight.fetch_sub(1);
+                        if (ec || !keep) return self->Close(!ec);
+                        self->ReadHeader();
+                      });
+  }
+
+  void Close(bool graceful) {
+    beast::error_code ignored;
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      if (graceful)
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream_.socket().close(ignored);
+    } else {
+      beast::get_lowest_layer(stream_).close();
+    }
+  }
+
+  Stream stream_;
+  Shared* shared_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(asio::io_context& ioc, tcp::acceptor acceptor, Shared* shared,
+           ssl::context* tls)
+      : ioc_(ioc), acceptor_(std::move(acceptor)), shared_(shared), tls_(tls) {}
+
+  void Accept() {
+    acceptor_.async_accept(
+        asio::make_strand(ioc_),
+        [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+          if (ec) {
+            if (self->acceptor_.is_open()) self->Accept();
+            return;
+          }
+          socket.set_option(tcp::no_delay(true), ec);
+          if (self->tls_) {
+            std::make_shared<Session<ssl::stream<beast::tcp_stream>>>(
+                ssl::stream<beast::tcp_stream>(
+                    beast::tcp_stream(std::move(socket)), *self->tls_),
+                self->shared_)
+                ->Start();
+          } else {
+            std::make_shared<Session<beast::tcp_stream>>(
+                beast::tcp_stream(std::move(socket)), self->shared_)
+                ->Start();
+          }
+          self->Accept();
+        });
+  }
+
+  void Stop() {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+  }
+
+ private:
+  asio::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  Shared* shared_;
+  ssl::context* tls_;
+};
+
+Result<std::unique_ptr<ssl::context>> MakeTlsContext(const ServerConfig& cfg) {
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  beast::error_code ec;
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                       ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                   ec);
+  if (!ec) ctx->use_certificate_chain_file(cfg.tls_cert, ec);
+  if (ec)
+    return Err(
+        FailedPrecondition("cannot load the TLS certificate " + cfg.tls_cert));
+  ctx->use_private_key_file(cfg.tls_key, ssl::context::pem, ec);
+  if (ec)
+    return Err(
+        FailedPrecondition("cannot load the TLS private key " + cfg.tls_key));
+  return ctx;
+}
+
+}  // namespace
+
+Status RunServer(const ServerOptions& options, Handler handler) {
+  const ServerConfig& cfg = options.config;
+  bool tls = !cfg.tls_cert.empty();
+  if (!tls && !IsLoopbackHost(cfg.host))
+    return FailedPrecondition(
+        "refusing to serve plain HTTP on a non-loopback address; configure "
+        "server.tls_cert and server.tls_key");
+  std::unique_ptr<ssl::context> tls_ctx;
+  if (tls) {
+    PV_ASSIGN_OR_RETURN(tls_ctx, MakeTlsContext(cfg));
+  }
+
+  int io_threads =
+      cfg.threads > 0
+          ? cfg.threads
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  asio::io_context ioc(io_threads);
+  asio::thread_pool pool(static_cast<std::size_t>(options.handler_threads));
+  Shared shared{std::move(handler), &pool, cfg.body_limit, cfg.read_timeout};
+
+  beast::error_code ec;
+  std::string host = cfg.host == "localhost" ? "127.0.0.1" : cfg.host;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec)
+    return FailedPrecondition(
+        "server.listen host must be an IP address or localhost");
+  tcp::acceptor acceptor(ioc);
+  tcp::endpoint endpoint(address, cfg.port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return Unavailable("cannot listen on " + cfg.host + ":" +
+                       std::to_string(cfg.port) + ": " + ec.message());
+  uint16_t bound_port = acceptor.local_endpoint().port();
+
+  auto listener = std::make_shared<Listener>(ioc, std::move(acceptor), &shared,
+                                             tls_ctx.get());
+  listener->Accept();
+
+  // Graceful shutdown: stop accepting, wait for in-flight requests (bounded),
+  // then stop the loop. Idle keep-alive connections are simply closed.
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  asio::steady_timer drain(ioc);
+  auto deadline = std::make_shared<std::chrono::steady_clock::time_point>();
+  std::function<void()> wait_drained = [&] {
+    if (shared.in_flight.load() == 0 ||
+        std::chrono::steady_clock::now() >= *deadline) {
+      ioc.stop();
+      return;
+    }
+    drain.expires_after(std::chrono::milliseconds(20));
+    drain.async_wait([&](beast::error_code) { wait_drained(); });
+  };
+  signals.async_wait([&](beast::error_code, int) {
+    shared.stopping.store(true);
+    listener->Stop();
+    *deadline = std::chrono::steady_clock::now() + kShutdownGrace;
+    wait_drained();
+  });
+
+  if (options.on_listening) options.on_listening(bound_port);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < io_threads; ++i) threads.emplace_back([&] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads) t.join();
+  pool.join();
+  return Status::Ok();
+}
+
+}  // namespace piivault::api

@@ -1,0 +1,35 @@
+// The HTTP(S) server: Boost.Beast over Asio. Network I/O runs on one thread
+// per core; handlers (which block on storage) run on a separate pool so a
+// slow fsync never stalls the event loop, and concurrent writes reach the
+// storage group commit together.
+//
+// Every read has a timeout and a body limit (413 beyond it); keep-alive is
+// honoured; SIGINT/SIGTERM stop accepting, let in-flight requests finish (up
+// to a grace period) and then return from Run().
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "api/http.h"
+#include "base/config.h"
+#include "base/status.h"
+
+namespace piivault::api {
+
+using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct ServerOptions {
+  ServerConfig config;
+  int handler_threads = 16;
+  // Called once the socket listens, with the bound port (useful with port 0).
+  std::function<void(uint16_t)> on_listening;
+};
+
+// Blocks until a shutdown signal arrives. Errors: kFailedPrecondition for a
+// non-loopback address without TLS or unusable TLS files; kUnavailable when
+// the address cannot be bound.
+Status RunServer(const ServerOptions& options, Handler handler);
+
+}  // namespace piivault::api

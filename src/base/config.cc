@@ -1,0 +1,183 @@
+#include "base/config.h"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "base/clock.h"
+
+namespace piivault {
+namespace {
+
+Status ConfigError(std::string msg) {
+  return InvalidArgument("config: " + std::move(msg));
+}
+
+}  // namespace
+
+std::string ResolvePath(const std::string& dir, const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  return (std::filesystem::path(dir) / path).lexically_normal().string();
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" ||
+         host.rfind("127.", 0) == 0;
+}
+
+Status ParseListenAddress(std::string_view listen, ServerConfig& server) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string_view::npos || colon == 0)
+    return ConfigError("server.listen must be HOST:PORT");
+  std::string host(listen.substr(0, colon));
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  std::string_view port_text = listen.substr(colon + 1);
+  int port = -1;
+  auto [end, ec] = std::from_chars(port_text.data(),
+                                   port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port < 0 || port > 65535)
+    return ConfigError("server.listen has an invalid port");
+  server.host = std::move(host);
+  server.port = static_cast<uint16_t>(port);
+  return Status::Ok();
+}
+
+Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse(toml_text);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "invalid TOML at line " << e.source().begin.line << ": "
+        << e.description();
+    return Err(ConfigError(msg.str()));
+  }
+  Config cfg;
+  cfg.dir = std::move(dir);
+
+  if (auto* server = tbl["server"].as_table()) {
+    auto& s = cfg.server;
+    if (auto listen = (*server)["listen"].value<std::string>())
+      PV_RETURN_IF_ERROR(ParseListenAddress(*listen, s));
+    s.threads = (*server)["threads"].value_or(0);
+    if (s.threads < 0 || s.threads > 256)
+      return Err(ConfigError("server.threads must be 0..256"));
+    int64_t limit = (*server)["body_limit"].value_or(int64_t{1} << 20);
+    if (limit < 1024) return Err(ConfigError("server.body_limit too small"));
+    s.body_limit = static_cast<std::size_t>(limit);
+    if (auto t = (*server)["read_timeout"].value<std::string>()) {
+      auto d = ParseIsoDuration(*t);
+      if (!d || d->count() <= 0)
+        return Err(
+            ConfigError("server.read_timeout must be an ISO 8601 duration"));
+      s.read_timeout = *d;
+    }
+    s.tls_cert =
+        ResolvePath(cfg.dir, (*server)["tls_cert"].value_or(std::string()));
+    s.tls_key =
+        ResolvePath(cfg.dir, (*server)["tls_key"].value_or(std::string()));
+    if (s.tls_cert.empty() != s.tls_key.empty())
+      return Err(ConfigError("server.tls_cert and server.tls_key go together"));
+  }
+
+  std::string seal_type = tbl["seal"]["type"].value_or(std::string("file"));
+  if (seal_type != "file")
+    return Err(ConfigError("seal.type must be \"file\""));
+  auto key_file = tbl["seal"]["path"].value<std::string>();
+  if (!key_file) return Err(ConfigError("seal.path is required"));
+  cfg.master_key_file = ResolvePath(cfg.dir, *key_file);
+
+  auto control = tbl["control"]["backend"].value<std::string>();
+  if (!control) return Err(ConfigError("control.backend is required"));
+  cfg.control_backend = *control;
+
+  auto* regions = tbl["regions"].as_table();
+  if (!regions || regions->empty())
+    return Err(ConfigError("at least one [regions.<id>] is required"));
+  std::set<std::string> backends;
+  for (auto& [id, node] : *regions) {
+    auto* r = node.as_table();
+    if (!r)
+      return Err(
+          ConfigError("regions." + std::string(id.str()) + " must be a table"));
+    RegionConfig region;
+    region.id = std::string(id.str());
+    auto backend = (*r)["backend"].value<std::string>();
+    if (!backend)
+      return Err(ConfigError("regions." + region.id + ".backend is required"));
+    region.backend = *backend;
+    if (!backends.insert(region.backend).second ||
+        region.backend == cfg.control_backend)
+      return Err(ConfigError("regions." + region.id +
+                             ".backend is shared with another store"));
+    if (auto* countries = (*r)["countries"].as_array()) {
+      for (auto& c : *countries) {
+        auto code = c.value<std::string>();
+        if (!code || code->size() != 2 || !std::isupper((*code)[0]) ||
+            !std::isupper((*code)[1]))
+          return Err(ConfigError("regions." + region.id +
+                                 ".countries must be ISO 3166 alpha-2 codes"));
+        region.countries.push_back(*code);
+      }
+    }
+    if (region.countries.empty())
+      return Err(
+          ConfigError("regions." + region.id + ".countries is required"));
+    cfg.regions.push_back(std::move(region));
+  }
+  cfg.log_level = tbl["log"]["level"].value_or(std::string("info"));
+  return cfg;
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Err(FailedPrecondition("cannot read config file " + path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto abs = std::filesystem::absolute(path);
+  return ParseConfig(text.str(), abs.parent_path().string());
+}
+
+std::string DefaultConfigToml() {
+  return R"(# piivault deployment configuration.
+# Relative paths are resolved against this file's directory.
+
+[server]
+# Plain HTTP is allowed on loopback addresses only; set tls_cert and tls_key
+# (init wrote a self-signed pair for localhost) to serve TLS.
+listen = "127.0.0.1:8200"
+threads = 0                 # 0: one worker per core
+body_limit = 1048576        # bytes; larger requests get 413
+read_timeout = "PT30S"
+# tls_cert = "tls/cert.pem"
+# tls_key = "tls/key.pem"
+
+[seal]
+type = "file"
+path = "master.key"         # 32 random bytes, mode 0600
+
+[control]
+# Tenants, identities, keyrings, schemas and registers.
+backend = "sqlite://control.db"
+
+# Each region keeps its principals' data in its own backend only.
+[regions.eu]
+countries = ["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"]
+backend = "sqlite://eu.db"
+
+[regions.us]
+countries = ["US"]
+backend = "sqlite://us.db"
+
+[log]
+level = "info"
+)";
+}
+
+}  // namespace piivault

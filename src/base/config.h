@@ -1,0 +1,55 @@
+// The deployment configuration (piivault.toml). Relative paths in the file
+// are resolved against the directory that holds it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace piivault {
+
+struct RegionConfig {
+  std::string id;
+  std::vector<std::string> countries;  // ISO 3166-1 alpha-2, uppercase
+  std::string backend;                 // storage URL, e.g. "sqlite://eu.db"
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8200;
+  int threads = 0;  // 0: one per core
+  std::size_t body_limit = 1 << 20;
+  std::chrono::seconds read_timeout{30};
+  std::string tls_cert;  // both empty: plain HTTP (loopback only)
+  std::string tls_key;
+};
+
+struct Config {
+  std::string dir;  // directory of the config file, absolute
+  ServerConfig server;
+  std::string master_key_file;  // seal type "file"
+  std::string control_backend;
+  std::vector<RegionConfig> regions;  // in file order
+  std::string log_level = "info";
+};
+
+// Parses TOML text. `dir` is where relative paths resolve.
+Result<Config> ParseConfig(std::string_view toml_text, std::string dir);
+Result<Config> LoadConfigFile(const std::string& path);
+
+// The piivault.toml that `piivault init` writes.
+std::string DefaultConfigToml();
+
+// Makes `path` absolute relative to `dir`.
+std::string ResolvePath(const std::string& dir, const std::string& path);
+
+// Parses "HOST:PORT" ("[::1]:8200" for IPv6) into server.host/port.
+Status ParseListenAddress(std::string_view listen, ServerConfig& server);
+
+bool IsLoopbackHost(const std::string& host);
+
+}  // namespace piivault

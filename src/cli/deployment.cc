@@ -1,0 +1,82 @@
+#include "cli/deployment.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "crypto/seal.h"
+#include "crypto/x509.h"
+
+namespace piivault::cli {
+namespace {
+
+// Writes a new file with `mode`, refusing to overwrite.
+Status WriteNewFile(const std::string& path, std::string_view content,
+                    mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    if (errno == EEXIST) return AlreadyExists(path + " already exists");
+    return Unavailable("cannot create " + path);
+  }
+  bool ok = ::write(fd, content.data(), content.size()) ==
+                static_cast<ssize_t>(content.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Unavailable("cannot write " + path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Deployment>> OpenDeployment(Config config) {
+  auto d = std::make_unique<Deployment>();
+  d->config = std::move(config);
+  PV_ASSIGN_OR_RETURN(auto root,
+                      crypto::LoadMasterKeyFile(d->config.master_key_file));
+  PV_ASSIGN_OR_RETURN(d->router, storage::RegionRouter::Open(d->config));
+  d->keyring =
+      std::make_unique<crypto::Keyring>(std::move(root), &d->router->control());
+  PV_RETURN_IF_ERROR(d->keyring->InitializeOrVerify());
+  d->vault = std::make_unique<vault::Vault>(d->router.get(), d->keyring.get(),
+                                            &d->clock);
+  return d;
+}
+
+Result<std::string> InitDeployment(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Err(Unavailable("cannot create directory " + dir));
+  fs::permissions(dir, fs::perms::owner_all, ec);
+  std::string config_path = (fs::path(dir) / "piivault.toml").string();
+  if (fs::exists(config_path) || fs::exists(fs::path(dir) / "master.key") ||
+      fs::exists(fs::path(dir) / "control.db"))
+    return Err(AlreadyExists("a deployment already exists in " + dir +
+                             "; refusing to overwrite it"));
+  PV_RETURN_IF_ERROR(WriteNewFile(config_path, DefaultConfigToml(), 0644));
+  PV_ASSIGN_OR_RETURN(auto config, LoadConfigFile(config_path));
+  PV_RETURN_IF_ERROR(crypto::WriteNewMasterKeyFile(config.master_key_file));
+
+  fs::path tls_dir = fs::path(config.dir) / "tls";
+  fs::create_directories(tls_dir, ec);
+  if (ec) return Err(Unavailable("cannot create " + tls_dir.string()));
+  PV_ASSIGN_OR_RETURN(auto pem,
+                      crypto::MakeSelfSignedLocalhostCertificate(365));
+  PV_RETURN_IF_ERROR(
+      WriteNewFile((tls_dir / "cert.pem").string(), pem.certificate_pem, 0644));
+  PV_RETURN_IF_ERROR(
+      WriteNewFile((tls_dir / "key.pem").string(), pem.private_key_pem, 0600));
+
+  PV_ASSIGN_OR_RETURN(auto deployment, OpenDeployment(std::move(config)));
+  PV_ASSIGN_OR_RETURN(auto issued, deployment->vault->identities.Create(
+                                       "initial operator admin",
+                                       vault::Role::kOperatorAdmin, ""));
+  PV_RETURN_IF_ERROR(
+      WriteNewFile((fs::path(deployment->config.dir) / "admin.key").string(),
+                   issued.api_key + "\n", 0600));
+  return issued.api_key;
+}
+
+}  // namespace piivault::cli

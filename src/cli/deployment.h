@@ -1,0 +1,32 @@
+// Opens a deployment from its configuration: stores, keyring, services.
+#pragma once
+
+#include <memory>
+
+#include "base/clock.h"
+#include "base/config.h"
+#include "crypto/keyring.h"
+#include "storage/region_router.h"
+#include "vault/vault.h"
+
+namespace piivault::cli {
+
+struct Deployment {
+  Config config;
+  SystemClock clock;
+  std::unique_ptr<storage::RegionRouter> router;
+  std::unique_ptr<crypto::Keyring> keyring;
+  std::unique_ptr<vault::Vault> vault;
+};
+
+// Loads the master key (refusing a missing, unreadable, wrongly sized or
+// group/world-readable key file), opens every store and checks the key
+// belongs to the control store.
+Result<std::unique_ptr<Deployment>> OpenDeployment(Config config);
+
+// `piivault init`: writes DIR/piivault.toml, the master key, a self-signed
+// TLS pair, creates the stores and the first operator-admin. Returns its API
+// key. Refuses to touch a directory that already holds a deployment.
+Result<std::string> InitDeployment(const std::string& dir);
+
+}  // namespace piivault::cli

@@ -1,0 +1,353 @@
+// The piivault command: init, serve, and client commands for a running
+// server.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "api/app.h"
+#include "api/client.h"
+#include "api/server.h"
+#include "cli/deployment.h"
+
+namespace {
+
+using namespace piivault;
+namespace json = boost::json;
+
+int Fail(const Status& s) {
+  std::cerr << "piivault: " << s.ToString() << "\n";
+  return 1;
+}
+
+void SetUpLogging(const std::string& level) {
+  auto logger = spdlog::stderr_logger_mt("piivault");
+  // One JSON object per line; call sites pass pre-escaped members.
+  logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
+                      spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::level::from_str(level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+std::string Quoted(std::string_view s) {
+  return json::serialize(json::string(s));
+}
+
+int RunInit(const std::string& dir) {
+  auto key = cli::InitDeployment(dir);
+  if (!key) return Fail(key.error());
+  std::cout << "Initialized a piivault deployment in " << dir << "\n"
+            << "Operator-admin API key (shown once, also in " << dir
+            << "/admin.key):\n"
+            << *key << "\n";
+  return 0;
+}
+
+int RunServe(const std::string& config_path, const std::string& listen) {
+  auto config = LoadConfigFile(config_path);
+  if (!config) return Fail(config.error());
+  if (!listen.empty()) {
+    Status s = ParseListenAddress(listen, config->server);
+    if (!s.ok()) return Fail(s);
+  }
+  SetUpLogging(config->log_level);
+  auto deployment = cli::OpenDeployment(*config);
+  if (!deployment) {
+    spdlog::error(R"("msg":"cannot start","error":{})",
+                  Quoted(deployment.error().ToString()));
+    return Fail(deployment.error());
+  }
+  api::App app((*deployment)->vault.get());
+  api::ServerOptions options;
+  options.config = config->server;
+  options.on_listening = [&](uint16_t port) {
+    spdlog::info(R"("msg":"listening","address":{},"port":{},"tls":{})",
+                 Quoted(config->server.host), port,
+                 config->server.tls_cert.empty() ? "false" : "true");
+  };
+  Status s = api::RunServer(
+      options, [&](const api::HttpRequest& req) { return app.Handle(req); });
+  if (!s.ok()) {
+    spdlog::error(R"("msg":"server stopped","error":{})", Quoted(s.ToString()));
+    return Fail(s);
+  }
+  spdlog::info(R"("msg":"stopped")");
+  return 0;
+}
+
+// Options shared by every client command.
+struct ClientFlags {
+  std::string server;
+  std::string token;
+  std::string cacert;
+  std::string purpose = "service_delivery";
+};
+
+int Send(const ClientFlags& flags, std::string_view method,
+         const std::string& target, const json::value& body, bool data_plane) {
+  api::ClientOptions options{flags.server, flags.token, flags.cacert};
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (data_plane) headers.emplace_back("X-Purpose", flags.purpose);
+  auto res =
+      api::SendRequest(options, method, target,
+                       body.is_null() ? "" : json::serialize(body), headers);
+  if (!res) return Fail(res.error());
+  if (!res->body.empty()) std::cout << res->body << "\n";
+  return res->status >= 200 && res->status < 300 ? 0 : 2;
+}
+
+// Percent-encodes a path segment (principal ids may hold any character).
+std::string Segment(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+// "name=value" pairs; values that parse as JSON scalars keep their type
+// only for true/false and integers, everything else is a string.
+json::object FieldsFromPairs(const std::vector<std::string>& pairs) {
+  json::object fields;
+  for (auto& p : pairs) {
+    auto eq = p.find('=');
+    if (eq == std::string::npos)
+      throw CLI::ValidationError("--field", "expected NAME=VALUE");
+    std::string name = p.substr(0, eq), value = p.substr(eq + 1);
+    if (value == "true" || value == "false") {
+      fields[name] = value == "true";
+    } else if (!value.empty() &&
+               value.find_first_not_of("-0123456789") == std::string::npos &&
+               value.size() < 19 && value != "-") {
+      fields[name] = std::stoll(value);
+    } else {
+      fields[name] = value;
+    }
+  }
+  return fields;
+}
+
+json::value ParseJsonArg(const std::string& text, const std::string& what) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec) throw CLI::ValidationError(what, "not valid JSON");
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "piivault: a personal-data vault for PII processors (ISO/IEC 27018)"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every command");
+
+  std::string init_dir = "data";
+  auto* init =
+      app.add_subcommand("init", "Create a new deployment in a directory");
+  init->add_option("--dir", init_dir, "Directory for config, keys and stores")
+      ->capture_default_str();
+
+  std::string config_path = "data/piivault.toml", listen;
+  auto* serve = app.add_subcommand("serve", "Serve the HTTP API");
+  serve->add_option("--config", config_path, "Path to piivault.toml")
+      ->capture_default_str();
+  serve->add_option("--listen", listen, "Override server.listen (HOST:PORT)");
+
+  ClientFlags flags;
+  const char* env_addr = std::getenv("PIIVAULT_ADDR");
+  const char* env_token = std::getenv("PIIVAULT_TOKEN");
+  flags.server = env_addr ? env_addr : "http://127.0.0.1:8200";
+  flags.token = env_token ? env_token : "";
+  auto add_client_flags = [&](CLI::App* cmd, bool data_plane) {
+    cmd->add_option("--server", flags.server,
+                    "Server address (env PIIVAULT_ADDR)")
+        ->capture_default_str();
+    cmd->add_option("--token", flags.token, "API key (env PIIVAULT_TOKEN)");
+    cmd->add_option("--cacert", flags.cacert,
+                    "CA or certificate to trust for https");
+    if (data_plane)
+      cmd->add_option("--purpose", flags.purpose,
+                      "Purpose of this request (X-Purpose)")
+          ->capture_default_str();
+  };
+
+  // tenant create
+  auto* tenant =
+      app.add_subcommand("tenant", "Manage tenants")->require_subcommand(1);
+  auto* tenant_create =
+      tenant->add_subcommand("create", "Create a tenant (operator-admin)");
+  std::string tenant_id, tenant_name, default_region;
+  std::vector<std::string> regions;
+  tenant_create->add_option("--id", tenant_id, "Tenant id")->required();
+  tenant_create->add_option("--name", tenant_name, "Display name");
+  tenant_create->add_option("--region", regions, "Allowed region (repeatable)");
+  tenant_create->add_option("--default-region", default_region,
+                            "Default region");
+  add_client_flags(tenant_create, false);
+
+  // identity create
+  auto* identity = app.add_subcommand("identity", "Manage identities")
+                       ->require_subcommand(1);
+  auto* identity_create = identity->add_subcommand(
+      "create", "Create an identity; prints its API key once");
+  std::string identity_name, identity_role, identity_tenant, identity_policy;
+  identity_create->add_option("--name", identity_name, "Name")->required();
+  identity_create
+      ->add_option("--role", identity_role,
+                   "operator-admin|operator-legal|operator-security|"
+                   "auditor|tenant-admin|tenant-app")
+      ->required();
+  identity_create->add_option("--tenant", identity_tenant,
+                              "Tenant (for tenant roles)");
+  identity_create->add_option("--policy", identity_policy,
+                              "Access policy JSON (tenant-app)");
+  add_client_flags(identity_create, false);
+
+  // collection put
+  auto* collection =
+      app.add_subcommand("collection", "Manage collection schemas")
+          ->require_subcommand(1);
+  auto* collection_put =
+      collection->add_subcommand("put", "Create or update a collection");
+  std::string coll_tenant, coll_name, coll_retention;
+  std::vector<std::string> coll_fields;
+  collection_put->add_option("--tenant", coll_tenant, "Tenant")->required();
+  collection_put->add_option("--name", coll_name, "Collection name")
+      ->required();
+  collection_put
+      ->add_option("--field", coll_fields,
+                   "NAME:TYPE[:required][:searchable] (repeatable), e.g. "
+                   "email:email:searchable")
+      ->required();
+  collection_put->add_option("--retention", coll_retention,
+                             "ISO 8601 duration, e.g. P365D");
+  add_client_flags(collection_put, false);
+
+  // record put / get
+  auto* record = app.add_subcommand("record", "Store and read records")
+                     ->require_subcommand(1);
+  std::string rec_tenant, rec_collection, rec_principal, rec_region, rec_id,
+      rec_fields_filter;
+  std::vector<std::string> rec_fields;
+  auto* record_put = record->add_subcommand("put", "Store a record");
+  record_put->add_option("--tenant", rec_tenant, "Tenant")->required();
+  record_put->add_option("--collection", rec_collection, "Collection")
+      ->required();
+  record_put
+      ->add_option("--principal", rec_principal,
+                   "Principal id (opaque, not an e-mail)")
+      ->required();
+  record_put->add_option("--region", rec_region, "Region for a new principal");
+  record_put->add_option("--field", rec_fields, "NAME=VALUE (repeatable)")
+      ->required();
+  add_client_flags(record_put, true);
+  auto* record_get = record->add_subcommand("get", "Read a record");
+  record_get->add_option("--tenant", rec_tenant, "Tenant")->required();
+  record_get->add_option("--collection", rec_collection, "Collection")
+      ->required();
+  record_get->add_option("--id", rec_id, "Record id")->required();
+  record_get->add_option("--fields", rec_fields_filter,
+                         "Comma-separated fields to return");
+  add_client_flags(record_get, true);
+
+  // search
+  auto* search =
+      app.add_subcommand("search", "Find records by a searchable field");
+  std::string search_field, search_value;
+  search->add_option("--tenant", rec_tenant, "Tenant")->required();
+  search->add_option("--collection", rec_collection, "Collection")->required();
+  search->add_option("--field", search_field, "Searchable field")->required();
+  search->add_option("--value", search_value, "Value to match")->required();
+  add_client_flags(search, true);
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (*init) return RunInit(init_dir);
+    if (*serve) return RunServe(config_path, listen);
+    if (*tenant_create) {
+      json::object body{{"id", tenant_id}};
+      if (!tenant_name.empty()) body["name"] = tenant_name;
+      if (!regions.empty()) {
+        json::array a;
+        for (auto& r : regions) a.emplace_back(r);
+        body["regions"] = std::move(a);
+      }
+      if (!default_region.empty()) body["default_region"] = default_region;
+      return Send(flags, "POST", "/v1/tenants", body, false);
+    }
+    if (*identity_create) {
+      json::object body{{"name", identity_name}, {"role", identity_role}};
+      if (!identity_policy.empty())
+        body["policy"] = ParseJsonArg(identity_policy, "--policy");
+      std::string target =
+          identity_tenant.empty()
+              ? "/v1/identities"
+              : "/v1/tenants/" + Segment(identity_tenant) + "/identities";
+      return Send(flags, "POST", target, body, false);
+    }
+    if (*collection_put) {
+      json::array fields;
+      for (auto& spec : coll_fields) {
+        std::vector<std::string> parts;
+        std::size_t start = 0;
+        while (start <= spec.size()) {
+          auto colon = spec.find(':', start);
+          if (colon == std::string::npos) colon = spec.size();
+          parts.push_back(spec.substr(start, colon - start));
+          start = colon + 1;
+        }
+        if (parts.size() < 2)
+          throw CLI::ValidationError(
+              "--field", "expected NAME:TYPE[:required][:searchable]");
+        json::object f{{"name", parts[0]}, {"type", parts[1]}};
+        for (std::size_t i = 2; i < parts.size(); ++i) {
+          if (parts[i] != "required" && parts[i] != "searchable")
+            throw CLI::ValidationError("--field",
+                                       "flags are 'required' and 'searchable'");
+          f[parts[i]] = true;
+        }
+        fields.push_back(std::move(f));
+      }
+      json::object body{{"fields", std::move(fields)}};
+      if (!coll_retention.empty()) body["retention"] = coll_retention;
+      return Send(flags, "PUT",
+                  "/v1/tenants/" + Segment(coll_tenant) + "/collections/" +
+                      Segment(coll_name),
+                  body, false);
+    }
+    std::string records_base = "/v1/tenants/" + Segment(rec_tenant) +
+                               "/collections/" + Segment(rec_collection);
+    if (*record_put) {
+      json::object body{{"principal", rec_principal},
+                        {"fields", FieldsFromPairs(rec_fields)}};
+      if (!rec_region.empty()) body["region"] = rec_region;
+      return Send(flags, "POST", records_base + "/records", body, true);
+    }
+    if (*record_get) {
+      std::string target = records_base + "/records/" + Segment(rec_id);
+      if (!rec_fields_filter.empty())
+        target += "?fields=" + Segment(rec_fields_filter);
+      return Send(flags, "GET", target, nullptr, true);
+    }
+    if (*search) {
+      json::object body{{"match", json::object{{search_field, search_value}}}};
+      return Send(flags, "POST", records_base + "/search", body, true);
+    }
+  } catch (const CLI::Error& e) {
+    return app.exit(e);
+  }
+  return 0;
+}

@@ -1,0 +1,85 @@
+#include "storage/memory/memory_backend.h"
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+namespace piivault::storage {
+
+bool UnsignedByteLess::operator()(std::string_view a,
+                                  std::string_view b) const noexcept {
+  const std::size_t n = std::min(a.size(), b.size());
+  if (n != 0) {
+    // memcmp compares as unsigned char.
+    const int c = std::memcmp(a.data(), b.data(), n);
+    if (c != 0) return c < 0;
+  }
+  return a.size() < b.size();
+}
+
+Result<std::optional<std::string>> MemoryBackend::Get(std::string_view key) {
+  std::shared_lock lock(mu_);
+  auto it = data_.find(key);
+  if (it == data_.end()) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
+}
+
+Result<std::vector<std::optional<std::string>>> MemoryBackend::MultiGet(
+    std::span<const std::string> keys) {
+  std::vector<std::optional<std::string>> out;
+  out.reserve(keys.size());
+  std::shared_lock lock(mu_);  // one lock: a consistent snapshot
+  for (const std::string& key : keys) {
+    auto it = data_.find(key);
+    if (it == data_.end()) {
+      out.emplace_back();
+    } else {
+      out.emplace_back(it->second);
+    }
+  }
+  return out;
+}
+
+Result<std::vector<KeyValue>> MemoryBackend::Scan(std::string_view prefix,
+                                                  std::string_view start,
+                                                  std::size_t limit) {
+  std::vector<KeyValue> out;
+  if (limit == 0) return out;
+  const UnsignedByteLess less;
+  const std::string_view from = less(start, prefix) ? prefix : start;
+  std::shared_lock lock(mu_);
+  for (auto it = data_.lower_bound(from);
+       it != data_.end() && out.size() < limit; ++it) {
+    // Keys are sorted, so the first one without the prefix ends the range.
+    if (!std::string_view(it->first).starts_with(prefix)) break;
+    out.push_back({it->first, it->second});
+  }
+  return out;
+}
+
+Status MemoryBackend::Write(const WriteBatch& batch) {
+  std::unique_lock lock(mu_);
+  if (const auto& cond = batch.condition(); cond.has_value()) {
+    auto it = data_.find(cond->key);
+    const bool holds =
+        cond->expected_value.has_value()
+            ? (it != data_.end() && it->second == *cond->expected_value)
+            : it == data_.end();
+    if (!holds) return Aborted("write condition does not hold");
+  }
+  for (const WriteBatch::Op& op : batch.ops()) {
+    switch (op.kind) {
+      case WriteBatch::Op::Kind::kPut:
+        data_.insert_or_assign(op.key, op.value);
+        break;
+      case WriteBatch::Op::Kind::kDelete: {
+        auto it = data_.find(op.key);
+        if (it != data_.end()) data_.erase(it);
+        break;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace piivault::storage

@@ -1,0 +1,36 @@
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "storage/backend.h"
+#include "storage/memory/memory_backend.h"
+#include "storage/sqlite/sqlite_backend.h"
+
+namespace piivault::storage {
+
+// Error messages never echo the URL: later schemes may carry credentials.
+Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url,
+                                             std::string_view base_dir) {
+  if (url == "memory:") {
+    return std::unique_ptr<Backend>(std::make_unique<MemoryBackend>());
+  }
+  constexpr std::string_view kSqlite = "sqlite://";
+  if (url.starts_with(kSqlite)) {
+    const std::string_view path = url.substr(kSqlite.size());
+    if (path.empty()) return Err(InvalidArgument("sqlite URL has no path"));
+    std::string full;
+    if (path.front() == '/' || base_dir.empty()) {
+      full = path;  // "sqlite:///abs/path", or relative to the working dir
+    } else {
+      full = base_dir;
+      if (full.back() != '/') full += '/';
+      full += path;
+    }
+    PV_ASSIGN_OR_RETURN(std::unique_ptr<SqliteBackend> backend,
+                        SqliteBackend::Open(full));
+    return std::unique_ptr<Backend>(std::move(backend));
+  }
+  return Err(InvalidArgument("unknown storage backend scheme"));
+}
+
+}  // namespace piivault::storage

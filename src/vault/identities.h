@@ -1,0 +1,59 @@
+// Identities and their API keys. A key is "pv." + identity id + "." + a
+// 256-bit random secret; only a keyed digest of the secret is stored, and it
+// is checked in constant time. Ids are random 128-bit values created with a
+// must-not-exist condition, so an id is never issued twice, and a
+// deactivated identity is kept (never deleted) so its id stays taken.
+// Thread safety: thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "vault/control_store.h"
+#include "vault/model.h"
+
+namespace piivault::vault {
+
+struct IssuedIdentity {
+  Identity identity;
+  std::string api_key;  // shown once
+};
+
+class IdentityService {
+ public:
+  // REQUIRES: both pointers outlive this.
+  IdentityService(ControlStore* control, const Clock* clock)
+      : control_(control), clock_(clock) {}
+
+  // REQUIRES: tenant is non-empty exactly when role is a tenant role, and
+  // names an existing tenant (checked by the caller).
+  Result<IssuedIdentity> Create(std::string name, Role role, std::string tenant,
+                                boost::json::value policy = nullptr);
+
+  // The active identity the key belongs to; kUnauthenticated for malformed,
+  // unknown, wrong or deactivated keys (one message for all, so callers
+  // learn nothing about which).
+  Result<Identity> Authenticate(std::string_view api_key);
+
+  Result<Identity> Get(std::string_view id);
+  Result<std::vector<Identity>> ListOperators();
+  Result<std::vector<Identity>> ListTenant(std::string_view tenant);
+
+  // Deactivates at once; idempotent. `tenant` must match the identity's
+  // tenant (empty for operator identities) or the identity is not found.
+  Status Deactivate(std::string_view id, std::string_view tenant);
+  Result<Identity> SetPolicy(std::string_view id, std::string_view tenant,
+                             boost::json::value policy);
+
+ private:
+  Result<std::vector<Identity>> ListByIndex(const std::string& prefix);
+  // Read-modify-write of one identity under compare-and-set.
+  template <typename Fn>
+  Result<Identity> Modify(std::string_view id, std::string_view tenant, Fn fn);
+
+  ControlStore* control_;
+  const Clock* clock_;
+};
+
+}  // namespace piivault::vault

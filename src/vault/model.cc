@@ -1,0 +1,280 @@
+#include "vault/model.h"
+
+#include <algorithm>
+#include <array>
+#include <boost/json.hpp>
+
+#include "base/encoding.h"
+
+namespace piivault::vault {
+namespace json = boost::json;
+namespace {
+
+constexpr std::array<std::pair<Role, std::string_view>, 6> kRoles{{
+    {Role::kOperatorAdmin, "operator-admin"},
+    {Role::kOperatorLegal, "operator-legal"},
+    {Role::kOperatorSecurity, "operator-security"},
+    {Role::kAuditor, "auditor"},
+    {Role::kTenantAdmin, "tenant-admin"},
+    {Role::kTenantApp, "tenant-app"},
+}};
+
+constexpr std::array<std::pair<PurposeCategory, std::string_view>, 6>
+    kCategories{{
+        {PurposeCategory::kService, "service"},
+        {PurposeCategory::kSecurity, "security"},
+        {PurposeCategory::kLegal, "legal"},
+        {PurposeCategory::kAnalytics, "analytics"},
+        {PurposeCategory::kMarketing, "marketing"},
+        {PurposeCategory::kAdvertising, "advertising"},
+    }};
+
+Status Corrupt(std::string_view what) {
+  return DataLoss("stored " + std::string(what) + " is malformed");
+}
+
+// Reads typed members of a stored object; any mismatch marks it corrupt.
+struct StoredObject {
+  const json::object* obj;
+  bool ok = true;
+
+  std::string Str(std::string_view key) {
+    auto* v = obj->if_contains(key);
+    if (!v || !v->is_string()) {
+      ok = false;
+      return {};
+    }
+    return std::string(v->get_string());
+  }
+  std::string OptStr(std::string_view key) {
+    auto* v = obj->if_contains(key);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string();
+  }
+  int64_t Int(std::string_view key) {
+    auto* v = obj->if_contains(key);
+    if (!v || !v->is_int64()) {
+      ok = false;
+      return 0;
+    }
+    return v->get_int64();
+  }
+  bool Bool(std::string_view key) {
+    auto* v = obj->if_contains(key);
+    return v && v->is_bool() && v->get_bool();
+  }
+  std::vector<std::string> StrList(std::string_view key) {
+    std::vector<std::string> out;
+    auto* v = obj->if_contains(key);
+    if (!v || !v->is_array()) {
+      ok = false;
+      return out;
+    }
+    for (auto& e : v->get_array()) {
+      if (!e.is_string())
+        ok = false;
+      else
+        out.emplace_back(e.get_string());
+    }
+    return out;
+  }
+};
+
+Result<StoredObject> Open(const json::value& v, std::string_view what) {
+  if (!v.is_object()) return Err(Corrupt(what));
+  return StoredObject{&v.get_object()};
+}
+
+json::array ToArray(const std::vector<std::string>& items) {
+  json::array a;
+  for (auto& s : items) a.emplace_back(s);
+  return a;
+}
+
+}  // namespace
+
+std::optional<Role> ParseRole(std::string_view name) {
+  for (auto& [role, n] : kRoles)
+    if (n == name) return role;
+  return std::nullopt;
+}
+
+std::string_view RoleName(Role role) {
+  for (auto& [r, n] : kRoles)
+    if (r == role) return n;
+  return "unknown";
+}
+
+bool IsOperatorRole(Role role) {
+  return role != Role::kTenantAdmin && role != Role::kTenantApp;
+}
+
+bool Tenant::AllowsRegion(std::string_view region) const {
+  return std::find(regions.begin(), regions.end(), region) != regions.end();
+}
+
+std::optional<PurposeCategory> ParsePurposeCategory(std::string_view name) {
+  for (auto& [c, n] : kCategories)
+    if (n == name) return c;
+  return std::nullopt;
+}
+
+std::string_view PurposeCategoryName(PurposeCategory category) {
+  for (auto& [c, n] : kCategories)
+    if (c == category) return n;
+  return "unknown";
+}
+
+bool RequiresConsent(PurposeCategory category) {
+  return category == PurposeCategory::kMarketing ||
+         category == PurposeCategory::kAdvertising;
+}
+
+std::vector<Purpose> DefaultPurposes() {
+  return {
+      {"service_delivery", PurposeCategory::kService,
+       "Providing the service the principal asked for"},
+      {"security", PurposeCategory::kSecurity,
+       "Protecting the service and its users against abuse"},
+      {"legal_obligation", PurposeCategory::kLegal,
+       "Meeting a legal obligation of the controller"},
+      {"analytics", PurposeCategory::kAnalytics,
+       "Measuring and improving the service"},
+      {"marketing", PurposeCategory::kMarketing,
+       "Marketing to the principal (requires explicit consent)"},
+      {"advertising", PurposeCategory::kAdvertising,
+       "Advertising to the principal (requires explicit consent)"},
+  };
+}
+
+const FieldSpec* Collection::FindField(std::string_view field) const {
+  for (auto& f : fields)
+    if (f.name == field) return &f;
+  return nullptr;
+}
+
+Status ValidateName(std::string_view what, std::string_view name) {
+  auto bad = [&] {
+    return InvalidArgument(
+        std::string(what) +
+        " must be 1-64 characters of a-z, 0-9, '_' or '-', starting with a "
+        "letter or digit");
+  };
+  if (name.empty() || name.size() > 64) return bad();
+  auto plain = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  };
+  if (!plain(name[0])) return bad();
+  for (char c : name)
+    if (!plain(c) && c != '_' && c != '-') return bad();
+  return Status::Ok();
+}
+
+json::value ToJson(const Identity& i) {
+  json::object o{{"id", i.id},
+                 {"name", i.name},
+                 {"role", RoleName(i.role)},
+                 {"tenant", i.tenant},
+                 {"key_digest", Base64Encode(i.key_digest)},
+                 {"created_at", ToUnixMicros(i.created_at)}};
+  if (i.deactivated_at) o["deactivated_at"] = ToUnixMicros(*i.deactivated_at);
+  if (!i.policy.is_null()) o["policy"] = i.policy;
+  return o;
+}
+
+Result<Identity> IdentityFromJson(const json::value& v) {
+  PV_ASSIGN_OR_RETURN(auto s, Open(v, "identity"));
+  Identity i;
+  i.id = s.Str("id");
+  i.name = s.Str("name");
+  auto role = ParseRole(s.Str("role"));
+  i.tenant = s.OptStr("tenant");
+  auto digest = Base64Decode(s.Str("key_digest"));
+  i.created_at = FromUnixMicros(s.Int("created_at"));
+  if (s.obj->contains("deactivated_at"))
+    i.deactivated_at = FromUnixMicros(s.Int("deactivated_at"));
+  if (auto* p = s.obj->if_contains("policy")) i.policy = *p;
+  if (!s.ok || !role || !digest) return Err(Corrupt("identity"));
+  i.role = *role;
+  i.key_digest = std::move(*digest);
+  return i;
+}
+
+json::value ToJson(const Tenant& t) {
+  return json::object{{"id", t.id},
+                      {"name", t.name},
+                      {"regions", ToArray(t.regions)},
+                      {"default_region", t.default_region},
+                      {"state", t.state},
+                      {"created_at", ToUnixMicros(t.created_at)}};
+}
+
+Result<Tenant> TenantFromJson(const json::value& v) {
+  PV_ASSIGN_OR_RETURN(auto s, Open(v, "tenant"));
+  Tenant t;
+  t.id = s.Str("id");
+  t.name = s.Str("name");
+  t.regions = s.StrList("regions");
+  t.default_region = s.Str("default_region");
+  t.state = s.Str("state");
+  t.created_at = FromUnixMicros(s.Int("created_at"));
+  if (!s.ok) return Err(Corrupt("tenant"));
+  return t;
+}
+
+json::value ToJson(const Purpose& p) {
+  return json::object{{"id", p.id},
+                      {"category", PurposeCategoryName(p.category)},
+                      {"description", p.description}};
+}
+
+Result<Purpose> PurposeFromJson(const json::value& v) {
+  PV_ASSIGN_OR_RETURN(auto s, Open(v, "purpose"));
+  Purpose p;
+  p.id = s.Str("id");
+  auto category = ParsePurposeCategory(s.Str("category"));
+  p.description = s.OptStr("description");
+  if (!s.ok || !category) return Err(Corrupt("purpose"));
+  p.category = *category;
+  return p;
+}
+
+json::value ToJson(const Collection& c) {
+  json::array fields;
+  for (auto& f : c.fields)
+    fields.emplace_back(json::object{{"name", f.name},
+                                     {"type", FieldTypeName(f.type)},
+                                     {"required", f.required},
+                                     {"searchable", f.searchable}});
+  json::object o{{"name", c.name},
+                 {"fields", std::move(fields)},
+                 {"created_at", ToUnixMicros(c.created_at)},
+                 {"updated_at", ToUnixMicros(c.updated_at)}};
+  if (!c.retention.empty()) o["retention"] = c.retention;
+  return o;
+}
+
+Result<Collection> CollectionFromJson(const json::value& v) {
+  PV_ASSIGN_OR_RETURN(auto s, Open(v, "collection"));
+  Collection c;
+  c.name = s.Str("name");
+  c.retention = s.OptStr("retention");
+  c.created_at = FromUnixMicros(s.Int("created_at"));
+  c.updated_at = FromUnixMicros(s.Int("updated_at"));
+  auto* fields = s.obj->if_contains("fields");
+  if (!s.ok || !fields || !fields->is_array())
+    return Err(Corrupt("collection"));
+  for (auto& fv : fields->get_array()) {
+    PV_ASSIGN_OR_RETURN(auto fs, Open(fv, "collection"));
+    FieldSpec f;
+    f.name = fs.Str("name");
+    auto type = ParseFieldType(fs.Str("type"));
+    f.required = fs.Bool("required");
+    f.searchable = fs.Bool("searchable");
+    if (!fs.ok || !type) return Err(Corrupt("collection"));
+    f.type = *type;
+    c.fields.push_back(std::move(f));
+  }
+  return c;
+}
+
+}  // namespace piivault::vault

@@ -1,0 +1,107 @@
+// The vault's control-plane entities and their stored JSON form.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "vault/field_types.h"
+
+namespace piivault::vault {
+
+enum class Role {
+  kOperatorAdmin,
+  kOperatorLegal,
+  kOperatorSecurity,
+  kAuditor,
+  kTenantAdmin,
+  kTenantApp,
+};
+std::optional<Role> ParseRole(std::string_view name);
+std::string_view RoleName(Role role);
+// Operator-plane roles belong to the processor's staff, never to a tenant.
+bool IsOperatorRole(Role role);
+
+struct Identity {
+  std::string id;
+  std::string name;
+  Role role = Role::kTenantApp;
+  std::string tenant;      // empty for operator identities
+  std::string key_digest;  // keyed digest of the API key secret (binary)
+  TimePoint created_at;
+  std::optional<TimePoint> deactivated_at;
+  boost::json::value policy;  // null when none
+};
+
+struct Tenant {
+  std::string id;
+  std::string name;
+  std::vector<std::string> regions;
+  std::string default_region;
+  std::string state = "active";
+  TimePoint created_at;
+
+  bool AllowsRegion(std::string_view region) const;
+};
+
+enum class PurposeCategory {
+  kService,
+  kSecurity,
+  kLegal,
+  kAnalytics,
+  kMarketing,
+  kAdvertising,
+};
+std::optional<PurposeCategory> ParsePurposeCategory(std::string_view name);
+std::string_view PurposeCategoryName(PurposeCategory category);
+// Marketing and advertising are served only with the principal's consent.
+bool RequiresConsent(PurposeCategory category);
+
+struct Purpose {
+  std::string id;
+  PurposeCategory category = PurposeCategory::kService;
+  std::string description;
+};
+
+// The purposes every new tenant starts with.
+std::vector<Purpose> DefaultPurposes();
+
+struct FieldSpec {
+  std::string name;
+  FieldType type = FieldType::kString;
+  bool required = false;
+  bool searchable = false;
+  bool operator==(const FieldSpec&) const = default;
+};
+
+struct Collection {
+  std::string name;
+  std::vector<FieldSpec> fields;
+  std::string retention;  // ISO 8601 duration, empty for none
+  TimePoint created_at;
+  TimePoint updated_at;
+
+  const FieldSpec* FindField(std::string_view field) const;
+};
+
+// Names of tenants, collections, fields, purposes: [a-z0-9][a-z0-9_-]{0,63}.
+// They appear in storage keys and URLs, so they must be short, plain and
+// never personal data. `what` names the kind in the error message.
+Status ValidateName(std::string_view what, std::string_view name);
+
+// Stored forms (JSON, sealed by the caller). FromJson returns kDataLoss on a
+// malformed stored value.
+boost::json::value ToJson(const Identity& identity);
+boost::json::value ToJson(const Tenant& tenant);
+boost::json::value ToJson(const Purpose& purpose);
+boost::json::value ToJson(const Collection& collection);
+Result<Identity> IdentityFromJson(const boost::json::value& v);
+Result<Tenant> TenantFromJson(const boost::json::value& v);
+Result<Purpose> PurposeFromJson(const boost::json::value& v);
+Result<Collection> CollectionFromJson(const boost::json::value& v);
+
+}  // namespace piivault::vault

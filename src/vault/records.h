@@ -1,0 +1,129 @@
+// Records: field-level encrypted PII, routed to the principal's region.
+//
+// Each field value is sealed with AES-256-GCM under its principal's key with
+// AAD = tenant | collection | record id | field, so a ciphertext moved to any
+// other place fails to open (kDataLoss). Searchable fields also get a blind
+// index entry HMAC(index key, normalized value). All writes of one request go
+// to one backend in one atomic batch; updates and deletes are guarded by
+// compare-and-set on the stored record, so concurrent writers never lose an
+// update or leave a stale index entry.
+//
+// Thread safety: thread-safe.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "crypto/keyring.h"
+#include "storage/region_router.h"
+#include "vault/control_store.h"
+#include "vault/model.h"
+
+namespace piivault::vault {
+
+using Fields = std::vector<std::pair<std::string, FieldValue>>;
+// A field set to nullopt in an update is removed.
+using FieldChanges =
+    std::vector<std::pair<std::string, std::optional<FieldValue>>>;
+
+struct Record {
+  std::string id;
+  std::string collection;
+  std::string principal;
+  std::string region;
+  Fields fields;  // in schema order at write time
+  TimePoint created_at;
+  TimePoint updated_at;
+};
+
+struct PrincipalView {
+  std::string principal;
+  std::string region;
+  std::vector<Record> records;
+};
+
+// Which fields a read returns; nullopt means all.
+using FieldFilter = std::optional<std::vector<std::string>>;
+
+class RecordService {
+ public:
+  // REQUIRES: all pointers outlive this.
+  RecordService(storage::RegionRouter* router, ControlStore* control,
+                const Clock* clock)
+      : router_(router), control_(control), clock_(clock) {}
+
+  // Validates and normalizes `fields` against `collection`, places a new
+  // principal in `region` (default: the tenant's default region) and stores
+  // the record. Returns the record without field values.
+  // Errors: validation_failed (with field), region_not_allowed (403),
+  // kAborted when the principal lives in another region (409).
+  Result<Record> Create(const Tenant& tenant, const Collection& collection,
+                        std::string_view principal,
+                        std::optional<std::string> region,
+                        const Fields& fields);
+
+  // kNotFound when no record `id` of `collection` exists in any of the
+  // tenant's regions; kDataLoss when a value fails its integrity check.
+  Result<Record> Get(const Tenant& tenant, std::string_view collection,
+                     std::string_view id, const FieldFilter& filter);
+
+  Result<Record> Update(const Tenant& tenant, const Collection& collection,
+                        std::string_view id, const FieldChanges& changes);
+  Status Delete(const Tenant& tenant, std::string_view collection,
+                std::string_view id);
+
+  // Records whose searchable `field` equals `value` after normalization.
+  Result<std::vector<Record>> Search(const Tenant& tenant,
+                                     const Collection& collection,
+                                     std::string_view field,
+                                     const FieldValue& value,
+                                     std::size_t limit);
+
+  // Deterministic pointer tokens: the same record and field always give the
+  // same token; the token reveals nothing without the tenant's token key.
+  Result<std::map<std::string, std::string>> Tokenize(
+      const Tenant& tenant, const Collection& collection,
+      std::string_view record_id, const std::vector<std::string>& fields);
+  // What a token points to. kInvalidArgument for a token not issued for
+  // this tenant. Reading the value is a separate Get, so callers can check
+  // access to the collection and field first.
+  struct TokenTarget {
+    std::string collection;
+    std::string record_id;
+    std::string field;
+  };
+  Result<TokenTarget> ResolveToken(const Tenant& tenant,
+                                   std::string_view token);
+
+  Result<PrincipalView> GetPrincipal(const Tenant& tenant,
+                                     std::string_view principal);
+
+ private:
+  struct Located;  // a stored record and where it was found
+  struct Envelope;
+  struct PrincipalContext;
+
+  Result<std::string> Pseudonym(const Tenant& tenant,
+                                std::string_view principal);
+  Result<std::string> PlacePrincipal(const Tenant& tenant,
+                                     const std::string& pseudonym,
+                                     const std::optional<std::string>& region);
+  Result<Located> Find(const Tenant& tenant, std::string_view collection,
+                       std::string_view id);
+  Result<PrincipalContext> LoadPrincipalKey(const Tenant& tenant,
+                                            storage::Backend& backend,
+                                            std::string_view pseudonym,
+                                            bool create);
+  Result<Record> Open(const Tenant& tenant, const Located& located,
+                      const PrincipalContext& principal,
+                      const FieldFilter& filter);
+
+  storage::RegionRouter* router_;
+  ControlStore* control_;
+  const Clock* clock_;
+};
+
+}  // namespace piivault::vault

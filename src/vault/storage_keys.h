@@ -1,0 +1,84 @@
+// Every storage key the vault writes, in one place. Keys contain only
+// validated names (tenant, collection, field, purpose), random ids and
+// keyed-HMAC pseudonyms in hex — never a principal id or any other PII.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace piivault::vault::keys {
+
+inline std::string Join(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (auto p : parts) {
+    if (!out.empty()) out.push_back('/');
+    out.append(p);
+  }
+  return out;
+}
+
+// Control store.
+inline std::string Tenant(std::string_view t) { return Join({"tenant", t}); }
+inline std::string Identity(std::string_view id) {
+  return Join({"identity", id});
+}
+inline std::string OperatorIdentityPrefix() { return "operator-identity/"; }
+inline std::string OperatorIdentity(std::string_view id) {
+  return Join({"operator-identity", id});
+}
+inline std::string TenantIdentityPrefix(std::string_view t) {
+  return Join({"tenant-identity", t, ""});
+}
+inline std::string TenantIdentity(std::string_view t, std::string_view id) {
+  return Join({"tenant-identity", t, id});
+}
+inline std::string CollectionPrefix(std::string_view t) {
+  return Join({"collection", t, ""});
+}
+inline std::string Collection(std::string_view t, std::string_view c) {
+  return Join({"collection", t, c});
+}
+inline std::string PurposePrefix(std::string_view t) {
+  return Join({"purpose", t, ""});
+}
+inline std::string Purpose(std::string_view t, std::string_view p) {
+  return Join({"purpose", t, p});
+}
+// Which region a principal lives in.
+inline std::string PrincipalDirectoryPrefix(std::string_view t) {
+  return Join({"principal", t, ""});
+}
+inline std::string PrincipalDirectory(std::string_view t,
+                                      std::string_view pseudonym) {
+  return Join({"principal", t, pseudonym});
+}
+
+// Region stores.
+inline std::string PrincipalKey(std::string_view t,
+                                std::string_view pseudonym) {
+  return Join({"pkey", t, pseudonym});
+}
+inline std::string Record(std::string_view t, std::string_view record_id) {
+  return Join({"rec", t, record_id});
+}
+inline std::string PrincipalRecordPrefix(std::string_view t,
+                                         std::string_view pseudonym) {
+  return Join({"prec", t, pseudonym, ""});
+}
+inline std::string PrincipalRecord(std::string_view t,
+                                   std::string_view pseudonym,
+                                   std::string_view record_id) {
+  return Join({"prec", t, pseudonym, record_id});
+}
+inline std::string BlindIndexPrefix(std::string_view t, std::string_view c,
+                                    std::string_view field,
+                                    std::string_view hash_hex) {
+  return Join({"bidx", t, c, field, hash_hex, ""});
+}
+inline std::string BlindIndex(std::string_view t, std::string_view c,
+                              std::string_view field, std::string_view hash_hex,
+                              std::string_view record_id) {
+  return Join({"bidx", t, c, field, hash_hex, record_id});
+}
+
+}  // namespace piivault::vault::keys

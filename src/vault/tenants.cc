@@ -1,0 +1,161 @@
+#include "vault/tenants.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <set>
+
+#include "vault/storage_keys.h"
+
+namespace piivault::vault {
+
+Status TenantService::ValidateRegions(const std::vector<std::string>& regions,
+                                      const std::string& default_region) const {
+  if (regions.empty())
+    return ValidationFailed("regions", "at least one region is required");
+  std::set<std::string> seen;
+  for (auto& r : regions) {
+    if (!router_->region_config(r))
+      return ValidationFailed("regions", "unknown region");
+    if (!seen.insert(r).second)
+      return ValidationFailed("regions", "a region is listed twice");
+  }
+  if (!seen.contains(default_region))
+    return ValidationFailed("default_region",
+                            "the default region must be one of the regions");
+  return Status::Ok();
+}
+
+Result<Tenant> TenantService::Create(std::string id, std::string name,
+                                     std::vector<std::string> regions,
+                                     std::string default_region) {
+  PV_RETURN_IF_ERROR(ValidateName("tenant id", id));
+  if (name.empty()) name = id;
+  if (name.size() > 256)
+    return Err(ValidationFailed("name", "at most 256 characters"));
+  if (regions.empty())
+    for (auto& r : router_->regions()) regions.push_back(r.id);
+  if (default_region.empty()) default_region = regions.front();
+  PV_RETURN_IF_ERROR(ValidateRegions(regions, default_region));
+
+  Tenant tenant{.id = std::move(id),
+                .name = std::move(name),
+                .regions = std::move(regions),
+                .default_region = std::move(default_region),
+                .state = "active",
+                .created_at = clock_->Now()};
+  storage::WriteBatch batch;
+  std::string key = keys::Tenant(tenant.id);
+  batch.RequireAbsent(key);
+  control_->Put(batch, key, ToJson(tenant));
+  control_->keyring().AddNewTenantKey(tenant.id, batch);
+  for (auto& p : DefaultPurposes())
+    control_->Put(batch, keys::Purpose(tenant.id, p.id), ToJson(p));
+  Status written = control_->Write(batch);
+  if (written.code() == StatusCode::kAborted)
+    return Err(AlreadyExists("a tenant with this id exists"));
+  PV_RETURN_IF_ERROR(written);
+  return tenant;
+}
+
+Result<Tenant> TenantService::Get(std::string_view id) {
+  if (!ValidateName("tenant id", id).ok())
+    return Err(NotFound("no such tenant"));
+  PV_ASSIGN_OR_RETURN(auto doc, control_->Get(keys::Tenant(id)));
+  if (!doc) return Err(NotFound("no such tenant"));
+  return TenantFromJson(*doc);
+}
+
+Result<Tenant> TenantService::Update(std::string_view id,
+                                     const TenantPatch& patch) {
+  std::string key = keys::Tenant(id);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    PV_ASSIGN_OR_RETURN(auto raw, control_->GetRaw(key));
+    if (!raw) return Err(NotFound("no such tenant"));
+    PV_ASSIGN_OR_RETURN(auto doc, control_->Decode(key, *raw));
+    PV_ASSIGN_OR_RETURN(Tenant tenant, TenantFromJson(doc));
+    if (patch.name) {
+      if (patch.name->empty() || patch.name->size() > 256)
+        return Err(ValidationFailed("name", "1 to 256 characters"));
+      tenant.name = *patch.name;
+    }
+    if (patch.regions) tenant.regions = *patch.regions;
+    if (patch.default_region) tenant.default_region = *patch.default_region;
+    if (!patch.default_region && !tenant.AllowsRegion(tenant.default_region) &&
+        !tenant.regions.empty())
+      tenant.default_region = tenant.regions.front();
+    PV_RETURN_IF_ERROR(ValidateRegions(tenant.regions, tenant.default_region));
+    if (patch.regions) {
+      // A region may leave the list only when none of the tenant's
+      // principals lives there, or their data would be stranded.
+      PV_ASSIGN_OR_RETURN(
+          auto principals,
+          control_->Scan(keys::PrincipalDirectoryPrefix(id), SIZE_MAX));
+      for (auto& [k, doc] : principals) {
+        auto* region =
+            doc.is_object() ? doc.get_object().if_contains("region") : nullptr;
+        if (region && region->is_string() &&
+            !tenant.AllowsRegion(region->get_string()))
+          return Err(FailedPrecondition(
+              "principals still live in a region being removed; relocate "
+              "them first"));
+      }
+    }
+    storage::WriteBatch batch;
+    batch.RequireValue(key, *raw);
+    control_->Put(batch, key, ToJson(tenant));
+    Status written = control_->Write(batch);
+    if (written.code() == StatusCode::kAborted) continue;
+    PV_RETURN_IF_ERROR(written);
+    return tenant;
+  }
+  return Err(Aborted("the tenant changed concurrently; retry"));
+}
+
+Result<std::vector<Purpose>> TenantService::ListPurposes(
+    std::string_view tenant) {
+  PV_ASSIGN_OR_RETURN(auto docs,
+                      control_->Scan(keys::PurposePrefix(tenant), SIZE_MAX));
+  std::vector<Purpose> out;
+  for (auto& [k, doc] : docs) {
+    PV_ASSIGN_OR_RETURN(auto p, PurposeFromJson(doc));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Result<Purpose> TenantService::GetPurpose(std::string_view tenant,
+                                          std::string_view purpose) {
+  if (!ValidateName("purpose", purpose).ok())
+    return Err(NotFound("no such purpose"));
+  PV_ASSIGN_OR_RETURN(auto doc, control_->Get(keys::Purpose(tenant, purpose)));
+  if (!doc) return Err(NotFound("no such purpose"));
+  return PurposeFromJson(*doc);
+}
+
+Result<Purpose> TenantService::PutPurpose(std::string_view tenant,
+                                          Purpose purpose) {
+  PV_RETURN_IF_ERROR(ValidateName("purpose id", purpose.id));
+  if (purpose.description.size() > 1024)
+    return Err(ValidationFailed("description", "at most 1024 characters"));
+  std::string key = keys::Purpose(tenant, purpose.id);
+  PV_ASSIGN_OR_RETURN(auto raw, control_->GetRaw(key));
+  storage::WriteBatch batch;
+  if (raw) {
+    PV_ASSIGN_OR_RETURN(auto doc, control_->Decode(key, *raw));
+    PV_ASSIGN_OR_RETURN(auto existing, PurposeFromJson(doc));
+    // Re-categorizing a purpose would silently change what consent it needs.
+    if (existing.category != purpose.category)
+      return Err(FailedPrecondition("a purpose's category cannot change"));
+    batch.RequireValue(key, *raw);
+  } else {
+    batch.RequireAbsent(key);
+  }
+  control_->Put(batch, key, ToJson(purpose));
+  Status written = control_->Write(batch);
+  if (written.code() == StatusCode::kAborted)
+    return Err(Aborted("the purpose changed concurrently; retry"));
+  PV_RETURN_IF_ERROR(written);
+  return purpose;
+}
+
+}  // namespace piivault::vault

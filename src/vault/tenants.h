@@ -1,0 +1,53 @@
+// Tenants (the controllers) and their purposes.
+// Thread safety: thread-safe; concurrent updates are serialized by
+// compare-and-set on the stored document.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "storage/region_router.h"
+#include "vault/control_store.h"
+#include "vault/model.h"
+
+namespace piivault::vault {
+
+struct TenantPatch {
+  std::optional<std::string> name;
+  std::optional<std::vector<std::string>> regions;
+  std::optional<std::string> default_region;
+};
+
+class TenantService {
+ public:
+  // REQUIRES: all pointers outlive this.
+  TenantService(ControlStore* control, storage::RegionRouter* router,
+                const Clock* clock)
+      : control_(control), router_(router), clock_(clock) {}
+
+  // Creates the tenant, its key and its default purposes in one batch.
+  // Empty `regions` means every configured region; empty default means the
+  // first allowed region.
+  Result<Tenant> Create(std::string id, std::string name,
+                        std::vector<std::string> regions,
+                        std::string default_region);
+  Result<Tenant> Get(std::string_view id);
+  Result<Tenant> Update(std::string_view id, const TenantPatch& patch);
+
+  Result<std::vector<Purpose>> ListPurposes(std::string_view tenant);
+  // kNotFound when the tenant has no such purpose.
+  Result<Purpose> GetPurpose(std::string_view tenant, std::string_view purpose);
+  Result<Purpose> PutPurpose(std::string_view tenant, Purpose purpose);
+
+ private:
+  Status ValidateRegions(const std::vector<std::string>& regions,
+                         const std::string& default_region) const;
+
+  ControlStore* control_;
+  storage::RegionRouter* router_;
+  const Clock* clock_;
+};
+
+}  // namespace piivault::vault
