@@ -45,7 +45,8 @@ std::pair<int, std::string> HttpError(const Status& s) {
 HttpResponse JsonResponse(int status, const json::value& body) {
   HttpResponse r;
   r.status = status;
-  if (!body.is_null()) r.body = json::serialize(body);
+  // A trailing newline keeps curl output readable in a terminal.
+  if (!body.is_null()) r.body = json::serialize(body) + "\n";
   return r;
 }
 

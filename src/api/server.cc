@@ -22,6 +22,8 @@ using tcp = asio::ip::tcp;
 
 constexpr auto kShutdownGrace = std::chrono::seconds(10);
 constexpr std::size_t kHeaderLimit = 16 * 1024;
+constexpr auto kDrainTimeout = std::chrono::seconds(2);
+constexpr std::size_t kDrainLimit = 64 * 1024 * 1024;
 
 // State shared by every connection.
 struct Shared {
@@ -171,9 +173,33 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                       [self = this->shared_from_this(), msg, keep](
                           beast::error_code ec, std::size_t) {
                         self->shared_->in_flight.fetch_sub(1);
-                        if (ec || !keep) return self->Close(!ec);
+                        if (ec) return self->Close(false);
+                        if (!keep) return self->CloseAfterDrain();
                         self->ReadHeader();
                       });
+  }
+
+  // Half-closes, then reads and discards what the client is still sending
+  // (an oversized body, say) for a short while: closing a socket with unread
+  // input resets the connection and the client may never see our response.
+  void CloseAfterDrain() {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+    beast::get_lowest_layer(stream_).expires_after(kDrainTimeout);
+    Drain();
+  }
+
+  void Drain() {
+    drain_buffer_.resize(16 * 1024);
+    stream_.async_read_some(
+        asio::buffer(drain_buffer_),
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+          self->drained_ += n;
+          if (ec || self->drained_ > kDrainLimit) return self->Close(false);
+          self->Drain();
+        });
   }
 
   void Close(bool graceful) {
@@ -193,6 +219,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::optional<http::request_parser<http::string_body>> parser_;
   unsigned version_ = 11;
   bool keep_alive_ = false;
+  std::vector<char> drain_buffer_;
+  std::size_t drained_ = 0;
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {

@@ -8,8 +8,6 @@
 //     MyFactory();   // prepare a fresh, empty store (temp dir, new schema...)
 //     ~MyFactory();  // remove it
 //     std::unique_ptr<piivault::storage::Backend> Open();  // open the store
-//     // Optional: a non-empty reason skips every test (e.g. no server).
-//     std::string SkipReason();
 //   };
 //   INSTANTIATE_TYPED_TEST_SUITE_P(My, BackendConformanceTest, MyFactory);
 //
@@ -78,12 +76,6 @@ template <typename Factory>
 class BackendConformanceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if constexpr (requires(Factory & f) {
-                    { f.SkipReason() } -> std::convertible_to<std::string>;
-                  }) {
-      const std::string reason = factory_.SkipReason();
-      if (!reason.empty()) GTEST_SKIP() << reason;
-    }
     backend_ = factory_.Open();
     ASSERT_NE(backend_, nullptr);
   }

@@ -10,10 +10,8 @@ namespace {
 // A fresh database file in a fresh temp dir, opened through OpenBackend.
 class SqliteFactory {
  public:
-  std::string SkipReason() {
-    return dir_.ok() ? "" : "cannot create a temp dir";
-  }
   std::unique_ptr<Backend> Open() {
+    EXPECT_TRUE(dir_.ok()) << "cannot create a temp dir";
     auto backend = OpenBackend("sqlite://conformance.db", dir_.path());
     EXPECT_TRUE(backend.has_value()) << backend.error().ToString();
     return backend.has_value() ? *std::move(backend) : nullptr;

@@ -1,0 +1,370 @@
+#include "vault/records.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "storage/sqlite/sqlite_backend.h"
+#include "vault_fixture.h"
+
+namespace piivault::vault {
+namespace {
+
+using testing::Dump;
+using testing::VaultHarness;
+
+class RecordServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto t = h.vault->tenants.Create("acme", "Acme", {"eu", "us"}, "eu");
+    ASSERT_TRUE(t.has_value()) << t.error().ToString();
+    tenant = *t;
+    auto c =
+        h.vault->collections.Put("acme", "customers",
+                                 {{"email", FieldType::kEmail, true, true},
+                                  {"name", FieldType::kName, false, true},
+                                  {"phone", FieldType::kPhone, false, false},
+                                  {"age", FieldType::kInteger, false, false},
+                                  {"vip", FieldType::kBoolean, false, false}},
+                                 "");
+    ASSERT_TRUE(c.has_value()) << c.error().ToString();
+    collection = c->collection;
+  }
+
+  Record MustCreate(std::string_view principal, const Fields& fields,
+                    std::optional<std::string> region = std::nullopt) {
+    auto r = records().Create(tenant, collection, principal, region, fields);
+    EXPECT_TRUE(r.has_value()) << r.error().ToString();
+    return r.value_or(Record{});
+  }
+
+  RecordService& records() { return h.vault->records; }
+
+  VaultHarness h;
+  Tenant tenant;
+  Collection collection;
+};
+
+Fields Alice() {
+  return {{"email", std::string("Alice.Liddell@Example.COM")},
+          {"name", std::string("Alice  Liddell")},
+          {"phone", std::string("+49 151 1234 5678")},
+          {"age", int64_t{34}},
+          {"vip", true}};
+}
+
+TEST_F(RecordServiceTest, CreateThenGetReturnsNormalizedTypedValues) {
+  Record created = MustCreate("user-1", Alice());
+  EXPECT_TRUE(created.id.starts_with("rec_"));
+  EXPECT_EQ(created.region, "eu");
+
+  auto got = records().Get(tenant, "customers", created.id, std::nullopt);
+  ASSERT_TRUE(got.has_value()) << got.error().ToString();
+  EXPECT_EQ(got->principal, "user-1");
+  ASSERT_EQ(got->fields.size(), 5u);
+  EXPECT_EQ(got->fields[0],
+            (std::pair<std::string, FieldValue>{
+                "email", std::string("Alice.Liddell@example.com")}));
+  EXPECT_EQ(got->fields[1].second, FieldValue(std::string("Alice Liddell")));
+  EXPECT_EQ(got->fields[2].second, FieldValue(std::string("+4915112345678")));
+  EXPECT_EQ(got->fields[3].second, FieldValue(int64_t{34}));
+  EXPECT_EQ(got->fields[4].second, FieldValue(true));
+
+  auto only = records().Get(tenant, "customers", created.id,
+                            std::vector<std::string>{"age"});
+  ASSERT_TRUE(only.has_value());
+  ASSERT_EQ(only->fields.size(), 1u);
+  EXPECT_EQ(only->fields[0].first, "age");
+}
+
+TEST_F(RecordServiceTest, StoresNoPlaintextAndNoPiiInKeys) {
+  MustCreate("principal-zebulon", Alice());
+  for (auto* backend : {static_cast<storage::Backend*>(h.control_backend),
+                        static_cast<storage::Backend*>(h.eu_backend),
+                        static_cast<storage::Backend*>(h.us_backend)}) {
+    for (auto& kv : Dump(*backend)) {
+      for (std::string_view needle :
+           {"Liddell", "liddell", "example.com", "Example.COM", "4915112345678",
+            "principal-zebulon"}) {
+        EXPECT_EQ(kv.key.find(needle), std::string::npos) << kv.key;
+        EXPECT_EQ(kv.value.find(needle), std::string::npos) << kv.key;
+      }
+    }
+  }
+}
+
+TEST_F(RecordServiceTest, ValueMovedToAnotherRecordIsAnIntegrityError) {
+  Record a = MustCreate("user-1", Alice());
+  Record b = MustCreate("user-1", {{"email", std::string("bob@example.com")}});
+  // Same principal, so the same key: only the AAD binding can catch this.
+  auto a_bytes = h.eu_backend->Get("rec/acme/" + a.id);
+  ASSERT_TRUE(a_bytes.has_value() && a_bytes->has_value());
+  storage::WriteBatch tamper;
+  tamper.Put("rec/acme/" + b.id, **a_bytes);
+  ASSERT_TRUE(h.eu_backend->Write(tamper).ok());
+
+  auto got = records().Get(tenant, "customers", b.id, std::nullopt);
+  ASSERT_FALSE(got.has_value());
+  EXPECT_EQ(got.error().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(got.error().message().find("Liddell"), std::string::npos);
+  // The untouched record still reads.
+  EXPECT_TRUE(
+      records().Get(tenant, "customers", a.id, std::nullopt).has_value());
+}
+
+TEST_F(RecordServiceTest, FlippedCiphertextByteIsAnIntegrityError) {
+  Record a = MustCreate("user-1", Alice());
+  std::string key = "rec/acme/" + a.id;
+  std::string bytes = **h.eu_backend->Get(key);
+  bytes[bytes.size() - 10] ^= 0x01;  // inside the last field's GCM tag
+  storage::WriteBatch tamper;
+  tamper.Put(key, bytes);
+  ASSERT_TRUE(h.eu_backend->Write(tamper).ok());
+  auto got = records().Get(tenant, "customers", a.id, std::nullopt);
+  ASSERT_FALSE(got.has_value());
+  EXPECT_EQ(got.error().code(), StatusCode::kDataLoss);
+}
+
+TEST_F(RecordServiceTest, RecordsGoOnlyToTheirPrincipalsRegion) {
+  Record eu = MustCreate("eu-user", Alice(), "eu");
+  Record us =
+      MustCreate("us-user", {{"email", std::string("u@example.us")}}, "us");
+  EXPECT_EQ(us.region, "us");
+  auto has = [](storage::Backend& b, const std::string& id) {
+    for (auto& kv : Dump(b))
+      if (kv.key.find(id) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(has(*h.eu_backend, eu.id));
+  EXPECT_FALSE(has(*h.us_backend, eu.id));
+  EXPECT_TRUE(has(*h.us_backend, us.id));
+  EXPECT_FALSE(has(*h.eu_backend, us.id));
+  EXPECT_FALSE(has(*h.control_backend, eu.id));
+  // Reads find both wherever they live.
+  EXPECT_EQ(records().Get(tenant, "customers", us.id, std::nullopt)->region,
+            "us");
+}
+
+TEST_F(RecordServiceTest, PrincipalStaysInItsRegion) {
+  MustCreate("user-1", Alice(), "eu");
+  auto moved = records().Create(tenant, collection, "user-1", "us", Alice());
+  ASSERT_FALSE(moved.has_value());
+  EXPECT_EQ(moved.error().code(), StatusCode::kAborted);
+  EXPECT_EQ(moved.error().reason(), "conflict");
+  // Without a region the principal's own region is used.
+  auto again =
+      records().Create(tenant, collection, "user-1", std::nullopt, Alice());
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->region, "eu");
+}
+
+TEST_F(RecordServiceTest, RegionOutsideTenantListIsRefused) {
+  auto narrow = h.vault->tenants.Create("euonly", "", {"eu"}, "eu");
+  ASSERT_TRUE(narrow.has_value());
+  auto c = h.vault->collections.Put(
+      "euonly", "c", {{"email", FieldType::kEmail, false, false}}, "");
+  ASSERT_TRUE(c.has_value());
+  auto r = records().Create(*narrow, c->collection, "p", "us",
+                            {{"email", std::string("a@b.example")}});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(r.error().reason(), "region_not_allowed");
+  EXPECT_TRUE(Dump(*h.us_backend).empty());
+}
+
+TEST_F(RecordServiceTest, InvalidInputChangesNothing) {
+  MustCreate("user-1", Alice());
+  auto before_eu = Dump(*h.eu_backend);
+  auto before_control = Dump(*h.control_backend);
+  struct Case {
+    Fields fields;
+    std::string field;
+  };
+  std::vector<Case> cases = {
+      {{{"email", std::string("not-an-email")}}, "email"},
+      {{{"email", std::string("a@b.example")}, {"phone", std::string("12")}},
+       "phone"},
+      {{{"name", std::string("Only Name")}}, "email"},  // required missing
+      {{{"email", std::string("a@b.example")}, {"nope", std::string("x")}},
+       "nope"},
+      {{{"email", std::string("a@b.example")}, {"age", std::string("x")}},
+       "age"},
+  };
+  for (auto& c : cases) {
+    for (const char* principal : {"user-1", "brand-new-user"}) {
+      auto r = records().Create(tenant, collection, principal, std::nullopt,
+                                c.fields);
+      ASSERT_FALSE(r.has_value());
+      EXPECT_EQ(r.error().reason(), "validation_failed");
+      EXPECT_EQ(r.error().field(), c.field);
+    }
+  }
+  EXPECT_EQ(Dump(*h.eu_backend), before_eu);
+  EXPECT_EQ(Dump(*h.control_backend), before_control);
+}
+
+TEST_F(RecordServiceTest, SearchFollowsUpdatesAndDeletes) {
+  Record a = MustCreate("user-1", Alice());
+  MustCreate("user-2", {{"email", std::string("other@example.com")}});
+  auto find = [&](std::string email) {
+    auto r = records().Search(tenant, collection, "email", email, 100);
+    EXPECT_TRUE(r.has_value()) << r.error().ToString();
+    std::set<std::string> ids;
+    for (auto& rec : r.value_or(std::vector<Record>{})) ids.insert(rec.id);
+    return ids;
+  };
+  // Search normalizes like storage does (case of the whole address).
+  EXPECT_EQ(find("alice.liddell@EXAMPLE.com"), std::set<std::string>{a.id});
+
+  auto updated =
+      records().Update(tenant, collection, a.id,
+                       {{"email", FieldValue(std::string("new@example.com"))},
+                        {"phone", std::nullopt}});
+  ASSERT_TRUE(updated.has_value()) << updated.error().ToString();
+  EXPECT_TRUE(find("alice.liddell@example.com").empty());
+  EXPECT_EQ(find("new@example.com"), std::set<std::string>{a.id});
+  for (auto& [name, value] : updated->fields) EXPECT_NE(name, "phone");
+
+  auto not_searchable = records().Search(tenant, collection, "phone",
+                                         std::string("+4915112345678"), 10);
+  ASSERT_FALSE(not_searchable.has_value());
+  EXPECT_EQ(not_searchable.error().code(), StatusCode::kInvalidArgument);
+
+  ASSERT_TRUE(records().Delete(tenant, "customers", a.id).ok());
+  EXPECT_TRUE(find("new@example.com").empty());
+  auto gone = records().Get(tenant, "customers", a.id, std::nullopt);
+  ASSERT_FALSE(gone.has_value());
+  EXPECT_EQ(gone.error().code(), StatusCode::kNotFound);
+  // No index entry of the deleted record is left behind.
+  for (auto& kv : Dump(*h.eu_backend))
+    EXPECT_EQ(kv.key.find(a.id), std::string::npos);
+}
+
+TEST_F(RecordServiceTest, RequiredFieldCannotBeRemoved) {
+  Record a = MustCreate("user-1", Alice());
+  auto r =
+      records().Update(tenant, collection, a.id, {{"email", std::nullopt}});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().field(), "email");
+}
+
+TEST_F(RecordServiceTest, TokensAreDeterministicAndTenantBound) {
+  Record a = MustCreate("user-1", Alice());
+  auto t1 = records().Tokenize(tenant, collection, a.id, {"email", "phone"});
+  auto t2 = records().Tokenize(tenant, collection, a.id, {"email"});
+  ASSERT_TRUE(t1.has_value() && t2.has_value());
+  EXPECT_EQ(t1->at("email"), t2->at("email"));
+  EXPECT_NE(t1->at("email"), t1->at("phone"));
+  EXPECT_EQ(t1->at("email").find("Liddell"), std::string::npos);
+
+  auto target = records().ResolveToken(tenant, t1->at("phone"));
+  ASSERT_TRUE(target.has_value());
+  EXPECT_EQ(target->record_id, a.id);
+  EXPECT_EQ(target->field, "phone");
+
+  auto other = h.vault->tenants.Create("other", "", {"eu"}, "eu");
+  ASSERT_TRUE(other.has_value());
+  auto foreign = records().ResolveToken(*other, t1->at("email"));
+  ASSERT_FALSE(foreign.has_value());
+  EXPECT_EQ(foreign.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(records().ResolveToken(tenant, "tok_garbage").has_value());
+}
+
+TEST_F(RecordServiceTest, PrincipalViewListsAllRecords) {
+  Record a = MustCreate("user-1", Alice());
+  Record b =
+      MustCreate("user-1", {{"email", std::string("second@example.com")}});
+  MustCreate("user-2", {{"email", std::string("x@example.com")}});
+  auto view = records().GetPrincipal(tenant, "user-1");
+  ASSERT_TRUE(view.has_value()) << view.error().ToString();
+  EXPECT_EQ(view->region, "eu");
+  std::set<std::string> ids;
+  for (auto& r : view->records) ids.insert(r.id);
+  EXPECT_EQ(ids, (std::set<std::string>{a.id, b.id}));
+  auto none = records().GetPrincipal(tenant, "nobody");
+  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(none.error().code(), StatusCode::kNotFound);
+}
+
+TEST_F(RecordServiceTest, ConcurrentFirstRecordsShareOnePrincipalKey) {
+  constexpr int kThreads = 8;
+  std::vector<std::thread> threads;
+  std::vector<Result<Record>> results(kThreads);
+  for (int i = 0; i < kThreads; ++i)
+    threads.emplace_back([&, i] {
+      results[i] = records().Create(tenant, collection, "racer", std::nullopt,
+                                    {{"email", std::string("r@example.com")}});
+    });
+  for (auto& t : threads) t.join();
+  for (auto& r : results) {
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+    EXPECT_TRUE(
+        records().Get(tenant, "customers", r->id, std::nullopt).has_value());
+  }
+  int keys = 0;
+  for (auto& kv : Dump(*h.eu_backend)) keys += kv.key.starts_with("pkey/");
+  EXPECT_EQ(keys, 1);
+  EXPECT_EQ(records().GetPrincipal(tenant, "racer")->records.size(),
+            static_cast<size_t>(kThreads));
+}
+
+// A copied SQLite deployment opened with another master key yields errors,
+// never data.
+TEST(RecordServiceSqliteTest, OtherMasterKeyGetsNoData) {
+  char tmpl[] = "/tmp/pv-vault-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  auto open_router = [&] {
+    auto control = storage::OpenBackend("sqlite://control.db", dir);
+    auto eu = storage::OpenBackend("sqlite://eu.db", dir);
+    auto us = storage::OpenBackend("sqlite://us.db", dir);
+    EXPECT_TRUE(control && eu && us);
+    std::map<std::string, std::unique_ptr<storage::Backend>> regions;
+    regions.emplace("eu", std::move(*eu));
+    regions.emplace("us", std::move(*us));
+    return std::make_unique<storage::RegionRouter>(
+        std::move(*control), testing::TwoRegions(), std::move(regions));
+  };
+  testing::FixedClock clock;
+  std::string record_id;
+  {
+    auto router = open_router();
+    crypto::Keyring keyring(crypto::RandomSecret(32), &router->control());
+    ASSERT_TRUE(keyring.InitializeOrVerify().ok());
+    Vault vault(router.get(), &keyring, &clock);
+    auto t = vault.tenants.Create("acme", "", {"eu"}, "eu");
+    auto c = vault.collections.Put(
+        "acme", "c", {{"email", FieldType::kEmail, false, false}}, "");
+    ASSERT_TRUE(t && c);
+    auto r =
+        vault.records.Create(*t, c->collection, "p", std::nullopt,
+                             {{"email", std::string("secret@example.com")}});
+    ASSERT_TRUE(r.has_value());
+    record_id = r->id;
+  }
+  {
+    auto router = open_router();
+    crypto::Keyring keyring(crypto::RandomSecret(32), &router->control());
+    Status verified = keyring.InitializeOrVerify();
+    EXPECT_EQ(verified.code(), StatusCode::kFailedPrecondition);
+    // Even if a caller ignored that, nothing decrypts.
+    Vault vault(router.get(), &keyring, &clock);
+    auto keys = keyring.GetTenantKeys("acme");
+    ASSERT_FALSE(keys.has_value());
+    EXPECT_EQ(keys.error().code(), StatusCode::kDataLoss);
+    auto tenant = vault.tenants.Get("acme");
+    ASSERT_FALSE(tenant.has_value());
+    Tenant t;
+    t.id = "acme";
+    t.regions = {"eu"};
+    t.default_region = "eu";
+    auto got = vault.records.Get(t, "c", record_id, std::nullopt);
+    ASSERT_FALSE(got.has_value());
+    EXPECT_NE(got.error().code(), StatusCode::kOk);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace piivault::vault
