@@ -14,6 +14,8 @@
 #include <cstring>
 #include <memory>
 
+#include "crypto/openssl_util.h"
+
 namespace piivault::crypto {
 namespace {
 
@@ -29,18 +31,8 @@ static_assert(kAeadOverhead == kHeaderSize + kNonceSize + kTagSize);
 // Largest chunk handed to one EVP_*Update call (its length is an int).
 constexpr std::size_t kMaxChunk = std::size_t{1} << 30;
 
-[[noreturn]] void Fatal(const char* what) {
-  std::fprintf(stderr, "piivault: fatal crypto error: %s\n", what);
-  ERR_print_errors_fp(stderr);
-  std::abort();
-}
-
-// Never null: the SIV provider treats a null input pointer as "finalize".
-const unsigned char* Ptr(std::string_view s) {
-  static const unsigned char kEmpty = 0;
-  return s.data() == nullptr ? &kEmpty
-                             : reinterpret_cast<const unsigned char*>(s.data());
-}
+using internal::Fatal;
+using internal::Ptr;
 
 unsigned char* Mut(std::string& s, std::size_t offset) {
   return reinterpret_cast<unsigned char*>(s.data()) + offset;

@@ -11,22 +11,13 @@
 #include <cstdlib>
 #include <memory>
 
+#include "crypto/openssl_util.h"
+
 namespace piivault::crypto {
 namespace {
 
-[[noreturn]] void Fatal(const char* what) {
-  std::fprintf(stderr, "piivault: fatal crypto error: %s\n", what);
-  ERR_print_errors_fp(stderr);
-  std::abort();
-}
-
-// Never null: empty string_views may carry a null data() pointer, which some
-// OpenSSL entry points treat specially.
-const unsigned char* Ptr(std::string_view s) {
-  static const unsigned char kEmpty = 0;
-  return s.data() == nullptr ? &kEmpty
-                             : reinterpret_cast<const unsigned char*>(s.data());
-}
+using internal::Fatal;
+using internal::Ptr;
 
 // Algorithm objects are fetched once and shared by all threads (fetched
 // objects are immutable and reference counted); they live for the process.
