@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <chrono>
 
 #include "api/handler_support.h"
@@ -50,14 +51,19 @@ HttpResponse JsonResponse(int status, const json::value& body) {
   return r;
 }
 
+HttpResponse ErrorResponse(int status, std::string_view code,
+                           std::string_view message,
+                           std::string_view field = {}) {
+  json::object err{{"code", code}, {"message", message}};
+  if (!field.empty()) err["field"] = field;
+  return JsonResponse(status, json::object{{"error", std::move(err)}});
+}
+
 HttpResponse ErrorResponse(const Status& s) {
   auto [status, code] = HttpError(s);
-  std::string message = s.message();
   if (s.code() == StatusCode::kDataLoss)
-    message = "integrity error: " + message;
-  json::object err{{"code", code}, {"message", message}};
-  if (!s.field().empty()) err["field"] = s.field();
-  return JsonResponse(status, json::object{{"error", std::move(err)}});
+    return ErrorResponse(status, code, "integrity error: " + s.message());
+  return ErrorResponse(status, code, s.message(), s.field());
 }
 
 // A client-supplied request id is echoed only if it is short and plain, so
@@ -98,8 +104,8 @@ class App::Routes {
  public:
   std::vector<Route> routes;
 
-  // Index of the matching route; kNotFound, or kInvalidArgument with reason
-  // method_not_allowed when only the method differs.
+  // Index of the matching route, or kNotFound (also when only the method
+  // differs: the contract has no 405, so the message says so instead).
   Result<std::size_t> Match(const HttpRequest& req,
                             std::vector<std::string>& params) const {
     if (req.path.empty() || req.path[0] != '/')
@@ -127,9 +133,8 @@ class App::Routes {
       return i;
     }
     if (path_matched)
-      return Err(Status(StatusCode::kInvalidArgument,
-                        "method not allowed on this endpoint",
-                        "method_not_allowed"));
+      return Err(NotFound("this endpoint does not accept the method " +
+                          req.method.substr(0, 16)));
     return Err(NotFound("no such endpoint"));
   }
 };
@@ -157,6 +162,12 @@ HttpResponse App::Handle(const HttpRequest& req) {
   std::string actor = "-";
 
   auto respond = [&]() -> HttpResponse {
+    if (req.rejection.status != 0) {
+      std::vector<std::string> ignored;
+      if (auto matched = routes_->Match(req, ignored)) route_index = *matched;
+      return ErrorResponse(req.rejection.status, req.rejection.code,
+                           req.rejection.message);
+    }
     if (req.path == "/healthz" && req.method == "GET") {
       route_index = routes_->routes.size();
       return JsonResponse(200, json::object{{"status", "ok"}});
@@ -170,14 +181,12 @@ HttpResponse App::Handle(const HttpRequest& req) {
     }
     std::vector<std::string> params;
     auto matched = routes_->Match(req, params);
-    if (!matched) {
-      auto r = ErrorResponse(matched.error());
-      if (matched.error().reason() == "method_not_allowed") r.status = 405;
-      return r;
-    }
+    if (!matched) return ErrorResponse(matched.error());
     route_index = *matched;
+    // The auth scheme is case-insensitive (RFC 9110 §11.1).
     std::string_view auth = req.Header("authorization");
-    if (!auth.starts_with("Bearer ") || auth.size() <= 7)
+    if (auth.size() <= 7 ||
+        !boost::algorithm::iequals(auth.substr(0, 7), "Bearer "))
       return ErrorResponse(Unauthenticated("a Bearer API key is required"));
     auto identity = vault_->identities.Authenticate(auth.substr(7));
     if (!identity) return ErrorResponse(identity.error());

@@ -236,21 +236,24 @@ Result<Reply> Detokenize(Call& call) {
 Result<Reply> GetPrincipal(Call& call) {
   std::string_view t = PathParam(call, 0);
   PV_ASSIGN_OR_RETURN(auto access, AuthorizeData(call, t, false));
+  // The caller's read grant per collection, decided before anything about
+  // the principal is looked up: a caller who may read nothing must not learn
+  // even whether the principal exists.
+  PV_ASSIGN_OR_RETURN(auto collections, call.vault.collections.List(t));
+  std::map<std::string, FieldGrant> grants;
+  for (auto& c : collections) {
+    auto grant = GrantFor(call, access, Action::kRead, c);
+    if (grant) grants.emplace(c.name, std::move(*grant));
+  }
+  if (grants.empty() && call.identity.role == vault::Role::kTenantApp)
+    return Err(PermissionDenied("no policy rule allows this request"));
+
   PV_ASSIGN_OR_RETURN(auto view, call.vault.records.GetPrincipal(
                                      access.tenant, PathParam(call, 1)));
   json::array records;
-  std::map<std::string, FieldGrant> grants;
   for (auto& r : view.records) {
     auto it = grants.find(r.collection);
-    if (it == grants.end()) {
-      FieldGrant grant = FieldGrant(policy::AccessPolicy::Grant{});  // nothing
-      if (auto c = call.vault.collections.Get(t, r.collection)) {
-        auto g = GrantFor(call, access, Action::kRead, *c);
-        if (g) grant = std::move(*g);
-      }
-      it = grants.emplace(r.collection, std::move(grant)).first;
-    }
-    if (it->second && it->second->fields.empty()) continue;  // not readable
+    if (it == grants.end()) continue;  // no read grant for this collection
     json::object fields;
     for (auto& [name, value] : r.fields)
       if (PlainAllowed(it->second, name)) fields[name] = FieldValueJson(value);

@@ -16,6 +16,14 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercase
   std::string body;
 
+  // Set by the server when it refuses a request before reading it fully
+  // (status 0: not refused); the handler answers with this error.
+  struct Rejection {
+    int status = 0;
+    std::string code;
+    std::string message;
+  } rejection;
+
   // The first header named `name` (lowercase), or empty.
   std::string_view Header(std::string_view name) const {
     for (auto& [k, v] : headers)

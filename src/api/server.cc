@@ -35,29 +35,20 @@ struct Shared {
   std::atomic<int> in_flight{0};
 };
 
-HttpResponse ErrorResponse(int status, std::string_view code,
-                           std::string_view message) {
-  HttpResponse r;
-  r.status = status;
-  r.body = std::string(R"({"error":{"code":")") + std::string(code) +
-           R"(","message":")" + std::string(message) + "\"}}";
-  return r;
-}
-
-HttpRequest ToHttpRequest(http::request<http::string_body>&& req) {
+// Method, target and headers; the body is moved in separately.
+HttpRequest FromHeader(const http::request_header<>& header) {
   HttpRequest out;
-  out.method = std::string(req.method_string());
-  std::string_view target = req.target();
+  out.method = std::string(header.method_string());
+  std::string_view target = header.target();
   auto q = target.find('?');
   out.path = std::string(target.substr(0, q));
   if (q != std::string_view::npos)
     out.query = std::string(target.substr(q + 1));
-  for (auto& field : req) {
+  for (auto& field : header) {
     std::string name(field.name_string());
     for (auto& c : name) c = static_cast<char>(std::tolower(c));
     out.headers.emplace_back(std::move(name), std::string(field.value()));
   }
-  out.body = std::move(req.body());
   return out;
 }
 
@@ -110,9 +101,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void OnHeader(beast::error_code ec) {
     if (ec == http::error::body_limit)
-      return Reject(413, "payload_too_large", "request body too large");
+      return Reject(413, "payload_too_large", "the request body is too large");
     if (ec == http::error::header_limit)
-      return Reject(431, "invalid_argument", "request headers too large");
+      return Reject(400, "invalid_argument",
+                    "the request headers are too large");
     if (ec) return Close(ec != http::error::end_of_stream);
     auto& req = parser_->get();
     if (beast::iequals(req[http::field::expect], "100-continue")) {
@@ -139,29 +131,42 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void OnRequest(beast::error_code ec) {
     if (ec == http::error::body_limit)
-      return Reject(413, "payload_too_large", "request body too large");
+      return Reject(413, "payload_too_large", "the request body is too large");
     if (ec) return Close(true);
     auto req = parser_->release();
     version_ = req.version();
     keep_alive_ = req.keep_alive();
-    shared_->in_flight.fetch_add(1);
-    // Handlers block on storage: run them off the I/O threads.
-    asio::post(*shared_->pool, [self = this->shared_from_this(),
-                                req = std::move(req)]() mutable {
-      HttpResponse res = self->shared_->handler(ToHttpRequest(std::move(req)));
-      asio::post(self->stream_.get_executor(),
-                 [self, res = std::move(res)]() mutable {
-                   self->Write(std::move(res), false);
-                 });
-    });
+    HttpRequest request = FromHeader(req);
+    request.body = std::move(req.body());
+    Dispatch(std::move(request), false);
   }
 
   // Answers a request we will not read fully, then closes the connection.
+  // It still goes through the handler, so it gets a request id, an access
+  // log line and a metric like any other.
   void Reject(int status, std::string_view code, std::string_view message) {
-    version_ =
-        parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
+    HttpRequest request;
+    // Whatever part of the header was parsed (a too-large Content-Length is
+    // refused before the parser marks the header done).
+    if (parser_) {
+      version_ = parser_->get().version() == 10 ? 10 : 11;
+      request = FromHeader(parser_->get());
+    }
+    request.rejection = {status, std::string(code), std::string(message)};
+    Dispatch(std::move(request), true);
+  }
+
+  void Dispatch(HttpRequest&& request, bool close) {
     shared_->in_flight.fetch_add(1);
-    Write(ErrorResponse(status, code, message), true);
+    // Handlers block on storage: run them off the I/O threads.
+    asio::post(*shared_->pool, [self = this->shared_from_this(),
+                                request = std::move(request), close]() mutable {
+      HttpResponse res = self->shared_->handler(request);
+      asio::post(self->stream_.get_executor(),
+                 [self, res = std::move(res), close]() mutable {
+                   self->Write(std::move(res), close);
+                 });
+    });
   }
 
   void Write(HttpResponse&& res, bool close) {

@@ -1,0 +1,261 @@
+// Test harness for the piivault integration tests: runs the real binary as a
+// child process and talks to it over a minimal HTTP/1.1 client written here,
+// so the tests exercise the deployment exactly as an operator would.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/types.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace it {
+
+namespace json = boost::json;
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// ---------------------------------------------------------------------------
+// Processes
+
+struct RunResult {
+  int exit_code = -1;  // exit status, or 128 + signal, or -1 if timed out
+  bool timed_out = false;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+// Runs `args` (args[0] is the program) with extra environment variables,
+// waits up to `timeout` and returns the exit status and captured output.
+RunResult RunCommand(
+    const std::vector<std::string>& args, const Headers& env = {},
+    std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// Runs a shell command through popen and returns its stdout and exit code.
+RunResult Shell(const std::string& command);
+
+// The piivault binary under test.
+std::string PiivaultBin();
+
+// ---------------------------------------------------------------------------
+// HTTP
+
+struct HttpResponse {
+  int status = 0;  // 0: no (complete) response; `error` says why
+  std::string error;
+  std::string reason;
+  Headers headers;  // names as received
+  std::string body;
+
+  // The first header named `name` (case-insensitive), or empty.
+  std::string Header(std::string_view name) const;
+  bool HasHeader(std::string_view name) const;
+  // The body parsed as JSON (cached, lives as long as the response); null
+  // if it is not valid JSON.
+  const json::value& Json() const;
+  // A short description for failure messages.
+  std::string Describe() const;
+
+ private:
+  mutable std::optional<json::value> json_;
+};
+
+// One TCP connection to 127.0.0.1:port; requests may be sent one after
+// another on it (keep-alive).
+class HttpConnection {
+ public:
+  explicit HttpConnection(uint16_t port, std::chrono::milliseconds timeout =
+                                             std::chrono::seconds(15));
+  ~HttpConnection();
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  // Sends a request and reads its response. Adds Host and Content-Length.
+  HttpResponse Send(std::string_view method, std::string_view path,
+                    const Headers& headers = {}, std::string_view body = {});
+  // Writes raw bytes; false on a write error (the peer may have answered
+  // and closed early, so reading may still succeed).
+  bool SendRaw(std::string_view bytes);
+  HttpResponse ReadResponse(bool head_request = false);
+  // True if the server sent something or closed within `wait`.
+  bool WaitReadable(std::chrono::milliseconds wait);
+
+ private:
+  bool Fill();  // reads more bytes into buf_; false on EOF, error or timeout
+  int fd_ = -1;
+  std::string buf_;
+  std::string error_;
+};
+
+// One request on a fresh connection (with "Connection: close").
+HttpResponse Http(uint16_t port, std::string_view method, std::string_view path,
+                  const Headers& headers = {}, std::string_view body = {});
+
+// Authorization header for an API key; with a purpose, also X-Purpose.
+Headers Auth(const std::string& api_key, const std::string& purpose = "");
+// Authorization plus X-Purpose: service_delivery.
+Headers Data(const std::string& api_key);
+
+// Checks the error contract: the given status, a JSON body that is exactly
+// {"error":{"code":<code>,"message":<string>}} (plus "field" for
+// validation_failed) and a JSON content type.
+::testing::AssertionResult IsError(const HttpResponse& r, int status,
+                                   std::string_view code);
+
+// JSON helpers that never throw: missing members read as empty.
+std::string Str(const json::value& v, std::string_view key);
+const json::value& Member(const json::value& v, std::string_view key);
+const json::array& Array(const json::value& v, std::string_view key);
+std::string Serialize(const json::value& v);
+
+// ---------------------------------------------------------------------------
+// Files
+
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, std::string_view content);
+// Every regular file under `dir`, recursively.
+std::vector<std::string> ListFiles(const std::string& dir);
+// Case-insensitive byte search.
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle);
+// Opens `db` read-only with SQLite and tells whether table kv has key `k`.
+// Returns nullopt (and records a failure) if the file cannot be read.
+std::optional<bool> KvHasKey(const std::string& db, const std::string& k);
+// Number of rows in `db`'s kv table whose key starts with `prefix`.
+std::optional<int64_t> KvCountPrefix(const std::string& db,
+                                     const std::string& prefix);
+
+// ---------------------------------------------------------------------------
+// Server
+
+// Picks a currently free loopback TCP port.
+uint16_t FreePort();
+
+// A fresh deployment (`piivault init`) in a private temporary directory and,
+// once started, a `piivault serve` child process on a free loopback port.
+class ServerProcess {
+ public:
+  ServerProcess();  // creates the temp dir and runs init; check init_ok()
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  bool init_ok() const { return init_ok_; }
+  const RunResult& init_result() const { return init_result_; }
+  const std::string& root() const { return root_; }
+  const std::string& data_dir() const { return data_dir_; }
+  std::string config_path() const { return data_dir_ + "/piivault.toml"; }
+  std::string log_path() const { return root_ + "/server.log"; }
+  const std::string& admin_key() const { return admin_key_; }
+  uint16_t port() const { return port_; }
+  bool running() const { return pid_ > 0; }
+
+  // Rewrites the config file (before Start).
+  void EditConfig(const std::function<void(std::string&)>& edit);
+  // Uncomments tls_cert/tls_key so the server serves TLS.
+  void EnableTls();
+
+  // Starts serve on a fresh free port and waits (up to ~10 s) until it
+  // answers GET /healthz (plain) or logs "listening" and accepts (TLS).
+  ::testing::AssertionResult Start(bool tls = false);
+  // SIGTERM, then waits (up to ~15 s) and returns the exit status
+  // (128 + signal if killed by a signal, -1 if it had to be killed).
+  int Stop();
+  void Kill();
+
+  // Launches serve with `listen` and expects it to refuse: it must exit
+  // non-zero within `deadline` and never answer an HTTP request on `port`.
+  // Returns the output (the log) on success.
+  ::testing::AssertionResult ExpectServeRefuses(
+      const std::string& listen, uint16_t port, std::string* output,
+      std::chrono::milliseconds deadline = std::chrono::seconds(10));
+
+  std::string Log() const { return ReadFile(log_path()); }
+
+  // Request helpers against this server.
+  HttpResponse Call(std::string_view method, std::string_view path,
+                    const Headers& headers = {},
+                    std::string_view body = {}) const {
+    return Http(port_, method, path, headers, body);
+  }
+  HttpResponse Call(std::string_view method, std::string_view path,
+                    const Headers& headers, const json::object& body) const {
+    return Http(port_, method, path, headers, Serialize(body));
+  }
+
+ private:
+  pid_t Launch(const std::vector<std::string>& args);
+  // Waits for the child; returns its status or nullopt if still running.
+  std::optional<int> Reap(pid_t pid, std::chrono::milliseconds wait);
+
+  std::string root_;
+  std::string data_dir_;
+  std::string admin_key_;
+  bool init_ok_ = false;
+  RunResult init_result_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Set-up helpers
+
+// The fields of the standard test collection: one of every type.
+// name -> type: note string, name name, email email (searchable), phone
+// phone, birth_date date, ssn ssn, card credit_card, iban iban, ip
+// ip_address, count integer, active boolean.
+json::object EveryTypeSchema();
+
+struct Tenant {
+  std::string id;
+  std::string admin_id;   // tenant-admin identity
+  std::string admin_key;  // its API key
+  std::string collection = "people";
+
+  std::string Base() const { return "/v1/tenants/" + id; }
+  std::string Records() const {
+    return Base() + "/collections/" + collection + "/records";
+  }
+  std::string Record(const std::string& rid) const {
+    return Records() + "/" + rid;
+  }
+  std::string Search() const {
+    return Base() + "/collections/" + collection + "/search";
+  }
+};
+
+// Creates tenant `id` (regions, default region) with a tenant-admin identity
+// and the every-type collection "people". Records failures with ADD_FAILURE.
+Tenant SetUpTenant(const ServerProcess& server, const std::string& id,
+                   std::vector<std::string> regions = {"eu", "us"},
+                   const std::string& default_region = "eu");
+
+// POSTs a record; returns the response.
+HttpResponse PostRecord(
+    const ServerProcess& server, const Tenant& tenant,
+    const std::string& principal, const json::object& fields,
+    const std::optional<std::string>& region = std::nullopt);
+
+// A fixture with a started server; TearDown expects a clean SIGTERM exit.
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.init_ok());
+    ASSERT_TRUE(server_.Start());
+  }
+  void TearDown() override {
+    if (server_.running()) {
+      EXPECT_EQ(server_.Stop(), 0) << server_.Log();
+    }
+  }
+  ServerProcess server_;
+};
+
+}  // namespace it
