@@ -194,7 +194,16 @@ HttpResponse App::Handle(const HttpRequest& req) {
     Call call{req, std::move(params), std::move(*identity), request_id,
               *vault_};
     Result<Reply> reply = routes_->routes[*matched].fn(call);
-    if (!reply) return ErrorResponse(reply.error());
+    if (!reply) {
+      const Status& error = reply.error();
+      // Server-side failures are for the operator to see; messages carry no
+      // PII by construction.
+      if (HttpError(error).first >= 500)
+        spdlog::error(R"("msg":"request failed","request_id":"{}","error":{})",
+                      request_id,
+                      json::serialize(json::string(error.ToString())));
+      return ErrorResponse(error);
+    }
     return JsonResponse(reply->status, reply->body);
   };
 

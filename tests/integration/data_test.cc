@@ -1,5 +1,6 @@
 // Data-plane behaviour seen from outside: encryption at rest, regions,
 // operator separation, identities, tokens, updates and concurrency.
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <mutex>
@@ -130,6 +131,61 @@ TEST_F(DataTest, NoPlaintextOnDisk) {
   scan("while the server runs");
   ASSERT_EQ(server_.Stop(), 0) << server_.Log();
   scan("after SIGTERM");
+}
+
+// Copies one stored record's bytes over another's, as an attacker with write
+// access to the database file might.
+void CopyStoredValue(const std::string& db, const std::string& from,
+                     const std::string& to) {
+  sqlite3* conn = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &conn), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(
+          conn,
+          "UPDATE kv SET v = (SELECT v FROM kv WHERE k = ?1) WHERE k = ?2", -1,
+          &stmt, nullptr),
+      SQLITE_OK);
+  sqlite3_bind_blob(stmt, 1, from.data(), static_cast<int>(from.size()),
+                    SQLITE_STATIC);
+  sqlite3_bind_blob(stmt, 2, to.data(), static_cast<int>(to.size()),
+                    SQLITE_STATIC);
+  EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);
+  EXPECT_EQ(sqlite3_changes(conn), 1);
+  sqlite3_finalize(stmt);
+  sqlite3_close(conn);
+}
+
+TEST_F(DataTest, ValueMovedToAnotherRecordIsIntegrityError) {
+  Tenant t = SetUpTenant(server_, "acme");
+  auto a =
+      PostRecord(server_, t, "mover", {{"email", "Mallory.Moved@example.org"}});
+  auto b = PostRecord(server_, t, "mover", {{"email", "victim@example.org"}});
+  ASSERT_EQ(a.status, 201) << a.Describe();
+  ASSERT_EQ(b.status, 201) << b.Describe();
+  std::string a_id = Str(a.Json(), "id"), b_id = Str(b.Json(), "id");
+  ASSERT_EQ(server_.Stop(), 0);
+  // Same principal, same key: only the AAD (tenant|collection|record|field)
+  // tells the two ciphertexts apart.
+  CopyStoredValue(server_.data_dir() + "/eu.db", "rec/acme/" + a_id,
+                  "rec/acme/" + b_id);
+  ASSERT_TRUE(server_.Start());
+
+  auto moved = server_.Call("GET", t.Record(b_id), Data(t.admin_key));
+  ASSERT_TRUE(IsError(moved, 500, "internal"));
+  EXPECT_NE(Str(Member(moved.Json(), "error"), "message").find("integrity"),
+            std::string::npos)
+      << moved.body;
+  EXPECT_FALSE(ContainsIgnoreCase(moved.body, "Mallory"));
+  EXPECT_FALSE(ContainsIgnoreCase(moved.body, "mover"));
+  auto principal =
+      server_.Call("GET", t.Base() + "/principals/mover", Data(t.admin_key));
+  ASSERT_TRUE(IsError(principal, 500, "internal"));
+  // The untouched record still reads.
+  auto intact = server_.Call("GET", t.Record(a_id), Data(t.admin_key));
+  ASSERT_EQ(intact.status, 200) << intact.Describe();
+  EXPECT_EQ(Str(Member(intact.Json(), "fields"), "email"),
+            "Mallory.Moved@example.org");
 }
 
 TEST_F(DataTest, RegionIsolation) {
