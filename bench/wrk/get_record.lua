@@ -1,0 +1,43 @@
+-- wrk script: GET random records of the seeded set.
+-- Env: PV_TOKEN (tenant-admin API key), PV_IDS (file with one record id per
+-- line), PV_TENANT, PV_COLLECTION.
+local token = os.getenv("PV_TOKEN")
+local ids_file = os.getenv("PV_IDS")
+local base = "/v1/tenants/" .. (os.getenv("PV_TENANT") or "bench") ..
+             "/collections/" .. (os.getenv("PV_COLLECTION") or "contacts") ..
+             "/records/"
+local ids = {}
+local headers = {
+  ["Authorization"] = "Bearer " .. (token or ""),
+  ["X-Purpose"] = "service_delivery",
+}
+
+-- setup() runs in the main Lua state; thread:set() gives each thread's own
+-- state a global thread_no, so threads draw different random sequences.
+thread_no = 0
+function setup(thread)
+  thread_no = thread_no + 1
+  thread:set("thread_no", thread_no)
+end
+
+function init(args)
+  for line in io.lines(ids_file) do
+    if #line > 0 then ids[#ids + 1] = line end
+  end
+  if #ids == 0 then error("no record ids in " .. tostring(ids_file)) end
+  math.randomseed(os.time() * 100 + thread_no)
+end
+
+function request()
+  return wrk.format("GET", base .. ids[math.random(#ids)], headers)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT requests=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d " ..
+    "max_us=%d non2xx=%d socket_errors=%d\n",
+    summary.requests, summary.duration, latency:percentile(50),
+    latency:percentile(90), latency:percentile(99), latency.max, e.status,
+    e.connect + e.read + e.write + e.timeout))
+end
