@@ -76,7 +76,12 @@ std::string RequestId(const HttpRequest& req) {
                c == '_' || c == '.' || c == ':';
       }))
     return std::string(given);
-  return crypto::RandomId("req_");
+  // Unique, not secret: a random per-thread prefix and a counter, so ids
+  // cost no RNG call per request.
+  thread_local const std::string prefix =
+      crypto::RandomId("req_").substr(0, 17);
+  thread_local uint64_t counter = 0;
+  return prefix + std::to_string(++counter);
 }
 
 std::vector<std::string> SplitPath(std::string_view path) {
@@ -188,6 +193,7 @@ HttpResponse App::Handle(const HttpRequest& req) {
     if (auth.size() <= 7 ||
         !boost::algorithm::iequals(auth.substr(0, 7), "Bearer "))
       return ErrorResponse(Unauthenticated("a Bearer API key is required"));
+    vault::ControlStore::RequestScope scope(vault_->control);
     auto identity = vault_->identities.Authenticate(auth.substr(7));
     if (!identity) return ErrorResponse(identity.error());
     actor = identity->id;

@@ -2,7 +2,37 @@
 
 #include <boost/json.hpp>
 
+#include "crypto/random.h"
+
 namespace piivault::vault {
+namespace {
+
+constexpr std::string_view kEpochKey = "sys/control-epoch";
+constexpr std::size_t kMaxCachedDocuments = 100000;
+
+}  // namespace
+
+ControlStore::RequestScope*& ControlStore::CurrentScope() {
+  thread_local RequestScope* scope = nullptr;
+  return scope;
+}
+
+ControlStore::RequestScope::RequestScope(ControlStore& store)
+    : outer_(CurrentScope()) {
+  auto epoch = store.backend_->Get(kEpochKey);
+  if (epoch) {
+    epoch_ = epoch->value_or("");
+    valid_ = true;
+  }
+  CurrentScope() = this;
+}
+
+ControlStore::RequestScope::~RequestScope() { CurrentScope() = outer_; }
+
+bool ControlStore::Cacheable(std::string_view key) {
+  return key.starts_with("identity/") || key.starts_with("tenant/") ||
+         key.starts_with("purpose/") || key.starts_with("collection/");
+}
 
 Result<boost::json::value> ControlStore::Decode(std::string_view key,
                                                 std::string_view sealed) const {
@@ -16,10 +46,37 @@ Result<boost::json::value> ControlStore::Decode(std::string_view key,
 
 Result<std::optional<boost::json::value>> ControlStore::Get(
     std::string_view key) {
+  RequestScope* scope = CurrentScope();
+  bool cacheable = scope && scope->valid_ && Cacheable(key);
+  std::string name(key);
+  if (cacheable) {
+    std::shared_lock lock(cache_mu_);
+    auto it = cache_.find(name);
+    if (it != cache_.end() && it->second.epoch == scope->epoch_)
+      return std::optional<boost::json::value>(*it->second.doc);
+  }
   PV_ASSIGN_OR_RETURN(auto raw, backend_->Get(key));
   if (!raw) return std::optional<boost::json::value>();
   PV_ASSIGN_OR_RETURN(auto doc, Decode(key, *raw));
+  if (cacheable) {
+    // Tagged with the epoch read *before* the document, so a concurrent
+    // write (which changes the epoch) can only make this entry miss.
+    auto shared = std::make_shared<const boost::json::value>(doc);
+    std::unique_lock lock(cache_mu_);
+    if (cache_.size() >= kMaxCachedDocuments) cache_.clear();
+    cache_[std::move(name)] = CachedDocument{scope->epoch_, std::move(shared)};
+  }
   return std::optional<boost::json::value>(std::move(doc));
+}
+
+Status ControlStore::Write(const storage::WriteBatch& batch) {
+  PV_RETURN_IF_ERROR(backend_->Write(batch));
+  // This request changed cached documents: stop trusting its epoch.
+  if (RequestScope* scope = CurrentScope()) {
+    for (auto& op : batch.ops())
+      if (op.key == kEpochKey) scope->valid_ = false;
+  }
+  return Status::Ok();
 }
 
 Result<std::optional<std::string>> ControlStore::GetRaw(std::string_view key) {
@@ -41,6 +98,8 @@ ControlStore::Scan(std::string_view prefix, std::size_t limit) {
 void ControlStore::Put(storage::WriteBatch& batch, std::string key,
                        const boost::json::value& doc) const {
   std::string sealed = keyring_->SealControl(boost::json::serialize(doc), key);
+  if (Cacheable(key))
+    batch.Put(std::string(kEpochKey), crypto::RandomBytes(16));
   batch.Put(std::move(key), std::move(sealed));
 }
 

@@ -21,6 +21,22 @@ class ControlStore {
   ControlStore(storage::Backend* backend, crypto::Keyring* keyring)
       : backend_(backend), keyring_(keyring) {}
 
+  // Reads the control epoch once; until destroyed, Get() on this thread may
+  // answer cached documents written no later than that epoch.
+  class RequestScope {
+   public:
+    explicit RequestScope(ControlStore& store);
+    ~RequestScope();
+    RequestScope(const RequestScope&) = delete;
+    RequestScope& operator=(const RequestScope&) = delete;
+
+   private:
+    friend class ControlStore;
+    std::string epoch_;
+    bool valid_ = false;  // false: epoch unknown or changed here; no caching
+    RequestScope* outer_;
+  };
+
   Result<std::optional<boost::json::value>> Get(std::string_view key);
   // Documents under `prefix`, ascending by key.
   Result<std::vector<std::pair<std::string, boost::json::value>>> Scan(
@@ -29,9 +45,7 @@ class ControlStore {
   Result<std::optional<std::string>> GetRaw(std::string_view key);
   void Put(storage::WriteBatch& batch, std::string key,
            const boost::json::value& doc) const;
-  Status Write(const storage::WriteBatch& batch) {
-    return backend_->Write(batch);
-  }
+  Status Write(const storage::WriteBatch& batch);
 
   // Opens and parses bytes read from `key` (e.g. from GetRaw).
   Result<boost::json::value> Decode(std::string_view key,
@@ -41,8 +55,17 @@ class ControlStore {
   crypto::Keyring& keyring() { return *keyring_; }
 
  private:
+  struct CachedDocument {
+    std::string epoch;
+    std::shared_ptr<const boost::json::value> doc;
+  };
+  static bool Cacheable(std::string_view key);
+  static RequestScope*& CurrentScope();
+
   storage::Backend* backend_;
   crypto::Keyring* keyring_;
+  std::shared_mutex cache_mu_;
+  std::unordered_map<std::string, CachedDocument> cache_;
 };
 
 }  // namespace piivault::vault

@@ -1,0 +1,102 @@
+#include "vault/control_store.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "vault/identities.h"
+#include "vault_fixture.h"
+
+namespace piivault::vault {
+namespace {
+
+using testing::VaultHarness;
+
+// Counts reads, so tests can see whether a document came from the cache.
+class CountingBackend final : public storage::Backend {
+ public:
+  explicit CountingBackend(storage::Backend* inner) : inner_(inner) {}
+  Result<std::optional<std::string>> Get(std::string_view key) override {
+    ++gets;
+    return inner_->Get(key);
+  }
+  Result<std::vector<std::optional<std::string>>> MultiGet(
+      std::span<const std::string> keys) override {
+    return inner_->MultiGet(keys);
+  }
+  Result<std::vector<storage::KeyValue>> Scan(std::string_view prefix,
+                                              std::string_view start,
+                                              std::size_t limit) override {
+    return inner_->Scan(prefix, start, limit);
+  }
+  Status Write(const storage::WriteBatch& batch) override {
+    return inner_->Write(batch);
+  }
+  int gets = 0;
+
+ private:
+  storage::Backend* inner_;
+};
+
+TEST(ControlStoreTest, CachedOnlyWhileEpochUnchangedAcrossNodes) {
+  VaultHarness h;
+  // Two "nodes" over the same control store.
+  CountingBackend node_a_backend(h.control_backend);
+  ControlStore node_a(&node_a_backend, h.keyring.get());
+  ControlStore node_b(h.control_backend, h.keyring.get());
+  IdentityService ids_a(&node_a, &h.clock);
+  IdentityService ids_b(&node_b, &h.clock);
+
+  auto issued = ids_b.Create("app", Role::kOperatorAdmin, "");
+  ASSERT_TRUE(issued.has_value());
+  {
+    ControlStore::RequestScope scope(node_a);
+    ASSERT_TRUE(ids_a.Authenticate(issued->api_key).has_value());
+  }
+  {
+    ControlStore::RequestScope scope(node_a);
+    int before = node_a_backend.gets;
+    ASSERT_TRUE(ids_a.Authenticate(issued->api_key).has_value());
+    EXPECT_EQ(node_a_backend.gets, before) << "expected a cache hit";
+  }
+  // Node B deactivates the key; node A's very next request refuses it.
+  ASSERT_TRUE(ids_b.Deactivate(issued->identity.id, "").ok());
+  {
+    ControlStore::RequestScope scope(node_a);
+    auto r = ids_a.Authenticate(issued->api_key);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), StatusCode::kUnauthenticated);
+  }
+}
+
+TEST(ControlStoreTest, NoCachingOutsideAScopeOrAfterOwnWrite) {
+  VaultHarness h;
+  CountingBackend counting(h.control_backend);
+  ControlStore store(&counting, h.keyring.get());
+  storage::WriteBatch batch;
+  store.Put(batch, "tenant/acme", boost::json::object{{"v", 1}});
+  ASSERT_TRUE(store.Write(batch).ok());
+
+  int before = counting.gets;
+  ASSERT_TRUE(store.Get("tenant/acme").has_value());
+  ASSERT_TRUE(store.Get("tenant/acme").has_value());
+  EXPECT_EQ(counting.gets, before + 2);
+
+  ControlStore::RequestScope scope(store);
+  ASSERT_TRUE(store.Get("tenant/acme").has_value());
+  storage::WriteBatch update;
+  store.Put(update, "tenant/acme", boost::json::object{{"v", 2}});
+  ASSERT_TRUE(store.Write(update).ok());
+  // The same request reads its own write, not the cached copy.
+  auto doc = store.Get("tenant/acme");
+  ASSERT_TRUE(doc.has_value() && doc->has_value());
+  EXPECT_EQ((**doc).at("v").as_int64(), 2);
+  // Documents that change per record are never cached.
+  storage::WriteBatch placement;
+  store.Put(placement, "principal/acme/abc",
+            boost::json::object{{"region", "eu"}});
+  EXPECT_EQ(placement.ops().size(), 1u) << "no epoch bump for uncached keys";
+}
+
+}  // namespace
+}  // namespace piivault::vault
