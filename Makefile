@@ -1,10 +1,12 @@
 # piivault — the two commands of the quick start, and a few more.
 #   make run    install packages, build, init ./data once, serve on 127.0.0.1:8200
+#               (DATA=dir and LISTEN=host:port override the defaults)
 #   make test   install packages, build, run every test (unit, conformance, HTTP)
 BUILD ?= build
 SAN_BUILD ?= build-sanitize
 JOBS ?= $(shell nproc)
 DATA ?= data
+LISTEN ?=
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 .PHONY: all deps build run test test-sanitize bench clean format
@@ -22,7 +24,7 @@ build: deps $(BUILD)/CMakeCache.txt
 
 run: build
 	@if [ ! -f $(DATA)/piivault.toml ]; then $(BUILD)/bin/piivault init --dir $(DATA); fi
-	$(BUILD)/bin/piivault serve --config $(DATA)/piivault.toml
+	$(BUILD)/bin/piivault serve --config $(DATA)/piivault.toml $(if $(LISTEN),--listen $(LISTEN))
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600

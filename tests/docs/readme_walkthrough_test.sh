@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Runs the README's curl walkthrough, exactly as written, against a fresh
-# server, and checks what it prints.
-# Usage: readme_walkthrough_test.sh PIIVAULT_BIN README
+# The README's quick start and walkthrough, as a user runs them: `make run`
+# (in a fresh data directory, on a free port), then the curl walkthrough
+# exactly as written, checking what it prints.
+# Usage: readme_walkthrough_test.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
-bin=$1
-readme=$2
+src=$1
+build=$2
+readme=$src/README.md
 
 work=$(mktemp -d)
 server_pid=
 cleanup() {
-  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" || true; fi
+  # make runs the server as a child: stop the whole process group.
+  if [ -n "$server_pid" ]; then kill -TERM -- "-$server_pid" 2>/dev/null || true; wait "$server_pid" || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -23,15 +26,17 @@ sed -n '/<!-- walkthrough:begin -->/,/<!-- walkthrough:end -->/p' "$readme" |
 grep -q 'curl' "$work/walkthrough.sh" || fail "the walkthrough has no curl commands"
 
 cd "$work"
-"$bin" init --dir data > init.out
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin" serve --config data/piivault.toml --listen "127.0.0.1:$port" 2> server.log &
+setsid make -s -C "$src" run BUILD="$build" DATA="$work/data" LISTEN="127.0.0.1:$port" \
+  > make-run.out 2> server.log &
 server_pid=$!
-for _ in $(seq 100); do
+for _ in $(seq 1200); do
   curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && break
   sleep 0.1
 done
-curl -sf "http://127.0.0.1:$port/healthz" > /dev/null || fail "server did not start"
+curl -sf "http://127.0.0.1:$port/healthz" > /dev/null ||
+  { cat make-run.out server.log; fail "make run did not serve"; }
+grep -q "Operator-admin API key" make-run.out || fail "make run did not initialize data"
 
 PIIVAULT_ADDR="http://127.0.0.1:$port" bash -euo pipefail walkthrough.sh > out.txt ||
   { cat out.txt; fail "the walkthrough exited non-zero"; }
