@@ -12,13 +12,6 @@ local headers = {
   ["X-Purpose"] = "service_delivery",
 }
 
--- setup() runs in the main Lua state; thread:set() gives each thread's own
--- state a global thread_no, so threads draw different random sequences.
-thread_no = 0
-function setup(thread)
-  thread_no = thread_no + 1
-  thread:set("thread_no", thread_no)
-end
 
 function init(args)
   for line in io.lines(ids_file) do
@@ -32,5 +25,5 @@ function request()
   return wrk.format("GET", base .. ids[math.random(#ids)], headers)
 end
 
--- The RESULT summary line, shared with the other scripts.
-dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "summary.lua")
+-- setup() numbering the threads and done() printing the RESULT line.
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "common.lua")

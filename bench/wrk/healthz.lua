@@ -4,5 +4,5 @@ function request()
   return wrk.format("GET", "/healthz")
 end
 
--- The RESULT summary line, shared with the other scripts.
-dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "summary.lua")
+-- setup() numbering the threads and done() printing the RESULT line.
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "common.lua")

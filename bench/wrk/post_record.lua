@@ -17,13 +17,6 @@ local headers = {
 local counter = 0
 local tag = ""
 
--- setup() runs in the main Lua state; thread:set() gives each thread's own
--- state a global thread_no.
-thread_no = 0
-function setup(thread)
-  thread_no = thread_no + 1
-  thread:set("thread_no", thread_no)
-end
 
 function init(args)
   -- Unique per run and per thread: records of earlier runs never collide.
@@ -48,5 +41,5 @@ function request()
   return wrk.format("POST", path, headers, body)
 end
 
--- The RESULT summary line, shared with the other scripts.
-dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "summary.lua")
+-- setup() numbering the threads and done() printing the RESULT line.
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "common.lua")

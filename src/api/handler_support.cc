@@ -14,12 +14,17 @@ Result<json::object> ParseObject(
         InvalidArgument("the request body is not valid JSON", "invalid_json"));
   if (!doc.is_object())
     return Err(InvalidArgument("the request body must be a JSON object"));
-  for (auto& [key, value] : doc.get_object()) {
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-      return Err(InvalidArgument("unknown member '" +
-                                 std::string(key.substr(0, 64)) + "'"));
-  }
+  PV_RETURN_IF_ERROR(RejectUnknownMembers(doc.get_object(), allowed));
   return std::move(doc.get_object());
+}
+
+Status RejectUnknownMembers(const json::object& o,
+                            std::initializer_list<std::string_view> allowed) {
+  for (auto& [key, value] : o)
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+      return InvalidArgument("unknown member '" +
+                             std::string(key.substr(0, 64)) + "'");
+  return Status::Ok();
 }
 
 Result<std::string> RequiredString(const json::object& o,

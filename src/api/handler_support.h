@@ -39,6 +39,10 @@ Result<json::object> ParseObject(
     const HttpRequest& request,
     std::initializer_list<std::string_view> allowed);
 
+// Unknown members of a nested object are an error too.
+Status RejectUnknownMembers(const json::object& o,
+                            std::initializer_list<std::string_view> allowed);
+
 // Typed members: a missing required member or a wrong type is
 // invalid_argument naming the member.
 Result<std::string> RequiredString(const json::object& o, std::string_view key);

@@ -152,11 +152,8 @@ Result<Reply> PutIdentityPolicy(Call& call) {
   std::string_view t = PathParam(call, 0);
   PV_RETURN_IF_ERROR(
       RequireTenantRole(call, t, {Role::kTenantAdmin}, {Role::kOperatorAdmin}));
-  boost::system::error_code ec;
-  json::value doc = json::parse(call.request.body, ec);
-  if (ec)
-    return Err(
-        InvalidArgument("the request body is not valid JSON", "invalid_json"));
+  PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"rules"}));
+  json::value doc = std::move(body);
   auto parsed = policy::AccessPolicy::Parse(doc);
   if (!parsed) return Err(ValidationFailed("policy", parsed.error().message()));
   PV_ASSIGN_OR_RETURN(
@@ -207,11 +204,8 @@ Result<std::vector<vault::FieldSpec>> ParseFieldSpecs(
     if (!fv.is_object())
       return Err(InvalidArgument("each field must be an object"));
     auto& f = fv.get_object();
-    for (auto& [k, v] : f)
-      if (k != "name" && k != "type" && k != "required" && k != "searchable")
-        return Err(InvalidArgument("unknown member '" +
-                                   std::string(k.substr(0, 64)) +
-                                   "' in a field"));
+    PV_RETURN_IF_ERROR(
+        RejectUnknownMembers(f, {"name", "type", "required", "searchable"}));
     vault::FieldSpec spec;
     PV_ASSIGN_OR_RETURN(spec.name, RequiredString(f, "name"));
     PV_ASSIGN_OR_RETURN(auto type_name, RequiredString(f, "type"));

@@ -472,6 +472,26 @@ Status RecordService::Delete(const Tenant& tenant, std::string_view collection,
   return Aborted("the record changed concurrently; retry");
 }
 
+Result<std::vector<RecordService::Located>> RecordService::LoadIndexed(
+    const Tenant& tenant, const std::string& region, storage::Backend& backend,
+    const std::string& prefix, std::size_t limit) {
+  PV_ASSIGN_OR_RETURN(auto hits, backend.Scan(prefix, "", limit));
+  std::vector<std::string> ids, record_keys;
+  for (auto& hit : hits) {
+    ids.emplace_back(std::string_view(hit.key).substr(prefix.size()));
+    record_keys.push_back(keys::Record(tenant.id, ids.back()));
+  }
+  PV_ASSIGN_OR_RETURN(auto raws, backend.MultiGet(record_keys));
+  std::vector<Located> out;
+  for (std::size_t i = 0; i < raws.size(); ++i) {
+    if (!raws[i]) continue;  // deleted since the scan
+    Located loc{std::move(ids[i]), region, &backend, std::move(*raws[i]), {}};
+    PV_ASSIGN_OR_RETURN(loc.envelope, Envelope::Decode(loc.raw));
+    out.push_back(std::move(loc));
+  }
+  return out;
+}
+
 Result<std::vector<Record>> RecordService::Search(const Tenant& tenant,
                                                   const Collection& collection,
                                                   std::string_view field,
@@ -493,24 +513,10 @@ Result<std::vector<Record>> RecordService::Search(const Tenant& tenant,
   for (auto& region : tenant.regions) {
     storage::Backend* backend = router_->region(region);
     if (!backend || out.size() >= limit) continue;
-    PV_ASSIGN_OR_RETURN(auto hits,
-                        backend->Scan(prefix, "", limit - out.size()));
-    if (hits.empty()) continue;
-    std::vector<std::string> record_keys;
-    for (auto& hit : hits)
-      record_keys.push_back(keys::Record(
-          tenant.id, std::string_view(hit.key).substr(prefix.size())));
-    PV_ASSIGN_OR_RETURN(auto raws, backend->MultiGet(record_keys));
+    PV_ASSIGN_OR_RETURN(auto found, LoadIndexed(tenant, region, *backend,
+                                                prefix, limit - out.size()));
     std::map<std::string, PrincipalContext> principals;
-    for (std::size_t i = 0; i < raws.size(); ++i) {
-      if (!raws[i]) continue;  // deleted since the scan
-      Located loc{std::string(std::string_view(record_keys[i])
-                                  .substr(keys::Record(tenant.id, "").size())),
-                  region,
-                  backend,
-                  std::move(*raws[i]),
-                  {}};
-      PV_ASSIGN_OR_RETURN(loc.envelope, Envelope::Decode(loc.raw));
+    for (auto& loc : found) {
       auto it = principals.find(loc.envelope.pseudonym);
       if (it == principals.end()) {
         auto ctx =
@@ -596,22 +602,11 @@ Result<PrincipalView> RecordService::GetPrincipal(const Tenant& tenant,
   if (!ctx && ctx.error().code() == StatusCode::kNotFound) return view;
   if (!ctx) return Err(ctx.error());
 
-  std::string prefix = keys::PrincipalRecordPrefix(tenant.id, pseudonym);
-  PV_ASSIGN_OR_RETURN(auto rows, backend->Scan(prefix, "", SIZE_MAX));
-  std::vector<std::string> record_keys;
-  for (auto& row : rows)
-    record_keys.push_back(keys::Record(
-        tenant.id, std::string_view(row.key).substr(prefix.size())));
-  PV_ASSIGN_OR_RETURN(auto raws, backend->MultiGet(record_keys));
-  for (std::size_t i = 0; i < raws.size(); ++i) {
-    if (!raws[i]) continue;
-    Located loc{
-        std::string(std::string_view(rows[i].key).substr(prefix.size())),
-        view.region,
-        backend,
-        std::move(*raws[i]),
-        {}};
-    PV_ASSIGN_OR_RETURN(loc.envelope, Envelope::Decode(loc.raw));
+  PV_ASSIGN_OR_RETURN(
+      auto found,
+      LoadIndexed(tenant, view.region, *backend,
+                  keys::PrincipalRecordPrefix(tenant.id, pseudonym), SIZE_MAX));
+  for (auto& loc : found) {
     PV_ASSIGN_OR_RETURN(auto record, Open(tenant, loc, *ctx, std::nullopt));
     view.records.push_back(std::move(record));
   }

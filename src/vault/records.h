@@ -117,6 +117,13 @@ class RecordService {
                                             storage::Backend& backend,
                                             std::string_view pseudonym,
                                             bool create);
+  // The records whose ids end the keys under `prefix` (an index), in key
+  // order, at most `limit`; entries whose record is gone are skipped.
+  Result<std::vector<Located>> LoadIndexed(const Tenant& tenant,
+                                           const std::string& region,
+                                           storage::Backend& backend,
+                                           const std::string& prefix,
+                                           std::size_t limit);
   Result<Record> Open(const Tenant& tenant, const Located& located,
                       const PrincipalContext& principal,
                       const FieldFilter& filter);

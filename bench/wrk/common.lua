@@ -1,4 +1,15 @@
--- Shared by the wrk scripts: the one-line summary http_load.sh parses.
+-- Shared by the wrk scripts.
+
+-- setup() runs in the main Lua state; thread:set() gives each thread's own
+-- state a global thread_no, so threads draw different random sequences and
+-- make distinct records.
+thread_no = 0
+function setup(thread)
+  thread_no = thread_no + 1
+  thread:set("thread_no", thread_no)
+end
+
+-- The one-line summary http_load.sh parses.
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
