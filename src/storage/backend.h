@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -23,18 +24,24 @@ struct KeyValue {
   bool operator==(const KeyValue&) const = default;
 };
 
-// A set of puts and deletes applied atomically and durably: after Write()
-// returns OK every operation is on stable storage; on error none is applied.
-// Operations apply in order, so a later op on the same key wins.
+// A set of puts, deletes and counter adds applied atomically and durably:
+// after Write() returns OK every operation is on stable storage; on error
+// none is applied. Puts and deletes apply in order, so a later op on the same
+// key wins.
+//
+// Counters are a key space of their own: Get/Scan never see them and
+// SumCounters sees only them. Adds commute, so their order does not matter;
+// callers spread a hot counter over several keys ("shards") and sum them.
 class WriteBatch {
  public:
   struct Op {
-    enum class Kind { kPut, kDelete };
+    enum class Kind { kPut, kDelete, kAdd };
     Kind kind;
     std::string key;
-    std::string value;  // empty for kDelete
+    std::string value;  // kPut only
+    int64_t delta = 0;  // kAdd only
   };
-  // Optional guard: the batch applies only if `key` currently holds
+  // Guards: the batch applies only if each `key` currently holds its
   // `expected_value` (or is absent when expected_value is nullopt).
   struct Condition {
     std::string key;
@@ -42,26 +49,36 @@ class WriteBatch {
   };
 
   void Put(std::string key, std::string value) {
-    ops_.push_back({Op::Kind::kPut, std::move(key), std::move(value)});
+    ops_.push_back({Op::Kind::kPut, std::move(key), std::move(value), 0});
   }
   void Delete(std::string key) {
-    ops_.push_back({Op::Kind::kDelete, std::move(key), {}});
+    ops_.push_back({Op::Kind::kDelete, std::move(key), {}, 0});
   }
-  // REQUIRES: at most one condition per batch (a later call replaces it).
+  // Adds `delta` to the counter `key` (a counter never written is 0).
+  void Add(std::string key, int64_t delta) {
+    ops_.push_back({Op::Kind::kAdd, std::move(key), {}, delta});
+  }
+  // A later condition on the same key replaces the earlier one.
   void RequireValue(std::string key, std::optional<std::string> expected) {
-    condition_ = Condition{std::move(key), std::move(expected)};
+    for (Condition& c : conditions_) {
+      if (c.key == key) {
+        c.expected_value = std::move(expected);
+        return;
+      }
+    }
+    conditions_.push_back({std::move(key), std::move(expected)});
   }
   void RequireAbsent(std::string key) {
     RequireValue(std::move(key), std::nullopt);
   }
 
   const std::vector<Op>& ops() const { return ops_; }
-  const std::optional<Condition>& condition() const { return condition_; }
-  bool empty() const { return ops_.empty() && !condition_.has_value(); }
+  const std::vector<Condition>& conditions() const { return conditions_; }
+  bool empty() const { return ops_.empty() && conditions_.empty(); }
 
  private:
   std::vector<Op> ops_;
-  std::optional<Condition> condition_;
+  std::vector<Condition> conditions_;
 };
 
 class Backend {
@@ -82,14 +99,30 @@ class Backend {
                                              std::string_view start,
                                              std::size_t limit) = 0;
 
-  // Applies `batch` atomically and durably. If the batch's condition does not
-  // hold, nothing is applied and the result is kAborted.
+  // The sum of every counter whose key starts with `prefix` (0 when none).
+  virtual Result<int64_t> SumCounters(std::string_view prefix) = 0;
+
+  // Applies `batch` atomically and durably. If any of the batch's conditions
+  // does not hold, nothing is applied and the result is kAborted. A backend
+  // that cannot be reached gives kUnavailable.
   virtual Status Write(const WriteBatch& batch) = 0;
 };
 
+struct BackendOptions {
+  std::string base_dir;  // where relative sqlite paths resolve
+  // Most connections a networked backend (PostgreSQL) keeps open.
+  std::size_t pool_size = 16;
+};
+
 // Opens a backend from a URL: "memory:", "sqlite://PATH" (PATH relative to
-// `base_dir` unless absolute). Unknown schemes give kInvalidArgument.
+// options.base_dir unless absolute), "postgresql://…" or "postgres://…" (a
+// libpq connection URI). Unknown schemes give kInvalidArgument. Error
+// messages never echo the URL, which may carry credentials.
 Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url,
-                                             std::string_view base_dir);
+                                             const BackendOptions& options);
+inline Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url,
+                                                    std::string_view base_dir) {
+  return OpenBackend(url, BackendOptions{.base_dir = std::string(base_dir)});
+}
 
 }  // namespace piivault::storage

@@ -10,7 +10,8 @@ namespace piivault::storage {
 
 // Error messages never echo the URL: later schemes may carry credentials.
 Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url,
-                                             std::string_view base_dir) {
+                                             const BackendOptions& options) {
+  const std::string_view base_dir = options.base_dir;
   if (url == "memory:") {
     return std::unique_ptr<Backend>(std::make_unique<MemoryBackend>());
   }

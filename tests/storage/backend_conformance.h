@@ -585,6 +585,100 @@ TYPED_TEST_P(BackendConformanceTest, ReadersNeverSeeHalfABatch) {
   EXPECT_EQ(this->Value("pair/a"), std::to_string(kWrites));
 }
 
+TYPED_TEST_P(BackendConformanceTest, AllConditionsMustHold) {
+  this->Put("a", "1");
+  this->Put("b", "2");
+  WriteBatch both;
+  both.RequireValue("a", "1");
+  both.RequireValue("b", "2");
+  both.RequireAbsent("c");
+  both.Put("c", "3");
+  ASSERT_TRUE(this->db().Write(both).ok());
+  EXPECT_EQ(this->Value("c"), "3");
+
+  // The last of three conditions fails: nothing is applied.
+  WriteBatch one_stale;
+  one_stale.RequireValue("a", "1");
+  one_stale.RequireAbsent("d");
+  one_stale.RequireValue("b", "stale");
+  one_stale.Put("a", "changed");
+  one_stale.Put("d", "4");
+  one_stale.Add("n", 1);
+  EXPECT_EQ(this->db().Write(one_stale).code(), StatusCode::kAborted);
+  EXPECT_EQ(this->Value("a"), "1");
+  EXPECT_EQ(this->Value("d"), std::nullopt);
+  EXPECT_EQ(this->db().SumCounters("n").value_or(-1), 0);
+
+  // A later condition on the same key replaces the earlier one.
+  WriteBatch replaced;
+  replaced.RequireValue("a", "stale");
+  replaced.RequireValue("a", "1");
+  replaced.Put("e", "5");
+  EXPECT_TRUE(this->db().Write(replaced).ok());
+  EXPECT_EQ(this->Value("e"), "5");
+}
+
+TYPED_TEST_P(BackendConformanceTest, CountersAddAndSumByPrefix) {
+  auto sum = [&](std::string_view prefix) {
+    auto r = this->db().SumCounters(prefix);
+    EXPECT_TRUE(r.has_value()) << r.error().ToString();
+    return r.value_or(-999);
+  };
+  EXPECT_EQ(sum("cnt/"), 0);
+  WriteBatch first;
+  first.Add("cnt/t1/eu/0", 5);
+  first.Add("cnt/t1/eu/1", 2);
+  first.Add("cnt/t1/eu/0", -1);
+  first.Add("cnt/t1/us/0", 7);
+  first.Add("cnt/t10/eu/0", 100);
+  first.Put("cnt/t1/eu/0", "a plain key of the same name");
+  ASSERT_TRUE(this->db().Write(first).ok());
+  EXPECT_EQ(sum("cnt/t1/eu/"), 6);
+  EXPECT_EQ(sum("cnt/t1/"), 13);
+  EXPECT_EQ(sum("cnt/t1"), 113);
+  EXPECT_EQ(sum(""), 113);
+  EXPECT_EQ(sum("cnt/t2/"), 0);
+  // Counters and plain keys are separate key spaces.
+  EXPECT_EQ(this->Value("cnt/t1/eu/0"), "a plain key of the same name");
+  EXPECT_EQ(KeysOf(this->ScanOk("cnt/", "", 100)),
+            (std::vector<std::string>{"cnt/t1/eu/0"}));
+  WriteBatch del;
+  del.Delete("cnt/t1/eu/0");
+  ASSERT_TRUE(this->db().Write(del).ok());
+  EXPECT_EQ(sum("cnt/t1/eu/"), 6);
+
+  // Negative totals, large values and binary keys.
+  WriteBatch more;
+  more.Add("cnt/t1/eu/1", -10);
+  more.Add(Bytes("z\xff\0"), int64_t{1} << 40);
+  ASSERT_TRUE(this->db().Write(more).ok());
+  EXPECT_EQ(sum("cnt/t1/eu/"), -4);
+  EXPECT_EQ(sum(Bytes("z\xff")), int64_t{1} << 40);
+  EXPECT_EQ(sum("\xff"), 0);
+}
+
+TYPED_TEST_P(BackendConformanceTest, ConcurrentCounterAddsAreExact) {
+  constexpr int kThreads = 8;
+  constexpr int kAdds = 50;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAdds; ++i) {
+        WriteBatch batch;
+        batch.Add("hits/" + std::to_string(i % 2), 1);
+        batch.Put("row/" + std::to_string(t) + "/" + std::to_string(i), "");
+        if (!this->db().Write(batch).ok()) ++errors;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(this->db().SumCounters("hits/").value_or(-1), kThreads * kAdds);
+  EXPECT_EQ(this->ScanOk("row/", "", 10000).size(),
+            static_cast<std::size_t>(kThreads * kAdds));
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     BackendConformanceTest, GetMissingAndPresent, PutOverwrites, DeleteRemoves,
     BinaryKeysAndValues, EmptyValueIsNotAbsent,
@@ -592,6 +686,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     ScanPrefixesEndingInFF, EmptyPrefixScansEverything, ScanUnsignedByteOrder,
     ScanStartInclusiveAndLimit, BatchAppliesOpsInOrder, EmptyBatchIsOk,
     RequireAbsent, RequireValue, LargeValues, ConcurrentCasIncrementsAreExact,
-    RacingCreatesHaveOneWinner, ReadersNeverSeeHalfABatch);
+    RacingCreatesHaveOneWinner, ReadersNeverSeeHalfABatch,
+    AllConditionsMustHold, CountersAddAndSumByPrefix,
+    ConcurrentCounterAddsAreExact);
 
 }  // namespace piivault::storage::testing

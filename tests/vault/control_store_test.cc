@@ -29,6 +29,9 @@ class CountingBackend final : public storage::Backend {
                                               std::size_t limit) override {
     return inner_->Scan(prefix, start, limit);
   }
+  Result<int64_t> SumCounters(std::string_view prefix) override {
+    return inner_->SumCounters(prefix);
+  }
   Status Write(const storage::WriteBatch& batch) override {
     return inner_->Write(batch);
   }

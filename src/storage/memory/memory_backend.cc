@@ -57,13 +57,24 @@ Result<std::vector<KeyValue>> MemoryBackend::Scan(std::string_view prefix,
   return out;
 }
 
+Result<int64_t> MemoryBackend::SumCounters(std::string_view prefix) {
+  std::shared_lock lock(mu_);
+  int64_t sum = 0;
+  for (auto it = counters_.lower_bound(prefix);
+       it != counters_.end() && std::string_view(it->first).starts_with(prefix);
+       ++it) {
+    sum += it->second;
+  }
+  return sum;
+}
+
 Status MemoryBackend::Write(const WriteBatch& batch) {
   std::unique_lock lock(mu_);
-  if (const auto& cond = batch.condition(); cond.has_value()) {
-    auto it = data_.find(cond->key);
+  for (const WriteBatch::Condition& cond : batch.conditions()) {
+    auto it = data_.find(cond.key);
     const bool holds =
-        cond->expected_value.has_value()
-            ? (it != data_.end() && it->second == *cond->expected_value)
+        cond.expected_value.has_value()
+            ? (it != data_.end() && it->second == *cond.expected_value)
             : it == data_.end();
     if (!holds) return Aborted("write condition does not hold");
   }
@@ -77,6 +88,9 @@ Status MemoryBackend::Write(const WriteBatch& batch) {
         if (it != data_.end()) data_.erase(it);
         break;
       }
+      case WriteBatch::Op::Kind::kAdd:
+        counters_[op.key] += op.delta;
+        break;
     }
   }
   return Status::Ok();

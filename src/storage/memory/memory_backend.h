@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <shared_mutex>
@@ -38,12 +39,14 @@ class MemoryBackend final : public Backend {
   Result<std::vector<KeyValue>> Scan(std::string_view prefix,
                                      std::string_view start,
                                      std::size_t limit) override;
+  Result<int64_t> SumCounters(std::string_view prefix) override;
   Status Write(const WriteBatch& batch) override;
 
  private:
   mutable std::shared_mutex mu_;
   // GUARDED_BY(mu_)
   std::map<std::string, std::string, UnsignedByteLess> data_;
+  std::map<std::string, int64_t, UnsignedByteLess> counters_;
 };
 
 }  // namespace piivault::storage

@@ -92,6 +92,9 @@ enum StmtId : std::size_t {
   kRollback,
   kPut,
   kDelete,
+  kAdd,
+  kSumBounded,
+  kSumUnbounded,
   kNumStmts,
 };
 
@@ -106,6 +109,10 @@ constexpr std::array<const char*, kNumStmts> kSql = {
     "INSERT INTO kv(k, v) VALUES(?1, ?2) "
     "ON CONFLICT(k) DO UPDATE SET v = excluded.v",
     "DELETE FROM kv WHERE k = ?1",
+    "INSERT INTO counters(k, n) VALUES(?1, ?2) "
+    "ON CONFLICT(k) DO UPDATE SET n = n + excluded.n",
+    "SELECT COALESCE(SUM(n), 0) FROM counters WHERE k >= ?1 AND k < ?2",
+    "SELECT COALESCE(SUM(n), 0) FROM counters WHERE k >= ?1",
 };
 
 std::size_t BatchBytes(const WriteBatch& batch) {
@@ -255,10 +262,12 @@ Result<std::unique_ptr<Connection>> OpenConnection(
     PV_RETURN_IF_ERROR(
         conn->ExecSql("PRAGMA journal_size_limit=67108864;"
                       "CREATE TABLE IF NOT EXISTS kv("
-                      "k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;"));
+                      "k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;"
+                      "CREATE TABLE IF NOT EXISTS counters("
+                      "k BLOB PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"));
     // Prepare the statements now so a wrong schema fails Open().
     for (StmtId id :
-         {kGet, kPut, kDelete, kBeginImmediate, kCommit, kRollback}) {
+         {kGet, kPut, kDelete, kAdd, kBeginImmediate, kCommit, kRollback}) {
       PV_RETURN_IF_ERROR(conn->Stmt(id));
     }
   } else {
@@ -455,6 +464,20 @@ Result<std::vector<KeyValue>> SqliteBackend::Scan(std::string_view prefix,
   return out;
 }
 
+Result<int64_t> SqliteBackend::SumCounters(std::string_view prefix) {
+  const std::optional<std::string> end = PrefixSuccessor(prefix);
+  PV_ASSIGN_OR_RETURN(ReaderLease reader, AcquireReader());
+  PV_ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                      reader->Stmt(end ? kSumBounded : kSumUnbounded));
+  StmtReset reset(stmt);
+  int rc = BindBlob(stmt, 1, prefix);
+  if (rc == SQLITE_OK && end) rc = BindBlob(stmt, 2, *end);
+  if (rc != SQLITE_OK) return Err(SqliteError(rc));
+  rc = sqlite3_step(stmt);
+  if (rc != SQLITE_ROW) return Err(SqliteError(rc == SQLITE_DONE ? SQLITE_ERROR : rc));
+  return static_cast<int64_t>(sqlite3_column_int64(stmt, 0));
+}
+
 Status SqliteBackend::Write(const WriteBatch& batch) {
   if (batch.empty()) return Status::Ok();
   // Refuse what SQLite would refuse mid-transaction, so that one oversized
@@ -464,9 +487,10 @@ Status SqliteBackend::Write(const WriteBatch& batch) {
       return InvalidArgument("key or value too large for the sqlite backend");
     }
   }
-  if (const auto& cond = batch.condition();
-      cond.has_value() && cond->key.size() > max_blob_bytes_) {
-    return InvalidArgument("key too large for the sqlite backend");
+  for (const WriteBatch::Condition& cond : batch.conditions()) {
+    if (cond.key.size() > max_blob_bytes_) {
+      return InvalidArgument("key too large for the sqlite backend");
+    }
   }
   Writer w(&batch);
   std::unique_lock lock(write_mu_);
@@ -520,33 +544,50 @@ void SqliteBackend::CommitGroup(std::span<Writer* const> group) {
   if (Status s = conn.Exec(kBeginImmediate); !s.ok()) return fail_all(s);
   auto put = conn.Stmt(kPut);
   auto del = conn.Stmt(kDelete);
+  auto add = conn.Stmt(kAdd);
   if (!put.has_value()) return fail_all(put.error());
   if (!del.has_value()) return fail_all(del.error());
+  if (!add.has_value()) return fail_all(add.error());
 
   std::uint64_t ok_batches = 0;
   for (Writer* x : group) {
     const WriteBatch& batch = *x->batch;
-    if (const auto& cond = batch.condition(); cond.has_value()) {
-      auto current = conn.Get(cond->key);
+    bool holds = true;
+    for (const WriteBatch::Condition& cond : batch.conditions()) {
+      auto current = conn.Get(cond.key);
       if (!current.has_value()) return fail_all(current.error());
-      if (*current != cond->expected_value) {
-        x->status = Aborted("write condition does not hold");
-        continue;
+      if (*current != cond.expected_value) {
+        holds = false;
+        break;
       }
     }
+    if (!holds) {
+      x->status = Aborted("write condition does not hold");
+      continue;
+    }
     for (const WriteBatch::Op& op : batch.ops()) {
-      int rc;
-      if (op.kind == WriteBatch::Op::Kind::kPut) {
-        rc = BindBlob(*put, 1, op.key);
-        if (rc == SQLITE_OK) rc = BindBlob(*put, 2, op.value);
-        rc = rc == SQLITE_OK ? run(*put) : rc;
-      } else {
-        rc = BindBlob(*del, 1, op.key);
-        rc = rc == SQLITE_OK ? run(*del) : rc;
+      sqlite3_stmt* stmt = nullptr;
+      int rc = SQLITE_OK;
+      switch (op.kind) {
+        case WriteBatch::Op::Kind::kPut:
+          stmt = *put;
+          rc = BindBlob(stmt, 1, op.key);
+          if (rc == SQLITE_OK) rc = BindBlob(stmt, 2, op.value);
+          break;
+        case WriteBatch::Op::Kind::kDelete:
+          stmt = *del;
+          rc = BindBlob(stmt, 1, op.key);
+          break;
+        case WriteBatch::Op::Kind::kAdd:
+          stmt = *add;
+          rc = BindBlob(stmt, 1, op.key);
+          if (rc == SQLITE_OK) rc = sqlite3_bind_int64(stmt, 2, op.delta);
+          break;
       }
+      rc = rc == SQLITE_OK ? run(stmt) : rc;
       if (rc != SQLITE_DONE) {
-        sqlite3_reset(*put);
-        sqlite3_reset(*del);
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
         return fail_all(SqliteError(rc));
       }
     }

@@ -1,7 +1,8 @@
 // A Backend on one SQLite 3 database file.
 //
-// Layout: a single table kv(k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT
-// ROWID, so keys sort by memcmp (unsigned byte) order.
+// Layout: kv(k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID, so keys
+// sort by memcmp (unsigned byte) order, and counters(k BLOB PRIMARY KEY,
+// n INTEGER NOT NULL) for WriteBatch::Add.
 //
 // Durability: WAL journal with synchronous=FULL, so a Write() that returned OK
 // has been fsync'ed. secure_delete=ON overwrites freed content in the
@@ -73,6 +74,7 @@ class SqliteBackend final : public Backend {
   Result<std::vector<KeyValue>> Scan(std::string_view prefix,
                                      std::string_view start,
                                      std::size_t limit) override;
+  Result<int64_t> SumCounters(std::string_view prefix) override;
   Status Write(const WriteBatch& batch) override;
 
   // Write transactions committed so far (one per commit group).
