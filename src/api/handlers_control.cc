@@ -106,6 +106,31 @@ Result<Reply> PatchTenant(Call& call) {
   return Reply{200, TenantJson(tenant)};
 }
 
+// Where the tenant's data is stored, with exact counts per region.
+Result<Reply> TenantLocations(Call& call) {
+  std::string_view t = PathParam(call, 0);
+  PV_RETURN_IF_ERROR(RequireTenantRole(call, t, {Role::kTenantAdmin},
+                                       {Role::kOperatorAdmin, Role::kAuditor}));
+  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
+  PV_ASSIGN_OR_RETURN(auto locations, call.vault.tenants.Locations(tenant));
+  json::array regions;
+  for (auto& l : locations) {
+    json::array countries;
+    for (auto& c : l.region.countries) countries.emplace_back(c);
+    json::object region{{"id", l.region.id},
+                        {"countries", std::move(countries)},
+                        {"principals", l.principals},
+                        {"available", l.records.has_value()}};
+    // An unreachable region's record count is unknown, never guessed.
+    region["records"] = l.records ? json::value(*l.records) : json::value();
+    regions.emplace_back(std::move(region));
+  }
+  // Sub-processors are disclosed by the compliance register (a later
+  // issue); until it exists the deployment uses none.
+  return Reply{200, json::object{{"regions", std::move(regions)},
+                                 {"sub_processors", json::array()}}};
+}
+
 Result<Reply> CreateTenantIdentity(Call& call) {
   std::string t(PathParam(call, 0));
   PV_RETURN_IF_ERROR(
@@ -271,6 +296,7 @@ void AddControlRoutes(const RouteAdder& add) {
   add("POST", "/v1/tenants", "tenants.create", CreateTenant);
   add("GET", "/v1/tenants/{t}", "tenants.get", GetTenant);
   add("PATCH", "/v1/tenants/{t}", "tenants.update", PatchTenant);
+  add("GET", "/v1/tenants/{t}/locations", "tenants.locations", TenantLocations);
   add("POST", "/v1/tenants/{t}/identities", "tenant_identities.create",
       CreateTenantIdentity);
   add("GET", "/v1/tenants/{t}/identities", "tenant_identities.list",

@@ -269,6 +269,23 @@ Result<Reply> GetPrincipal(Call& call) {
                                  {"consents", json::object{}}}};
 }
 
+// Residency management rather than processing: the tenant-admin decides where
+// a principal's data lives, so no purpose is involved (API.md lists none).
+Result<Reply> RelocatePrincipal(Call& call) {
+  std::string_view t = PathParam(call, 0);
+  PV_RETURN_IF_ERROR(RequireTenantRole(call, t, {vault::Role::kTenantAdmin}));
+  PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"region"}));
+  PV_ASSIGN_OR_RETURN(auto region, RequiredString(body, "region"));
+  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
+  if (tenant.state != "active")
+    return Err(
+        PermissionDenied("the tenant is not active", "tenant_not_active"));
+  std::string_view principal = PathParam(call, 1);
+  PV_ASSIGN_OR_RETURN(auto placed, call.vault.relocations.Relocate(
+                                       tenant, principal, region));
+  return Reply{200, json::object{{"principal", principal}, {"region", placed}}};
+}
+
 }  // namespace
 
 void AddDataRoutes(const RouteAdder& add) {
@@ -285,6 +302,8 @@ void AddDataRoutes(const RouteAdder& add) {
   add("POST", "/v1/tenants/{t}/tokenize", "tokens.tokenize", Tokenize);
   add("POST", "/v1/tenants/{t}/detokenize", "tokens.detokenize", Detokenize);
   add("GET", "/v1/tenants/{t}/principals/{p}", "principals.get", GetPrincipal);
+  add("POST", "/v1/tenants/{t}/principals/{p}/relocate", "principals.relocate",
+      RelocatePrincipal);
 }
 
 }  // namespace piivault::api

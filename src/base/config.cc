@@ -5,6 +5,8 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -46,6 +48,13 @@ Status ParseListenAddress(std::string_view listen, ServerConfig& server) {
   server.host = std::move(host);
   server.port = static_cast<uint16_t>(port);
   return Status::Ok();
+}
+
+bool IsRegionId(std::string_view id) {
+  if (id.empty() || id.size() > 32) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
 }
 
 Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
@@ -101,6 +110,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
   if (!regions || regions->empty())
     return Err(ConfigError("at least one [regions.<id>] is required"));
   std::set<std::string> backends;
+  std::map<std::string, std::string> country_region;
   for (auto& [id, node] : *regions) {
     auto* r = node.as_table();
     if (!r)
@@ -108,6 +118,9 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
           ConfigError("regions." + std::string(id.str()) + " must be a table"));
     RegionConfig region;
     region.id = std::string(id.str());
+    if (!IsRegionId(region.id))
+      return Err(ConfigError("region id \"" + region.id +
+                             "\" must be 1-32 of a-z, 0-9 and '-'"));
     auto backend = (*r)["backend"].value<std::string>();
     if (!backend)
       return Err(ConfigError("regions." + region.id + ".backend is required"));
@@ -123,6 +136,12 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
             !std::isupper((*code)[1]))
           return Err(ConfigError("regions." + region.id +
                                  ".countries must be ISO 3166 alpha-2 codes"));
+        // A country in two regions would make the locations report ambiguous.
+        auto [it, fresh] = country_region.emplace(*code, region.id);
+        if (!fresh)
+          return Err(ConfigError("country " + *code +
+                                 " is mapped to both regions." + it->second +
+                                 " and regions." + region.id));
         region.countries.push_back(*code);
       }
     }
@@ -131,6 +150,10 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
           ConfigError("regions." + region.id + ".countries is required"));
     cfg.regions.push_back(std::move(region));
   }
+  int64_t pool = tbl["storage"]["pool_size"].value_or(int64_t{16});
+  if (pool < 1 || pool > 1024)
+    return Err(ConfigError("storage.pool_size must be 1..1024"));
+  cfg.storage_pool_size = static_cast<std::size_t>(pool);
   cfg.log_level = tbl["log"]["level"].value_or(std::string("info"));
   return cfg;
 }
@@ -174,6 +197,9 @@ backend = "sqlite://eu.db"
 [regions.us]
 countries = ["US"]
 backend = "sqlite://us.db"
+
+[storage]
+pool_size = 16              # connections per PostgreSQL backend
 
 [log]
 level = "info"

@@ -33,7 +33,8 @@ struct Config {
   ServerConfig server;
   std::string master_key_file;  // seal type "file"
   std::string control_backend;
-  std::vector<RegionConfig> regions;  // in file order
+  std::vector<RegionConfig> regions;  // ascending by id
+  std::size_t storage_pool_size = 16;  // per PostgreSQL backend
   std::string log_level = "info";
 };
 
@@ -51,5 +52,8 @@ std::string ResolvePath(const std::string& dir, const std::string& path);
 Status ParseListenAddress(std::string_view listen, ServerConfig& server);
 
 bool IsLoopbackHost(const std::string& host);
+
+// Region ids: 1-32 characters of a-z, 0-9 and '-'.
+bool IsRegionId(std::string_view id);
 
 }  // namespace piivault

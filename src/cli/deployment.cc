@@ -1,5 +1,7 @@
 #include "cli/deployment.h"
 
+#include "vault/storage_keys.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,6 +32,21 @@ Status WriteNewFile(const std::string& path, std::string_view content,
 
 }  // namespace
 
+// Every region a tenant uses must still be configured, or that tenant's
+// principals there would silently vanish from reads.
+Status CheckTenantRegions(Deployment& d) {
+  PV_ASSIGN_OR_RETURN(auto tenants, d.vault->control.Scan(vault::keys::TenantPrefix(), SIZE_MAX));
+  for (auto& [key, doc] : tenants) {
+    PV_ASSIGN_OR_RETURN(auto tenant, vault::TenantFromJson(doc));
+    for (auto& region : tenant.regions)
+      if (!d.router->region_config(region))
+        return FailedPrecondition("tenant " + tenant.id + " uses region " +
+                                  region +
+                                  ", which the configuration does not define");
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<Deployment>> OpenDeployment(Config config) {
   auto d = std::make_unique<Deployment>();
   d->config = std::move(config);
@@ -38,9 +55,13 @@ Result<std::unique_ptr<Deployment>> OpenDeployment(Config config) {
   PV_ASSIGN_OR_RETURN(d->router, storage::RegionRouter::Open(d->config));
   d->keyring =
       std::make_unique<crypto::Keyring>(std::move(root), &d->router->control());
-  PV_RETURN_IF_ERROR(d->keyring->InitializeOrVerify());
+  if (Status s = d->keyring->InitializeOrVerify(); !s.ok()) {
+    if (s.code() != StatusCode::kUnavailable) return Err(s);
+    return Err(Unavailable("control store unreachable: " + s.message()));
+  }
   d->vault = std::make_unique<vault::Vault>(d->router.get(), d->keyring.get(),
                                             &d->clock);
+  PV_RETURN_IF_ERROR(CheckTenantRegions(*d));
   return d;
 }
 

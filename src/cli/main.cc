@@ -64,6 +64,15 @@ int RunServe(const std::string& config_path, const std::string& listen) {
                   Quoted(deployment.error().ToString()));
     return Fail(deployment.error());
   }
+  // Finish relocations a crash interrupted. A region that is down leaves its
+  // moves pending (readable, not writable) until the next start or request.
+  auto resumed = (*deployment)->vault->relocations.ResumeInterrupted();
+  if (!resumed) {
+    spdlog::warn(R"("msg":"relocations still pending","error":{})",
+                 Quoted(resumed.error().ToString()));
+  } else if (*resumed > 0) {
+    spdlog::info(R"("msg":"relocations resumed","count":{})", *resumed);
+  }
   api::App app((*deployment)->vault.get());
   api::ServerOptions options;
   options.config = config->server;

@@ -3,14 +3,21 @@
 namespace piivault::storage {
 
 Result<std::unique_ptr<RegionRouter>> RegionRouter::Open(const Config& config) {
-  PV_ASSIGN_OR_RETURN(auto control,
-                      OpenBackend(config.control_backend, config.dir));
+  const BackendOptions options{.base_dir = config.dir,
+                               .pool_size = config.storage_pool_size};
+  // Errors name the store, never its URL (which may carry credentials).
+  auto named = [](const std::string& store, const Status& s) {
+    return Status(s.code(), store + ": " + s.message(), s.reason());
+  };
+  auto control = OpenBackend(config.control_backend, options);
+  if (!control) return Err(named("control store", control.error()));
   std::map<std::string, std::unique_ptr<Backend>> backends;
   for (auto& region : config.regions) {
-    PV_ASSIGN_OR_RETURN(auto backend, OpenBackend(region.backend, config.dir));
-    backends.emplace(region.id, std::move(backend));
+    auto backend = OpenBackend(region.backend, options);
+    if (!backend) return Err(named("region " + region.id, backend.error()));
+    backends.emplace(region.id, *std::move(backend));
   }
-  return std::make_unique<RegionRouter>(std::move(control), config.regions,
+  return std::make_unique<RegionRouter>(*std::move(control), config.regions,
                                         std::move(backends));
 }
 

@@ -112,6 +112,12 @@ bool Tenant::AllowsRegion(std::string_view region) const {
   return std::find(regions.begin(), regions.end(), region) != regions.end();
 }
 
+bool Tenant::AcceptsNewPrincipals(std::string_view region) const {
+  return AllowsRegion(region) &&
+         std::find(closing_regions.begin(), closing_regions.end(), region) ==
+             closing_regions.end();
+}
+
 std::optional<PurposeCategory> ParsePurposeCategory(std::string_view name) {
   for (auto& [c, n] : kCategories)
     if (n == name) return c;
@@ -205,7 +211,8 @@ json::value ToJson(const Tenant& t) {
                       {"regions", ToArray(t.regions)},
                       {"default_region", t.default_region},
                       {"state", t.state},
-                      {"created_at", ToUnixMicros(t.created_at)}};
+                      {"created_at", ToUnixMicros(t.created_at)},
+                      {"closing_regions", ToArray(t.closing_regions)}};
 }
 
 Result<Tenant> TenantFromJson(const json::value& v) {
@@ -217,8 +224,45 @@ Result<Tenant> TenantFromJson(const json::value& v) {
   t.default_region = s.Str("default_region");
   t.state = s.Str("state");
   t.created_at = FromUnixMicros(s.Int("created_at"));
+  if (s.obj->contains("closing_regions"))
+    t.closing_regions = s.StrList("closing_regions");
   if (!s.ok) return Err(Corrupt("tenant"));
   return t;
+}
+
+json::value ToJson(const Placement& p) {
+  return json::object{{"region", p.region},
+                      {"created_at", ToUnixMicros(p.created_at)}};
+}
+
+Result<Placement> PlacementFromJson(const json::value& v) {
+  PV_ASSIGN_OR_RETURN(auto s, Open(v, "principal directory entry"));
+  Placement p;
+  p.region = s.Str("region");
+  p.created_at = FromUnixMicros(s.Int("created_at"));
+  if (!s.ok || p.region.empty())
+    return Err(Corrupt("principal directory entry"));
+  return p;
+}
+
+json::value ToJson(const RelocationRecord& r) {
+  return json::object{{"tenant", r.tenant},
+                      {"pseudonym", r.pseudonym},
+                      {"from", r.from},
+                      {"to", r.to},
+                      {"started_at", ToUnixMicros(r.started_at)}};
+}
+
+Result<RelocationRecord> RelocationFromJson(const json::value& v) {
+  PV_ASSIGN_OR_RETURN(auto s, Open(v, "relocation"));
+  RelocationRecord r;
+  r.tenant = s.Str("tenant");
+  r.pseudonym = s.Str("pseudonym");
+  r.from = s.Str("from");
+  r.to = s.Str("to");
+  r.started_at = FromUnixMicros(s.Int("started_at"));
+  if (!s.ok) return Err(Corrupt("relocation"));
+  return r;
 }
 
 json::value ToJson(const Purpose& p) {

@@ -44,8 +44,28 @@ struct Tenant {
   std::string default_region;
   std::string state = "active";
   TimePoint created_at;
+  // Regions being removed by a PATCH in progress: still listed (their data
+  // stays readable) but closed to new principals.
+  std::vector<std::string> closing_regions;
 
   bool AllowsRegion(std::string_view region) const;
+  bool AcceptsNewPrincipals(std::string_view region) const;
+};
+
+// Principal directory entry (control store): where a principal lives.
+struct Placement {
+  std::string region;
+  TimePoint created_at;
+};
+
+// A relocation in progress (control store), kept until it has finished so a
+// crash at any step is resumed.
+struct RelocationRecord {
+  std::string tenant;
+  std::string pseudonym;
+  std::string from;
+  std::string to;
+  TimePoint started_at;
 };
 
 enum class PurposeCategory {
@@ -99,7 +119,11 @@ boost::json::value ToJson(const Identity& identity);
 boost::json::value ToJson(const Tenant& tenant);
 boost::json::value ToJson(const Purpose& purpose);
 boost::json::value ToJson(const Collection& collection);
+boost::json::value ToJson(const Placement& placement);
+boost::json::value ToJson(const RelocationRecord& relocation);
 Result<Identity> IdentityFromJson(const boost::json::value& v);
+Result<Placement> PlacementFromJson(const boost::json::value& v);
+Result<RelocationRecord> RelocationFromJson(const boost::json::value& v);
 Result<Tenant> TenantFromJson(const boost::json::value& v);
 Result<Purpose> PurposeFromJson(const boost::json::value& v);
 Result<Collection> CollectionFromJson(const boost::json::value& v);

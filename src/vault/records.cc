@@ -9,22 +9,15 @@
 #include "crypto/aead.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
+#include "vault/principal_key_state.h"
+#include "vault/record_envelope.h"
 #include "vault/storage_keys.h"
 
 namespace piivault::vault {
 namespace {
 
-constexpr uint8_t kEnvelopeVersion = 1;
 constexpr std::string_view kPrincipalSlot = "$principal";  // not a field name
 constexpr int kMaxAttempts = 8;
-
-// One stored field: its type, sealed canonical value and blind-index hash.
-struct StoredField {
-  std::string name;
-  FieldType type;
-  std::string sealed;
-  std::string blind_hash;  // hex; empty unless searchable
-};
 
 std::string SealAad(std::string_view tenant, std::string_view collection,
                     std::string_view record_id, std::string_view field) {
@@ -57,81 +50,36 @@ Status ConflictingRegion() {
                 "conflict");
 }
 
+Status BeingRelocated() {
+  return Status(StatusCode::kAborted,
+                "the principal is being relocated; retry shortly", "conflict");
+}
+
+Status RegionNotAllowed() {
+  return PermissionDenied("the region is not allowed for this tenant",
+                          "region_not_allowed");
+}
+
 }  // namespace
-
-struct RecordService::Envelope {
-  std::string collection;
-  std::string pseudonym;
-  int64_t created_us = 0;
-  int64_t updated_us = 0;
-  std::string sealed_principal;
-  std::vector<StoredField> fields;
-
-  std::string Encode() const {
-    ByteWriter w;
-    w.U8(kEnvelopeVersion);
-    w.Bytes(collection);
-    w.Bytes(pseudonym);
-    w.I64(created_us);
-    w.I64(updated_us);
-    w.Bytes(sealed_principal);
-    w.Varint(fields.size());
-    for (auto& f : fields) {
-      w.Bytes(f.name);
-      w.U8(static_cast<uint8_t>(f.type));
-      w.Bytes(f.sealed);
-      w.Bytes(f.blind_hash);
-    }
-    return w.Take();
-  }
-
-  static Result<Envelope> Decode(std::string_view bytes) {
-    ByteReader r(bytes);
-    Envelope e;
-    uint8_t version = 0;
-    std::string_view collection, pseudonym, principal;
-    uint64_t n = 0;
-    bool ok = r.U8(version) && version == kEnvelopeVersion &&
-              r.Bytes(collection) && r.Bytes(pseudonym) &&
-              r.I64(e.created_us) && r.I64(e.updated_us) &&
-              r.Bytes(principal) && r.Varint(n) && n <= 4096;
-    for (uint64_t i = 0; ok && i < n; ++i) {
-      std::string_view name, sealed, hash;
-      uint8_t type = 0;
-      ok = r.Bytes(name) && r.U8(type) &&
-           type <= static_cast<uint8_t>(FieldType::kBoolean) &&
-           r.Bytes(sealed) && r.Bytes(hash);
-      if (ok)
-        e.fields.push_back({std::string(name), static_cast<FieldType>(type),
-                            std::string(sealed), std::string(hash)});
-    }
-    if (!ok || !r.done()) return Err(DataLoss("stored record is malformed"));
-    e.collection = collection;
-    e.pseudonym = pseudonym;
-    e.sealed_principal = principal;
-    return e;
-  }
-
-  StoredField* Find(std::string_view name) {
-    for (auto& f : fields)
-      if (f.name == name) return &f;
-    return nullptr;
-  }
-};
 
 struct RecordService::Located {
   std::string id;
   std::string region;
   storage::Backend* backend = nullptr;
   std::string raw;  // stored bytes, for compare-and-set
-  Envelope envelope;
+  RecordEnvelope envelope;
 };
 
 struct RecordService::PrincipalContext {
   std::shared_ptr<const crypto::TenantKeys> keys;
   crypto::SecretBytes key;
-  std::string wrapped;  // as stored
+  std::string raw;  // the key entry as stored (for compare-and-set)
   bool is_new = false;
+};
+
+struct RecordService::Found {
+  Located record;
+  PrincipalContext principal;
 };
 
 Result<std::string> RecordService::Pseudonym(const Tenant& tenant,
@@ -166,31 +114,44 @@ Result<std::string> Normalize(const FieldSpec& spec, const FieldValue& value) {
 
 }  // namespace
 
+Result<std::optional<Placement>> RecordService::HomeOf(
+    const Tenant& tenant, std::string_view pseudonym) {
+  PV_ASSIGN_OR_RETURN(
+      auto doc, control_->Get(keys::PrincipalDirectory(tenant.id, pseudonym)));
+  if (!doc) return std::optional<Placement>();
+  PV_ASSIGN_OR_RETURN(auto placement, PlacementFromJson(*doc));
+  return std::optional<Placement>(std::move(placement));
+}
+
 Result<std::string> RecordService::PlacePrincipal(
     const Tenant& tenant, const std::string& pseudonym,
     const std::optional<std::string>& region) {
   std::string key = keys::PrincipalDirectory(tenant.id, pseudonym);
+  std::string tenant_key = keys::Tenant(tenant.id);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    PV_ASSIGN_OR_RETURN(auto doc, control_->Get(key));
-    if (doc) {
-      auto* r =
-          doc->is_object() ? doc->get_object().if_contains("region") : nullptr;
-      if (!r || !r->is_string())
-        return Err(DataLoss("principal directory entry is malformed"));
-      std::string placed(r->get_string());
-      if (region && *region != placed) return Err(ConflictingRegion());
-      return placed;
+    PV_ASSIGN_OR_RETURN(auto home, HomeOf(tenant, pseudonym));
+    if (home) {
+      if (region && *region != home->region) return Err(ConflictingRegion());
+      return home->region;
     }
-    std::string target = region.value_or(tenant.default_region);
-    if (!tenant.AllowsRegion(target))
-      return Err(PermissionDenied("the region is not allowed for this tenant",
-                                  "region_not_allowed"));
+    // Placing is checked against the stored tenant, and guarded by it, so a
+    // concurrent PATCH closing the region cannot strand the new principal.
+    PV_ASSIGN_OR_RETURN(auto tenant_raw, control_->GetRaw(tenant_key));
+    if (!tenant_raw) return Err(NotFound("no such tenant"));
+    PV_ASSIGN_OR_RETURN(auto tenant_doc,
+                        control_->Decode(tenant_key, *tenant_raw));
+    PV_ASSIGN_OR_RETURN(Tenant current, TenantFromJson(tenant_doc));
+    std::string target = region.value_or(current.default_region);
+    if (!current.AcceptsNewPrincipals(target)) return Err(RegionNotAllowed());
+    storage::Backend* backend = router_->region(target);
+    if (!backend) return Err(RegionNotAllowed());
+    // Fail before placing anything when the region cannot be reached.
+    PV_RETURN_IF_ERROR(backend->Get(keys::PrincipalKey(tenant.id, pseudonym)));
     storage::WriteBatch batch;
     batch.RequireAbsent(key);
-    control_->Put(
-        batch, key,
-        boost::json::object{{"region", target},
-                            {"created_at", ToUnixMicros(clock_->Now())}});
+    batch.RequireValue(tenant_key, *tenant_raw);
+    control_->Put(batch, key, ToJson(Placement{target, clock_->Now()}));
+    batch.Add(keys::PrincipalCount(tenant.id, target), 1);
     Status written = control_->Write(batch);
     if (written.code() == StatusCode::kAborted) continue;  // raced; re-read
     PV_RETURN_IF_ERROR(written);
@@ -200,26 +161,35 @@ Result<std::string> RecordService::PlacePrincipal(
 }
 
 Result<RecordService::PrincipalContext> RecordService::LoadPrincipalKey(
-    const Tenant& tenant, storage::Backend& backend, std::string_view pseudonym,
-    bool create) {
+    const Tenant& tenant, std::string_view region, storage::Backend& backend,
+    std::string_view pseudonym, KeyUse use) {
   PrincipalContext ctx;
   PV_ASSIGN_OR_RETURN(ctx.keys, control_->keyring().GetTenantKeys(tenant.id));
-  PV_ASSIGN_OR_RETURN(auto wrapped,
+  PV_ASSIGN_OR_RETURN(auto raw,
                       backend.Get(keys::PrincipalKey(tenant.id, pseudonym)));
-  if (wrapped) {
-    PV_ASSIGN_OR_RETURN(
-        ctx.key, crypto::Keyring::UnwrapPrincipalKey(*ctx.keys, tenant.id,
-                                                     pseudonym, *wrapped));
-    ctx.wrapped = std::move(*wrapped);
+  if (!raw) {
+    // No key: the principal was never written here, or was erased (its key
+    // destroyed), so whatever ciphertext remains is unreadable by design.
+    if (use != KeyUse::kCreate) return Err(NotFound("no such record"));
+    ctx.key = crypto::Keyring::NewPrincipalKey();
+    ctx.raw = crypto::Keyring::WrapPrincipalKey(*ctx.keys, tenant.id, pseudonym,
+                                                ctx.key);
+    ctx.is_new = true;
     return ctx;
   }
-  // No key: the principal was never written here, or was erased (its key
-  // destroyed), so whatever ciphertext remains is unreadable by design.
-  if (!create) return Err(NotFound("no such record"));
-  ctx.key = crypto::Keyring::NewPrincipalKey();
-  ctx.wrapped = crypto::Keyring::WrapPrincipalKey(*ctx.keys, tenant.id,
-                                                  pseudonym, ctx.key);
-  ctx.is_new = true;
+  PV_ASSIGN_OR_RETURN(auto state, PrincipalKeyState::Decode(*raw));
+  if (!state.active()) {
+    if (use != KeyUse::kRead) return Err(BeingRelocated());
+    // Mid-relocation both regions hold a copy; only the one the directory
+    // names is the principal's data.
+    PV_ASSIGN_OR_RETURN(auto home, HomeOf(tenant, pseudonym));
+    if (!home || home->region != region) return Err(NotFound("no such record"));
+  }
+  if (state.wrapped.empty()) return Err(NotFound("no such record"));
+  PV_ASSIGN_OR_RETURN(ctx.key,
+                      crypto::Keyring::UnwrapPrincipalKey(
+                          *ctx.keys, tenant.id, pseudonym, state.wrapped));
+  ctx.raw = std::move(*raw);
   return ctx;
 }
 
@@ -229,9 +199,7 @@ Result<Record> RecordService::Create(const Tenant& tenant,
                                      std::optional<std::string> region,
                                      const Fields& fields) {
   PV_RETURN_IF_ERROR(ValidatePrincipalId(principal));
-  if (region && !router_->region_config(*region))
-    return Err(PermissionDenied("the region is not allowed for this tenant",
-                                "region_not_allowed"));
+  if (region && !router_->region_config(*region)) return Err(RegionNotAllowed());
   // Validate everything before touching storage: bad input changes nothing.
   std::vector<std::pair<const FieldSpec*, std::string>> canonical;
   for (auto& [name, value] : fields) {
@@ -263,10 +231,10 @@ Result<Record> RecordService::Create(const Tenant& tenant,
     return Err(Unavailable("the principal's region is not configured"));
 
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    PV_ASSIGN_OR_RETURN(auto ctx,
-                        LoadPrincipalKey(tenant, *backend, pseudonym, true));
+    PV_ASSIGN_OR_RETURN(auto ctx, LoadPrincipalKey(tenant, placed, *backend,
+                                                   pseudonym, KeyUse::kCreate));
     TimePoint now = clock_->Now();
-    Envelope e;
+    RecordEnvelope e;
     std::string id = crypto::RandomId("rec_");
     e.collection = collection.name;
     e.pseudonym = pseudonym;
@@ -282,25 +250,23 @@ Result<Record> RecordService::Create(const Tenant& tenant,
           crypto::AeadSeal(ctx.key, 1, text,
                            SealAad(tenant.id, collection.name, id, spec->name)),
           {}};
-      if (spec->searchable) {
+      if (spec->searchable)
         f.blind_hash =
             BlindHash(*ctx.keys, collection.name, spec->name, spec->type, text);
-        batch.Put(keys::BlindIndex(tenant.id, collection.name, spec->name,
-                                   f.blind_hash, id),
-                  "");
-      }
       e.fields.push_back(std::move(f));
     }
+    for (auto& index_key : e.IndexKeys(tenant.id, id)) batch.Put(index_key, "");
     std::string pkey = keys::PrincipalKey(tenant.id, pseudonym);
     if (ctx.is_new) {
       batch.RequireAbsent(pkey);
-      batch.Put(pkey, ctx.wrapped);
+      batch.Put(pkey, ctx.raw);
     } else {
-      // Guards against the principal being erased while we write.
-      batch.RequireValue(pkey, ctx.wrapped);
+      // Guards against the principal being erased or relocated meanwhile.
+      batch.RequireValue(pkey, ctx.raw);
     }
     batch.Put(keys::Record(tenant.id, id), e.Encode());
     batch.Put(keys::PrincipalRecord(tenant.id, pseudonym, id), "");
+    batch.Add(keys::RecordCount(tenant.id), 1);
     Status written = backend->Write(batch);
     if (written.code() == StatusCode::kAborted) continue;  // key raced
     PV_RETURN_IF_ERROR(written);
@@ -315,32 +281,49 @@ Result<Record> RecordService::Create(const Tenant& tenant,
   return Err(Aborted("the principal changed concurrently; retry"));
 }
 
-Result<RecordService::Located> RecordService::Find(const Tenant& tenant,
-                                                   std::string_view collection,
-                                                   std::string_view id) {
+Result<RecordService::Found> RecordService::Find(const Tenant& tenant,
+                                                 std::string_view collection,
+                                                 std::string_view id,
+                                                 KeyUse use) {
   if (!LooksLikeRecordId(id)) return Err(NotFound("no such record"));
   std::string key = keys::Record(tenant.id, id);
   // Records live in their principal's region; look in the default first.
   std::vector<std::string_view> order{tenant.default_region};
   for (auto& r : tenant.regions)
     if (r != tenant.default_region) order.push_back(r);
+  std::optional<Status> unreachable;
   for (auto region : order) {
     storage::Backend* backend = router_->region(region);
     if (!backend) continue;
-    PV_ASSIGN_OR_RETURN(auto raw, backend->Get(key));
-    if (!raw) continue;
-    PV_ASSIGN_OR_RETURN(auto envelope, Envelope::Decode(*raw));
+    auto raw = backend->Get(key);
+    if (!raw && raw.error().code() == StatusCode::kUnavailable) {
+      // Another region may hold the record; say so only if none does.
+      unreachable = raw.error();
+      continue;
+    }
+    if (!raw) return Err(raw.error());
+    if (!*raw) continue;
+    PV_ASSIGN_OR_RETURN(auto envelope, RecordEnvelope::Decode(**raw));
     if (envelope.collection != collection) break;
-    return Located{std::string(id), std::string(region), backend,
-                   std::move(*raw), std::move(envelope)};
+    auto principal =
+        LoadPrincipalKey(tenant, region, *backend, envelope.pseudonym, use);
+    // A relocation's other copy: keep looking for the principal's home.
+    if (!principal && principal.error().code() == StatusCode::kNotFound)
+      continue;
+    if (!principal) return Err(principal.error());
+    return Found{Located{std::string(id), std::string(region), backend,
+                         std::move(**raw), std::move(envelope)},
+                 std::move(*principal)};
   }
+  if (unreachable)
+    return Err(Unavailable("a region of the tenant is unavailable"));
   return Err(NotFound("no such record"));
 }
 
 Result<Record> RecordService::Open(const Tenant& tenant, const Located& loc,
                                    const PrincipalContext& principal,
                                    const FieldFilter& filter) {
-  const Envelope& e = loc.envelope;
+  const RecordEnvelope& e = loc.envelope;
   Record out;
   out.id = loc.id;
   out.collection = e.collection;
@@ -372,11 +355,8 @@ Result<Record> RecordService::Get(const Tenant& tenant,
                                   std::string_view collection,
                                   std::string_view id,
                                   const FieldFilter& filter) {
-  PV_ASSIGN_OR_RETURN(auto loc, Find(tenant, collection, id));
-  PV_ASSIGN_OR_RETURN(
-      auto principal,
-      LoadPrincipalKey(tenant, *loc.backend, loc.envelope.pseudonym, false));
-  return Open(tenant, loc, principal, filter);
+  PV_ASSIGN_OR_RETURN(auto found, Find(tenant, collection, id, KeyUse::kRead));
+  return Open(tenant, found.record, found.principal, filter);
 }
 
 Result<Record> RecordService::Update(const Tenant& tenant,
@@ -401,21 +381,17 @@ Result<Record> RecordService::Update(const Tenant& tenant,
   }
 
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    PV_ASSIGN_OR_RETURN(auto loc, Find(tenant, collection.name, id));
-    PV_ASSIGN_OR_RETURN(
-        auto principal,
-        LoadPrincipalKey(tenant, *loc.backend, loc.envelope.pseudonym, false));
-    Envelope e = loc.envelope;
+    PV_ASSIGN_OR_RETURN(auto found,
+                        Find(tenant, collection.name, id, KeyUse::kWrite));
+    auto& [loc, principal] = found;
+    RecordEnvelope e = loc.envelope;
     storage::WriteBatch batch;
     batch.RequireValue(keys::Record(tenant.id, id), loc.raw);
-    auto drop_index = [&](const StoredField& f) {
-      if (!f.blind_hash.empty())
-        batch.Delete(keys::BlindIndex(tenant.id, collection.name, f.name,
-                                      f.blind_hash, id));
-    };
+    batch.RequireValue(keys::PrincipalKey(tenant.id, e.pseudonym),
+                       principal.raw);
+    for (auto& index_key : e.IndexKeys(tenant.id, id)) batch.Delete(index_key);
     for (auto& [spec, text] : canonical) {
       StoredField* existing = e.Find(spec->name);
-      if (existing) drop_index(*existing);
       if (!text) {
         if (existing)
           e.fields.erase(e.fields.begin() + (existing - e.fields.data()));
@@ -427,18 +403,16 @@ Result<Record> RecordService::Update(const Tenant& tenant,
           crypto::AeadSeal(principal.key, 1, *text,
                            SealAad(tenant.id, collection.name, id, spec->name)),
           {}};
-      if (spec->searchable) {
+      if (spec->searchable)
         f.blind_hash = BlindHash(*principal.keys, collection.name, spec->name,
                                  spec->type, *text);
-        batch.Put(keys::BlindIndex(tenant.id, collection.name, spec->name,
-                                   f.blind_hash, id),
-                  "");
-      }
       if (existing)
         *existing = std::move(f);
       else
         e.fields.push_back(std::move(f));
     }
+    // Deletes above and puts here: the later op wins for unchanged entries.
+    for (auto& index_key : e.IndexKeys(tenant.id, id)) batch.Put(index_key, "");
     e.updated_us = ToUnixMicros(clock_->Now());
     std::string encoded = e.Encode();
     batch.Put(keys::Record(tenant.id, id), encoded);
@@ -455,16 +429,19 @@ Result<Record> RecordService::Update(const Tenant& tenant,
 Status RecordService::Delete(const Tenant& tenant, std::string_view collection,
                              std::string_view id) {
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    PV_ASSIGN_OR_RETURN(auto loc, Find(tenant, collection, id));
+    PV_ASSIGN_OR_RETURN(auto found,
+                        Find(tenant, collection, id, KeyUse::kWrite));
+    auto& [loc, principal] = found;
     storage::WriteBatch batch;
     std::string key = keys::Record(tenant.id, id);
     batch.RequireValue(key, loc.raw);
+    batch.RequireValue(keys::PrincipalKey(tenant.id, loc.envelope.pseudonym),
+                       principal.raw);
     batch.Delete(key);
     batch.Delete(keys::PrincipalRecord(tenant.id, loc.envelope.pseudonym, id));
-    for (auto& f : loc.envelope.fields)
-      if (!f.blind_hash.empty())
-        batch.Delete(
-            keys::BlindIndex(tenant.id, collection, f.name, f.blind_hash, id));
+    for (auto& index_key : loc.envelope.IndexKeys(tenant.id, id))
+      batch.Delete(index_key);
+    batch.Add(keys::RecordCount(tenant.id), -1);
     Status written = loc.backend->Write(batch);
     if (written.code() == StatusCode::kAborted) continue;
     return written;
@@ -486,7 +463,7 @@ Result<std::vector<RecordService::Located>> RecordService::LoadIndexed(
   for (std::size_t i = 0; i < raws.size(); ++i) {
     if (!raws[i]) continue;  // deleted since the scan
     Located loc{std::move(ids[i]), region, &backend, std::move(*raws[i]), {}};
-    PV_ASSIGN_OR_RETURN(loc.envelope, Envelope::Decode(loc.raw));
+    PV_ASSIGN_OR_RETURN(loc.envelope, RecordEnvelope::Decode(loc.raw));
     out.push_back(std::move(loc));
   }
   return out;
@@ -509,6 +486,8 @@ Result<std::vector<Record>> RecordService::Search(const Tenant& tenant,
   std::string prefix =
       keys::BlindIndexPrefix(tenant.id, collection.name, spec->name, hash);
 
+  // A region that cannot be searched fails the search (503) rather than
+  // silently returning part of the answer.
   std::vector<Record> out;
   for (auto& region : tenant.regions) {
     storage::Backend* backend = router_->region(region);
@@ -519,8 +498,8 @@ Result<std::vector<Record>> RecordService::Search(const Tenant& tenant,
     for (auto& loc : found) {
       auto it = principals.find(loc.envelope.pseudonym);
       if (it == principals.end()) {
-        auto ctx =
-            LoadPrincipalKey(tenant, *backend, loc.envelope.pseudonym, false);
+        auto ctx = LoadPrincipalKey(tenant, region, *backend,
+                                    loc.envelope.pseudonym, KeyUse::kRead);
         if (!ctx && ctx.error().code() == StatusCode::kNotFound) continue;
         if (!ctx) return Err(ctx.error());
         it = principals.emplace(loc.envelope.pseudonym, std::move(*ctx)).first;
@@ -549,11 +528,13 @@ Result<std::map<std::string, std::string>> RecordService::Tokenize(
   for (auto& f : fields)
     if (!collection.FindField(f))
       return Err(ValidationFailed(f, "not a field of this collection"));
-  PV_ASSIGN_OR_RETURN(auto loc, Find(tenant, collection.name, record_id));
+  PV_ASSIGN_OR_RETURN(auto found, Find(tenant, collection.name, record_id,
+                                       KeyUse::kRead));
+  const RecordEnvelope& envelope = found.record.envelope;
   PV_ASSIGN_OR_RETURN(auto keys, control_->keyring().GetTenantKeys(tenant.id));
   std::map<std::string, std::string> out;
   for (auto& f : fields) {
-    if (!loc.envelope.Find(f))
+    if (!envelope.Find(f))
       return Err(ValidationFailed(f, "the record has no value for this field"));
     std::string pointer =
         collection.name + '\0' + std::string(record_id) + '\0' + f;
@@ -587,18 +568,14 @@ Result<PrincipalView> RecordService::GetPrincipal(const Tenant& tenant,
                                                   std::string_view principal) {
   PV_RETURN_IF_ERROR(ValidatePrincipalId(principal));
   PV_ASSIGN_OR_RETURN(std::string pseudonym, Pseudonym(tenant, principal));
-  PV_ASSIGN_OR_RETURN(
-      auto doc, control_->Get(keys::PrincipalDirectory(tenant.id, pseudonym)));
-  if (!doc) return Err(NotFound("no such principal"));
-  auto* r =
-      doc->is_object() ? doc->get_object().if_contains("region") : nullptr;
-  if (!r || !r->is_string())
-    return Err(DataLoss("principal directory entry is malformed"));
-  PrincipalView view{std::string(principal), std::string(r->get_string()), {}};
+  PV_ASSIGN_OR_RETURN(auto home, HomeOf(tenant, pseudonym));
+  if (!home) return Err(NotFound("no such principal"));
+  PrincipalView view{std::string(principal), home->region, {}};
   storage::Backend* backend = router_->region(view.region);
   if (!backend)
     return Err(Unavailable("the principal's region is not configured"));
-  auto ctx = LoadPrincipalKey(tenant, *backend, pseudonym, false);
+  auto ctx = LoadPrincipalKey(tenant, view.region, *backend, pseudonym,
+                              KeyUse::kRead);
   if (!ctx && ctx.error().code() == StatusCode::kNotFound) return view;
   if (!ctx) return Err(ctx.error());
 

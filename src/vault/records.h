@@ -101,22 +101,36 @@ class RecordService {
   Result<PrincipalView> GetPrincipal(const Tenant& tenant,
                                      std::string_view principal);
 
- private:
-  struct Located;  // a stored record and where it was found
-  struct Envelope;
-  struct PrincipalContext;
-
+  // The keyed pseudonym that stands for `principal` in storage keys.
   Result<std::string> Pseudonym(const Tenant& tenant,
                                 std::string_view principal);
+
+ private:
+  struct Located;  // a stored record and where it was found
+  struct PrincipalContext;
+  struct Found;
+  // What a caller will do with a principal's key: reading is allowed while
+  // it is being relocated (from the copy the directory names), writing not.
+  enum class KeyUse { kRead, kWrite, kCreate };
+
+  // Where the principal lives; nullopt when it was never placed.
+  Result<std::optional<Placement>> HomeOf(const Tenant& tenant,
+                                          std::string_view pseudonym);
   Result<std::string> PlacePrincipal(const Tenant& tenant,
                                      const std::string& pseudonym,
                                      const std::optional<std::string>& region);
-  Result<Located> Find(const Tenant& tenant, std::string_view collection,
-                       std::string_view id);
+  // The record and its principal's key, from the region that is the
+  // principal's home. kUnavailable when not found and a region is down.
+  Result<Found> Find(const Tenant& tenant, std::string_view collection,
+                     std::string_view id, KeyUse use);
+  // kNotFound when the region holds no usable key for the principal (never
+  // written, erased, or the non-home side of a relocation); kAborted
+  // ("conflict") for kWrite/kCreate while the principal is being relocated.
   Result<PrincipalContext> LoadPrincipalKey(const Tenant& tenant,
+                                            std::string_view region,
                                             storage::Backend& backend,
                                             std::string_view pseudonym,
-                                            bool create);
+                                            KeyUse use);
   // The records whose ids end the keys under `prefix` (an index), in key
   // order, at most `limit`; entries whose record is gone are skipped.
   Result<std::vector<Located>> LoadIndexed(const Tenant& tenant,

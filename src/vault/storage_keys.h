@@ -3,6 +3,7 @@
 // keyed-HMAC pseudonyms in hex — never a principal id or any other PII.
 #pragma once
 
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,7 @@ inline std::string Join(std::initializer_list<std::string_view> parts) {
 }
 
 // Control store.
+inline std::string TenantPrefix() { return "tenant/"; }
 inline std::string Tenant(std::string_view t) { return Join({"tenant", t}); }
 inline std::string Identity(std::string_view id) {
   return Join({"identity", id});
@@ -53,7 +55,36 @@ inline std::string PrincipalDirectory(std::string_view t,
   return Join({"principal", t, pseudonym});
 }
 
+// Principals placed in `region` (a counter, summed over its shards).
+inline std::string PrincipalCountPrefix(std::string_view t,
+                                        std::string_view region) {
+  return Join({"count", t, "principals", region, ""});
+}
+// An interrupted-or-running relocation of one principal.
+inline std::string RelocationPrefix() { return "relocation/"; }
+inline std::string Relocation(std::string_view t, std::string_view pseudonym) {
+  return Join({"relocation", t, pseudonym});
+}
+
+// Counters are spread over shards so concurrent writers of one tenant do not
+// all update one row; readers sum the prefix.
+inline std::string CounterShard() {
+  constexpr int kShards = 8;
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  return std::to_string(rng() % kShards);
+}
+inline std::string PrincipalCount(std::string_view t, std::string_view region) {
+  return PrincipalCountPrefix(t, region) + CounterShard();
+}
+
 // Region stores.
+// Records of tenant `t` held in this region (a counter).
+inline std::string RecordCountPrefix(std::string_view t) {
+  return Join({"count", t, "records", ""});
+}
+inline std::string RecordCount(std::string_view t) {
+  return RecordCountPrefix(t) + CounterShard();
+}
 inline std::string PrincipalKey(std::string_view t,
                                 std::string_view pseudonym) {
   return Join({"pkey", t, pseudonym});

@@ -42,7 +42,8 @@ Result<Tenant> TenantService::Create(std::string id, std::string name,
                 .regions = std::move(regions),
                 .default_region = std::move(default_region),
                 .state = "active",
-                .created_at = clock_->Now()};
+                .created_at = clock_->Now(),
+                .closing_regions = {}};
   storage::WriteBatch batch;
   std::string key = keys::Tenant(tenant.id);
   batch.RequireAbsent(key);
@@ -65,14 +66,34 @@ Result<Tenant> TenantService::Get(std::string_view id) {
   return TenantFromJson(*doc);
 }
 
+Result<TenantService::Stored> TenantService::Load(std::string_view id) {
+  std::string key = keys::Tenant(id);
+  PV_ASSIGN_OR_RETURN(auto raw, control_->GetRaw(key));
+  if (!raw) return Err(NotFound("no such tenant"));
+  PV_ASSIGN_OR_RETURN(auto doc, control_->Decode(key, *raw));
+  PV_ASSIGN_OR_RETURN(Tenant tenant, TenantFromJson(doc));
+  return Stored{std::move(tenant), std::move(*raw)};
+}
+
+Status TenantService::Store(const Stored& before, const Tenant& after) {
+  std::string key = keys::Tenant(after.id);
+  storage::WriteBatch batch;
+  batch.RequireValue(key, before.raw);
+  control_->Put(batch, key, ToJson(after));
+  return control_->Write(batch);
+}
+
+Result<int64_t> TenantService::PrincipalsIn(std::string_view tenant,
+                                            std::string_view region) {
+  return control_->backend().SumCounters(
+      keys::PrincipalCountPrefix(tenant, region));
+}
+
 Result<Tenant> TenantService::Update(std::string_view id,
                                      const TenantPatch& patch) {
-  std::string key = keys::Tenant(id);
   for (int attempt = 0; attempt < 5; ++attempt) {
-    PV_ASSIGN_OR_RETURN(auto raw, control_->GetRaw(key));
-    if (!raw) return Err(NotFound("no such tenant"));
-    PV_ASSIGN_OR_RETURN(auto doc, control_->Decode(key, *raw));
-    PV_ASSIGN_OR_RETURN(Tenant tenant, TenantFromJson(doc));
+    PV_ASSIGN_OR_RETURN(Stored stored, Load(id));
+    Tenant tenant = stored.tenant;
     if (patch.name) {
       if (patch.name->empty() || patch.name->size() > 256)
         return Err(ValidationFailed("name", "1 to 256 characters"));
@@ -84,31 +105,70 @@ Result<Tenant> TenantService::Update(std::string_view id,
         !tenant.regions.empty())
       tenant.default_region = tenant.regions.front();
     PV_RETURN_IF_ERROR(ValidateRegions(tenant.regions, tenant.default_region));
-    if (patch.regions) {
-      // A region may leave the list only when none of the tenant's
-      // principals lives there, or their data would be stranded.
-      PV_ASSIGN_OR_RETURN(
-          auto principals,
-          control_->Scan(keys::PrincipalDirectoryPrefix(id), SIZE_MAX));
-      for (auto& [k, doc] : principals) {
-        auto* region =
-            doc.is_object() ? doc.get_object().if_contains("region") : nullptr;
-        if (region && region->is_string() &&
-            !tenant.AllowsRegion(region->get_string()))
-          return Err(FailedPrecondition(
-              "principals still live in a region being removed; relocate "
-              "them first"));
-      }
+
+    std::vector<std::string> removed;
+    for (auto& r : stored.tenant.regions)
+      if (!tenant.AllowsRegion(r)) removed.push_back(r);
+    if (removed.empty()) {
+      Status written = Store(stored, tenant);
+      if (written.code() == StatusCode::kAborted) continue;
+      PV_RETURN_IF_ERROR(written);
+      return tenant;
     }
-    storage::WriteBatch batch;
-    batch.RequireValue(key, *raw);
-    control_->Put(batch, key, ToJson(tenant));
-    Status written = control_->Write(batch);
-    if (written.code() == StatusCode::kAborted) continue;
-    PV_RETURN_IF_ERROR(written);
-    return tenant;
+
+    // A region may leave the list only when none of the tenant's principals
+    // lives there, or their data would be stranded. First close it to new
+    // principals (placements and relocations are guarded by the stored
+    // tenant, so none that read the old document can commit), then count.
+    Tenant closing = stored.tenant;
+    for (auto& r : removed) closing.closing_regions.push_back(r);
+    Status closed = Store(stored, closing);
+    if (closed.code() == StatusCode::kAborted) continue;
+    PV_RETURN_IF_ERROR(closed);
+    PV_ASSIGN_OR_RETURN(Stored now_closing, Load(id));
+    Status occupied = Status::Ok();
+    for (auto& r : removed) {
+      auto principals = PrincipalsIn(id, r);
+      if (!principals) {
+        occupied = principals.error();
+      } else if (*principals > 0) {
+        occupied = FailedPrecondition(
+            "principals still live in region " + r +
+            " which is being removed; relocate them first");
+      }
+      if (!occupied.ok()) break;
+    }
+    Tenant final_doc = occupied.ok() ? tenant : now_closing.tenant;
+    std::erase_if(final_doc.closing_regions, [&](const std::string& r) {
+      return std::find(removed.begin(), removed.end(), r) != removed.end();
+    });
+    Status finished = Store(now_closing, final_doc);
+    if (finished.code() == StatusCode::kAborted) continue;
+    PV_RETURN_IF_ERROR(finished);
+    if (!occupied.ok()) return Err(occupied);
+    return final_doc;
   }
   return Err(Aborted("the tenant changed concurrently; retry"));
+}
+
+Result<std::vector<RegionLocation>> TenantService::Locations(
+    const Tenant& tenant) {
+  std::vector<RegionLocation> out;
+  for (auto& id : tenant.regions) {
+    const RegionConfig* config = router_->region_config(id);
+    if (!config) continue;
+    RegionLocation location{.region = *config, .principals = 0, .records = {}};
+    PV_ASSIGN_OR_RETURN(location.principals, PrincipalsIn(tenant.id, id));
+    storage::Backend* backend = router_->region(id);
+    auto records = backend->SumCounters(keys::RecordCountPrefix(tenant.id));
+    if (records) {
+      location.records = *records;
+    } else if (records.error().code() != StatusCode::kUnavailable) {
+      return Err(records.error());
+    }
+    out.push_back(std::move(location));
+  }
+  return out;
 }
 
 Result<std::vector<Purpose>> TenantService::ListPurposes(

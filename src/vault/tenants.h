@@ -20,6 +20,13 @@ struct TenantPatch {
   std::optional<std::string> default_region;
 };
 
+// Where a tenant's data is: per region, exact counts kept as counters.
+struct RegionLocation {
+  RegionConfig region;
+  int64_t principals = 0;
+  std::optional<int64_t> records;  // nullopt: the region is unreachable
+};
+
 class TenantService {
  public:
   // REQUIRES: all pointers outlive this.
@@ -34,7 +41,10 @@ class TenantService {
                         std::vector<std::string> regions,
                         std::string default_region);
   Result<Tenant> Get(std::string_view id);
+  // Removing a region from the list is refused (kFailedPrecondition) while
+  // any of the tenant's principals lives there.
   Result<Tenant> Update(std::string_view id, const TenantPatch& patch);
+  Result<std::vector<RegionLocation>> Locations(const Tenant& tenant);
 
   Result<std::vector<Purpose>> ListPurposes(std::string_view tenant);
   // kNotFound when the tenant has no such purpose.
@@ -42,6 +52,13 @@ class TenantService {
   Result<Purpose> PutPurpose(std::string_view tenant, Purpose purpose);
 
  private:
+  struct Stored {
+    Tenant tenant;
+    std::string raw;  // as stored, for compare-and-set
+  };
+  Result<Stored> Load(std::string_view id);
+  Status Store(const Stored& before, const Tenant& after);
+  Result<int64_t> PrincipalsIn(std::string_view tenant, std::string_view region);
   Status ValidateRegions(const std::vector<std::string>& regions,
                          const std::string& default_region) const;
 

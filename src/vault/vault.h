@@ -8,6 +8,7 @@
 #include "vault/control_store.h"
 #include "vault/identities.h"
 #include "vault/records.h"
+#include "vault/relocation.h"
 #include "vault/tenants.h"
 
 namespace piivault::vault {
@@ -21,6 +22,7 @@ struct Vault {
         identities(&control, clock),
         collections(&control, clock),
         records(router, &control, clock),
+        relocations(router, &control, &records, clock),
         router(router),
         clock(clock) {}
 
@@ -29,6 +31,7 @@ struct Vault {
   IdentityService identities;
   CollectionService collections;
   RecordService records;
+  RelocationService relocations;
   storage::RegionRouter* router;
   const Clock* clock;
 };

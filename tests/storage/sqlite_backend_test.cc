@@ -221,15 +221,19 @@ TEST(OpenBackendTest, UrlSchemes) {
   ASSERT_TRUE(trailing_slash.has_value());
   EXPECT_EQ(::access(dir.File("slash.db").c_str(), F_OK), 0);
 
+  // Malformed PostgreSQL URLs are refused without echoing the password
+  // (a well-formed one opens: the backend connects on first use).
   for (const char* url :
-       {"postgres://user:hunter2@db/vault", "memory", "memory://x", "",
-        "sqlite:/x.db", "SQLITE://x.db", "sqlite://"}) {
+       {"postgres://user:hunter2@db/vault?no_such_option=1",
+        "postgresql://user:hunter2@[db/vault", "memory", "memory://x", "",
+        "sqlite:/x.db", "SQLITE://x.db", "sqlite://",
+        "mysql://user:hunter2@db/vault"}) {
     auto r = OpenBackend(url, dir.path());
     ASSERT_FALSE(r.has_value()) << url;
     EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument) << url;
     EXPECT_EQ(r.error().message().find("hunter2"), std::string::npos);
   }
-  auto unknown = OpenBackend("postgres://user:hunter2@db/vault", "");
+  auto unknown = OpenBackend("mysql://user:hunter2@db/vault", "");
   EXPECT_EQ(unknown.error().message(), "unknown storage backend scheme");
 }
 

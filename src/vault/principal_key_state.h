@@ -1,0 +1,32 @@
+// What a region stores under keys::PrincipalKey for one principal: the
+// principal's key, wrapped under the tenant key, and whether the principal
+// is being relocated to or from this region.
+//
+// An active entry is the wrapped key itself. While a relocation runs, the
+// source holds kOutgoing (still readable, never writable) and the target
+// kIncoming (neither, until the principal directory names it home); every
+// record write requires the active entry it read, so a write racing a
+// relocation aborts instead of being lost.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace piivault::vault {
+
+struct PrincipalKeyState {
+  enum class Phase : uint8_t { kActive = 0, kOutgoing = 1, kIncoming = 2 };
+  Phase phase = Phase::kActive;
+  std::string peer_region;  // the other end of a relocation
+  std::string wrapped;      // empty: the principal had no key yet
+
+  bool active() const { return phase == Phase::kActive; }
+  std::string Encode() const;
+  // kDataLoss for bytes that are no such entry.
+  static Result<PrincipalKeyState> Decode(std::string_view raw);
+};
+
+}  // namespace piivault::vault

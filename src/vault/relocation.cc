@@ -1,0 +1,334 @@
+#include "vault/relocation.h"
+
+#include <algorithm>
+
+#include "base/crash_point.h"
+#include "crypto/keyring.h"
+#include "vault/principal_key_state.h"
+#include "vault/record_envelope.h"
+#include "vault/storage_keys.h"
+
+namespace piivault::vault {
+namespace {
+
+constexpr int kMaxAttempts = 8;
+
+Status Inconsistent() {
+  return FailedPrecondition(
+      "the principal's relocation state is inconsistent; it needs an "
+      "operator");
+}
+
+struct StoredPlacement {
+  Placement placement;
+  std::string raw;  // as stored, for compare-and-set
+};
+
+Result<std::optional<StoredPlacement>> ReadPlacement(ControlStore& control,
+                                                     std::string_view tenant,
+                                                     std::string_view pseudo) {
+  std::string key = keys::PrincipalDirectory(tenant, pseudo);
+  PV_ASSIGN_OR_RETURN(auto raw, control.GetRaw(key));
+  if (!raw) return std::optional<StoredPlacement>();
+  PV_ASSIGN_OR_RETURN(auto doc, control.Decode(key, *raw));
+  PV_ASSIGN_OR_RETURN(auto placement, PlacementFromJson(doc));
+  return std::optional<StoredPlacement>(
+      StoredPlacement{std::move(placement), std::move(*raw)});
+}
+
+}  // namespace
+
+struct RelocationService::Held {
+  std::optional<std::string> key_raw;  // the principal key entry as stored
+  std::vector<storage::KeyValue> rows;  // everything else, ascending by key
+  int64_t records = 0;
+};
+
+Result<RelocationService::Held> RelocationService::Collect(
+    storage::Backend& backend, const RelocationRecord& move) {
+  Held held;
+  PV_ASSIGN_OR_RETURN(held.key_raw, backend.Get(keys::PrincipalKey(
+                                        move.tenant, move.pseudonym)));
+  std::string prefix = keys::PrincipalRecordPrefix(move.tenant, move.pseudonym);
+  PV_ASSIGN_OR_RETURN(auto index, backend.Scan(prefix, "", SIZE_MAX));
+  std::vector<std::string> ids, record_keys;
+  for (auto& entry : index) {
+    ids.emplace_back(std::string_view(entry.key).substr(prefix.size()));
+    record_keys.push_back(keys::Record(move.tenant, ids.back()));
+  }
+  PV_ASSIGN_OR_RETURN(auto records, backend.MultiGet(record_keys));
+  std::vector<std::string> index_keys;
+  for (std::size_t i = 0; i < index.size(); ++i) {
+    held.rows.push_back(std::move(index[i]));
+    if (!records[i]) continue;
+    PV_ASSIGN_OR_RETURN(auto envelope, RecordEnvelope::Decode(*records[i]));
+    for (auto& k : envelope.IndexKeys(move.tenant, ids[i]))
+      index_keys.push_back(std::move(k));
+    held.rows.push_back({std::move(record_keys[i]), std::move(*records[i])});
+    ++held.records;
+  }
+  PV_ASSIGN_OR_RETURN(auto blind, backend.MultiGet(index_keys));
+  for (std::size_t i = 0; i < blind.size(); ++i)
+    if (blind[i]) held.rows.push_back({index_keys[i], std::move(*blind[i])});
+  std::sort(held.rows.begin(), held.rows.end(),
+            [](auto& a, auto& b) { return a.key < b.key; });
+  return held;
+}
+
+Status RelocationService::Freeze(storage::Backend& source,
+                                 const RelocationRecord& move) {
+  std::string pkey = keys::PrincipalKey(move.tenant, move.pseudonym);
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    PV_ASSIGN_OR_RETURN(auto raw, source.Get(pkey));
+    PrincipalKeyState frozen{PrincipalKeyState::Phase::kOutgoing, move.to, ""};
+    storage::WriteBatch batch;
+    if (raw) {
+      PV_ASSIGN_OR_RETURN(auto state, PrincipalKeyState::Decode(*raw));
+      if (state.phase == PrincipalKeyState::Phase::kOutgoing &&
+          state.peer_region == move.to)
+        return Status::Ok();
+      if (!state.active()) return Inconsistent();
+      frozen.wrapped = std::move(state.wrapped);
+      batch.RequireValue(pkey, *raw);
+    } else {
+      batch.RequireAbsent(pkey);  // a principal with no key yet
+    }
+    batch.Put(pkey, frozen.Encode());
+    Status written = source.Write(batch);
+    if (written.code() == StatusCode::kAborted) continue;  // a write raced
+    return written;
+  }
+  return Aborted("the principal changed concurrently; retry");
+}
+
+Status RelocationService::Purge(storage::Backend& backend,
+                                const RelocationRecord& move) {
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    PV_ASSIGN_OR_RETURN(Held held, Collect(backend, move));
+    if (!held.key_raw) return Status::Ok();  // key and rows go together
+    storage::WriteBatch batch;
+    std::string pkey = keys::PrincipalKey(move.tenant, move.pseudonym);
+    batch.RequireValue(pkey, *held.key_raw);
+    batch.Delete(pkey);
+    for (auto& row : held.rows) batch.Delete(row.key);
+    batch.Add(keys::RecordCount(move.tenant), -held.records);
+    Status written = backend.Write(batch);
+    if (written.code() == StatusCode::kAborted) continue;
+    return written;
+  }
+  return Aborted("the principal changed concurrently; retry");
+}
+
+Status RelocationService::CopyAndVerify(storage::Backend& source,
+                                        storage::Backend& target,
+                                        const RelocationRecord& move) {
+  std::string pkey = keys::PrincipalKey(move.tenant, move.pseudonym);
+  PV_ASSIGN_OR_RETURN(auto tenant_keys,
+                      control_->keyring().GetTenantKeys(move.tenant));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    // The source is frozen, so what it holds no longer changes.
+    PV_ASSIGN_OR_RETURN(Held from, Collect(source, move));
+    if (!from.key_raw) return Inconsistent();
+    PV_ASSIGN_OR_RETURN(auto source_state,
+                        PrincipalKeyState::Decode(*from.key_raw));
+    PV_ASSIGN_OR_RETURN(Held to, Collect(target, move));
+    if (!to.key_raw) {
+      storage::WriteBatch batch;
+      batch.RequireAbsent(pkey);
+      batch.Put(pkey, PrincipalKeyState{PrincipalKeyState::Phase::kIncoming,
+                                        move.from, source_state.wrapped}
+                          .Encode());
+      for (auto& row : from.rows) batch.Put(row.key, row.value);
+      batch.Add(keys::RecordCount(move.tenant), from.records);
+      Status written = target.Write(batch);
+      if (written.code() != StatusCode::kAborted) PV_RETURN_IF_ERROR(written);
+      CrashPoint("relocate.copied");
+      PV_ASSIGN_OR_RETURN(to, Collect(target, move));
+      if (!to.key_raw) return Aborted("the copy changed concurrently; retry");
+    }
+    PV_ASSIGN_OR_RETURN(auto target_state,
+                        PrincipalKeyState::Decode(*to.key_raw));
+    if (target_state.phase != PrincipalKeyState::Phase::kIncoming ||
+        target_state.peer_region != move.from)
+      return Inconsistent();  // the target holds data of its own
+    bool same = to.rows == from.rows && to.records == from.records &&
+                target_state.wrapped == source_state.wrapped;
+    if (same && !target_state.wrapped.empty())
+      same = crypto::Keyring::UnwrapPrincipalKey(*tenant_keys, move.tenant,
+                                                 move.pseudonym,
+                                                 target_state.wrapped)
+                 .has_value();
+    if (same) return Status::Ok();
+    PV_RETURN_IF_ERROR(Purge(target, move));  // a bad copy: make it again
+  }
+  return DataLoss("the relocated copy does not match its source");
+}
+
+Status RelocationService::Switch(const RelocationRecord& move) {
+  std::string dir_key = keys::PrincipalDirectory(move.tenant, move.pseudonym);
+  std::string tenant_key = keys::Tenant(move.tenant);
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    PV_ASSIGN_OR_RETURN(auto home,
+                        ReadPlacement(*control_, move.tenant, move.pseudonym));
+    if (!home) return Inconsistent();
+    if (home->placement.region == move.to) return Status::Ok();
+    if (home->placement.region != move.from) return Inconsistent();
+    PV_ASSIGN_OR_RETURN(auto tenant_raw, control_->GetRaw(tenant_key));
+    if (!tenant_raw) return Inconsistent();
+    PV_ASSIGN_OR_RETURN(auto tenant_doc,
+                        control_->Decode(tenant_key, *tenant_raw));
+    PV_ASSIGN_OR_RETURN(Tenant tenant, TenantFromJson(tenant_doc));
+    if (!tenant.AcceptsNewPrincipals(move.to))
+      return FailedPrecondition("the tenant no longer allows the region");
+    storage::WriteBatch batch;
+    batch.RequireValue(dir_key, home->raw);
+    batch.RequireValue(tenant_key, *tenant_raw);
+    control_->Put(batch, dir_key,
+                  ToJson(Placement{move.to, home->placement.created_at}));
+    batch.Add(keys::PrincipalCount(move.tenant, move.from), -1);
+    batch.Add(keys::PrincipalCount(move.tenant, move.to), 1);
+    Status written = control_->Write(batch);
+    if (written.code() == StatusCode::kAborted) continue;
+    return written;
+  }
+  return Aborted("the principal changed concurrently; retry");
+}
+
+Status RelocationService::Activate(storage::Backend& target,
+                                   const RelocationRecord& move) {
+  std::string pkey = keys::PrincipalKey(move.tenant, move.pseudonym);
+  PV_ASSIGN_OR_RETURN(auto raw, target.Get(pkey));
+  if (!raw) return Status::Ok();  // a principal without a key: done
+  PV_ASSIGN_OR_RETURN(auto state, PrincipalKeyState::Decode(*raw));
+  if (state.active()) return Status::Ok();
+  if (state.phase != PrincipalKeyState::Phase::kIncoming) return Inconsistent();
+  storage::WriteBatch batch;
+  batch.RequireValue(pkey, *raw);
+  if (state.wrapped.empty()) {
+    batch.Delete(pkey);
+  } else {
+    batch.Put(pkey, state.wrapped);
+  }
+  Status written = target.Write(batch);
+  // Aborted: another driver activated it first.
+  return written.code() == StatusCode::kAborted ? Status::Ok() : written;
+}
+
+Status RelocationService::Abandon(storage::Backend& source,
+                                  storage::Backend& target,
+                                  const std::string& key,
+                                  const RelocationRecord& move) {
+  PV_RETURN_IF_ERROR(Purge(target, move));
+  std::string pkey = keys::PrincipalKey(move.tenant, move.pseudonym);
+  PV_ASSIGN_OR_RETURN(auto raw, source.Get(pkey));
+  if (raw) {
+    PV_ASSIGN_OR_RETURN(auto state, PrincipalKeyState::Decode(*raw));
+    if (!state.active()) {
+      storage::WriteBatch batch;
+      batch.RequireValue(pkey, *raw);
+      if (state.wrapped.empty()) {
+        batch.Delete(pkey);
+      } else {
+        batch.Put(pkey, state.wrapped);
+      }
+      PV_RETURN_IF_ERROR(source.Write(batch));
+    }
+  }
+  storage::WriteBatch done;
+  done.Delete(key);
+  return control_->Write(done);
+}
+
+Status RelocationService::Drive(const std::string& key,
+                                const RelocationRecord& move) {
+  storage::Backend* source = router_->region(move.from);
+  storage::Backend* target = router_->region(move.to);
+  if (!source || !target)
+    return FailedPrecondition("a region of the relocation is not configured");
+  PV_ASSIGN_OR_RETURN(auto home,
+                      ReadPlacement(*control_, move.tenant, move.pseudonym));
+  if (!home) return Inconsistent();
+  if (home->placement.region == move.from) {
+    PV_RETURN_IF_ERROR(Freeze(*source, move));
+    CrashPoint("relocate.frozen");
+    PV_RETURN_IF_ERROR(CopyAndVerify(*source, *target, move));
+    CrashPoint("relocate.verified");
+    Status switched = Switch(move);
+    if (switched.code() == StatusCode::kFailedPrecondition) {
+      PV_RETURN_IF_ERROR(Abandon(*source, *target, key, move));
+      return PermissionDenied("the region is not allowed for this tenant",
+                              "region_not_allowed");
+    }
+    PV_RETURN_IF_ERROR(switched);
+    CrashPoint("relocate.switched");
+  } else if (home->placement.region != move.to) {
+    return Inconsistent();
+  }
+  PV_RETURN_IF_ERROR(Activate(*target, move));
+  CrashPoint("relocate.activated");
+  PV_RETURN_IF_ERROR(Purge(*source, move));
+  CrashPoint("relocate.purged");
+  storage::WriteBatch done;
+  done.Delete(key);
+  return control_->Write(done);
+}
+
+Result<std::string> RelocationService::Relocate(const Tenant& tenant,
+                                                std::string_view principal,
+                                                std::string_view target) {
+  if (!router_->region_config(target) || !tenant.AcceptsNewPrincipals(target))
+    return Err(PermissionDenied("the region is not allowed for this tenant",
+                                "region_not_allowed"));
+  PV_ASSIGN_OR_RETURN(std::string pseudonym,
+                      records_->Pseudonym(tenant, principal));
+  std::string key = keys::Relocation(tenant.id, pseudonym);
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    // Finish an earlier move of this principal first.
+    PV_ASSIGN_OR_RETURN(auto pending, control_->Get(key));
+    if (pending) {
+      PV_ASSIGN_OR_RETURN(auto earlier, RelocationFromJson(*pending));
+      PV_RETURN_IF_ERROR(Drive(key, earlier));
+      continue;
+    }
+    PV_ASSIGN_OR_RETURN(auto home,
+                        ReadPlacement(*control_, tenant.id, pseudonym));
+    if (!home) return Err(NotFound("no such principal"));
+    if (home->placement.region == target) return std::string(target);
+    RelocationRecord move{tenant.id, pseudonym, home->placement.region,
+                          std::string(target), clock_->Now()};
+    storage::WriteBatch batch;
+    batch.RequireAbsent(key);
+    batch.RequireValue(keys::PrincipalDirectory(tenant.id, pseudonym),
+                       home->raw);
+    control_->Put(batch, key, ToJson(move));
+    Status written = control_->Write(batch);
+    if (written.code() == StatusCode::kAborted) continue;
+    PV_RETURN_IF_ERROR(written);
+    CrashPoint("relocate.started");
+    PV_RETURN_IF_ERROR(Drive(key, move));
+    return std::string(target);
+  }
+  return Err(Aborted("the principal changed concurrently; retry"));
+}
+
+Result<int> RelocationService::ResumeInterrupted() {
+  PV_ASSIGN_OR_RETURN(auto pending,
+                      control_->Scan(keys::RelocationPrefix(), SIZE_MAX));
+  int finished = 0;
+  Status first_error;
+  for (auto& [key, doc] : pending) {
+    Status s = [&]() -> Status {
+      PV_ASSIGN_OR_RETURN(auto move, RelocationFromJson(doc));
+      return Drive(key, move);
+    }();
+    if (s.ok()) {
+      ++finished;
+    } else if (first_error.ok()) {
+      first_error = s;
+    }
+  }
+  if (!first_error.ok()) return Err(first_error);
+  return finished;
+}
+
+}  // namespace piivault::vault
