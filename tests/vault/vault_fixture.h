@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <set>
 
 #include "crypto/random.h"
 #include "crypto/seal.h"
@@ -24,17 +26,69 @@ inline std::vector<RegionConfig> TwoRegions() {
   return {{"eu", {"DE", "FR"}, "memory:"}, {"us", {"US"}, "memory:"}};
 }
 
+// Failure injection shared by every store of a harness: a store marked down
+// fails every call with kUnavailable; with fail_write_in = n > 0 the n-th
+// write from now (on any store) fails, applying nothing.
+struct Faults {
+  std::set<const storage::Backend*> down;
+  int fail_write_in = 0;
+};
+
+class FaultyBackend final : public storage::Backend {
+ public:
+  FaultyBackend(std::unique_ptr<storage::Backend> inner, Faults* faults)
+      : inner_(std::move(inner)), faults_(faults) {}
+  storage::Backend* inner() { return inner_.get(); }
+
+  Result<std::optional<std::string>> Get(std::string_view key) override {
+    PV_RETURN_IF_ERROR(Check(false));
+    return inner_->Get(key);
+  }
+  Result<std::vector<std::optional<std::string>>> MultiGet(
+      std::span<const std::string> keys) override {
+    PV_RETURN_IF_ERROR(Check(false));
+    return inner_->MultiGet(keys);
+  }
+  Result<std::vector<storage::KeyValue>> Scan(std::string_view prefix,
+                                              std::string_view start,
+                                              std::size_t limit) override {
+    PV_RETURN_IF_ERROR(Check(false));
+    return inner_->Scan(prefix, start, limit);
+  }
+  Result<int64_t> SumCounters(std::string_view prefix) override {
+    PV_RETURN_IF_ERROR(Check(false));
+    return inner_->SumCounters(prefix);
+  }
+  Status Write(const storage::WriteBatch& batch) override {
+    PV_RETURN_IF_ERROR(Check(true));
+    return inner_->Write(batch);
+  }
+
+ private:
+  Status Check(bool write) {
+    std::lock_guard lock(mu_);
+    if (faults_->down.contains(this))
+      return Unavailable("injected: store is down");
+    if (write && faults_->fail_write_in > 0 && --faults_->fail_write_in == 0)
+      return Unavailable("injected: write failed");
+    return Status::Ok();
+  }
+  static inline std::mutex mu_;
+  std::unique_ptr<storage::Backend> inner_;
+  Faults* faults_;
+};
+
 // Owns stores, keyring and services. Backends are kept reachable through
 // raw pointers so tests can inspect or tamper with stored bytes.
 struct VaultHarness {
   explicit VaultHarness(
       crypto::SecretBytes root = crypto::RandomSecret(crypto::kMasterKeySize)) {
-    auto control = std::make_unique<storage::MemoryBackend>();
-    auto eu = std::make_unique<storage::MemoryBackend>();
-    auto us = std::make_unique<storage::MemoryBackend>();
-    control_backend = control.get();
-    eu_backend = eu.get();
-    us_backend = us.get();
+    auto control = Wrap(control_backend);
+    auto eu = Wrap(eu_backend);
+    auto us = Wrap(us_backend);
+    control_store = control.get();
+    eu_store = eu.get();
+    us_store = us.get();
     std::map<std::string, std::unique_ptr<storage::Backend>> regions;
     regions.emplace("eu", std::move(eu));
     regions.emplace("us", std::move(us));
@@ -46,10 +100,22 @@ struct VaultHarness {
     vault = std::make_unique<Vault>(router.get(), keyring.get(), &clock);
   }
 
+  std::unique_ptr<FaultyBackend> Wrap(storage::MemoryBackend*& raw) {
+    auto inner = std::make_unique<storage::MemoryBackend>();
+    raw = inner.get();
+    return std::make_unique<FaultyBackend>(std::move(inner), &faults);
+  }
+
   FixedClock clock;
+  Faults faults;
+  // The stores themselves, bypassing injected faults.
   storage::MemoryBackend* control_backend;
   storage::MemoryBackend* eu_backend;
   storage::MemoryBackend* us_backend;
+  // The stores as the vault sees them (keys for `faults.down`).
+  FaultyBackend* control_store;
+  FaultyBackend* eu_store;
+  FaultyBackend* us_store;
   std::unique_ptr<storage::RegionRouter> router;
   std::unique_ptr<crypto::Keyring> keyring;
   std::unique_ptr<Vault> vault;
