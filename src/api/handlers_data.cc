@@ -281,8 +281,8 @@ Result<Reply> RelocatePrincipal(Call& call) {
     return Err(
         PermissionDenied("the tenant is not active", "tenant_not_active"));
   std::string_view principal = PathParam(call, 1);
-  PV_ASSIGN_OR_RETURN(auto placed, call.vault.relocations.Relocate(
-                                       tenant, principal, region));
+  PV_ASSIGN_OR_RETURN(
+      auto placed, call.vault.relocations.Relocate(tenant, principal, region));
   return Reply{200, json::object{{"principal", principal}, {"region", placed}}};
 }
 

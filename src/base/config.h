@@ -33,7 +33,7 @@ struct Config {
   ServerConfig server;
   std::string master_key_file;  // seal type "file"
   std::string control_backend;
-  std::vector<RegionConfig> regions;  // ascending by id
+  std::vector<RegionConfig> regions;   // ascending by id
   std::size_t storage_pool_size = 16;  // per PostgreSQL backend
   std::string log_level = "info";
 };

@@ -1,7 +1,5 @@
 #include "cli/deployment.h"
 
-#include "vault/storage_keys.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +8,7 @@
 
 #include "crypto/seal.h"
 #include "crypto/x509.h"
+#include "vault/storage_keys.h"
 
 namespace piivault::cli {
 namespace {
@@ -35,7 +34,8 @@ Status WriteNewFile(const std::string& path, std::string_view content,
 // Every region a tenant uses must still be configured, or that tenant's
 // principals there would silently vanish from reads.
 Status CheckTenantRegions(Deployment& d) {
-  PV_ASSIGN_OR_RETURN(auto tenants, d.vault->control.Scan(vault::keys::TenantPrefix(), SIZE_MAX));
+  PV_ASSIGN_OR_RETURN(auto tenants, d.vault->control.Scan(
+                                        vault::keys::TenantPrefix(), SIZE_MAX));
   for (auto& [key, doc] : tenants) {
     PV_ASSIGN_OR_RETURN(auto tenant, vault::TenantFromJson(doc));
     for (auto& region : tenant.regions)
@@ -72,23 +72,44 @@ Result<std::string> InitDeployment(const std::string& dir) {
   if (ec) return Err(Unavailable("cannot create directory " + dir));
   fs::permissions(dir, fs::perms::owner_all, ec);
   std::string config_path = (fs::path(dir) / "piivault.toml").string();
-  if (fs::exists(config_path) || fs::exists(fs::path(dir) / "master.key") ||
-      fs::exists(fs::path(dir) / "control.db"))
+  auto exists = [&](const std::string& name) {
+    return fs::exists(fs::path(dir) / name);
+  };
+  // An operator may write piivault.toml first (e.g. PostgreSQL backends);
+  // init then keeps it and creates everything else.
+  const bool own_config =
+      exists("piivault.toml") && !exists("master.key") && !exists("admin.key");
+  if (!own_config) {
+    if (exists("piivault.toml") || exists("master.key") || exists("control.db"))
+      return Err(AlreadyExists("a deployment already exists in " + dir +
+                               "; refusing to overwrite it"));
+    PV_RETURN_IF_ERROR(WriteNewFile(config_path, DefaultConfigToml(), 0644));
+  }
+  PV_ASSIGN_OR_RETURN(auto config, LoadConfigFile(config_path));
+  if (fs::exists(config.master_key_file))
     return Err(AlreadyExists("a deployment already exists in " + dir +
                              "; refusing to overwrite it"));
-  PV_RETURN_IF_ERROR(WriteNewFile(config_path, DefaultConfigToml(), 0644));
-  PV_ASSIGN_OR_RETURN(auto config, LoadConfigFile(config_path));
+  {
+    PV_ASSIGN_OR_RETURN(auto stores, storage::RegionRouter::Open(config));
+    PV_ASSIGN_OR_RETURN(auto any, stores->control().Scan("", "", 1));
+    if (!any.empty())
+      return Err(AlreadyExists(
+          "the control store already holds a deployment; refusing to "
+          "overwrite it"));
+  }
   PV_RETURN_IF_ERROR(crypto::WriteNewMasterKeyFile(config.master_key_file));
 
   fs::path tls_dir = fs::path(config.dir) / "tls";
   fs::create_directories(tls_dir, ec);
   if (ec) return Err(Unavailable("cannot create " + tls_dir.string()));
-  PV_ASSIGN_OR_RETURN(auto pem,
-                      crypto::MakeSelfSignedLocalhostCertificate(365));
-  PV_RETURN_IF_ERROR(
-      WriteNewFile((tls_dir / "cert.pem").string(), pem.certificate_pem, 0644));
-  PV_RETURN_IF_ERROR(
-      WriteNewFile((tls_dir / "key.pem").string(), pem.private_key_pem, 0600));
+  if (!fs::exists(tls_dir / "cert.pem") && !fs::exists(tls_dir / "key.pem")) {
+    PV_ASSIGN_OR_RETURN(auto pem,
+                        crypto::MakeSelfSignedLocalhostCertificate(365));
+    PV_RETURN_IF_ERROR(WriteNewFile((tls_dir / "cert.pem").string(),
+                                    pem.certificate_pem, 0644));
+    PV_RETURN_IF_ERROR(WriteNewFile((tls_dir / "key.pem").string(),
+                                    pem.private_key_pem, 0600));
+  }
 
   PV_ASSIGN_OR_RETURN(auto deployment, OpenDeployment(std::move(config)));
   PV_ASSIGN_OR_RETURN(auto issued, deployment->vault->identities.Create(

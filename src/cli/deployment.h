@@ -24,9 +24,10 @@ struct Deployment {
 // belongs to the control store.
 Result<std::unique_ptr<Deployment>> OpenDeployment(Config config);
 
-// `piivault init`: writes DIR/piivault.toml, the master key, a self-signed
-// TLS pair, creates the stores and the first operator-admin. Returns its API
-// key. Refuses to touch a directory that already holds a deployment.
+// `piivault init`: writes DIR/piivault.toml (or keeps one the operator wrote
+// there first), the master key, a self-signed TLS pair, creates the stores
+// and the first operator-admin. Returns its API key. Refuses to touch a
+// directory or a control store that already holds a deployment.
 Result<std::string> InitDeployment(const std::string& dir);
 
 }  // namespace piivault::cli

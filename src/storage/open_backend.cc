@@ -4,6 +4,7 @@
 
 #include "storage/backend.h"
 #include "storage/memory/memory_backend.h"
+#include "storage/postgres/postgres_backend.h"
 #include "storage/sqlite/sqlite_backend.h"
 
 namespace piivault::storage {
@@ -29,6 +30,13 @@ Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url,
     }
     PV_ASSIGN_OR_RETURN(std::unique_ptr<SqliteBackend> backend,
                         SqliteBackend::Open(full));
+    return std::unique_ptr<Backend>(std::move(backend));
+  }
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    PostgresBackend::Options pg_options;
+    pg_options.pool_size = options.pool_size;
+    PV_ASSIGN_OR_RETURN(std::unique_ptr<PostgresBackend> backend,
+                        PostgresBackend::Open(url, pg_options));
     return std::unique_ptr<Backend>(std::move(backend));
   }
   return Err(InvalidArgument("unknown storage backend scheme"));

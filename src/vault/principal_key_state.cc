@@ -21,8 +21,7 @@ std::string PrincipalKeyState::Encode() const {
 
 Result<PrincipalKeyState> PrincipalKeyState::Decode(std::string_view raw) {
   PrincipalKeyState out;
-  if (raw.empty())
-    return Err(DataLoss("stored principal key is malformed"));
+  if (raw.empty()) return Err(DataLoss("stored principal key is malformed"));
   if (static_cast<uint8_t>(raw.front()) != kRelocationTag) {
     out.wrapped = raw;
     return out;

@@ -64,8 +64,8 @@ std::vector<std::string> RecordEnvelope::IndexKeys(
   std::vector<std::string> out;
   for (auto& f : fields)
     if (!f.blind_hash.empty())
-      out.push_back(
-          keys::BlindIndex(tenant, collection, f.name, f.blind_hash, record_id));
+      out.push_back(keys::BlindIndex(tenant, collection, f.name, f.blind_hash,
+                                     record_id));
   return out;
 }
 

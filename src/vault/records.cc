@@ -186,9 +186,9 @@ Result<RecordService::PrincipalContext> RecordService::LoadPrincipalKey(
     if (!home || home->region != region) return Err(NotFound("no such record"));
   }
   if (state.wrapped.empty()) return Err(NotFound("no such record"));
-  PV_ASSIGN_OR_RETURN(ctx.key,
-                      crypto::Keyring::UnwrapPrincipalKey(
-                          *ctx.keys, tenant.id, pseudonym, state.wrapped));
+  PV_ASSIGN_OR_RETURN(
+      ctx.key, crypto::Keyring::UnwrapPrincipalKey(*ctx.keys, tenant.id,
+                                                   pseudonym, state.wrapped));
   ctx.raw = std::move(*raw);
   return ctx;
 }
@@ -199,7 +199,8 @@ Result<Record> RecordService::Create(const Tenant& tenant,
                                      std::optional<std::string> region,
                                      const Fields& fields) {
   PV_RETURN_IF_ERROR(ValidatePrincipalId(principal));
-  if (region && !router_->region_config(*region)) return Err(RegionNotAllowed());
+  if (region && !router_->region_config(*region))
+    return Err(RegionNotAllowed());
   // Validate everything before touching storage: bad input changes nothing.
   std::vector<std::pair<const FieldSpec*, std::string>> canonical;
   for (auto& [name, value] : fields) {
@@ -528,8 +529,8 @@ Result<std::map<std::string, std::string>> RecordService::Tokenize(
   for (auto& f : fields)
     if (!collection.FindField(f))
       return Err(ValidationFailed(f, "not a field of this collection"));
-  PV_ASSIGN_OR_RETURN(auto found, Find(tenant, collection.name, record_id,
-                                       KeyUse::kRead));
+  PV_ASSIGN_OR_RETURN(auto found,
+                      Find(tenant, collection.name, record_id, KeyUse::kRead));
   const RecordEnvelope& envelope = found.record.envelope;
   PV_ASSIGN_OR_RETURN(auto keys, control_->keyring().GetTenantKeys(tenant.id));
   std::map<std::string, std::string> out;
@@ -574,8 +575,8 @@ Result<PrincipalView> RecordService::GetPrincipal(const Tenant& tenant,
   storage::Backend* backend = router_->region(view.region);
   if (!backend)
     return Err(Unavailable("the principal's region is not configured"));
-  auto ctx = LoadPrincipalKey(tenant, view.region, *backend, pseudonym,
-                              KeyUse::kRead);
+  auto ctx =
+      LoadPrincipalKey(tenant, view.region, *backend, pseudonym, KeyUse::kRead);
   if (!ctx && ctx.error().code() == StatusCode::kNotFound) return view;
   if (!ctx) return Err(ctx.error());
 

@@ -39,7 +39,7 @@ Result<std::optional<StoredPlacement>> ReadPlacement(ControlStore& control,
 }  // namespace
 
 struct RelocationService::Held {
-  std::optional<std::string> key_raw;  // the principal key entry as stored
+  std::optional<std::string> key_raw;   // the principal key entry as stored
   std::vector<storage::KeyValue> rows;  // everything else, ascending by key
   int64_t records = 0;
 };
@@ -154,10 +154,10 @@ Status RelocationService::CopyAndVerify(storage::Backend& source,
     bool same = to.rows == from.rows && to.records == from.records &&
                 target_state.wrapped == source_state.wrapped;
     if (same && !target_state.wrapped.empty())
-      same = crypto::Keyring::UnwrapPrincipalKey(*tenant_keys, move.tenant,
-                                                 move.pseudonym,
-                                                 target_state.wrapped)
-                 .has_value();
+      same =
+          crypto::Keyring::UnwrapPrincipalKey(
+              *tenant_keys, move.tenant, move.pseudonym, target_state.wrapped)
+              .has_value();
     if (same) return Status::Ok();
     PV_RETURN_IF_ERROR(Purge(target, move));  // a bad copy: make it again
   }

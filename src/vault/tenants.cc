@@ -132,9 +132,9 @@ Result<Tenant> TenantService::Update(std::string_view id,
       if (!principals) {
         occupied = principals.error();
       } else if (*principals > 0) {
-        occupied = FailedPrecondition(
-            "principals still live in region " + r +
-            " which is being removed; relocate them first");
+        occupied =
+            FailedPrecondition("principals still live in region " + r +
+                               " which is being removed; relocate them first");
       }
       if (!occupied.ok()) break;
     }

@@ -58,7 +58,8 @@ class TenantService {
   };
   Result<Stored> Load(std::string_view id);
   Status Store(const Stored& before, const Tenant& after);
-  Result<int64_t> PrincipalsIn(std::string_view tenant, std::string_view region);
+  Result<int64_t> PrincipalsIn(std::string_view tenant,
+                               std::string_view region);
   Status ValidateRegions(const std::vector<std::string>& regions,
                          const std::string& default_region) const;
 

@@ -1,6 +1,5 @@
 // Data-plane behaviour seen from outside: encryption at rest, regions,
 // operator separation, identities, tokens, updates and concurrency.
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <mutex>
@@ -120,6 +119,21 @@ TEST_F(DataTest, NoPlaintextOnDisk) {
             << "the operator API key is stored in plain in " << file;
       }
     }
+    // The stores' rows as the database returns them (for PostgreSQL, the
+    // files are the server's; the rows are what anyone with SQL access sees).
+    for (const char* store : {"control", "eu", "us"}) {
+      for (auto& [key, value] : server_.StoreRows(store)) {
+        if (key == "rec/acme/" + rid) saw_record_key = true;
+        for (auto& needle : needles) {
+          EXPECT_FALSE(ContainsIgnoreCase(key, needle))
+              << "'" << needle << "' in a key of store " << store;
+          EXPECT_FALSE(ContainsIgnoreCase(value, needle))
+              << "'" << needle << "' in a value of store " << store;
+        }
+        EXPECT_EQ(value.find(tenant_secret), std::string::npos)
+            << "a tenant API key is stored in plain in store " << store;
+      }
+    }
     EXPECT_TRUE(saw_record_key) << "the scan never saw the record key " << when;
     std::string log = server_.Log();
     for (auto& needle : needles)
@@ -133,29 +147,6 @@ TEST_F(DataTest, NoPlaintextOnDisk) {
   scan("after SIGTERM");
 }
 
-// Copies one stored record's bytes over another's, as an attacker with write
-// access to the database file might.
-void CopyStoredValue(const std::string& db, const std::string& from,
-                     const std::string& to) {
-  sqlite3* conn = nullptr;
-  ASSERT_EQ(sqlite3_open(db.c_str(), &conn), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(
-      sqlite3_prepare_v2(
-          conn,
-          "UPDATE kv SET v = (SELECT v FROM kv WHERE k = ?1) WHERE k = ?2", -1,
-          &stmt, nullptr),
-      SQLITE_OK);
-  sqlite3_bind_blob(stmt, 1, from.data(), static_cast<int>(from.size()),
-                    SQLITE_STATIC);
-  sqlite3_bind_blob(stmt, 2, to.data(), static_cast<int>(to.size()),
-                    SQLITE_STATIC);
-  EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);
-  EXPECT_EQ(sqlite3_changes(conn), 1);
-  sqlite3_finalize(stmt);
-  sqlite3_close(conn);
-}
-
 TEST_F(DataTest, ValueMovedToAnotherRecordIsIntegrityError) {
   Tenant t = SetUpTenant(server_, "acme");
   auto a =
@@ -167,8 +158,8 @@ TEST_F(DataTest, ValueMovedToAnotherRecordIsIntegrityError) {
   ASSERT_EQ(server_.Stop(), 0);
   // Same principal, same key: only the AAD (tenant|collection|record|field)
   // tells the two ciphertexts apart.
-  CopyStoredValue(server_.data_dir() + "/eu.db", "rec/acme/" + a_id,
-                  "rec/acme/" + b_id);
+  // (as an attacker with write access to the database might)
+  server_.StoreCopyValue("eu", "rec/acme/" + a_id, "rec/acme/" + b_id);
   ASSERT_TRUE(server_.Start());
 
   auto moved = server_.Call("GET", t.Record(b_id), Data(t.admin_key));
@@ -229,25 +220,20 @@ TEST_F(DataTest, RegionIsolation) {
               409, "conflict"));
 
   // Each record's ciphertext lives only in its region's store.
-  const std::string eu_db = server_.data_dir() + "/eu.db";
-  const std::string us_db = server_.data_dir() + "/us.db";
-  const std::string control_db = server_.data_dir() + "/control.db";
   for (auto& p : placed) {
     std::string key = "rec/acme/" + p.id;
-    EXPECT_EQ(KvHasKey(eu_db, key), std::optional<bool>(p.region == "eu"))
-        << key;
-    EXPECT_EQ(KvHasKey(us_db, key), std::optional<bool>(p.region == "us"))
-        << key;
-    EXPECT_EQ(KvHasKey(control_db, key), std::optional<bool>(false)) << key;
+    EXPECT_EQ(server_.StoreHasKey("eu", key), p.region == "eu") << key;
+    EXPECT_EQ(server_.StoreHasKey("us", key), p.region == "us") << key;
+    EXPECT_FALSE(server_.StoreHasKey("control", key)) << key;
   }
-  EXPECT_EQ(KvCountPrefix(eu_db, "rec/acme/"), std::optional<int64_t>(2));
-  EXPECT_EQ(KvCountPrefix(us_db, "rec/acme/"), std::optional<int64_t>(3));
+  EXPECT_EQ(server_.StoreCountPrefix("eu", "rec/acme/"), 2);
+  EXPECT_EQ(server_.StoreCountPrefix("us", "rec/acme/"), 3);
   // So do the per-principal record lists and the blind index entries.
-  EXPECT_EQ(KvCountPrefix(eu_db, "prec/acme/"), std::optional<int64_t>(2));
-  EXPECT_EQ(KvCountPrefix(us_db, "prec/acme/"), std::optional<int64_t>(3));
-  EXPECT_EQ(KvCountPrefix(eu_db, "bidx/acme/"), std::optional<int64_t>(2));
-  EXPECT_EQ(KvCountPrefix(us_db, "bidx/acme/"), std::optional<int64_t>(3));
-  EXPECT_EQ(KvCountPrefix(control_db, "rec/"), std::optional<int64_t>(0));
+  EXPECT_EQ(server_.StoreCountPrefix("eu", "prec/acme/"), 2);
+  EXPECT_EQ(server_.StoreCountPrefix("us", "prec/acme/"), 3);
+  EXPECT_EQ(server_.StoreCountPrefix("eu", "bidx/acme/"), 2);
+  EXPECT_EQ(server_.StoreCountPrefix("us", "bidx/acme/"), 3);
+  EXPECT_EQ(server_.StoreCountPrefix("control", "rec/"), 0);
 
   // A tenant allowed only eu: us and unknown regions are refused, and the
   // refusal places nothing.
@@ -261,7 +247,7 @@ TEST_F(DataTest, RegionIsolation) {
       IsError(PostRecord(server_, solo, "solo-p1",
                          json::object{{"email", "s@example.org"}}, "mars"),
               403, "region_not_allowed"));
-  EXPECT_EQ(KvCountPrefix(us_db, "rec/solo/"), std::optional<int64_t>(0));
+  EXPECT_EQ(server_.StoreCountPrefix("us", "rec/solo/"), 0);
   auto ok = PostRecord(server_, solo, "solo-p1",
                        json::object{{"email", "s@example.org"}});
   ASSERT_EQ(ok.status, 201) << ok.Describe();

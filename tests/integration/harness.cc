@@ -24,6 +24,8 @@
 #include <sstream>
 #include <thread>
 
+#include "support/postgres_env.h"
+
 // Boost.JSON header-only: its implementation is compiled here, once; no
 // project library is linked.
 #include <boost/json/src.hpp>
@@ -478,25 +480,56 @@ bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
   return it != haystack.end();
 }
 
+// ---------------------------------------------------------------------------
+// Storage under test
+
 namespace {
 
-// Runs a one-row integer query on `db` opened read-only with `key` bound as
-// a blob (the store's keys are blobs).
-std::optional<int64_t> QueryCount(const std::string& db, const char* sql,
-                                  const std::string& key) {
+std::string backend_under_test = "sqlite";
+
+std::string HexDecode(std::string_view hex) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(
+        std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  return out;
+}
+
+std::string HexEncode(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+// Runs `sql` on the SQLite file `db` with blobs bound to ?1, ?2...; returns
+// each row's first two columns (as blobs).
+std::optional<Rows> SqliteRows(const std::string& db, const char* sql,
+                               const std::vector<std::string>& params) {
   sqlite3* conn = nullptr;
-  int rc = sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READONLY, nullptr);
-  std::optional<int64_t> out;
+  int rc = sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READWRITE, nullptr);
+  std::optional<Rows> out;
   sqlite3_stmt* stmt = nullptr;
   if (rc == SQLITE_OK) {
     sqlite3_busy_timeout(conn, 5000);
     rc = sqlite3_prepare_v2(conn, sql, -1, &stmt, nullptr);
   }
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob64(stmt, 1, key.data(), key.size(), SQLITE_STATIC);
+  for (std::size_t i = 0; rc == SQLITE_OK && i < params.size(); ++i)
+    rc = sqlite3_bind_blob64(stmt, static_cast<int>(i + 1), params[i].data(),
+                             params[i].size(), SQLITE_STATIC);
   if (rc == SQLITE_OK) {
-    rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) out = sqlite3_column_int64(stmt, 0);
+    out.emplace();
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      auto column = [&](int c) {
+        auto* p = static_cast<const char*>(sqlite3_column_blob(stmt, c));
+        return std::string(p ? p : "", sqlite3_column_bytes(stmt, c));
+      };
+      (*out)[column(0)] = sqlite3_column_count(stmt) > 1 ? column(1) : "";
+    }
+    if (rc != SQLITE_DONE) out.reset();
   }
   if (!out)
     ADD_FAILURE() << "sqlite query on " << db
@@ -506,20 +539,73 @@ std::optional<int64_t> QueryCount(const std::string& db, const char* sql,
   return out;
 }
 
-}  // namespace
-
-std::optional<bool> KvHasKey(const std::string& db, const std::string& k) {
-  auto n = QueryCount(db, "SELECT count(*) FROM kv WHERE k = ?1", k);
-  if (!n) return std::nullopt;
-  return *n > 0;
+std::optional<std::vector<std::vector<std::string>>> PgRows(
+    const std::string& url, const std::string& sql) {
+  auto rows = piivault::testing::QueryRows(url, sql);
+  if (!rows) {
+    ADD_FAILURE() << "postgres query failed: " << rows.error();
+    return std::nullopt;
+  }
+  return *rows;
 }
 
-std::optional<int64_t> KvCountPrefix(const std::string& db,
-                                     const std::string& prefix) {
-  return QueryCount(db,
-                    "SELECT count(*) FROM kv WHERE substr(k, 1, length(?1)) "
-                    "= ?1",
-                    prefix);
+}  // namespace
+
+std::string_view BackendUnderTest() { return backend_under_test; }
+void SetBackendUnderTest(std::string_view backend) {
+  backend_under_test = backend;
+}
+
+std::string ServerProcess::StoreUrl(const std::string& store) const {
+  auto it = store_urls_.find(store);
+  if (it == store_urls_.end()) {
+    ADD_FAILURE() << "no store named " << store;
+    return "";
+  }
+  return it->second;
+}
+
+Rows ServerProcess::StoreRows(const std::string& store) const {
+  std::string url = StoreUrl(store);
+  if (BackendUnderTest() == "postgres") {
+    auto rows = PgRows(url,
+                       "SELECT encode(k, 'hex'), encode(v, 'hex') FROM "
+                       "piivault_kv");
+    Rows out;
+    for (auto& row : rows.value_or(std::vector<std::vector<std::string>>{}))
+      out[HexDecode(row.at(0))] = HexDecode(row.at(1));
+    return out;
+  }
+  return SqliteRows(data_dir_ + "/" + store + ".db", "SELECT k, v FROM kv", {})
+      .value_or(Rows{});
+}
+
+int64_t ServerProcess::StoreCountPrefix(const std::string& store,
+                                        const std::string& prefix) const {
+  int64_t n = 0;
+  for (auto& [key, value] : StoreRows(store)) n += key.starts_with(prefix);
+  return n;
+}
+
+void ServerProcess::StoreCopyValue(const std::string& store,
+                                   const std::string& from,
+                                   const std::string& to) const {
+  if (BackendUnderTest() == "postgres") {
+    auto done = PgRows(
+        StoreUrl(store),
+        "UPDATE piivault_kv SET v = (SELECT v FROM piivault_kv WHERE k = "
+        "decode('" +
+            HexEncode(from) + "', 'hex')) WHERE k = decode('" + HexEncode(to) +
+            "', 'hex') RETURNING 1");
+    EXPECT_EQ(done.value_or(std::vector<std::vector<std::string>>{}).size(),
+              1u);
+    return;
+  }
+  ASSERT_TRUE(SqliteRows(data_dir_ + "/" + store + ".db",
+                         "UPDATE kv SET v = (SELECT v FROM kv WHERE k = ?1) "
+                         "WHERE k = ?2 RETURNING k",
+                         {from, to})
+                  .has_value());
 }
 
 // ---------------------------------------------------------------------------
@@ -550,6 +636,9 @@ ServerProcess::ServerProcess() {
   }
   root_ = tmpl;
   data_dir_ = root_ + "/data";
+  for (const char* store : {"control", "eu", "us"})
+    store_urls_[store] = std::string("sqlite://") + store + ".db";
+  if (BackendUnderTest() == "postgres" && !PreparePostgresConfig()) return;
   init_result_ = RunCommand({PiivaultBin(), "init", "--dir", data_dir_});
   if (init_result_.exit_code != 0) {
     ADD_FAILURE() << "piivault init failed (" << init_result_.exit_code
@@ -561,12 +650,63 @@ ServerProcess::ServerProcess() {
   if (!init_ok_) ADD_FAILURE() << "admin.key is empty";
 }
 
+bool ServerProcess::PreparePostgresConfig() {
+  auto server = piivault::testing::TestPostgresUrl();
+  if (!server) {
+    ADD_FAILURE() << server.error();
+    return false;
+  }
+  pg_server_ = *server;
+  // The default config, with each store on a fresh database of its own.
+  auto made = RunCommand({PiivaultBin(), "init", "--dir", root_ + "/default"});
+  std::string config = ReadFile(root_ + "/default/piivault.toml");
+  fs::remove_all(root_ + "/default");
+  if (made.exit_code != 0 || config.empty()) {
+    ADD_FAILURE() << "piivault init of the default config failed: " << made.err;
+    return false;
+  }
+  for (auto& [store, url] : store_urls_) {
+    auto db = piivault::testing::CreateTestDatabase(pg_server_);
+    if (!db) {
+      ADD_FAILURE() << db.error();
+      return false;
+    }
+    pg_databases_.push_back(db->name);
+    auto at = config.find("\"" + url + "\"");
+    if (at == std::string::npos) {
+      ADD_FAILURE() << "the default config has no " << url;
+      return false;
+    }
+    config.replace(at + 1, url.size(), db->url);
+    url = db->url;
+  }
+  fs::create_directories(data_dir_);
+  WriteFile(data_dir_ + "/piivault.toml", config);
+  return true;
+}
+
+ServerProcess::ServerProcess(const ServerProcess& deployment, SameDeployment)
+    : data_dir_(deployment.data_dir_),
+      admin_key_(deployment.admin_key_),
+      store_urls_(deployment.store_urls_),
+      init_ok_(deployment.init_ok_) {
+  char tmpl[] = "/tmp/piivault-it-XXXXXX";
+  if (::mkdtemp(tmpl)) {
+    root_ = tmpl;
+  } else {
+    ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
+    init_ok_ = false;
+  }
+}
+
 ServerProcess::~ServerProcess() {
   Kill();
   if (!root_.empty()) {
     std::error_code ec;
     fs::remove_all(root_, ec);
   }
+  for (auto& db : pg_databases_)
+    (void)piivault::testing::DropTestDatabase(pg_server_, db);
 }
 
 void ServerProcess::EditConfig(const std::function<void(std::string&)>& edit) {
@@ -589,14 +729,15 @@ void ServerProcess::EnableTls() {
   });
 }
 
-pid_t ServerProcess::Launch(const std::vector<std::string>& args) {
+pid_t ServerProcess::Launch(const std::vector<std::string>& args,
+                            const Headers& env) {
   int fd = ::open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
                   0600);
   if (fd < 0) {
     ADD_FAILURE() << "cannot open " << log_path();
     return -1;
   }
-  ExecArgs exec(args, {});
+  ExecArgs exec(args, env);
   pid_t pid = Spawn(exec, fd, fd);
   ::close(fd);
   return pid;
@@ -606,7 +747,7 @@ std::optional<int> ServerProcess::Reap(pid_t pid, milliseconds wait) {
   return WaitFor(pid, wait);
 }
 
-::testing::AssertionResult ServerProcess::Start(bool tls) {
+::testing::AssertionResult ServerProcess::Start(bool tls, const Headers& env) {
   if (!init_ok_) return ::testing::AssertionFailure() << "init failed";
   if (pid_ > 0) return ::testing::AssertionFailure() << "already running";
   std::string last_log;
@@ -616,7 +757,8 @@ std::optional<int> ServerProcess::Reap(pid_t pid, milliseconds wait) {
     port_ = FreePort();
     std::size_t log_offset = ReadFile(log_path()).size();
     pid_ = Launch({PiivaultBin(), "serve", "--config", config_path(),
-                   "--listen", "127.0.0.1:" + std::to_string(port_)});
+                   "--listen", "127.0.0.1:" + std::to_string(port_)},
+                  env);
     if (pid_ < 0) return ::testing::AssertionFailure() << "fork failed";
     auto deadline = Clock::now() + std::chrono::seconds(10);
     while (Clock::now() < deadline) {
@@ -650,6 +792,13 @@ std::optional<int> ServerProcess::Reap(pid_t pid, milliseconds wait) {
   }
   return ::testing::AssertionFailure()
          << "no port could be bound: " << last_log;
+}
+
+std::optional<int> ServerProcess::WaitForExit(milliseconds wait) {
+  if (pid_ <= 0) return std::nullopt;
+  auto status = Reap(pid_, wait);
+  if (status) pid_ = -1;
+  return status;
 }
 
 int ServerProcess::Stop() {

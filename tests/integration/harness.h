@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -125,12 +126,17 @@ void WriteFile(const std::string& path, std::string_view content);
 std::vector<std::string> ListFiles(const std::string& dir);
 // Case-insensitive byte search.
 bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle);
-// Opens `db` read-only with SQLite and tells whether table kv has key `k`.
-// Returns nullopt (and records a failure) if the file cannot be read.
-std::optional<bool> KvHasKey(const std::string& db, const std::string& k);
-// Number of rows in `db`'s kv table whose key starts with `prefix`.
-std::optional<int64_t> KvCountPrefix(const std::string& db,
-                                     const std::string& prefix);
+
+// ---------------------------------------------------------------------------
+// Storage under test
+
+// The storage deployments under test use: "sqlite" (the default) or
+// "postgres" (when the binary runs with --backend=postgres; see it_main.cc).
+std::string_view BackendUnderTest();
+void SetBackendUnderTest(std::string_view backend);
+
+// Stored rows, key -> value, exactly as a store holds them.
+using Rows = std::map<std::string, std::string>;
 
 // ---------------------------------------------------------------------------
 // Server
@@ -142,7 +148,13 @@ uint16_t FreePort();
 // once started, a `piivault serve` child process on a free loopback port.
 class ServerProcess {
  public:
-  ServerProcess();  // creates the temp dir and runs init; check init_ok()
+  // Creates the temp dir and runs init (on fresh PostgreSQL databases when
+  // the backend under test is postgres); check init_ok().
+  ServerProcess();
+  // Another node of `deployment`: the same config and stores, its own log
+  // and port.
+  struct SameDeployment {};
+  ServerProcess(const ServerProcess& deployment, SameDeployment);
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -164,7 +176,24 @@ class ServerProcess {
 
   // Starts serve on a fresh free port and waits (up to ~10 s) until it
   // answers GET /healthz (plain) or logs "listening" and accepts (TLS).
-  ::testing::AssertionResult Start(bool tls = false);
+  // `env` adds environment variables (e.g. PIIVAULT_CRASH_AT).
+  ::testing::AssertionResult Start(bool tls = false, const Headers& env = {});
+  // Waits up to `wait` for the server to exit on its own (e.g. after an
+  // injected crash); returns its status (128 + signal if killed).
+  std::optional<int> WaitForExit(std::chrono::milliseconds wait);
+
+  // The stores of the deployment ("control", "eu", "us"), read and written
+  // directly, as an attacker with access to the database could.
+  std::string StoreUrl(const std::string& store) const;
+  Rows StoreRows(const std::string& store) const;
+  bool StoreHasKey(const std::string& store, const std::string& key) const {
+    return StoreRows(store).contains(key);
+  }
+  int64_t StoreCountPrefix(const std::string& store,
+                           const std::string& prefix) const;
+  // Overwrites the value at `to` with the value at `from`.
+  void StoreCopyValue(const std::string& store, const std::string& from,
+                      const std::string& to) const;
   // SIGTERM, then waits (up to ~15 s) and returns the exit status
   // (128 + signal if killed by a signal, -1 if it had to be killed).
   int Stop();
@@ -191,13 +220,19 @@ class ServerProcess {
   }
 
  private:
-  pid_t Launch(const std::vector<std::string>& args);
+  pid_t Launch(const std::vector<std::string>& args, const Headers& env = {});
   // Waits for the child; returns its status or nullopt if still running.
   std::optional<int> Reap(pid_t pid, std::chrono::milliseconds wait);
+
+  // PostgreSQL: fresh databases for the stores, and a config naming them.
+  bool PreparePostgresConfig();
 
   std::string root_;
   std::string data_dir_;
   std::string admin_key_;
+  std::map<std::string, std::string> store_urls_;  // store -> backend URL
+  std::string pg_server_;                          // for dropping them
+  std::vector<std::string> pg_databases_;
   bool init_ok_ = false;
   RunResult init_result_;
   pid_t pid_ = -1;

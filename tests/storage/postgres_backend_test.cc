@@ -1,6 +1,8 @@
 // PostgreSQL specifics beyond the conformance suite: lazy connection,
 // reconnection, the pool bound, byte-exact storage, no placeholder rows left
 // by absence conditions, and error messages that never carry credentials.
+#include "storage/postgres/postgres_backend.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -17,7 +19,6 @@
 #include <vector>
 
 #include "storage/backend.h"
-#include "storage/postgres/postgres_backend.h"
 #include "support/postgres_env.h"
 
 namespace piivault::storage {
@@ -127,15 +128,16 @@ TEST(PostgresOpenTest, MalformedUrlsAreInvalidAndNeverEchoed) {
 TEST(PostgresOpenTest, UnreachableServerOpensButGivesUnavailable) {
   const int port = ClosedPort();
   ASSERT_GT(port, 0);
-  const std::string url = "postgresql://piivault:s3cret-pw@127.0.0.1:" +
-                          std::to_string(port) + "/vault";
+  const std::string url =
+      "postgresql://piivault:s3cret-pw@127.0.0.1:" + std::to_string(port) +
+      "/vault";
   auto opened = OpenBackend(url, BackendOptions{});
   ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
   Backend& db = **opened;
 
   auto expect_unavailable = [&](const Status& s, const char* what) {
-    EXPECT_EQ(s.code(), StatusCode::kUnavailable) << what << ": "
-                                                  << s.ToString();
+    EXPECT_EQ(s.code(), StatusCode::kUnavailable)
+        << what << ": " << s.ToString();
     for (const std::string& secret :
          {std::string("s3cret-pw"), std::string("piivault:"),
           std::to_string(port)}) {
@@ -295,7 +297,7 @@ TEST_F(PostgresBackendTest, EveryByteValueIsStoredVerbatim) {
   EXPECT_EQ(db->Get(all).value_or(std::nullopt), value);
   EXPECT_EQ(db->Get("empty").value_or(std::nullopt), "");
   // Binary parameters store the exact bytes (no text escaping on the way).
-  EXPECT_EQ(StoredKv(), (Rows{{Hex("empty"), ""}, {Hex(all), Hex(value)}}));
+  EXPECT_EQ(StoredKv(), (Rows{{Hex(all), Hex(value)}, {Hex("empty"), ""}}));
   auto scanned = db->Scan(std::string(1, '\0'), "", 10);
   ASSERT_TRUE(scanned.has_value()) << scanned.error().ToString();
   ASSERT_EQ(scanned->size(), 1u);
@@ -341,9 +343,9 @@ TEST_F(PostgresBackendTest, AbsenceConditionsLeaveNoPlaceholderRows) {
   later.RequireAbsent("z");
   later.Put("x", "x");
   ASSERT_TRUE(db->Write(later).ok());
-  EXPECT_EQ(StoredKv(), (Rows{{Hex("b"), Hex("1")},
-                              {Hex("e"), Hex("5")},
-                              {Hex("x"), Hex("x")}}));
+  EXPECT_EQ(
+      StoredKv(),
+      (Rows{{Hex("b"), Hex("1")}, {Hex("e"), Hex("5")}, {Hex("x"), Hex("x")}}));
 }
 
 TEST_F(PostgresBackendTest, LargeBatchCommitsAsOneTransaction) {
@@ -375,10 +377,13 @@ TEST_F(PostgresBackendTest, WorksWithDataPrivilegesOnly) {
       "CREATE TABLE piivault_kv (k BYTEA PRIMARY KEY, v BYTEA NOT NULL);"
       "CREATE TABLE piivault_counters (k BYTEA PRIMARY KEY, n BIGINT NOT "
       "NULL);"
-      "CREATE ROLE " + role + " LOGIN;"
+      "CREATE ROLE " +
+      role +
+      " LOGIN;"
       "REVOKE CREATE ON SCHEMA public FROM PUBLIC;"
       "GRANT SELECT, INSERT, UPDATE, DELETE ON piivault_kv, piivault_counters "
-      "TO " + role);
+      "TO " +
+      role);
   std::string url = db_.url;
   url.replace(url.find("postgres@"), 9, role + "@");
   auto backend = PostgresBackend::Open(url, PostgresBackend::Options());

@@ -223,11 +223,10 @@ TEST(OpenBackendTest, UrlSchemes) {
 
   // Malformed PostgreSQL URLs are refused without echoing the password
   // (a well-formed one opens: the backend connects on first use).
-  for (const char* url :
-       {"postgres://user:hunter2@db/vault?no_such_option=1",
-        "postgresql://user:hunter2@[db/vault", "memory", "memory://x", "",
-        "sqlite:/x.db", "SQLITE://x.db", "sqlite://",
-        "mysql://user:hunter2@db/vault"}) {
+  for (const char* url : {"postgres://user:hunter2@db/vault?no_such_option=1",
+                          "postgresql://user:hunter2@[db/vault", "memory",
+                          "memory://x", "", "sqlite:/x.db", "SQLITE://x.db",
+                          "sqlite://", "mysql://user:hunter2@db/vault"}) {
     auto r = OpenBackend(url, dir.path());
     ASSERT_FALSE(r.has_value()) << url;
     EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument) << url;

@@ -96,11 +96,12 @@ PgResult<std::string> TestPostgresUrl() {
 
 std::string WithDatabase(std::string_view url, std::string_view dbname) {
   const std::size_t scheme = url.find("://");
-  const std::size_t authority = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const std::size_t authority =
+      scheme == std::string_view::npos ? 0 : scheme + 3;
   const std::size_t path = url.find_first_of("/?", authority);
-  const std::size_t query =
-      path == std::string_view::npos ? std::string_view::npos
-                                     : url.find('?', path);
+  const std::size_t query = path == std::string_view::npos
+                                ? std::string_view::npos
+                                : url.find('?', path);
   std::string out(url.substr(0, path));
   out += '/';
   out += dbname;
@@ -118,7 +119,8 @@ PgResult<TestDatabase> CreateTestDatabase(std::string_view server_url) {
             std::to_string(micros) + "_" + std::to_string(counter++);
   auto conn = Connect(server_url);
   if (!conn) return std::unexpected(conn.error());
-  auto r = Exec(conn->get(), "CREATE DATABASE " + QuoteIdent(conn->get(), db.name));
+  auto r =
+      Exec(conn->get(), "CREATE DATABASE " + QuoteIdent(conn->get(), db.name));
   if (!r) return std::unexpected(r.error());
   db.url = WithDatabase(server_url, db.name);
   return db;
@@ -128,9 +130,9 @@ PgResult<void> DropTestDatabase(std::string_view server_url,
                                 std::string_view dbname) {
   auto conn = Connect(server_url);
   if (!conn) return std::unexpected(conn.error());
-  auto r = Exec(conn->get(), "DROP DATABASE IF EXISTS " +
-                                 QuoteIdent(conn->get(), dbname) +
-                                 " WITH (FORCE)");
+  auto r =
+      Exec(conn->get(), "DROP DATABASE IF EXISTS " +
+                            QuoteIdent(conn->get(), dbname) + " WITH (FORCE)");
   if (!r) return std::unexpected(r.error());
   return {};
 }
@@ -159,11 +161,12 @@ PgResult<int> TerminateConnections(std::string_view server_url,
   if (!conn) return std::unexpected(conn.error());
   // The timeout makes pg_terminate_backend wait until the session is gone,
   // so the caller sees its sockets closed.
-  auto r = Exec(conn->get(),
-                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000))"
-                " FROM pg_stat_activity"
-                " WHERE datname = $1 AND pid <> pg_backend_pid()",
-                {std::string(dbname)});
+  auto r =
+      Exec(conn->get(),
+           "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000))"
+           " FROM pg_stat_activity"
+           " WHERE datname = $1 AND pid <> pg_backend_pid()",
+           {std::string(dbname)});
   if (!r) return std::unexpected(r.error());
   return std::atoi(PQgetvalue(r->get(), 0, 0));
 }

@@ -42,12 +42,12 @@ class ResidencyTest : public ::testing::Test {
     auto t = h->vault->tenants.Create("acme", "Acme", {"eu", "us"}, "eu");
     ASSERT_TRUE(t.has_value()) << t.error().ToString();
     tenant = *t;
-    auto c = h->vault->collections.Put(
-        "acme", "customers",
-        {{"email", FieldType::kEmail, true, true},
-         {"name", FieldType::kName, false, true},
-         {"ssn", FieldType::kSsn, false, false}},
-        "");
+    auto c =
+        h->vault->collections.Put("acme", "customers",
+                                  {{"email", FieldType::kEmail, true, true},
+                                   {"name", FieldType::kName, false, true},
+                                   {"ssn", FieldType::kSsn, false, false}},
+                                  "");
     ASSERT_TRUE(c.has_value()) << c.error().ToString();
     collection = c->collection;
   }
@@ -151,11 +151,11 @@ TEST_F(ResidencyTest, RelocationMovesEverythingAndKeepsItUsable) {
   EXPECT_FALSE(AnyKeyContains(*h->eu_backend, r1.id));
   EXPECT_FALSE(AnyKeyContains(*h->eu_backend, r2.id));
   EXPECT_TRUE(AnyKeyContains(*h->eu_backend, other.id));
-  EXPECT_TRUE(AnyKeyContains(*h->us_backend,
-                             keys::PrincipalKey("acme", pseudonym)));
+  EXPECT_TRUE(
+      AnyKeyContains(*h->us_backend, keys::PrincipalKey("acme", pseudonym)));
   EXPECT_TRUE(AnyKeyContains(*h->us_backend, keys::Record("acme", r1.id)));
-  EXPECT_TRUE(AnyKeyContains(
-      *h->us_backend, keys::PrincipalRecord("acme", pseudonym, r2.id)));
+  EXPECT_TRUE(AnyKeyContains(*h->us_backend,
+                             keys::PrincipalRecord("acme", pseudonym, r2.id)));
   EXPECT_TRUE(AnyKeyContains(*h->us_backend, "bidx/acme/customers/email/"));
   EXPECT_FALSE(AnyKeyContains(*h->control_backend, keys::RelocationPrefix()));
 
@@ -329,11 +329,9 @@ TEST_F(ResidencyTest, RegionDownAffectsOnlyItsPrincipals) {
 
   EXPECT_EQ(EmailOf(in_eu.id), "eu@example.com");
   EXPECT_TRUE(MustCreate("p-eu", "eu2@example.com").id.size() > 0);
-  EXPECT_EQ(records()
-                .Get(tenant, "customers", in_us.id, std::nullopt)
-                .error()
-                .code(),
-            StatusCode::kUnavailable);
+  EXPECT_EQ(
+      records().Get(tenant, "customers", in_us.id, std::nullopt).error().code(),
+      StatusCode::kUnavailable);
   EXPECT_EQ(records().Delete(tenant, "customers", in_us.id).code(),
             StatusCode::kUnavailable);
   // A new principal for the down region is not even placed.

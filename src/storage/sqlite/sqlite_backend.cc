@@ -13,6 +13,8 @@
 #include <limits>
 #include <utility>
 
+#include "storage/key_range.h"
+
 namespace piivault::storage {
 namespace {
 
@@ -57,21 +59,6 @@ class StmtReset {
  private:
   sqlite3_stmt* stmt_;
 };
-
-// The smallest string greater than every string starting with `prefix`, or
-// nullopt when there is none (empty prefix or all 0xFF bytes).
-std::optional<std::string> PrefixSuccessor(std::string_view prefix) {
-  std::string s(prefix);
-  while (!s.empty()) {
-    auto& last = reinterpret_cast<unsigned char&>(s.back());
-    if (last != 0xFF) {
-      ++last;
-      return s;
-    }
-    s.pop_back();
-  }
-  return std::nullopt;
-}
 
 bool UnsignedLess(std::string_view a, std::string_view b) {
   const std::size_t n = std::min(a.size(), b.size());
@@ -259,12 +246,12 @@ Result<std::unique_ptr<Connection>> OpenConnection(
       return Err(Unavailable("sqlite: cannot enable WAL journal mode"));
     }
     // Truncate the -wal file back to at most 64 MiB after checkpoints.
-    PV_RETURN_IF_ERROR(
-        conn->ExecSql("PRAGMA journal_size_limit=67108864;"
-                      "CREATE TABLE IF NOT EXISTS kv("
-                      "k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;"
-                      "CREATE TABLE IF NOT EXISTS counters("
-                      "k BLOB PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"));
+    PV_RETURN_IF_ERROR(conn->ExecSql(
+        "PRAGMA journal_size_limit=67108864;"
+        "CREATE TABLE IF NOT EXISTS kv("
+        "k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS counters("
+        "k BLOB PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"));
     // Prepare the statements now so a wrong schema fails Open().
     for (StmtId id :
          {kGet, kPut, kDelete, kAdd, kBeginImmediate, kCommit, kRollback}) {
@@ -474,7 +461,8 @@ Result<int64_t> SqliteBackend::SumCounters(std::string_view prefix) {
   if (rc == SQLITE_OK && end) rc = BindBlob(stmt, 2, *end);
   if (rc != SQLITE_OK) return Err(SqliteError(rc));
   rc = sqlite3_step(stmt);
-  if (rc != SQLITE_ROW) return Err(SqliteError(rc == SQLITE_DONE ? SQLITE_ERROR : rc));
+  if (rc != SQLITE_ROW)
+    return Err(SqliteError(rc == SQLITE_DONE ? SQLITE_ERROR : rc));
   return static_cast<int64_t>(sqlite3_column_int64(stmt, 0));
 }
 
