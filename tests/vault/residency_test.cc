@@ -105,6 +105,12 @@ class ResidencyTest : public ::testing::Test {
   Collection collection;
 };
 
+TenantPatch OnlyEu() {
+  TenantPatch patch;
+  patch.regions = std::vector<std::string>{"eu"};
+  return patch;
+}
+
 TEST_F(ResidencyTest, LocationCountsAreExactAfterCreatesDeletesRelocations) {
   using M = std::map<std::string, Count>;
   EXPECT_EQ(Counts(), (M{{"eu", {0, 0}}, {"us", {0, 0}}}));
@@ -292,12 +298,6 @@ TEST_F(ResidencyTest, FailureAtEveryWriteIsResumedWithoutLoss) {
   EXPECT_GE(failure_points, 7);
 }
 
-TenantPatch OnlyEu() {
-  TenantPatch patch;
-  patch.regions = std::vector<std::string>{"eu"};
-  return patch;
-}
-
 TEST_F(ResidencyTest, RegionLeavesTenantOnlyWhenEmpty) {
   MustCreate("p1", "a@example.com", "us");
   auto refused = h->vault->tenants.Update("acme", OnlyEu());
@@ -319,6 +319,36 @@ TEST_F(ResidencyTest, RegionLeavesTenantOnlyWhenEmpty) {
   tenant = *shrunk;
   EXPECT_EQ(Create("p3", "c@example.com", "us").error().reason(),
             "region_not_allowed");
+}
+
+// The target leaves the tenant's regions while a relocation is interrupted
+// before its switch: finishing it must give the principal back to its source,
+// whole and writable, and leave nothing in the target.
+TEST_F(ResidencyTest, RelocationIsAbandonedWhenTheTargetIsClosed) {
+  auto r1 = MustCreate("p1", "back@example.com");
+  MustCreate("p1", "back2@example.com");
+  std::string pseudonym = PseudonymOf("p1");
+  h->faults.fail_write_in = 4;  // start, freeze, copy, then the switch fails
+  ASSERT_FALSE(relocations().Relocate(tenant, "p1", "us").has_value());
+  EXPECT_TRUE(AnyKeyContains(*h->us_backend, pseudonym));  // the copy
+  // us has no principal yet (the switch did not happen), so it may go.
+  auto shrunk = h->vault->tenants.Update("acme", OnlyEu());
+  ASSERT_TRUE(shrunk.has_value()) << shrunk.error().ToString();
+  tenant = *shrunk;
+
+  auto resumed = relocations().ResumeInterrupted();
+  ASSERT_FALSE(resumed.has_value());
+  EXPECT_EQ(resumed.error().reason(), "region_not_allowed");
+  EXPECT_FALSE(AnyKeyContains(*h->us_backend, pseudonym));
+  EXPECT_FALSE(AnyKeyContains(*h->control_backend, keys::RelocationPrefix()));
+  EXPECT_EQ(EmailOf(r1.id), "back@example.com");
+  EXPECT_TRUE(records()
+                  .Update(tenant, collection, r1.id,
+                          {{"name", std::string("Writable Again")}})
+                  .has_value());
+  using M = std::map<std::string, Count>;
+  EXPECT_EQ(Counts(), (M{{"eu", {1, 2}}}));
+  EXPECT_EQ(h->us_backend->SumCounters("count/acme/").value_or(-1), 0);
 }
 
 TEST_F(ResidencyTest, RegionDownAffectsOnlyItsPrincipals) {
