@@ -117,13 +117,13 @@ Result<Reply> TenantLocations(Call& call) {
   for (auto& l : locations) {
     json::array countries;
     for (auto& c : l.region.countries) countries.emplace_back(c);
-    json::object region{{"id", l.region.id},
-                        {"countries", std::move(countries)},
-                        {"principals", l.principals},
-                        {"available", l.records.has_value()}};
     // An unreachable region's record count is unknown, never guessed.
-    region["records"] = l.records ? json::value(*l.records) : json::value();
-    regions.emplace_back(std::move(region));
+    regions.emplace_back(json::object{
+        {"id", l.region.id},
+        {"countries", std::move(countries)},
+        {"principals", l.principals},
+        {"records", l.records ? json::value(*l.records) : json::value()},
+        {"available", l.records.has_value()}});
   }
   // Sub-processors are disclosed by the compliance register (a later
   // issue); until it exists the deployment uses none.

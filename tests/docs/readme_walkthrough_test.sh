@@ -51,4 +51,7 @@ record_id=$(grep -o '"id":"rec_[a-z2-7]*"' out.txt | head -1)
 [ -n "$record_id" ] || fail "no record id printed"
 [ "$(grep -c "$record_id" out.txt)" -ge 2 ] || fail "search did not return the record"
 grep -q '"records":\[{' out.txt || fail "search returned no records"
+grep -q '{"principal":"cust-1001","region":"us"}' out.txt || fail "relocation output missing"
+grep -q '{"id":"us","countries":\["US"\],"principals":1,"records":1' out.txt ||
+  fail "locations report does not count the relocated principal in us"
 echo "1 passed, 0 failed"
