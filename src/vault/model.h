@@ -37,6 +37,12 @@ struct Identity {
   boost::json::value policy;  // null when none
 };
 
+// 403 region_not_allowed: a region the tenant does not (or no longer) allow.
+inline Status RegionNotAllowed() {
+  return PermissionDenied("the region is not allowed for this tenant",
+                          "region_not_allowed");
+}
+
 struct Tenant {
   std::string id;
   std::string name;

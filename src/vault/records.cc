@@ -55,11 +55,6 @@ Status BeingRelocated() {
                 "the principal is being relocated; retry shortly", "conflict");
 }
 
-Status RegionNotAllowed() {
-  return PermissionDenied("the region is not allowed for this tenant",
-                          "region_not_allowed");
-}
-
 }  // namespace
 
 struct RecordService::Located {

@@ -256,8 +256,7 @@ Status RelocationService::Drive(const std::string& key,
     Status switched = Switch(move);
     if (switched.code() == StatusCode::kFailedPrecondition) {
       PV_RETURN_IF_ERROR(Abandon(*source, *target, key, move));
-      return PermissionDenied("the region is not allowed for this tenant",
-                              "region_not_allowed");
+      return RegionNotAllowed();
     }
     PV_RETURN_IF_ERROR(switched);
     CrashPoint("relocate.switched");
@@ -277,8 +276,7 @@ Result<std::string> RelocationService::Relocate(const Tenant& tenant,
                                                 std::string_view principal,
                                                 std::string_view target) {
   if (!router_->region_config(target) || !tenant.AcceptsNewPrincipals(target))
-    return Err(PermissionDenied("the region is not allowed for this tenant",
-                                "region_not_allowed"));
+    return Err(RegionNotAllowed());
   PV_ASSIGN_OR_RETURN(std::string pseudonym,
                       records_->Pseudonym(tenant, principal));
   std::string key = keys::Relocation(tenant.id, pseudonym);
