@@ -9,7 +9,7 @@ DATA ?= data
 LISTEN ?=
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build run test test-sanitize bench clean format
+.PHONY: all deps build run test test-sanitize bench bench-pg clean format
 
 all: build
 
@@ -38,6 +38,11 @@ test-sanitize: deps
 bench: build
 	$(BUILD)/bin/piivault_bench
 	bench/http_load.sh
+
+# HTTP load test on PostgreSQL storage against a pgbench baseline (throw-away
+# PostgreSQL 15 cluster, see docs/PERFORMANCE.md).
+bench-pg: build
+	PIIVAULT_BIN=$(BUILD)/bin/piivault bench/pg_http_load.sh
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
