@@ -25,15 +25,6 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-PIIVAULT_BIN="${PIIVAULT_BIN:-$repo/build/bin/piivault}"
-WRK="${WRK:-wrk}"
-DURATION="${DURATION:-10s}"
-WRK_THREADS="${WRK_THREADS:-2}"
-CONNECTIONS="${CONNECTIONS:-64}"
-SEED_RECORDS="${SEED_RECORDS:-2000}"
-SEED_PRINCIPALS="${SEED_PRINCIPALS:-500}"
-TENANT=bench
-COLLECTION=contacts
 
 die() { echo "http_load: $*" >&2; exit 1; }
 # shellcheck source=bench/lib.sh

@@ -5,10 +5,10 @@
 #
 # The caller sets, before sourcing or before calling the functions:
 #   die MSG         a function that prints MSG with its own prefix and exits 1
-#   here            the bench/ directory (the wrk scripts are in $here/wrk)
+#   here, repo      the bench/ directory (wrk scripts in $here/wrk), the repo
 #   tmp             the run's temp dir (logs, seed files, wrk output)
-#   PIIVAULT_BIN WRK DURATION WRK_THREADS CONNECTIONS SEED_RECORDS
-#   SEED_PRINCIPALS TENANT COLLECTION
+# Sourcing sets the settings both benchmarks share, from the environment or
+# their defaults (documented in each script's header).
 # and gets these globals from the functions:
 #   server_pid      `piivault serve` (bench_start_server)
 #   child_pid       a running wrk/curl/pgbench, waited for in the background
@@ -17,6 +17,16 @@
 #   base            http://127.0.0.1:PORT (bench_start_server)
 #   tenant_key      the tenant-admin API key (bench_setup_collection)
 #   R_<name>_{rps,p50,p99,non2xx,sockerr,cpu_us}   (wrk_run)
+
+PIIVAULT_BIN="${PIIVAULT_BIN:-$repo/build/bin/piivault}"
+WRK="${WRK:-wrk}"
+DURATION="${DURATION:-10s}"
+WRK_THREADS="${WRK_THREADS:-2}"
+CONNECTIONS="${CONNECTIONS:-64}"
+SEED_RECORDS="${SEED_RECORDS:-2000}"
+SEED_PRINCIPALS="${SEED_PRINCIPALS:-500}"
+TENANT=bench
+COLLECTION=contacts
 
 server_pid=""
 child_pid=""

@@ -53,19 +53,10 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-PIIVAULT_BIN="${PIIVAULT_BIN:-$repo/build/bin/piivault}"
-WRK="${WRK:-wrk}"
-DURATION="${DURATION:-10s}"
-WRK_THREADS="${WRK_THREADS:-2}"
-CONNECTIONS="${CONNECTIONS:-64}"
-SEED_RECORDS="${SEED_RECORDS:-2000}"
-SEED_PRINCIPALS="${SEED_PRINCIPALS:-500}"
 POOL_SIZE="${POOL_SIZE:-16}"
 SERVER_THREADS="${SERVER_THREADS:-0}"
 BASELINES="${BASELINES:-pgp aes plain}"
 PG_STATS="${PG_STATS:-0}"
-TENANT=bench
-COLLECTION=contacts
 pg_tools="${PIIVAULT_PG_BIN:-/usr/lib/postgresql/15/bin}"  # as scripts/start-postgres
 # The fixed key of the baselines, as do-it-yourself setups keep one in their
 # config (a passphrase for pgp, 32 bytes in hex for aes and the blind index).
