@@ -7,6 +7,7 @@
 
 #include "api/handler_support.h"
 #include "crypto/random.h"
+#include "storage/write_hook.h"
 
 namespace piivault::api {
 namespace {
@@ -103,6 +104,22 @@ struct App::Route {
   std::vector<std::string> pattern;  // "{x}" segments are parameters
   std::string name;
   HandlerFn fn;
+
+  // Requests that read PII or change anything are audited.
+  bool audited() const {
+    return method != "GET" || name.starts_with("records.") ||
+           name.starts_with("tokens.") || name.starts_with("principals.");
+  }
+  // The path parameter named `name` ("{t}"), if the pattern has one.
+  std::optional<std::size_t> Param(std::string_view param) const {
+    std::size_t i = 0;
+    for (auto& segment : pattern) {
+      if (!segment.starts_with('{')) continue;
+      if (segment == "{" + std::string(param) + "}") return i;
+      ++i;
+    }
+    return std::nullopt;
+  }
 };
 
 class App::Routes {
@@ -144,8 +161,88 @@ class App::Routes {
   }
 };
 
-App::App(vault::Vault* vault)
-    : routes_(std::make_unique<Routes>()), vault_(vault) {
+// One request's audit event: which log it goes to, what it says, and when it
+// is written (before the request's first change, or after a request that
+// changed nothing; either way before the response leaves).
+class App::AuditTrail {
+ public:
+  static AuditTrail For(const Route& route, Call& call, audit::AuditLog& log) {
+    AuditTrail t(log);
+    audit::Event& e = t.event_;
+    e.actor = call.identity.id;
+    e.action = route.name;
+    e.request_id = call.request_id;
+    // Only well-formed names go into events: a header or path segment can
+    // carry anything, and events never hold PII.
+    auto name = [](std::string_view v) {
+      return vault::ValidateName("name", v).ok() ? std::string(v)
+                                                 : std::string();
+    };
+    e.purpose = name(call.request.Header("x-purpose"));
+    t.log_id_ = std::string(audit::AuditLog::kOperatorLog);
+    std::optional<vault::Tenant> tenant;
+    if (auto at = route.Param("t")) {
+      auto found = call.vault.tenants.Get(call.params[*at]);
+      if (found) {
+        tenant = *found;
+        t.log_id_ = audit::AuditLog::TenantLog(found->id);
+      }
+    }
+    if (auto at = route.Param("c")) e.collection = name(call.params[*at]);
+    if (auto at = route.Param("id"); at && route.name.starts_with("records."))
+      e.record =
+          call.params[*at].starts_with("rec_") && call.params[*at].size() <= 64
+              ? call.params[*at]
+              : "";
+    if (auto at = route.Param("p"); at && tenant) {
+      auto pseudonym = call.vault.records.Pseudonym(*tenant, call.params[*at]);
+      if (pseudonym) e.principal_pseudonym = *pseudonym;
+    }
+    return t;
+  }
+
+  // Runs the handler with the event open for the services to complete, and
+  // writes the event: write-ahead before the first change, or afterwards
+  // with the outcome. A reply is only returned once its event is durable.
+  Result<Reply> Run(const HandlerFn& fn, Call& call) {
+    Result<Reply> reply = [&] {
+      audit::EventScope scope(&event_);
+      storage::BeforeFirstWrite write_ahead([&] { return Write("ok"); });
+      return fn(call);
+    }();
+    if (written_) return reply;
+    Status s = Write(reply ? "ok" : Outcome(reply.error()));
+    if (!s.ok()) return Err(s);
+    return reply;
+  }
+
+ private:
+  explicit AuditTrail(audit::AuditLog& log) : log_(log) {}
+
+  static std::string Outcome(const Status& s) {
+    return s.code() == StatusCode::kPermissionDenied ||
+                   s.code() == StatusCode::kUnauthenticated
+               ? "denied"
+               : "error";
+  }
+
+  Status Write(std::string outcome) {
+    written_ = true;
+    event_.outcome = std::move(outcome);
+    event_.at = std::chrono::system_clock::now();
+    auto appended = log_.Append(log_id_, event_);
+    if (!appended) return appended.error();
+    return Status::Ok();
+  }
+
+  audit::AuditLog& log_;
+  std::string log_id_;
+  audit::Event event_;
+  bool written_ = false;
+};
+
+App::App(vault::Vault* vault, audit::AuditLog* audit)
+    : routes_(std::make_unique<Routes>()), vault_(vault), audit_(audit) {
   RouteAdder add = [this](std::string method, std::string pattern,
                           std::string name, HandlerFn fn) {
     routes_->routes.push_back({std::move(method), SplitPath(pattern),
@@ -153,6 +250,7 @@ App::App(vault::Vault* vault)
   };
   AddControlRoutes(add);
   AddDataRoutes(add);
+  AddAuditRoutes(add);
   for (auto& r : routes_->routes) route_names_.push_back(r.name);
   route_names_.insert(route_names_.end(), {"health", "metrics", "unmatched"});
   metrics_ = std::make_unique<Metrics>(route_names_);
@@ -197,9 +295,12 @@ HttpResponse App::Handle(const HttpRequest& req) {
     auto identity = vault_->identities.Authenticate(auth.substr(7));
     if (!identity) return ErrorResponse(identity.error());
     actor = identity->id;
-    Call call{req, std::move(params), std::move(*identity), request_id,
-              *vault_};
-    Result<Reply> reply = routes_->routes[*matched].fn(call);
+    const Route& route = routes_->routes[*matched];
+    Call call{req,        std::move(params), std::move(*identity),
+              request_id, *vault_,           *audit_};
+    std::optional<AuditTrail> trail;
+    if (route.audited()) trail.emplace(AuditTrail::For(route, call, *audit_));
+    Result<Reply> reply = trail ? trail->Run(route.fn, call) : route.fn(call);
     if (!reply) {
       const Status& error = reply.error();
       // Server-side failures are for the operator to see; messages carry no

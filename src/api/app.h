@@ -10,14 +10,18 @@
 
 #include "api/http.h"
 #include "api/metrics.h"
+#include "audit/audit_log.h"
 #include "vault/vault.h"
 
 namespace piivault::api {
 
 class App {
  public:
-  // REQUIRES: vault outlives this.
-  explicit App(vault::Vault* vault);
+  // Every authenticated request to a route that touches PII, and every one
+  // that changes something, appends one event to `audit` (fail closed: no
+  // event, no response; for changes the event is written first).
+  // REQUIRES: both outlive this.
+  App(vault::Vault* vault, audit::AuditLog* audit);
   ~App();
 
   HttpResponse Handle(const HttpRequest& request);
@@ -25,10 +29,12 @@ class App {
  private:
   struct Route;
   class Routes;
+  class AuditTrail;
   std::unique_ptr<Routes> routes_;
   std::vector<std::string>
       route_names_;  // routes, then health, metrics, unmatched
   vault::Vault* vault_;
+  audit::AuditLog* audit_;
   std::unique_ptr<Metrics> metrics_;
 };
 

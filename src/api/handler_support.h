@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/http.h"
+#include "audit/audit_log.h"
 #include "base/status.h"
 #include "policy/access_policy.h"
 #include "vault/vault.h"
@@ -29,6 +30,7 @@ struct Call {
   vault::Identity identity;
   std::string request_id;
   vault::Vault& vault;
+  audit::AuditLog& audit;
 };
 
 using HandlerFn = std::function<Result<Reply>(Call&)>;
@@ -100,5 +102,6 @@ using RouteAdder = std::function<void(std::string method, std::string pattern,
                                       std::string name, HandlerFn fn)>;
 void AddControlRoutes(const RouteAdder& add);
 void AddDataRoutes(const RouteAdder& add);
+void AddAuditRoutes(const RouteAdder& add);
 
 }  // namespace piivault::api

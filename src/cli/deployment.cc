@@ -59,6 +59,10 @@ Result<std::unique_ptr<Deployment>> OpenDeployment(Config config) {
     if (s.code() != StatusCode::kUnavailable) return Err(s);
     return Err(Unavailable("control store unreachable: " + s.message()));
   }
+  PV_ASSIGN_OR_RETURN(auto signer, d->keyring->LoadOrCreateSigningKey());
+  d->signer = std::make_unique<crypto::Ed25519Key>(std::move(signer));
+  d->audit = std::make_unique<audit::AuditLog>(
+      &d->router->control(), d->keyring.get(), d->signer.get(), &d->clock);
   d->vault = std::make_unique<vault::Vault>(d->router.get(), d->keyring.get(),
                                             &d->clock);
   PV_RETURN_IF_ERROR(CheckTenantRegions(*d));

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "audit/audit_log.h"
 #include "base/clock.h"
 #include "base/config.h"
 #include "crypto/keyring.h"
@@ -16,6 +17,8 @@ struct Deployment {
   SystemClock clock;
   std::unique_ptr<storage::RegionRouter> router;
   std::unique_ptr<crypto::Keyring> keyring;
+  std::unique_ptr<crypto::Ed25519Key> signer;  // signs audit tree heads
+  std::unique_ptr<audit::AuditLog> audit;
   std::unique_ptr<vault::Vault> vault;
 };
 

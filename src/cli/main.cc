@@ -6,11 +6,14 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include "api/app.h"
 #include "api/client.h"
 #include "api/server.h"
+#include "audit/verify.h"
+#include "base/encoding.h"
 #include "cli/deployment.h"
 
 namespace {
@@ -73,7 +76,9 @@ int RunServe(const std::string& config_path, const std::string& listen) {
   } else if (*resumed > 0) {
     spdlog::info(R"("msg":"relocations resumed","count":{})", *resumed);
   }
-  api::App app((*deployment)->vault.get());
+  // Tree heads of growing logs are signed at most once a second.
+  (*deployment)->audit->StartSigning(std::chrono::seconds(1));
+  api::App app((*deployment)->vault.get(), (*deployment)->audit.get());
   api::ServerOptions options;
   options.config = config->server;
   options.on_listening = [&](uint16_t port) {
@@ -111,6 +116,69 @@ int Send(const ClientFlags& flags, std::string_view method,
   if (!res) return Fail(res.error());
   if (!res->body.empty()) std::cout << res->body << "\n";
   return res->status >= 200 && res->status < 300 ? 0 : 2;
+}
+
+int RunAuditExport(const ClientFlags& flags, const std::string& target,
+                   const std::string& out) {
+  api::ClientOptions options{flags.server, flags.token, flags.cacert};
+  auto res = api::SendRequest(options, "GET", target, "", {});
+  if (!res) return Fail(res.error());
+  if (res->status != 200) {
+    std::cerr << "piivault: export failed: " << res->body << "\n";
+    return 2;
+  }
+  std::ofstream file(out, std::ios::binary | std::ios::trunc);
+  file << res->body;
+  if (!file.flush()) return Fail(Unavailable("cannot write " + out));
+  return 0;
+}
+
+// Exit 0 when the export is intact; 1 naming the first bad index otherwise.
+int RunAuditVerify(const std::string& path, const std::string& key_path,
+                   const std::string& previous_path) {
+  auto read = [](const std::string& p) -> Result<std::string> {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return Err(FailedPrecondition("cannot read " + p));
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  auto text = read(path);
+  if (!text) return Fail(text.error());
+  auto exported = audit::LogExport::FromJson(*text);
+  if (!exported) return Fail(exported.error());
+  auto key_text = read(key_path);
+  if (!key_text) return Fail(key_text.error());
+  // The key file holds the JSON of GET /v1/audit/public-key or the bare key.
+  std::string key_b64 = *key_text;
+  boost::system::error_code ec;
+  auto key_json = json::parse(*key_text, ec);
+  if (!ec && key_json.is_object() &&
+      key_json.get_object().if_contains("public_key") &&
+      key_json.get_object().at("public_key").is_string())
+    key_b64 = key_json.get_object().at("public_key").get_string();
+  while (!key_b64.empty() &&
+         std::isspace(static_cast<unsigned char>(key_b64.back())))
+    key_b64.pop_back();
+  auto key = Base64Decode(key_b64);
+  if (!key) return Fail(InvalidArgument("the public key is not base64"));
+  std::optional<audit::SignedHead> previous;
+  if (!previous_path.empty()) {
+    auto head_text = read(previous_path);
+    if (!head_text) return Fail(head_text.error());
+    auto head = audit::SignedHead::FromJson(*head_text);
+    if (!head) return Fail(head.error());
+    previous = *head;
+  }
+  audit::Verdict verdict = audit::VerifyExport(*exported, *key, previous);
+  if (verdict.ok) {
+    std::cout << "ok: " << exported->head.tree_size << " entries of log "
+              << exported->log_id << " match the signed head (root "
+              << audit::ToHex(exported->head.root) << ")\n";
+    return 0;
+  }
+  std::cout << "FAILED: " << verdict.problem << "\n";
+  if (verdict.first_bad_index)
+    std::cout << "first bad index: " << *verdict.first_bad_index << "\n";
+  return 1;
 }
 
 // Percent-encodes a path segment (principal ids may hold any character).
@@ -285,6 +353,28 @@ int main(int argc, char** argv) {
   search->add_option("--value", search_value, "Value to match")->required();
   add_client_flags(search, true);
 
+  auto* audit_cmd = app.add_subcommand("audit", "Export and verify audit logs")
+                        ->require_subcommand(1);
+  std::string audit_tenant, audit_out, audit_file, audit_key, audit_previous;
+  bool audit_operator = false;
+  auto* audit_export = audit_cmd->add_subcommand(
+      "export", "Write a log and its signed head to a file");
+  audit_export->add_option("--tenant", audit_tenant, "The tenant's log");
+  audit_export->add_flag("--operator", audit_operator, "The operator log");
+  audit_export->add_option("--out", audit_out, "Output file")->required();
+  add_client_flags(audit_export, false);
+  auto* audit_verify = audit_cmd->add_subcommand(
+      "verify", "Check an exported log offline (no server, no database)");
+  audit_verify->add_option("file", audit_file, "The export")->required();
+  audit_verify
+      ->add_option("--public-key", audit_key,
+                   "File with the deployment's public key (the JSON of GET "
+                   "/v1/audit/public-key, or its base64 public_key)")
+      ->required();
+  audit_verify->add_option(
+      "--previous-head", audit_previous,
+      "File with a signed head kept earlier: the log must only have grown");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -359,6 +449,19 @@ int main(int argc, char** argv) {
       json::object body{{"match", json::object{{search_field, search_value}}}};
       return Send(flags, "POST", records_base + "/search", body, true);
     }
+    if (*audit_export) {
+      if (audit_operator == !audit_tenant.empty())
+        throw CLI::ValidationError("audit export",
+                                   "give exactly one of --tenant, --operator");
+      return RunAuditExport(
+          flags,
+          audit_operator
+              ? "/v1/operator/audit/export"
+              : "/v1/tenants/" + Segment(audit_tenant) + "/audit/export",
+          audit_out);
+    }
+    if (*audit_verify)
+      return RunAuditVerify(audit_file, audit_key, audit_previous);
   } catch (const CLI::Error& e) {
     return app.exit(e);
   }

@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::string_view kCanaryKey = "sys/canary";
 constexpr std::string_view kCanaryText = "piivault root key canary v1";
+constexpr std::string_view kSigningKey = "sys/signing-key";
 constexpr uint32_t kFirstVersion = 1;
 
 SecretBytes Derive(const SecretBytes& root, std::string_view info,
@@ -63,6 +64,27 @@ Status Keyring::InitializeOrVerify() {
   Status written = control_->Write(batch);
   if (written.code() == StatusCode::kAborted) return InitializeOrVerify();
   return written;
+}
+
+Result<Ed25519Key> Keyring::LoadOrCreateSigningKey() {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    PV_ASSIGN_OR_RETURN(auto sealed, control_->Get(kSigningKey));
+    if (sealed) {
+      auto seed = OpenControl(*sealed, kSigningKey);
+      if (!seed) return Err(DataLoss("the stored signing key does not open"));
+      return Ed25519Key::FromSeed(TakeSecret(*seed));
+    }
+    Ed25519Key key = Ed25519Key::Generate();
+    storage::WriteBatch batch;
+    batch.RequireAbsent(std::string(kSigningKey));
+    batch.Put(std::string(kSigningKey),
+              SealControl(key.seed().view(), kSigningKey));
+    Status written = control_->Write(batch);
+    if (written.code() == StatusCode::kAborted) continue;  // another node won
+    PV_RETURN_IF_ERROR(written);
+    return key;
+  }
+  return Err(Aborted("the signing key changed concurrently; retry"));
 }
 
 std::string Keyring::SealControl(std::string_view plaintext,

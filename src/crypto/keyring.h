@@ -24,6 +24,7 @@
 
 #include "base/status.h"
 #include "crypto/secret.h"
+#include "crypto/signer.h"
 #include "storage/backend.h"
 
 namespace piivault::crypto {
@@ -51,6 +52,11 @@ class Keyring {
                           std::string_view aad) const;
   Result<std::string> OpenControl(std::string_view sealed,
                                   std::string_view aad) const;
+
+  // The deployment's Ed25519 signing key (audit tree heads, certificates),
+  // kept in the control store sealed under the control key; created on first
+  // use. kDataLoss if the stored key does not open.
+  Result<Ed25519Key> LoadOrCreateSigningKey();
 
   // Keyed digest of an API key secret, for storage and constant-time checks.
   std::string ApiKeyDigest(std::string_view secret) const;

@@ -1,5 +1,7 @@
 #include "storage/region_router.h"
 
+#include "storage/write_hook.h"
+
 namespace piivault::storage {
 
 Result<std::unique_ptr<RegionRouter>> RegionRouter::Open(const Config& config) {
@@ -9,16 +11,21 @@ Result<std::unique_ptr<RegionRouter>> RegionRouter::Open(const Config& config) {
   auto named = [](const std::string& store, const Status& s) {
     return Status(s.code(), store + ": " + s.message(), s.reason());
   };
+  // Every store is hooked, so a request's audit event is written before the
+  // first change it makes anywhere (storage/write_hook.h).
+  auto hooked = [](std::unique_ptr<Backend> b) -> std::unique_ptr<Backend> {
+    return std::make_unique<HookedBackend>(std::move(b));
+  };
   auto control = OpenBackend(config.control_backend, options);
   if (!control) return Err(named("control store", control.error()));
   std::map<std::string, std::unique_ptr<Backend>> backends;
   for (auto& region : config.regions) {
     auto backend = OpenBackend(region.backend, options);
     if (!backend) return Err(named("region " + region.id, backend.error()));
-    backends.emplace(region.id, *std::move(backend));
+    backends.emplace(region.id, hooked(*std::move(backend)));
   }
-  return std::make_unique<RegionRouter>(*std::move(control), config.regions,
-                                        std::move(backends));
+  return std::make_unique<RegionRouter>(hooked(*std::move(control)),
+                                        config.regions, std::move(backends));
 }
 
 RegionRouter::RegionRouter(

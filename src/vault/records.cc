@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <set>
 
+#include "audit/event.h"
 #include "base/bytes.h"
 #include "base/encoding.h"
 #include "crypto/aead.h"
@@ -48,6 +49,19 @@ Status ConflictingRegion() {
   return Status(StatusCode::kAborted,
                 "the principal lives in another region; relocate it first",
                 "conflict");
+}
+
+// Tells the request's audit event what it touched: names, ids and the
+// principal's pseudonym only, never a value.
+void NoteForAudit(std::string_view record, std::string_view pseudonym,
+                  std::string_view region,
+                  std::vector<std::string> fields = {}) {
+  audit::Event* e = audit::EventScope::Current();
+  if (e == nullptr) return;
+  if (!record.empty()) e->record = record;
+  if (!pseudonym.empty()) e->principal_pseudonym = pseudonym;
+  if (!region.empty()) e->region = region;
+  if (!fields.empty()) e->fields = std::move(fields);
 }
 
 Status BeingRelocated() {
@@ -145,6 +159,7 @@ Result<std::string> RecordService::PlacePrincipal(
     storage::WriteBatch batch;
     batch.RequireAbsent(key);
     batch.RequireValue(tenant_key, *tenant_raw);
+    NoteForAudit("", pseudonym, target);
     control_->Put(batch, key, ToJson(Placement{target, clock_->Now()}));
     batch.Add(keys::PrincipalCount(tenant.id, target), 1);
     Status written = control_->Write(batch);
@@ -220,8 +235,15 @@ Result<Record> RecordService::Create(const Tenant& tenant,
   });
 
   PV_ASSIGN_OR_RETURN(std::string pseudonym, Pseudonym(tenant, principal));
+  // The id is chosen first so that the audit event, written before the
+  // first change (which may be the placement), names the record.
+  std::string id = crypto::RandomId("rec_");
+  std::vector<std::string> names;
+  for (auto& [spec, text] : canonical) names.push_back(spec->name);
+  NoteForAudit(id, pseudonym, "", names);
   PV_ASSIGN_OR_RETURN(std::string placed,
                       PlacePrincipal(tenant, pseudonym, region));
+  NoteForAudit(id, pseudonym, placed);
   storage::Backend* backend = router_->region(placed);
   if (!backend)
     return Err(Unavailable("the principal's region is not configured"));
@@ -231,7 +253,6 @@ Result<Record> RecordService::Create(const Tenant& tenant,
                                                    pseudonym, KeyUse::kCreate));
     TimePoint now = clock_->Now();
     RecordEnvelope e;
-    std::string id = crypto::RandomId("rec_");
     e.collection = collection.name;
     e.pseudonym = pseudonym;
     e.created_us = e.updated_us = ToUnixMicros(now);
@@ -352,7 +373,12 @@ Result<Record> RecordService::Get(const Tenant& tenant,
                                   std::string_view id,
                                   const FieldFilter& filter) {
   PV_ASSIGN_OR_RETURN(auto found, Find(tenant, collection, id, KeyUse::kRead));
-  return Open(tenant, found.record, found.principal, filter);
+  PV_ASSIGN_OR_RETURN(auto record,
+                      Open(tenant, found.record, found.principal, filter));
+  std::vector<std::string> names;
+  for (auto& [name, value] : record.fields) names.push_back(name);
+  NoteForAudit(id, found.record.envelope.pseudonym, record.region, names);
+  return record;
 }
 
 Result<Record> RecordService::Update(const Tenant& tenant,
@@ -380,6 +406,9 @@ Result<Record> RecordService::Update(const Tenant& tenant,
     PV_ASSIGN_OR_RETURN(auto found,
                         Find(tenant, collection.name, id, KeyUse::kWrite));
     auto& [loc, principal] = found;
+    std::vector<std::string> names;
+    for (auto& [spec, text] : canonical) names.push_back(spec->name);
+    NoteForAudit(id, loc.envelope.pseudonym, loc.region, names);
     RecordEnvelope e = loc.envelope;
     storage::WriteBatch batch;
     batch.RequireValue(keys::Record(tenant.id, id), loc.raw);
@@ -428,6 +457,7 @@ Status RecordService::Delete(const Tenant& tenant, std::string_view collection,
     PV_ASSIGN_OR_RETURN(auto found,
                         Find(tenant, collection, id, KeyUse::kWrite));
     auto& [loc, principal] = found;
+    NoteForAudit(id, loc.envelope.pseudonym, loc.region);
     storage::WriteBatch batch;
     std::string key = keys::Record(tenant.id, id);
     batch.RequireValue(key, loc.raw);
@@ -476,6 +506,7 @@ Result<std::vector<Record>> RecordService::Search(const Tenant& tenant,
         ValidationFailed(std::string(field), "not a field of this collection"));
   if (!spec->searchable) return Err(InvalidArgument("field is not searchable"));
   PV_ASSIGN_OR_RETURN(auto text, Normalize(*spec, value));
+  NoteForAudit("", "", "", {spec->name});
   PV_ASSIGN_OR_RETURN(auto keys, control_->keyring().GetTenantKeys(tenant.id));
   std::string hash =
       BlindHash(*keys, collection.name, spec->name, spec->type, text);
@@ -527,6 +558,7 @@ Result<std::map<std::string, std::string>> RecordService::Tokenize(
   PV_ASSIGN_OR_RETURN(auto found,
                       Find(tenant, collection.name, record_id, KeyUse::kRead));
   const RecordEnvelope& envelope = found.record.envelope;
+  NoteForAudit(record_id, envelope.pseudonym, found.record.region, fields);
   PV_ASSIGN_OR_RETURN(auto keys, control_->keyring().GetTenantKeys(tenant.id));
   std::map<std::string, std::string> out;
   for (auto& f : fields) {
@@ -567,6 +599,7 @@ Result<PrincipalView> RecordService::GetPrincipal(const Tenant& tenant,
   PV_ASSIGN_OR_RETURN(auto home, HomeOf(tenant, pseudonym));
   if (!home) return Err(NotFound("no such principal"));
   PrincipalView view{std::string(principal), home->region, {}};
+  NoteForAudit("", pseudonym, view.region);
   storage::Backend* backend = router_->region(view.region);
   if (!backend)
     return Err(Unavailable("the principal's region is not configured"));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "audit/event.h"
 #include "base/crash_point.h"
 #include "crypto/keyring.h"
 #include "vault/principal_key_state.h"
@@ -291,6 +292,7 @@ Result<std::string> RelocationService::Relocate(const Tenant& tenant,
     PV_ASSIGN_OR_RETURN(auto home,
                         ReadPlacement(*control_, tenant.id, pseudonym));
     if (!home) return Err(NotFound("no such principal"));
+    if (auto* event = audit::EventScope::Current()) event->region = target;
     if (home->placement.region == target) return std::string(target);
     RelocationRecord move{tenant.id, pseudonym, home->placement.region,
                           std::string(target), clock_->Now()};

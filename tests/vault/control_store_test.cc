@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "storage/forwarding_backend.h"
 #include "vault/identities.h"
 #include "vault_fixture.h"
 
@@ -13,32 +14,14 @@ namespace {
 using testing::VaultHarness;
 
 // Counts reads, so tests can see whether a document came from the cache.
-class CountingBackend final : public storage::Backend {
+class CountingBackend final : public storage::ForwardingBackend {
  public:
-  explicit CountingBackend(storage::Backend* inner) : inner_(inner) {}
+  using ForwardingBackend::ForwardingBackend;
   Result<std::optional<std::string>> Get(std::string_view key) override {
     ++gets;
-    return inner_->Get(key);
-  }
-  Result<std::vector<std::optional<std::string>>> MultiGet(
-      std::span<const std::string> keys) override {
-    return inner_->MultiGet(keys);
-  }
-  Result<std::vector<storage::KeyValue>> Scan(std::string_view prefix,
-                                              std::string_view start,
-                                              std::size_t limit) override {
-    return inner_->Scan(prefix, start, limit);
-  }
-  Result<int64_t> SumCounters(std::string_view prefix) override {
-    return inner_->SumCounters(prefix);
-  }
-  Status Write(const storage::WriteBatch& batch) override {
-    return inner_->Write(batch);
+    return ForwardingBackend::Get(key);
   }
   int gets = 0;
-
- private:
-  storage::Backend* inner_;
 };
 
 TEST(ControlStoreTest, CachedOnlyWhileEpochUnchangedAcrossNodes) {

@@ -12,6 +12,7 @@
 #include "crypto/random.h"
 #include "crypto/seal.h"
 #include "storage/memory/memory_backend.h"
+#include "storage/write_hook.h"
 #include "vault/vault.h"
 
 namespace piivault::vault::testing {
@@ -83,12 +84,9 @@ class FaultyBackend final : public storage::Backend {
 struct VaultHarness {
   explicit VaultHarness(
       crypto::SecretBytes root = crypto::RandomSecret(crypto::kMasterKeySize)) {
-    auto control = Wrap(control_backend);
-    auto eu = Wrap(eu_backend);
-    auto us = Wrap(us_backend);
-    control_store = control.get();
-    eu_store = eu.get();
-    us_store = us.get();
+    auto control = Wrap(control_backend, control_store);
+    auto eu = Wrap(eu_backend, eu_store);
+    auto us = Wrap(us_backend, us_store);
     std::map<std::string, std::unique_ptr<storage::Backend>> regions;
     regions.emplace("eu", std::move(eu));
     regions.emplace("us", std::move(us));
@@ -100,10 +98,16 @@ struct VaultHarness {
     vault = std::make_unique<Vault>(router.get(), keyring.get(), &clock);
   }
 
-  std::unique_ptr<FaultyBackend> Wrap(storage::MemoryBackend*& raw) {
+  // memory <- faults <- write-ahead hook (as RegionRouter::Open hooks
+  // every store).
+  std::unique_ptr<storage::Backend> Wrap(storage::MemoryBackend*& raw,
+                                         FaultyBackend*& faulty) {
     auto inner = std::make_unique<storage::MemoryBackend>();
     raw = inner.get();
-    return std::make_unique<FaultyBackend>(std::move(inner), &faults);
+    auto with_faults =
+        std::make_unique<FaultyBackend>(std::move(inner), &faults);
+    faulty = with_faults.get();
+    return std::make_unique<storage::HookedBackend>(std::move(with_faults));
   }
 
   FixedClock clock;

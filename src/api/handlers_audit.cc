@@ -1,0 +1,185 @@
+// Audit endpoints: events, signed heads, RFC 6962 proofs and exports of a
+// tenant's log (tenant-admin of the tenant, auditor) and of the operator log
+// (operator-admin, auditor); the deployment's public key for anyone
+// authenticated.
+#include <charconv>
+
+#include "api/handler_support.h"
+#include "audit/verify.h"
+#include "base/encoding.h"
+
+namespace piivault::api {
+namespace {
+
+using vault::Role;
+
+constexpr std::size_t kMaxPage = 1000;
+constexpr std::size_t kMaxScan = 10000;  // entries read per request, at most
+
+// Which log a request is about, after checking the caller may read it.
+Result<std::string> LogFor(Call& call, bool tenant_log) {
+  if (!tenant_log) {
+    PV_RETURN_IF_ERROR(
+        RequireRole(call, {Role::kOperatorAdmin, Role::kAuditor}));
+    return std::string(audit::AuditLog::kOperatorLog);
+  }
+  std::string_view t = PathParam(call, 0);
+  PV_RETURN_IF_ERROR(
+      RequireTenantRole(call, t, {Role::kTenantAdmin}, {Role::kAuditor}));
+  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
+  return audit::AuditLog::TenantLog(tenant.id);
+}
+
+// A non-negative integer query parameter; `fallback` when absent.
+Result<uint64_t> UintParam(const Call& call, std::string_view name,
+                           std::optional<uint64_t> fallback = std::nullopt) {
+  std::string text = QueryParam(call.request, name);
+  if (text.empty()) {
+    if (fallback) return *fallback;
+    return Err(InvalidArgument("the query parameter " + std::string(name) +
+                               " is required"));
+  }
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size())
+    return Err(InvalidArgument("the query parameter " + std::string(name) +
+                               " must be a non-negative integer"));
+  return v;
+}
+
+json::value EventJson(const audit::Event& e) {
+  json::array fields;
+  for (auto& f : e.fields) fields.emplace_back(f);
+  return json::object{{"seq", e.seq},
+                      {"at", TimeJson(e.at)},
+                      {"actor", e.actor},
+                      {"action", e.action},
+                      {"purpose", e.purpose},
+                      {"collection", e.collection},
+                      {"record", e.record},
+                      {"principal_pseudonym", e.principal_pseudonym},
+                      {"fields", std::move(fields)},
+                      {"region", e.region},
+                      {"outcome", e.outcome},
+                      {"request_id", e.request_id}};
+}
+
+json::array HashesJson(const std::vector<audit::Hash>& hashes) {
+  json::array out;
+  for (auto& h : hashes) out.emplace_back(audit::ToHex(h));
+  return out;
+}
+
+Result<Reply> Events(Call& call, bool tenant_log) {
+  PV_ASSIGN_OR_RETURN(auto log, LogFor(call, tenant_log));
+  PV_ASSIGN_OR_RETURN(uint64_t from, UintParam(call, "from", 0));
+  PV_ASSIGN_OR_RETURN(uint64_t limit, UintParam(call, "limit", 100));
+  if (limit == 0 || limit > kMaxPage)
+    return Err(InvalidArgument("limit must be 1.." + std::to_string(kMaxPage)));
+  // Filters: action, a principal (by id, turned into its pseudonym here, or
+  // by pseudonym), and a time window.
+  std::string action = QueryParam(call.request, "action");
+  std::string pseudonym = QueryParam(call.request, "principal_pseudonym");
+  if (std::string principal = QueryParam(call.request, "principal");
+      !principal.empty()) {
+    if (!tenant_log)
+      return Err(InvalidArgument("principal applies to tenant logs only"));
+    PV_ASSIGN_OR_RETURN(auto tenant,
+                        call.vault.tenants.Get(PathParam(call, 0)));
+    PV_ASSIGN_OR_RETURN(pseudonym,
+                        call.vault.records.Pseudonym(tenant, principal));
+  }
+  std::optional<TimePoint> since, until;
+  for (auto [name, slot] : {std::pair{"since", &since}, {"until", &until}}) {
+    std::string text = QueryParam(call.request, name);
+    if (text.empty()) continue;
+    *slot = ParseRfc3339(text);
+    if (!*slot)
+      return Err(
+          InvalidArgument(std::string(name) + " must be an RFC 3339 time"));
+  }
+
+  json::array events;
+  uint64_t next = from;
+  PV_ASSIGN_OR_RETURN(uint64_t size, call.audit.Size(log));
+  while (next < size && events.size() < limit && next - from < kMaxScan) {
+    PV_ASSIGN_OR_RETURN(
+        auto page,
+        call.audit.Read(log, next, std::min<uint64_t>(kMaxPage, size - next)));
+    if (page.empty()) break;
+    for (auto& e : page) {
+      next = e.seq + 1;
+      bool match = (action.empty() || e.action == action) &&
+                   (pseudonym.empty() || e.principal_pseudonym == pseudonym) &&
+                   (!since || e.at >= *since) && (!until || e.at < *until);
+      if (match) events.push_back(EventJson(e));
+      if (events.size() >= limit) break;
+    }
+  }
+  return Reply{200, json::object{{"events", std::move(events)},
+                                 {"next", next < size ? json::value(next)
+                                                      : json::value()}}};
+}
+
+Result<Reply> Head(Call& call, bool tenant_log) {
+  PV_ASSIGN_OR_RETURN(auto log, LogFor(call, tenant_log));
+  PV_ASSIGN_OR_RETURN(auto head, call.audit.Head(log));
+  return Reply{200, json::parse(head.ToJson())};
+}
+
+Result<Reply> Inclusion(Call& call, bool tenant_log) {
+  PV_ASSIGN_OR_RETURN(auto log, LogFor(call, tenant_log));
+  PV_ASSIGN_OR_RETURN(uint64_t index, UintParam(call, "index"));
+  PV_ASSIGN_OR_RETURN(uint64_t size, UintParam(call, "tree_size"));
+  PV_ASSIGN_OR_RETURN(auto proof, call.audit.ProveInclusion(log, index, size));
+  return Reply{200, json::object{{"leaf_hash", audit::ToHex(proof.leaf_hash)},
+                                 {"path", HashesJson(proof.path)}}};
+}
+
+Result<Reply> Consistency(Call& call, bool tenant_log) {
+  PV_ASSIGN_OR_RETURN(auto log, LogFor(call, tenant_log));
+  PV_ASSIGN_OR_RETURN(uint64_t first, UintParam(call, "first"));
+  PV_ASSIGN_OR_RETURN(uint64_t second, UintParam(call, "second"));
+  PV_ASSIGN_OR_RETURN(auto proof,
+                      call.audit.ProveConsistency(log, first, second));
+  return Reply{200, json::object{{"path", HashesJson(proof)}}};
+}
+
+// The whole log with a signed head, for `piivault audit verify`.
+Result<Reply> Export(Call& call, bool tenant_log) {
+  PV_ASSIGN_OR_RETURN(auto log, LogFor(call, tenant_log));
+  PV_ASSIGN_OR_RETURN(auto exported, call.audit.Export(log));
+  audit::LogExport doc{log, std::move(exported.head),
+                       std::move(exported.entries),
+                       std::move(exported.leaf_hashes)};
+  return Reply{200, json::parse(doc.ToJson())};
+}
+
+Result<Reply> PublicKey(Call& call) {
+  const crypto::Ed25519Key& key = call.audit.signer();
+  return Reply{200,
+               json::object{{"algorithm", "Ed25519"},
+                            {"key_id", key.key_id()},
+                            {"public_key", Base64Encode(key.public_key())}}};
+}
+
+}  // namespace
+
+void AddAuditRoutes(const RouteAdder& add) {
+  add("GET", "/v1/audit/public-key", "audit.public_key", PublicKey);
+  for (bool tenant : {true, false}) {
+    std::string base = tenant ? "/v1/tenants/{t}/audit" : "/v1/operator/audit";
+    std::string name = tenant ? "audit.tenant." : "audit.operator.";
+    auto bind = [tenant](Result<Reply> (*fn)(Call&, bool)) {
+      return [fn, tenant](Call& call) { return fn(call, tenant); };
+    };
+    add("GET", base + "/events", name + "events", bind(Events));
+    add("GET", base + "/head", name + "head", bind(Head));
+    add("GET", base + "/proof/inclusion", name + "inclusion", bind(Inclusion));
+    add("GET", base + "/proof/consistency", name + "consistency",
+        bind(Consistency));
+    add("GET", base + "/export", name + "export", bind(Export));
+  }
+}
+
+}  // namespace piivault::api

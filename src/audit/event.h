@@ -1,0 +1,55 @@
+// One audit event and its entry: the exact bytes a log's Merkle tree hashes.
+//
+// No plaintext PII ever goes into an event: principals appear only as their
+// keyed pseudonym, values never, fields by name only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+
+namespace piivault::audit {
+
+struct Event {
+  uint64_t seq = 0;  // the entry's index in its log, set when appended
+  TimePoint at;
+  std::string actor;   // identity id
+  std::string action;  // route name ("records.get") or change ("tenant.update")
+  std::string purpose;
+  std::string collection;
+  std::string record;
+  std::string principal_pseudonym;
+  std::vector<std::string> fields;
+  std::string region;
+  std::string outcome;  // "ok", "denied" or "error"
+  std::string request_id;
+
+  bool operator==(const Event&) const = default;
+};
+
+// The event of the request running on this thread, for the services to fill
+// in what only they learn (record id, principal pseudonym, region, fields)
+// before the event is written. Current() is nullptr outside a scope.
+class EventScope {
+ public:
+  explicit EventScope(Event* event);
+  ~EventScope();
+  EventScope(const EventScope&) = delete;
+  EventScope& operator=(const EventScope&) = delete;
+  static Event* Current();
+
+ private:
+  Event* outer_;
+};
+
+// The entry: compact JSON with the members in a fixed order, so the same
+// event always gives the same bytes. `at` has microsecond precision.
+std::string EncodeEntry(const Event& event);
+// kDataLoss for bytes that are no entry.
+Result<Event> DecodeEntry(std::string_view entry);
+
+}  // namespace piivault::audit

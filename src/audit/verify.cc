@@ -1,0 +1,130 @@
+#include "audit/verify.h"
+
+#include <boost/json.hpp>
+
+namespace piivault::audit {
+namespace {
+
+namespace json = boost::json;
+constexpr std::string_view kFormat = "piivault-audit-export-v1";
+
+Verdict Bad(std::optional<uint64_t> index, std::string problem) {
+  return Verdict{false, index, std::move(problem)};
+}
+
+}  // namespace
+
+std::string LogExport::ToJson() const {
+  json::array entry_list, leaves;
+  for (auto& e : entries)
+    entry_list.emplace_back(e ? json::value(*e) : json::value());
+  for (auto& h : leaf_hashes) leaves.emplace_back(ToHex(h));
+  return json::serialize(json::object{{"format", kFormat},
+                                      {"log_id", log_id},
+                                      {"head", json::parse(head.ToJson())},
+                                      {"entries", std::move(entry_list)},
+                                      {"leaf_hashes", std::move(leaves)}});
+}
+
+Result<LogExport> LogExport::FromJson(std::string_view text) {
+  auto bad = [](std::string why) {
+    return Err(InvalidArgument("not an audit export: " + why));
+  };
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return bad("invalid JSON");
+  auto& o = v.get_object();
+  auto* format = o.if_contains("format");
+  auto* log_id = o.if_contains("log_id");
+  auto* head = o.if_contains("head");
+  auto* entries = o.if_contains("entries");
+  auto* leaves = o.if_contains("leaf_hashes");
+  if (!format || !format->is_string() || format->get_string() != kFormat)
+    return bad("unknown format");
+  if (!log_id || !log_id->is_string() || !head || !entries ||
+      !entries->is_array() || !leaves || !leaves->is_array())
+    return bad("missing members");
+  LogExport out;
+  out.log_id = log_id->get_string();
+  PV_ASSIGN_OR_RETURN(out.head, SignedHead::FromJson(json::serialize(*head)));
+  for (auto& e : entries->get_array()) {
+    if (e.is_null()) {
+      out.entries.emplace_back();
+    } else if (e.is_string()) {
+      out.entries.emplace_back(std::string(e.get_string()));
+    } else {
+      return bad("an entry is neither text nor null");
+    }
+  }
+  for (auto& h : leaves->get_array()) {
+    auto hash = h.is_string() ? HashFromHex(h.get_string()) : std::nullopt;
+    if (!hash) return bad("a leaf hash is not hex");
+    out.leaf_hashes.push_back(*hash);
+  }
+  return out;
+}
+
+Verdict VerifyExport(const LogExport& x, std::string_view public_key,
+                     const std::optional<SignedHead>& previous) {
+  const SignedHead& head = x.head;
+  if (!head.Verify(public_key))
+    return Bad(std::nullopt, "the signed head's signature does not verify");
+  if (head.log_id != x.log_id)
+    return Bad(std::nullopt, "the signed head is for another log");
+  const uint64_t size = head.tree_size;
+  const uint64_t count = x.entries.size();
+
+  // Every entry in its place: readable, and carrying its own index (a
+  // removed or reordered entry shows up here first).
+  std::vector<Hash> leaves;
+  for (uint64_t i = 0; i < std::min(size, count); ++i) {
+    if (!x.entries[i])
+      return Bad(i, "entry " + std::to_string(i) +
+                        " is missing or failed its integrity check");
+    auto event = DecodeEntry(*x.entries[i]);
+    if (!event) return Bad(i, "entry " + std::to_string(i) + " is malformed");
+    if (event->seq != i)
+      return Bad(i, "entry " + std::to_string(i) +
+                        " is out of place (it is "
+                        "entry " +
+                        std::to_string(event->seq) + ")");
+    leaves.push_back(LeafHash(*x.entries[i]));
+  }
+  if (count < size)
+    return Bad(count, "the log is truncated: the signed head covers " +
+                          std::to_string(size) + " entries, the export has " +
+                          std::to_string(count));
+  if (count > size)
+    return Bad(size, "the export has entries the signed head does not cover");
+  if (RootOf(leaves) != head.root) {
+    // The stored leaf hashes, if they are the ones the head signs, tell
+    // which entry changed.
+    if (x.leaf_hashes.size() == size && RootOf(x.leaf_hashes) == head.root) {
+      for (uint64_t i = 0; i < size; ++i)
+        if (leaves[i] != x.leaf_hashes[i])
+          return Bad(i, "entry " + std::to_string(i) + " was modified");
+    }
+    return Bad(std::nullopt, "the entries do not hash to the signed root");
+  }
+  if (previous) {
+    if (!previous->Verify(public_key) || previous->log_id != x.log_id)
+      return Bad(std::nullopt,
+                 "the previous head is not a signed head of this log");
+    if (previous->tree_size > size)
+      return Bad(size, "the log shrank: the previous head covers " +
+                           std::to_string(previous->tree_size) +
+                           " entries, the export " + std::to_string(size));
+    // The previous tree must be a prefix of this one: recomputing it from
+    // the entries is the strongest consistency check there is.
+    auto prefix = std::span<const Hash>(leaves).first(previous->tree_size);
+    Hash then = previous->tree_size == 0 ? EmptyRoot() : RootOf(prefix);
+    if (then != previous->root)
+      return Bad(std::nullopt,
+                 "the log was rewritten: its first " +
+                     std::to_string(previous->tree_size) +
+                     " entries no longer match the previous head");
+  }
+  return Verdict{true, std::nullopt, ""};
+}
+
+}  // namespace piivault::audit

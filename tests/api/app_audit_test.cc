@@ -1,0 +1,243 @@
+// The audit trail of the HTTP API, driven through App::Handle over in-memory
+// stores: exactly one event per audited request (denials and failures
+// included), write-ahead for changes, and fail-closed when the event cannot
+// be written.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "api/app.h"
+#include "storage/forwarding_backend.h"
+#include "vault_fixture.h"
+
+namespace piivault::api {
+namespace {
+
+namespace json = boost::json;
+using vault::testing::Dump;
+using vault::testing::VaultHarness;
+
+// Fails every write while `failing` is set; the audit log writes through it.
+class SwitchableBackend final : public storage::ForwardingBackend {
+ public:
+  using ForwardingBackend::ForwardingBackend;
+  Status Write(const storage::WriteBatch& batch) override {
+    if (failing) return Unavailable("injected: the disk is full");
+    return ForwardingBackend::Write(batch);
+  }
+  bool failing = false;
+};
+
+class AppAuditTest : public ::testing::Test {
+ protected:
+  AppAuditTest()
+      : audit_store(h.control_backend),
+        signer(crypto::Ed25519Key::Generate()),
+        audit(&audit_store, h.keyring.get(), &signer, &h.clock),
+        app(h.vault.get(), &audit) {}
+
+  void SetUp() override {
+    auto admin =
+        h.vault->identities.Create("op", vault::Role::kOperatorAdmin, "");
+    ASSERT_TRUE(admin.has_value());
+    operator_key = admin->api_key;
+    ASSERT_EQ(
+        Call("POST", "/v1/tenants", operator_key,
+             R"({"id":"acme","regions":["eu","us"],"default_region":"eu"})")
+            .status,
+        201);
+    auto tenant_admin =
+        Call("POST", "/v1/tenants/acme/identities", operator_key,
+             R"({"name":"adm","role":"tenant-admin"})");
+    ASSERT_EQ(tenant_admin.status, 201) << tenant_admin.body;
+    admin_key = Member(tenant_admin, "api_key");
+    auto app_identity =
+        Call("POST", "/v1/tenants/acme/identities", operator_key,
+             R"({"name":"app","role":"tenant-app"})");
+    ASSERT_EQ(app_identity.status, 201);
+    app_key = Member(app_identity, "api_key");
+    ASSERT_EQ(
+        Call("PUT", "/v1/tenants/acme/collections/people", admin_key,
+             R"({"fields":[{"name":"email","type":"email","searchable":true},
+                                 {"name":"ssn","type":"ssn"}]})")
+            .status,
+        201);
+  }
+
+  HttpResponse Call(std::string method, std::string path,
+                    const std::string& key, std::string body = "",
+                    std::string purpose = "") {
+    HttpRequest req;
+    req.method = std::move(method);
+    auto q = path.find('?');
+    if (q != std::string::npos) {
+      req.query = path.substr(q + 1);
+      path.resize(q);
+    }
+    req.path = std::move(path);
+    req.headers.emplace_back("authorization", "Bearer " + key);
+    if (!purpose.empty()) req.headers.emplace_back("x-purpose", purpose);
+    req.body = std::move(body);
+    return app.Handle(req);
+  }
+  HttpResponse Data(std::string method, std::string path,
+                    const std::string& key, std::string body = "") {
+    return Call(std::move(method), std::move(path), key, std::move(body),
+                "service_delivery");
+  }
+
+  static std::string Member(const HttpResponse& r, const char* name) {
+    auto v = json::parse(r.body);
+    auto* m = v.as_object().if_contains(name);
+    return m && m->is_string() ? std::string(m->get_string()) : "";
+  }
+
+  uint64_t Events() { return audit.Size("t/acme").value_or(0); }
+  audit::Event Last() {
+    auto events = audit.Read("t/acme", Events() - 1, 1);
+    EXPECT_TRUE(events.has_value() && events->size() == 1);
+    return events ? events->back() : audit::Event{};
+  }
+
+  VaultHarness h;
+  SwitchableBackend audit_store;
+  crypto::Ed25519Key signer;
+  audit::AuditLog audit;
+  App app;
+  std::string operator_key, admin_key, app_key;
+};
+
+TEST_F(AppAuditTest, EveryDataEndpointAppendsExactlyOneEvent) {
+  struct Step {
+    std::string method, path, body, action, outcome;
+    const std::string* key;
+  };
+  auto created =
+      Data("POST", "/v1/tenants/acme/collections/people/records", admin_key,
+           R"({"principal":"p1","fields":{"email":"a@example.com",
+                          "ssn":"219-09-9999"}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string id = Member(created, "id");
+  audit::Event create_event = Last();
+  EXPECT_EQ(create_event.action, "records.create");
+  EXPECT_EQ(create_event.outcome, "ok");
+  EXPECT_EQ(create_event.record, id);
+  EXPECT_EQ(create_event.region, "eu");
+  EXPECT_EQ(create_event.purpose, "service_delivery");
+  EXPECT_EQ(create_event.fields, (std::vector<std::string>{"email", "ssn"}));
+  EXPECT_FALSE(create_event.principal_pseudonym.empty());
+  EXPECT_EQ(create_event.principal_pseudonym.find("p1"), std::string::npos);
+
+  auto tokens = Data(
+      "POST", "/v1/tenants/acme/tokenize", admin_key,
+      R"({"collection":"people","record":")" + id + R"(","fields":["ssn"]})");
+  ASSERT_EQ(tokens.status, 200);
+  std::string token =
+      std::string(json::parse(tokens.body).at("tokens").at("ssn").as_string());
+  std::string records = "/v1/tenants/acme/collections/people/records/";
+  std::vector<Step> steps = {
+      {"GET", records + id, "", "records.get", "ok", &admin_key},
+      {"PATCH", records + id, R"({"fields":{"email":"b@example.com"}})",
+       "records.update", "ok", &admin_key},
+      {"POST", "/v1/tenants/acme/collections/people/search",
+       R"({"match":{"email":"b@example.com"}})", "records.search", "ok",
+       &admin_key},
+      {"POST", "/v1/tenants/acme/detokenize",
+       R"({"tokens":[")" + token + R"("]})", "tokens.detokenize", "ok",
+       &admin_key},
+      {"GET", "/v1/tenants/acme/principals/p1", "", "principals.get", "ok",
+       &admin_key},
+      // Denied: a tenant-app without a policy rule.
+      {"GET", records + id, "", "records.get", "denied", &app_key},
+      // Failed: no such record, invalid input.
+      {"GET", records + "rec_aaaaaaaaaaaaaaaaaaaaaaaaaa", "", "records.get",
+       "error", &admin_key},
+      {"POST", "/v1/tenants/acme/collections/people/records",
+       R"({"principal":"p2","fields":{"email":"nope"}})", "records.create",
+       "error", &admin_key},
+      {"POST", "/v1/tenants/acme/principals/p1/relocate", R"({"region":"us"})",
+       "principals.relocate", "ok", &admin_key},
+      {"DELETE", records + id, "", "records.delete", "ok", &admin_key},
+  };
+  for (auto& step : steps) {
+    SCOPED_TRACE(step.method + " " + step.action + " " + step.outcome);
+    uint64_t before = Events();
+    auto r = Data(step.method, step.path, *step.key, step.body);
+    EXPECT_EQ(Events(), before + 1) << r.status << " " << r.body;
+    audit::Event e = Last();
+    EXPECT_EQ(e.action, step.action);
+    EXPECT_EQ(e.outcome, step.outcome) << r.status << " " << r.body;
+    EXPECT_EQ(e.actor.empty(), false);
+    EXPECT_EQ(e.seq, before);
+  }
+  // Reads of the log itself and of non-PII documents are not events.
+  uint64_t before = Events();
+  EXPECT_EQ(Call("GET", "/v1/tenants/acme/audit/head", admin_key).status, 200);
+  EXPECT_EQ(
+      Call("GET", "/v1/tenants/acme/collections/people", admin_key).status,
+      200);
+  EXPECT_EQ(Events(), before);
+  // No event holds a value or the principal id.
+  auto all = audit.Entries("t/acme", 0, 1000);
+  ASSERT_TRUE(all.has_value());
+  for (auto& entry : *all)
+    for (const char* pii :
+         {"a@example.com", "b@example.com", "219-09-9999", "\"p1\"", "p2"})
+      EXPECT_EQ(entry.find(pii), std::string::npos) << entry;
+}
+
+TEST_F(AppAuditTest, FailsClosedWhenTheEventCannotBeWritten) {
+  auto created =
+      Data("POST", "/v1/tenants/acme/collections/people/records", admin_key,
+           R"({"principal":"p1","fields":{"email":"secret@example.com"}})");
+  ASSERT_EQ(created.status, 201);
+  std::string id = Member(created, "id");
+  auto eu = Dump(*h.eu_backend);
+  auto us = Dump(*h.us_backend);
+  uint64_t events = Events();
+
+  audit_store.failing = true;
+  // A read returns no PII.
+  auto read = Data("GET", "/v1/tenants/acme/collections/people/records/" + id,
+                   admin_key);
+  EXPECT_EQ(read.status, 503);
+  EXPECT_EQ(read.body.find("secret"), std::string::npos) << read.body;
+  EXPECT_NE(read.body.find("\"unavailable\""), std::string::npos);
+  // Changes change nothing: not the record, not a new principal's placement.
+  auto control = Dump(*h.control_backend);
+  EXPECT_EQ(
+      Data("POST", "/v1/tenants/acme/collections/people/records", admin_key,
+           R"({"principal":"p1","fields":{"email":"x@example.com"}})")
+          .status,
+      503);
+  EXPECT_EQ(
+      Data("POST", "/v1/tenants/acme/collections/people/records", admin_key,
+           R"({"principal":"new","fields":{"email":"y@example.com"}})")
+          .status,
+      503);
+  EXPECT_EQ(Data("PATCH", "/v1/tenants/acme/collections/people/records/" + id,
+                 admin_key, R"({"fields":{"email":"z@example.com"}})")
+                .status,
+            503);
+  EXPECT_EQ(Data("DELETE", "/v1/tenants/acme/collections/people/records/" + id,
+                 admin_key)
+                .status,
+            503);
+  EXPECT_EQ(Call("PUT", "/v1/tenants/acme/purposes/newsletter", admin_key,
+                 R"({"category":"service","description":"x"})")
+                .status,
+            503);
+  EXPECT_EQ(Dump(*h.eu_backend), eu);
+  EXPECT_EQ(Dump(*h.us_backend), us);
+  EXPECT_EQ(Dump(*h.control_backend), control);
+
+  audit_store.failing = false;
+  EXPECT_EQ(Events(), events);
+  auto again = Data("GET", "/v1/tenants/acme/collections/people/records/" + id,
+                    admin_key);
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(Events(), events + 1);
+}
+
+}  // namespace
+}  // namespace piivault::api
