@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
+#include <random>
+#include <thread>
 
 #include "base/encoding.h"
 
@@ -10,7 +12,7 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr int kMaxAttempts = 16;
+constexpr int kMaxAttempts = 64;
 constexpr std::size_t kMaxGroup = 8192;
 
 std::string Hex16(uint64_t v) {
@@ -218,8 +220,12 @@ void AuditLog::CommitGroup(const std::vector<Pending*>& group) {
     }
     Status written = control_->Write(batch);
     if (written.code() == StatusCode::kAborted) {
-      // Another node appended: forget what we knew of these logs and redo.
+      // Another node appended: forget what we knew of these logs and redo,
+      // after a short random pause so two nodes do not collide in step.
       for (auto& [log, size] : before) states_.erase(log);
+      thread_local std::minstd_rand jitter{std::random_device{}()};
+      std::this_thread::sleep_for(std::chrono::microseconds(
+          jitter() % (100u << std::min(attempt, 6))));
       continue;
     }
     if (!written.ok()) {

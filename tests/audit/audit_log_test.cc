@@ -237,6 +237,8 @@ TEST(AuditLogSqliteTest, GroupCommitBatchesConcurrentAppends) {
     for (auto& t : threads) t.join();
     ASSERT_EQ(seqs.size(), static_cast<std::size_t>(kThreads * kEach));
     EXPECT_EQ(*seqs.rbegin(), static_cast<uint64_t>(kThreads * kEach - 1));
+    std::cout << "[ info     ] " << kThreads * kEach << " events in "
+              << (*sqlite)->committed_transactions() << " commits\n";
     EXPECT_LT((*sqlite)->committed_transactions(),
               static_cast<uint64_t>(kThreads * kEach) / 2);
     // The tree over what is stored is the tree the heads sign.
