@@ -114,7 +114,7 @@ TEST_F(AppAuditTest, EveryDataEndpointAppendsExactlyOneEvent) {
   };
   auto created =
       Data("POST", "/v1/tenants/acme/collections/people/records", admin_key,
-           R"({"principal":"p1","fields":{"email":"a@example.com",
+           R"({"principal":"Principal-One","fields":{"email":"a@example.com",
                           "ssn":"219-09-9999"}})");
   ASSERT_EQ(created.status, 201) << created.body;
   std::string id = Member(created, "id");
@@ -126,7 +126,8 @@ TEST_F(AppAuditTest, EveryDataEndpointAppendsExactlyOneEvent) {
   EXPECT_EQ(create_event.purpose, "service_delivery");
   EXPECT_EQ(create_event.fields, (std::vector<std::string>{"email", "ssn"}));
   EXPECT_FALSE(create_event.principal_pseudonym.empty());
-  EXPECT_EQ(create_event.principal_pseudonym.find("p1"), std::string::npos);
+  EXPECT_EQ(create_event.principal_pseudonym.find("Principal"),
+            std::string::npos);
 
   auto tokens = Data(
       "POST", "/v1/tenants/acme/tokenize", admin_key,
@@ -145,18 +146,18 @@ TEST_F(AppAuditTest, EveryDataEndpointAppendsExactlyOneEvent) {
       {"POST", "/v1/tenants/acme/detokenize",
        R"({"tokens":[")" + token + R"("]})", "tokens.detokenize", "ok",
        &admin_key},
-      {"GET", "/v1/tenants/acme/principals/p1", "", "principals.get", "ok",
-       &admin_key},
+      {"GET", "/v1/tenants/acme/principals/Principal-One", "", "principals.get",
+       "ok", &admin_key},
       // Denied: a tenant-app without a policy rule.
       {"GET", records + id, "", "records.get", "denied", &app_key},
       // Failed: no such record, invalid input.
       {"GET", records + "rec_aaaaaaaaaaaaaaaaaaaaaaaaaa", "", "records.get",
        "error", &admin_key},
       {"POST", "/v1/tenants/acme/collections/people/records",
-       R"({"principal":"p2","fields":{"email":"nope"}})", "records.create",
-       "error", &admin_key},
-      {"POST", "/v1/tenants/acme/principals/p1/relocate", R"({"region":"us"})",
-       "principals.relocate", "ok", &admin_key},
+       R"({"principal":"Principal-Two","fields":{"email":"nope"}})",
+       "records.create", "error", &admin_key},
+      {"POST", "/v1/tenants/acme/principals/Principal-One/relocate",
+       R"({"region":"us"})", "principals.relocate", "ok", &admin_key},
       {"DELETE", records + id, "", "records.delete", "ok", &admin_key},
   };
   for (auto& step : steps) {
@@ -181,15 +182,15 @@ TEST_F(AppAuditTest, EveryDataEndpointAppendsExactlyOneEvent) {
   auto all = audit.Entries("t/acme", 0, 1000);
   ASSERT_TRUE(all.has_value());
   for (auto& entry : *all)
-    for (const char* pii :
-         {"a@example.com", "b@example.com", "219-09-9999", "\"p1\"", "p2"})
+    for (const char* pii : {"a@example.com", "b@example.com", "219-09-9999",
+                            "Principal-One", "Principal-Two"})
       EXPECT_EQ(entry.find(pii), std::string::npos) << entry;
 }
 
 TEST_F(AppAuditTest, FailsClosedWhenTheEventCannotBeWritten) {
-  auto created =
-      Data("POST", "/v1/tenants/acme/collections/people/records", admin_key,
-           R"({"principal":"p1","fields":{"email":"secret@example.com"}})");
+  auto created = Data(
+      "POST", "/v1/tenants/acme/collections/people/records", admin_key,
+      R"({"principal":"Principal-One","fields":{"email":"secret@example.com"}})");
   ASSERT_EQ(created.status, 201);
   std::string id = Member(created, "id");
   auto eu = Dump(*h.eu_backend);
@@ -206,8 +207,9 @@ TEST_F(AppAuditTest, FailsClosedWhenTheEventCannotBeWritten) {
   // Changes change nothing: not the record, not a new principal's placement.
   auto control = Dump(*h.control_backend);
   EXPECT_EQ(
-      Data("POST", "/v1/tenants/acme/collections/people/records", admin_key,
-           R"({"principal":"p1","fields":{"email":"x@example.com"}})")
+      Data(
+          "POST", "/v1/tenants/acme/collections/people/records", admin_key,
+          R"({"principal":"Principal-One","fields":{"email":"x@example.com"}})")
           .status,
       503);
   EXPECT_EQ(
