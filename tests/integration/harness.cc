@@ -580,6 +580,39 @@ Rows ServerProcess::StoreRows(const std::string& store) const {
       .value_or(Rows{});
 }
 
+void ServerProcess::StorePut(const std::string& store, const std::string& key,
+                             const std::string& value) const {
+  if (BackendUnderTest() == "postgres") {
+    EXPECT_TRUE(PgRows(StoreUrl(store),
+                       "INSERT INTO piivault_kv VALUES (decode('" +
+                           HexEncode(key) + "', 'hex'), decode('" +
+                           HexEncode(value) +
+                           "', 'hex')) ON CONFLICT (k) DO UPDATE SET v = "
+                           "excluded.v")
+                    .has_value());
+    return;
+  }
+  EXPECT_TRUE(SqliteRows(data_dir_ + "/" + store + ".db",
+                         "INSERT OR REPLACE INTO kv(k, v) VALUES (?1, ?2)",
+                         {key, value})
+                  .has_value());
+}
+
+void ServerProcess::StoreDelete(const std::string& store,
+                                const std::string& key) const {
+  if (BackendUnderTest() == "postgres") {
+    EXPECT_TRUE(PgRows(StoreUrl(store),
+                       "DELETE FROM piivault_kv WHERE k = "
+                       "decode('" +
+                           HexEncode(key) + "', 'hex')")
+                    .has_value());
+    return;
+  }
+  EXPECT_TRUE(SqliteRows(data_dir_ + "/" + store + ".db",
+                         "DELETE FROM kv WHERE k = ?1", {key})
+                  .has_value());
+}
+
 int64_t ServerProcess::StoreCountPrefix(const std::string& store,
                                         const std::string& prefix) const {
   int64_t n = 0;

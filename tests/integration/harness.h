@@ -194,6 +194,10 @@ class ServerProcess {
   // Overwrites the value at `to` with the value at `from`.
   void StoreCopyValue(const std::string& store, const std::string& from,
                       const std::string& to) const;
+  // Writes or deletes one row.
+  void StorePut(const std::string& store, const std::string& key,
+                const std::string& value) const;
+  void StoreDelete(const std::string& store, const std::string& key) const;
   // SIGTERM, then waits (up to ~15 s) and returns the exit status
   // (128 + signal if killed by a signal, -1 if it had to be killed).
   int Stop();
