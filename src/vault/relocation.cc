@@ -195,6 +195,25 @@ Status RelocationService::Switch(const RelocationRecord& move) {
   return Aborted("the principal changed concurrently; retry");
 }
 
+namespace {
+
+// A batch turning a relocation key entry (`raw`, decoded as `state`) back
+// into the plain active key, or removing it for a principal without a key.
+storage::WriteBatch RestoreActiveKey(const std::string& pkey,
+                                     const std::string& raw,
+                                     const PrincipalKeyState& state) {
+  storage::WriteBatch batch;
+  batch.RequireValue(pkey, raw);
+  if (state.wrapped.empty()) {
+    batch.Delete(pkey);
+  } else {
+    batch.Put(pkey, state.wrapped);
+  }
+  return batch;
+}
+
+}  // namespace
+
 Status RelocationService::Activate(storage::Backend& target,
                                    const RelocationRecord& move) {
   std::string pkey = keys::PrincipalKey(move.tenant, move.pseudonym);
@@ -203,14 +222,7 @@ Status RelocationService::Activate(storage::Backend& target,
   PV_ASSIGN_OR_RETURN(auto state, PrincipalKeyState::Decode(*raw));
   if (state.active()) return Status::Ok();
   if (state.phase != PrincipalKeyState::Phase::kIncoming) return Inconsistent();
-  storage::WriteBatch batch;
-  batch.RequireValue(pkey, *raw);
-  if (state.wrapped.empty()) {
-    batch.Delete(pkey);
-  } else {
-    batch.Put(pkey, state.wrapped);
-  }
-  Status written = target.Write(batch);
+  Status written = target.Write(RestoreActiveKey(pkey, *raw, state));
   // Aborted: another driver activated it first.
   return written.code() == StatusCode::kAborted ? Status::Ok() : written;
 }
@@ -224,16 +236,8 @@ Status RelocationService::Abandon(storage::Backend& source,
   PV_ASSIGN_OR_RETURN(auto raw, source.Get(pkey));
   if (raw) {
     PV_ASSIGN_OR_RETURN(auto state, PrincipalKeyState::Decode(*raw));
-    if (!state.active()) {
-      storage::WriteBatch batch;
-      batch.RequireValue(pkey, *raw);
-      if (state.wrapped.empty()) {
-        batch.Delete(pkey);
-      } else {
-        batch.Put(pkey, state.wrapped);
-      }
-      PV_RETURN_IF_ERROR(source.Write(batch));
-    }
+    if (!state.active())
+      PV_RETURN_IF_ERROR(source.Write(RestoreActiveKey(pkey, *raw, state)));
   }
   storage::WriteBatch done;
   done.Delete(key);
