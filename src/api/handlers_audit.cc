@@ -5,7 +5,6 @@
 #include <charconv>
 
 #include "api/handler_support.h"
-#include "audit/verify.h"
 #include "base/encoding.h"
 
 namespace piivault::api {
@@ -47,21 +46,11 @@ Result<uint64_t> UintParam(const Call& call, std::string_view name,
   return v;
 }
 
+// The entry's members, with the time in RFC 3339 as everywhere in the API.
 json::value EventJson(const audit::Event& e) {
-  json::array fields;
-  for (auto& f : e.fields) fields.emplace_back(f);
-  return json::object{{"seq", e.seq},
-                      {"at", TimeJson(e.at)},
-                      {"actor", e.actor},
-                      {"action", e.action},
-                      {"purpose", e.purpose},
-                      {"collection", e.collection},
-                      {"record", e.record},
-                      {"principal_pseudonym", e.principal_pseudonym},
-                      {"fields", std::move(fields)},
-                      {"region", e.region},
-                      {"outcome", e.outcome},
-                      {"request_id", e.request_id}};
+  json::object o = audit::EntryObject(e);
+  o["at"] = TimeJson(e.at);
+  return o;
 }
 
 json::array HashesJson(const std::vector<audit::Hash>& hashes) {
@@ -149,10 +138,7 @@ Result<Reply> Consistency(Call& call, bool tenant_log) {
 Result<Reply> Export(Call& call, bool tenant_log) {
   PV_ASSIGN_OR_RETURN(auto log, LogFor(call, tenant_log));
   PV_ASSIGN_OR_RETURN(auto exported, call.audit.Export(log));
-  audit::LogExport doc{log, std::move(exported.head),
-                       std::move(exported.entries),
-                       std::move(exported.leaf_hashes)};
-  return Reply{200, json::parse(doc.ToJson())};
+  return Reply{200, json::parse(exported.ToJson())};
 }
 
 Result<Reply> PublicKey(Call& call) {

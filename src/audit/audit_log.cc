@@ -224,8 +224,8 @@ void AuditLog::CommitGroup(const std::vector<Pending*>& group) {
       // after a short random pause so two nodes do not collide in step.
       for (auto& [log, size] : before) states_.erase(log);
       thread_local std::minstd_rand jitter{std::random_device{}()};
-      std::this_thread::sleep_for(std::chrono::microseconds(
-          jitter() % (100u << std::min(attempt, 6))));
+      std::this_thread::sleep_for(
+          std::chrono::microseconds(jitter() % (100u << std::min(attempt, 6))));
       continue;
     }
     if (!written.ok()) {
@@ -348,8 +348,9 @@ Result<std::vector<Hash>> AuditLog::ProveConsistency(std::string_view log,
   return RangeHashes(log, ConsistencyProofRanges(first, second));
 }
 
-Result<AuditLog::Exported> AuditLog::Export(std::string_view log) {
-  Exported out;
+Result<LogExport> AuditLog::Export(std::string_view log) {
+  LogExport out;
+  out.log_id = std::string(log);
   PV_ASSIGN_OR_RETURN(out.head, Head(log));
   constexpr uint64_t kChunk = 1024;
   for (uint64_t from = 0; from < out.head.tree_size; from += kChunk) {

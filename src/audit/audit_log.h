@@ -64,6 +64,24 @@ struct SignedHead {
   bool Verify(std::string_view public_key) const;
 };
 
+// Everything needed to verify a log offline (audit/verify.h). As JSON:
+// {"format":"piivault-audit-export-v1","log_id","head":<signed head>,
+//  "entries":[<entry text> | null, ...],"leaf_hashes":[<hex>, ...]}.
+// Entries are the exact bytes the tree hashes, null where the server could
+// not read a stored entry (missing, or failing its integrity check), so that
+// verification, not the export, names it; leaf_hashes are the ones the
+// server stored (zero where missing), which locate a modified entry when
+// they match the signed head.
+struct LogExport {
+  std::string log_id;
+  SignedHead head;
+  std::vector<std::optional<std::string>> entries;
+  std::vector<Hash> leaf_hashes;
+
+  std::string ToJson() const;
+  static Result<LogExport> FromJson(std::string_view json);
+};
+
 class AuditLog {
  public:
   // REQUIRES: all pointers outlive this.
@@ -89,16 +107,8 @@ class AuditLog {
   Result<std::vector<std::string>> Entries(std::string_view log, uint64_t from,
                                            std::size_t limit);
 
-  // Everything needed to verify the log offline (audit/verify.h): a signed
-  // head and every entry it covers, as stored. An entry the server cannot
-  // read (missing, or failing its integrity check) is exported as nullopt,
-  // so that verification, not the export, names it.
-  struct Exported {
-    SignedHead head;
-    std::vector<std::optional<std::string>> entries;
-    std::vector<Hash> leaf_hashes;  // as stored; zero where missing
-  };
-  Result<Exported> Export(std::string_view log);
+  // The log with a freshly signed head, for offline verification.
+  Result<LogExport> Export(std::string_view log);
 
   // The newest signed head; signs a new one first if the log grew since.
   Result<SignedHead> Head(std::string_view log);

@@ -17,6 +17,10 @@ EventScope::~EventScope() { current_event = outer_; }
 Event* EventScope::Current() { return current_event; }
 
 std::string EncodeEntry(const Event& e) {
+  return json::serialize(EntryObject(e));
+}
+
+json::object EntryObject(const Event& e) {
   json::array fields;
   for (auto& f : e.fields) fields.emplace_back(f);
   // boost::json keeps insertion order: this order is the format.
@@ -32,7 +36,7 @@ std::string EncodeEntry(const Event& e) {
                  {"region", e.region},
                  {"outcome", e.outcome},
                  {"request_id", e.request_id}};
-  return json::serialize(o);
+  return o;
 }
 
 Result<Event> DecodeEntry(std::string_view entry) {

@@ -4,6 +4,7 @@
 // keyed pseudonym, values never, fields by name only.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -49,6 +50,8 @@ class EventScope {
 // The entry: compact JSON with the members in a fixed order, so the same
 // event always gives the same bytes. `at` has microsecond precision.
 std::string EncodeEntry(const Event& event);
+// The entry's JSON object, before serialization.
+boost::json::object EntryObject(const Event& event);
 // kDataLoss for bytes that are no entry.
 Result<Event> DecodeEntry(std::string_view entry);
 

@@ -1,12 +1,6 @@
-// Offline verification of an exported audit log: needs the export file and
-// the deployment's public key, no server and no database.
-//
-// Export format (JSON): {"format":"piivault-audit-export-v1","log_id",
-// "head":<signed head>,"entries":[<entry text> | null, ...],
-// "leaf_hashes":[<hex>, ...]} — entries are the exact bytes the tree hashes
-// (null where the server could not read a stored entry: missing, or failing
-// its integrity check); leaf_hashes are the leaf hashes the server stored,
-// which locate a modified entry when they match the signed head.
+// Offline verification of an exported audit log (AuditLog::Export, format in
+// audit_log.h): needs the export file and the deployment's public key, no
+// server and no database.
 #pragma once
 
 #include <optional>
@@ -17,16 +11,6 @@
 #include "audit/audit_log.h"
 
 namespace piivault::audit {
-
-struct LogExport {
-  std::string log_id;
-  SignedHead head;
-  std::vector<std::optional<std::string>> entries;
-  std::vector<Hash> leaf_hashes;
-
-  std::string ToJson() const;
-  static Result<LogExport> FromJson(std::string_view json);
-};
 
 struct Verdict {
   bool ok = false;
