@@ -4,6 +4,7 @@
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <chrono>
+#include <future>
 
 #include "api/handler_support.h"
 #include "crypto/random.h"
@@ -65,6 +66,17 @@ HttpResponse ErrorResponse(const Status& s) {
   if (s.code() == StatusCode::kDataLoss)
     return ErrorResponse(status, code, "integrity error: " + s.message());
   return ErrorResponse(status, code, s.message(), s.field());
+}
+
+HttpResponse ReplyResponse(std::string_view request_id, Result<Reply> reply) {
+  if (reply) return JsonResponse(reply->status, reply->body);
+  const Status& error = reply.error();
+  // Server-side failures are for the operator to see; messages carry no PII
+  // by construction.
+  if (HttpError(error).first >= 500)
+    spdlog::error(R"("msg":"request failed","request_id":"{}","error":{})",
+                  request_id, json::serialize(json::string(error.ToString())));
+  return ErrorResponse(error);
 }
 
 // A client-supplied request id is echoed only if it is short and plain, so
@@ -201,19 +213,37 @@ class App::AuditTrail {
     return t;
   }
 
-  // Runs the handler with the event open for the services to complete, and
-  // writes the event: write-ahead before the first change, or afterwards
-  // with the outcome. A reply is only returned once its event is durable.
+  // Runs the handler with the event open for the services to complete. The
+  // event is written ahead of the handler's first change (blocking), or, if
+  // it changed nothing, must be written afterwards with WriteAfter(): a reply
+  // is only ever returned once its event is durable.
   Result<Reply> Run(const HandlerFn& fn, Call& call) {
     Result<Reply> reply = [&] {
       audit::EventScope scope(&event_);
-      storage::BeforeFirstWrite write_ahead([&] { return Write("ok"); });
+      storage::BeforeFirstWrite write_ahead([&] {
+        written_ = true;
+        Stamp("ok");
+        auto appended = log_.Append(log_id_, event_);
+        return appended ? Status::Ok() : appended.error();
+      });
       return fn(call);
     }();
-    if (written_) return reply;
-    Status s = Write(reply ? "ok" : Outcome(reply.error()));
-    if (!s.ok()) return Err(s);
     return reply;
+  }
+
+  bool written() const { return written_; }
+
+  // Appends the event with the reply's outcome, without blocking; `done` gets
+  // the reply once the event is durable, or the append's error.
+  void WriteAfter(Result<Reply> reply,
+                  std::function<void(Result<Reply>)> done) {
+    Stamp(reply ? "ok" : Outcome(reply.error()));
+    log_.AppendAsync(
+        log_id_, std::move(event_),
+        [reply = std::move(reply),
+         done = std::move(done)](Result<uint64_t> appended) mutable {
+          done(appended ? std::move(reply) : Err(appended.error()));
+        });
   }
 
  private:
@@ -226,13 +256,9 @@ class App::AuditTrail {
                : "error";
   }
 
-  Status Write(std::string outcome) {
-    written_ = true;
+  void Stamp(std::string outcome) {
     event_.outcome = std::move(outcome);
     event_.at = std::chrono::system_clock::now();
-    auto appended = log_.Append(log_id_, event_);
-    if (!appended) return appended.error();
-    return Status::Ok();
   }
 
   audit::AuditLog& log_;
@@ -258,75 +284,88 @@ App::App(vault::Vault* vault, audit::AuditLog* audit)
 
 App::~App() = default;
 
-HttpResponse App::Handle(const HttpRequest& req) {
-  auto started = std::chrono::steady_clock::now();
-  std::string request_id = RequestId(req);
-  std::size_t route_index = routes_->routes.size() + 2;  // "unmatched"
+// What the access log and the metrics need of a request once it is answered,
+// which may be on the audit log's committer thread.
+struct App::Exchange {
+  std::chrono::steady_clock::time_point started;
+  std::string request_id;
+  std::string method;
+  std::size_t route_index;
   std::string actor = "-";
+};
 
-  auto respond = [&]() -> HttpResponse {
-    if (req.rejection.status != 0) {
-      std::vector<std::string> ignored;
-      if (auto matched = routes_->Match(req, ignored)) route_index = *matched;
-      return ErrorResponse(req.rejection.status, req.rejection.code,
-                           req.rejection.message);
-    }
-    if (req.path == "/healthz" && req.method == "GET") {
-      route_index = routes_->routes.size();
-      return JsonResponse(200, json::object{{"status", "ok"}});
-    }
-    if (req.path == "/metrics" && req.method == "GET") {
-      route_index = routes_->routes.size() + 1;
-      HttpResponse r;
-      r.content_type = "text/plain; version=0.0.4";
-      r.body = metrics_->Render();
-      return r;
-    }
-    std::vector<std::string> params;
-    auto matched = routes_->Match(req, params);
-    if (!matched) return ErrorResponse(matched.error());
-    route_index = *matched;
-    // The auth scheme is case-insensitive (RFC 9110 §11.1).
-    std::string_view auth = req.Header("authorization");
-    if (auth.size() <= 7 ||
-        !boost::algorithm::iequals(auth.substr(0, 7), "Bearer "))
-      return ErrorResponse(Unauthenticated("a Bearer API key is required"));
-    vault::ControlStore::RequestScope scope(vault_->control);
-    auto identity = vault_->identities.Authenticate(auth.substr(7));
-    if (!identity) return ErrorResponse(identity.error());
-    actor = identity->id;
-    const Route& route = routes_->routes[*matched];
-    Call call{req,        std::move(params), std::move(*identity),
-              request_id, *vault_,           *audit_};
-    std::optional<AuditTrail> trail;
-    if (route.audited()) trail.emplace(AuditTrail::For(route, call, *audit_));
-    Result<Reply> reply = trail ? trail->Run(route.fn, call) : route.fn(call);
-    if (!reply) {
-      const Status& error = reply.error();
-      // Server-side failures are for the operator to see; messages carry no
-      // PII by construction.
-      if (HttpError(error).first >= 500)
-        spdlog::error(R"("msg":"request failed","request_id":"{}","error":{})",
-                      request_id,
-                      json::serialize(json::string(error.ToString())));
-      return ErrorResponse(error);
-    }
-    return JsonResponse(reply->status, reply->body);
-  };
+HttpResponse App::Handle(const HttpRequest& req) {
+  std::promise<HttpResponse> promise;
+  auto future = promise.get_future();
+  Handle(req,
+         [&promise](HttpResponse res) { promise.set_value(std::move(res)); });
+  return future.get();
+}
 
-  HttpResponse res = respond();
-  res.headers.emplace_back("X-Request-Id", request_id);
-  auto elapsed = std::chrono::steady_clock::now() - started;
-  metrics_->Record(route_index, res.status, elapsed);
+void App::Handle(const HttpRequest& req, Respond respond) {
+  Exchange x{std::chrono::steady_clock::now(), RequestId(req),
+             req.method.substr(0, 16), routes_->routes.size() + 2};
+  auto finish = [&](HttpResponse res) { Finish(x, std::move(res), respond); };
+  if (req.rejection.status != 0) {
+    std::vector<std::string> ignored;
+    if (auto matched = routes_->Match(req, ignored)) x.route_index = *matched;
+    return finish(ErrorResponse(req.rejection.status, req.rejection.code,
+                                req.rejection.message));
+  }
+  if (req.path == "/healthz" && req.method == "GET") {
+    x.route_index = routes_->routes.size();
+    return finish(JsonResponse(200, json::object{{"status", "ok"}}));
+  }
+  if (req.path == "/metrics" && req.method == "GET") {
+    x.route_index = routes_->routes.size() + 1;
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = metrics_->Render();
+    return finish(std::move(r));
+  }
+  std::vector<std::string> params;
+  auto matched = routes_->Match(req, params);
+  if (!matched) return finish(ErrorResponse(matched.error()));
+  x.route_index = *matched;
+  // The auth scheme is case-insensitive (RFC 9110 §11.1).
+  std::string_view auth = req.Header("authorization");
+  if (auth.size() <= 7 ||
+      !boost::algorithm::iequals(auth.substr(0, 7), "Bearer "))
+    return finish(
+        ErrorResponse(Unauthenticated("a Bearer API key is required")));
+  vault::ControlStore::RequestScope scope(vault_->control);
+  auto identity = vault_->identities.Authenticate(auth.substr(7));
+  if (!identity) return finish(ErrorResponse(identity.error()));
+  x.actor = identity->id;
+  const Route& route = routes_->routes[*matched];
+  Call call{req,          std::move(params), std::move(*identity),
+            x.request_id, *vault_,           *audit_};
+  if (!route.audited())
+    return finish(ReplyResponse(x.request_id, route.fn(call)));
+  AuditTrail trail = AuditTrail::For(route, call, *audit_);
+  Result<Reply> reply = trail.Run(route.fn, call);
+  if (trail.written())
+    return finish(ReplyResponse(x.request_id, std::move(reply)));
+  trail.WriteAfter(
+      std::move(reply), [this, x = std::move(x), respond = std::move(respond)](
+                            Result<Reply> durable) mutable {
+        Finish(x, ReplyResponse(x.request_id, std::move(durable)), respond);
+      });
+}
+
+void App::Finish(const Exchange& x, HttpResponse res, const Respond& respond) {
+  res.headers.emplace_back("X-Request-Id", x.request_id);
+  auto elapsed = std::chrono::steady_clock::now() - x.started;
+  metrics_->Record(x.route_index, res.status, elapsed);
   // The access log names the route template, never the raw path (which may
   // carry a principal id) and never a body.
   spdlog::info(
       R"("msg":"request","route":"{}","method":{},"status":{},"duration_us":{},"request_id":"{}","actor":"{}")",
-      route_names_[route_index],
-      json::serialize(json::string(req.method.substr(0, 16))), res.status,
+      route_names_[x.route_index], json::serialize(json::string(x.method)),
+      res.status,
       std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count(),
-      request_id, actor);
-  return res;
+      x.request_id, x.actor);
+  respond(std::move(res));
 }
 
 }  // namespace piivault::api

@@ -24,12 +24,19 @@ class App {
   App(vault::Vault* vault, audit::AuditLog* audit);
   ~App();
 
+  // Answers `request` by calling `respond` exactly once: on this thread, or
+  // on the audit log's committer thread once the request's event is durable
+  // (reads are answered that way, so no thread waits for the fsync).
+  void Handle(const HttpRequest& request, Respond respond);
+  // The same, blocking until the answer (tests, tools).
   HttpResponse Handle(const HttpRequest& request);
 
  private:
   struct Route;
   class Routes;
   class AuditTrail;
+  struct Exchange;
+  void Finish(const Exchange& x, HttpResponse res, const Respond& respond);
   std::unique_ptr<Routes> routes_;
   std::vector<std::string>
       route_names_;  // routes, then health, metrics, unmatched

@@ -2,6 +2,7 @@
 // and only server.cc and client.cc include Beast.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,5 +39,8 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 };
+
+// Takes a request's response; may be called on any thread.
+using Respond = std::function<void(HttpResponse)>;
 
 }  // namespace piivault::api

@@ -32,7 +32,8 @@ struct Shared {
   std::size_t body_limit;
   std::chrono::seconds read_timeout;
   std::atomic<bool> stopping{false};
-  std::atomic<int> in_flight{0};
+  std::atomic<int> in_flight{0};   // dispatched, response not yet written
+  std::atomic<int> unanswered{0};  // dispatched, handler not yet responded
 };
 
 // Method, target and headers; the body is moved in separately.
@@ -158,22 +159,31 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void Dispatch(HttpRequest&& request, bool close) {
     shared_->in_flight.fetch_add(1);
-    // Reads are short (page-cache hits, no fsync): answer them on the I/O
-    // thread and save two thread hand-offs. Writes wait for a durable commit
-    // and are handed to the pool, where concurrent ones share one group
-    // commit and never stall the event loop.
+    shared_->unanswered.fetch_add(1);
+    // The answer may come from another thread (the audit log's committer):
+    // it is written on this connection's strand.
+    Respond respond = [self = this->shared_from_this(),
+                       close](HttpResponse res) {
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, res = std::move(res), close]() mutable {
+                       self->Write(std::move(res), close);
+                     });
+      self->shared_->unanswered.fetch_sub(1);
+    };
+    // Reads are short (page-cache hits, no fsync; their audit events are
+    // awaited without blocking): answer them on the I/O thread and save two
+    // thread hand-offs. Writes wait for durable commits and are handed to
+    // the pool, where concurrent ones share one group commit and never stall
+    // the event loop.
     if (request.method == "GET" || request.method == "HEAD") {
-      Write(shared_->handler(request), close);
+      shared_->handler(request, std::move(respond));
       return;
     }
-    asio::post(*shared_->pool, [self = this->shared_from_this(),
-                                request = std::move(request), close]() mutable {
-      HttpResponse res = self->shared_->handler(request);
-      asio::post(self->stream_.get_executor(),
-                 [self, res = std::move(res), close]() mutable {
-                   self->Write(std::move(res), close);
-                 });
-    });
+    asio::post(*shared_->pool,
+               [self = this->shared_from_this(), request = std::move(request),
+                respond = std::move(respond)]() mutable {
+                 self->shared_->handler(request, std::move(respond));
+               });
   }
 
   void Write(HttpResponse&& res, bool close) {
@@ -365,6 +375,10 @@ Status RunServer(const ServerOptions& options, Handler handler) {
   ioc.run();
   for (auto& t : threads) t.join();
   pool.join();
+  // A request past the grace period may still be waiting for its audit event;
+  // its answer is posted to this io_context, which must outlive the post.
+  while (shared.unanswered.load() > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   return Status::Ok();
 }
 

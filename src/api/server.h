@@ -18,7 +18,8 @@
 
 namespace piivault::api {
 
-using Handler = std::function<HttpResponse(const HttpRequest&)>;
+// Answers a request by calling the Respond exactly once, on any thread.
+using Handler = std::function<void(const HttpRequest&, Respond)>;
 
 struct ServerOptions {
   ServerConfig config;

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
+#include <cstring>
+#include <future>
 #include <random>
 #include <thread>
 
@@ -14,6 +16,8 @@ namespace json = boost::json;
 
 constexpr int kMaxAttempts = 64;
 constexpr std::size_t kMaxGroup = 8192;
+constexpr uint8_t kTileHeight = 8;
+constexpr uint64_t kTileWidth = uint64_t{1} << kTileHeight;
 
 std::string Hex16(uint64_t v) {
   char buf[17];
@@ -27,13 +31,26 @@ std::string Prefix(std::string_view log) {
 std::string SizeKey(std::string_view log) { return Prefix(log) + "size"; }
 std::string HeadKey(std::string_view log) { return Prefix(log) + "head"; }
 std::string EntryPrefix(std::string_view log) { return Prefix(log) + "e/"; }
-std::string EntryKey(std::string_view log, uint64_t index) {
-  return EntryPrefix(log) + Hex16(index);
+std::string RunKey(std::string_view log, uint64_t first) {
+  return EntryPrefix(log) + Hex16(first);
 }
-std::string NodeKey(std::string_view log, NodeId id) {
-  char level[3];
-  std::snprintf(level, sizeof level, "%02x", id.level);
-  return Prefix(log) + "n/" + level + "/" + Hex16(id.index);
+std::string TileKey(std::string_view log, std::size_t level, uint64_t tile) {
+  char l[3];
+  std::snprintf(l, sizeof l, "%02zx", level);
+  return Prefix(log) + "tile/" + l + "/" + Hex16(tile);
+}
+
+std::optional<uint64_t> ParseHex16(std::string_view hex) {
+  if (hex.size() != 16) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : hex) {
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                   : -1;
+    if (d < 0) return std::nullopt;
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  return v;
 }
 
 std::string EncodeSize(uint64_t size) {
@@ -52,13 +69,6 @@ Result<uint64_t> DecodeSize(std::string_view raw) {
 
 std::string_view AsBytes(const Hash& h) {
   return {reinterpret_cast<const char*>(h.data()), h.size()};
-}
-
-Result<Hash> AsHash(std::string_view raw) {
-  Hash h{};
-  if (raw.size() != h.size()) return Err(DataLoss("audit node is malformed"));
-  std::copy(raw.begin(), raw.end(), reinterpret_cast<char*>(h.data()));
-  return h;
 }
 
 Status WriteFailed(const Status& cause) {
@@ -129,23 +139,17 @@ bool SignedHead::Verify(std::string_view public_key) const {
 // ---------------------------------------------------------------------------
 // Appends
 
-struct AuditLog::Pending {
-  std::string log;
-  Event event;
-  Status status;
-  bool done = false;  // GUARDED_BY(queue_mu_)
-  std::condition_variable cv;
-};
-
 AuditLog::AuditLog(storage::Backend* control, const crypto::Keyring* keyring,
                    const crypto::Ed25519Key* signer, const Clock* clock)
-    : control_(control), keyring_(keyring), signer_(signer), clock_(clock) {}
+    : control_(control),
+      keyring_(keyring),
+      signer_(signer),
+      clock_(clock),
+      committer_([this](std::stop_token stop) { CommitLoop(stop); }) {}
 
 AuditLog::~AuditLog() {
-  if (signing_thread_.joinable()) {
-    signing_thread_.request_stop();
-    signing_thread_.join();
-  }
+  signing_thread_ = {};  // stops and joins
+  committer_ = {};       // commits what is queued, then stops
 }
 
 std::string AuditLog::TenantLog(std::string_view tenant) {
@@ -153,99 +157,203 @@ std::string AuditLog::TenantLog(std::string_view tenant) {
 }
 
 Result<uint64_t> AuditLog::Append(std::string_view log, Event event) {
-  Pending p{std::string(log), std::move(event), {}, false, {}};
-  std::unique_lock lock(queue_mu_);
-  queue_.push_back(&p);
-  p.cv.wait(lock, [&] { return p.done || queue_.front() == &p; });
-  if (!p.done) {
-    // We lead: commit our event and those queued behind it.
-    std::vector<Pending*> group;
-    for (Pending* q : queue_) {
-      if (group.size() >= kMaxGroup) break;
-      group.push_back(q);
-    }
-    lock.unlock();
-    CommitGroup(group);
-    lock.lock();
-    for (std::size_t i = 0; i < group.size(); ++i) {
-      Pending* q = queue_.front();
-      queue_.pop_front();
-      q->done = true;
-      if (q != &p) q->cv.notify_one();  // under the lock: q dies once done
-    }
-    if (!queue_.empty()) queue_.front()->cv.notify_one();
-  }
-  if (!p.status.ok()) return Err(p.status);
-  return p.event.seq;
+  std::promise<Result<uint64_t>> promise;
+  auto future = promise.get_future();
+  AppendAsync(log, std::move(event), [&promise](Result<uint64_t> result) {
+    promise.set_value(std::move(result));
+  });
+  return future.get();
 }
 
-void AuditLog::CommitGroup(const std::vector<Pending*>& group) {
-  std::lock_guard state_lock(state_mu_);
-  auto fail_all = [&](const Status& s) {
-    for (Pending* p : group) p->status = s;
+void AuditLog::AppendAsync(std::string_view log, Event event, Done done) {
+  {
+    std::lock_guard lock(queue_mu_);
+    if (!stopped_) {
+      queue_.push_back({std::string(log), std::move(event), std::move(done)});
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  done(Err(Unavailable("the audit log is shutting down")));
+}
+
+void AuditLog::CommitLoop(std::stop_token stop) {
+  std::vector<Pending> group;
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, stop, [&] { return !queue_.empty(); });
+      if (queue_.empty()) {  // stopping, and nothing left to write
+        stopped_ = true;
+        return;
+      }
+      if (queue_.size() <= kMaxGroup) {
+        group.swap(queue_);
+      } else {
+        auto end = queue_.begin() + kMaxGroup;
+        group.assign(std::make_move_iterator(queue_.begin()),
+                     std::make_move_iterator(end));
+        queue_.erase(queue_.begin(), end);
+      }
+    }
+    CommitGroup(group);
+    group.clear();
+  }
+}
+
+// The rows one group adds to one log: its entries as runs, its hash tiles,
+// and its size, guarded by the size it started from.
+class AuditLog::GroupBatch {
+ public:
+  GroupBatch(std::string_view log, LogState state, const crypto::Keyring& keys)
+      : log_(log),
+        keys_(keys),
+        size_before_(state.size),
+        state_(std::move(state)) {}
+
+  uint64_t next_index() const { return state_.size; }
+
+  void Add(std::string_view entry, storage::WriteBatch& batch) {
+    uint64_t index = state_.size;
+    if (run_.empty() || index % kTileWidth == 0) {
+      FlushRun(batch);
+      run_first_ = index;
+    }
+    char length[4];
+    for (int i = 0; i < 4; ++i)
+      length[i] = static_cast<char>(entry.size() >> (24 - 8 * i));
+    run_.append(length, 4).append(entry);
+
+    for (auto& [id, hash] : state_.range.Append(LeafHash(entry))) {
+      if (id.level % kTileHeight != 0) continue;
+      std::size_t level = id.level / kTileHeight;
+      if (state_.tile_tails.size() <= level)
+        state_.tile_tails.resize(level + 1);
+      std::string& tail = state_.tile_tails[level];
+      tail.append(AsBytes(hash));
+      uint64_t tile = id.index / kTileWidth;
+      if (tail.size() == kTileWidth * sizeof(Hash)) {  // full: final
+        batch.Put(TileKey(log_, level, tile), std::move(tail));
+        tail.clear();
+        dirty_tiles_.erase(level);
+      } else {
+        dirty_tiles_[level] = tile;
+      }
+    }
+    ++state_.size;
+  }
+
+  // Completes `batch` with the pending run, the unfilled tiles and the size.
+  void Finish(storage::WriteBatch& batch) {
+    FlushRun(batch);
+    for (auto [level, tile] : dirty_tiles_)
+      batch.Put(TileKey(log_, level, tile), state_.tile_tails[level]);
+    dirty_tiles_.clear();
+    if (size_before_ == 0) {
+      batch.RequireAbsent(SizeKey(log_));
+    } else {
+      batch.RequireValue(SizeKey(log_), EncodeSize(size_before_));
+    }
+    batch.Put(SizeKey(log_), EncodeSize(state_.size));
+  }
+
+  LogState&& state() && { return std::move(state_); }
+
+ private:
+  void FlushRun(storage::WriteBatch& batch) {
+    if (run_.empty()) return;
+    std::string key = RunKey(log_, run_first_);
+    batch.Put(key, keys_.SealControl(run_, key));
+    run_.clear();
+  }
+
+  std::string_view log_;
+  const crypto::Keyring& keys_;
+  uint64_t size_before_;
+  LogState state_;
+  uint64_t run_first_ = 0;
+  std::string run_;  // entries, each after its 4-byte big-endian length
+  std::map<std::size_t, uint64_t> dirty_tiles_;  // level -> unfilled tile
+};
+
+void AuditLog::CommitGroup(std::vector<Pending>& group) {
+  auto complete = [&](const Status& s) {
+    for (Pending& p : group) {
+      if (s.ok()) {
+        p.done(p.event.seq);
+      } else {
+        p.done(Err(s));
+      }
+    }
   };
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    std::map<std::string, LogState, std::less<>> working;
-    std::map<std::string, uint64_t, std::less<>> before;
+    std::map<std::string_view, GroupBatch> logs;
     storage::WriteBatch batch;
-    for (Pending* p : group) {
-      auto it = working.find(p->log);
-      if (it == working.end()) {
-        auto cached = states_.find(p->log);
-        if (cached != states_.end()) {
-          it = working.emplace(p->log, cached->second).first;
-        } else {
-          auto loaded = LoadState(p->log);
-          if (!loaded) return fail_all(WriteFailed(loaded.error()));
-          it = working.emplace(p->log, *std::move(loaded)).first;
-        }
-        before[p->log] = it->second.size;
+    for (Pending& p : group) {
+      auto it = logs.find(p.log);
+      if (it == logs.end()) {
+        auto cached = states_.find(p.log);
+        Result<LogState> state = cached != states_.end()
+                                     ? Result<LogState>(cached->second)
+                                     : LoadState(p.log);
+        if (!state) return complete(WriteFailed(state.error()));
+        it = logs.try_emplace(p.log, p.log, *std::move(state), *keyring_).first;
       }
-      LogState& state = it->second;
-      p->event.seq = state.size;
-      std::string entry = EncodeEntry(p->event);
-      std::string key = EntryKey(p->log, state.size);
-      for (auto& [id, hash] : state.range.Append(LeafHash(entry)))
-        batch.Put(NodeKey(p->log, id), std::string(AsBytes(hash)));
-      batch.Put(key, keyring_->SealControl(entry, key));
-      ++state.size;
+      p.event.seq = it->second.next_index();
+      it->second.Add(EncodeEntry(p.event), batch);
     }
-    for (auto& [log, size] : before) {
-      if (size == 0) {
-        batch.RequireAbsent(SizeKey(log));
-      } else {
-        batch.RequireValue(SizeKey(log), EncodeSize(size));
-      }
-      batch.Put(SizeKey(log), EncodeSize(working.at(log).size));
-    }
+    for (auto& [log, rows] : logs) rows.Finish(batch);
     Status written = control_->Write(batch);
+    if (!written.ok()) {
+      for (auto& [log, rows] : logs)
+        if (auto it = states_.find(log); it != states_.end()) states_.erase(it);
+    }
     if (written.code() == StatusCode::kAborted) {
-      // Another node appended: forget what we knew of these logs and redo,
-      // after a short random pause so two nodes do not collide in step.
-      for (auto& [log, size] : before) states_.erase(log);
+      // Another node appended: reload these logs and redo, after a short
+      // random pause so two nodes do not collide in step.
       thread_local std::minstd_rand jitter{std::random_device{}()};
       std::this_thread::sleep_for(
           std::chrono::microseconds(jitter() % (100u << std::min(attempt, 6))));
       continue;
     }
-    if (!written.ok()) {
-      for (auto& [log, size] : before) states_.erase(log);
-      return fail_all(WriteFailed(written));
+    if (!written.ok()) return complete(WriteFailed(written));
+    {
+      std::lock_guard lock(grown_mu_);
+      for (auto& [log, rows] : logs) grown_.emplace(log);
     }
-    for (auto& [log, state] : working) {
-      states_.insert_or_assign(log, std::move(state));
-      grown_.insert(log);
-    }
-    return fail_all(Status::Ok());
+    for (auto& [log, rows] : logs)
+      states_.insert_or_assign(std::string(log), std::move(rows).state());
+    return complete(Status::Ok());
   }
-  fail_all(Unavailable("the audit log is too contended to append; retry"));
+  complete(Unavailable("the audit log is too contended to append; retry"));
 }
 
 Result<AuditLog::LogState> AuditLog::LoadState(std::string_view log) {
   PV_ASSIGN_OR_RETURN(uint64_t size, Size(log));
   PV_ASSIGN_OR_RETURN(auto peaks, ReadNodes(log, CompactRange::PeakIds(size)));
   PV_ASSIGN_OR_RETURN(auto range, CompactRange::FromPeaks(size, peaks));
-  return LogState{size, std::move(range)};
+  // The unfilled tile of each level: the level-8L hashes past its last full
+  // tile.
+  std::vector<std::string> keys;
+  std::vector<uint64_t> widths;
+  for (std::size_t level = 0; (size >> (kTileHeight * level)) > 0; ++level) {
+    uint64_t hashes = size >> (kTileHeight * level);
+    keys.push_back(TileKey(log, level, hashes / kTileWidth));
+    widths.push_back(hashes % kTileWidth);
+  }
+  PV_ASSIGN_OR_RETURN(auto tiles, control_->MultiGet(keys));
+  LogState state{size, std::move(range), {}};
+  for (std::size_t level = 0; level < tiles.size(); ++level) {
+    std::size_t bytes = widths[level] * sizeof(Hash);
+    if (bytes == 0) {
+      state.tile_tails.emplace_back();
+      continue;
+    }
+    if (!tiles[level] || tiles[level]->size() < bytes)
+      return Err(DataLoss("an audit hash tile is missing"));
+    state.tile_tails.push_back(tiles[level]->substr(0, bytes));
+  }
+  return state;
 }
 
 // ---------------------------------------------------------------------------
@@ -257,23 +365,53 @@ Result<uint64_t> AuditLog::Size(std::string_view log) {
   return DecodeSize(*raw);
 }
 
+Result<std::vector<std::optional<std::string>>> AuditLog::EntrySlots(
+    std::string_view log, uint64_t from, uint64_t count) {
+  std::vector<std::optional<std::string>> slots(count);
+  const std::string prefix = EntryPrefix(log);
+  // The run holding `from` starts at or after `from` rounded down to 256.
+  std::string start = RunKey(log, from - from % kTileWidth);
+  constexpr std::size_t kPage = 256;
+  for (;;) {
+    PV_ASSIGN_OR_RETURN(auto rows, control_->Scan(prefix, start, kPage));
+    for (auto& row : rows) {
+      auto first = ParseHex16(std::string_view(row.key).substr(prefix.size()));
+      if (!first) continue;  // not a run: nothing in it is trusted
+      if (*first >= from + count) return slots;
+      // A run opens only under its own key: a moved, swapped or edited row
+      // fails here, and its entries stay empty.
+      auto run = keyring_->OpenControl(row.value, row.key);
+      if (!run) continue;
+      std::string_view rest = *run;
+      for (uint64_t index = *first; rest.size() >= 4; ++index) {
+        std::size_t length = 0;
+        for (int i = 0; i < 4; ++i)
+          length = (length << 8) | static_cast<unsigned char>(rest[i]);
+        if (rest.size() - 4 < length) break;
+        if (index >= from && index < from + count)
+          slots[index - from] = std::string(rest.substr(4, length));
+        rest.remove_prefix(4 + length);
+      }
+    }
+    if (rows.size() < kPage) return slots;
+    start = rows.back().key + '\0';
+  }
+}
+
 Result<std::vector<std::string>> AuditLog::Entries(std::string_view log,
                                                    uint64_t from,
                                                    std::size_t limit) {
+  PV_ASSIGN_OR_RETURN(uint64_t size, Size(log));
+  if (from >= size) return std::vector<std::string>{};
   PV_ASSIGN_OR_RETURN(
-      auto rows, control_->Scan(EntryPrefix(log), EntryKey(log, from), limit));
+      auto slots,
+      EntrySlots(log, from, std::min<uint64_t>(limit, size - from)));
   std::vector<std::string> out;
-  for (auto& row : rows) {
-    // An entry must open under its own key and sit at its own index: an
-    // edited, moved or swapped row fails here.
-    if (row.key != EntryKey(log, from + out.size()))
+  for (auto& slot : slots) {
+    if (!slot)
       return Err(DataLoss("audit entry " + std::to_string(from + out.size()) +
-                          " is missing"));
-    auto entry = keyring_->OpenControl(row.value, row.key);
-    if (!entry)
-      return Err(DataLoss("audit entry " + std::to_string(from + out.size()) +
-                          " failed its integrity check"));
-    out.push_back(std::move(*entry));
+                          " is missing or fails its integrity check"));
+    out.push_back(std::move(*slot));
   }
   return out;
 }
@@ -294,18 +432,37 @@ Result<std::vector<Event>> AuditLog::Read(std::string_view log, uint64_t from,
 
 Result<std::vector<Hash>> AuditLog::ReadNodes(std::string_view log,
                                               const std::vector<NodeId>& ids) {
+  // Node (l, k) is folded from the 2^(l mod 8) level-8L hashes below it, all
+  // in tile (L, k * 2^(l mod 8) / 256) with L = l / 8.
+  struct Place {
+    std::size_t tile;  // index into keys
+    uint64_t offset, count;
+  };
   std::vector<std::string> keys;
-  for (auto& id : ids) keys.push_back(NodeKey(log, id));
-  PV_ASSIGN_OR_RETURN(auto raws, control_->MultiGet(keys));
+  std::map<std::string, std::size_t, std::less<>> tile_index;
+  std::vector<Place> places;
+  for (const NodeId& id : ids) {
+    std::size_t level = id.level / kTileHeight;
+    uint64_t count = uint64_t{1} << (id.level % kTileHeight);
+    uint64_t first = id.index * count;
+    std::string key = TileKey(log, level, first / kTileWidth);
+    auto [it, added] = tile_index.try_emplace(key, keys.size());
+    if (added) keys.push_back(std::move(key));
+    places.push_back({it->second, first % kTileWidth, count});
+  }
+  PV_ASSIGN_OR_RETURN(auto tiles, control_->MultiGet(keys));
   std::vector<Hash> out;
-  for (auto& raw : raws) {
-    if (!raw) return Err(DataLoss("an audit tree node is missing"));
-    PV_ASSIGN_OR_RETURN(auto hash, AsHash(*raw));
-    out.push_back(hash);
+  for (const Place& at : places) {
+    const auto& tile = tiles[at.tile];
+    if (!tile || tile->size() < (at.offset + at.count) * sizeof(Hash))
+      return Err(DataLoss("an audit tree node is missing"));
+    std::vector<Hash> below(at.count);
+    std::memcpy(below.data(), tile->data() + at.offset * sizeof(Hash),
+                at.count * sizeof(Hash));
+    out.push_back(RootOf(below));
   }
   return out;
 }
-
 Result<std::vector<Hash>> AuditLog::RangeHashes(
     std::string_view log, const std::vector<Range>& ranges) {
   // All the nodes in one round trip, then each range folded from its own.
@@ -352,27 +509,20 @@ Result<LogExport> AuditLog::Export(std::string_view log) {
   LogExport out;
   out.log_id = std::string(log);
   PV_ASSIGN_OR_RETURN(out.head, Head(log));
-  constexpr uint64_t kChunk = 1024;
-  for (uint64_t from = 0; from < out.head.tree_size; from += kChunk) {
-    uint64_t n = std::min(kChunk, out.head.tree_size - from);
-    std::vector<std::string> keys;
-    for (uint64_t i = from; i < from + n; ++i) {
-      keys.push_back(EntryKey(log, i));
-      keys.push_back(NodeKey(log, NodeId{0, i}));
-    }
-    PV_ASSIGN_OR_RETURN(auto raws, control_->MultiGet(keys));
-    for (uint64_t i = 0; i < n; ++i) {
-      auto& sealed = raws[2 * i];
-      auto& leaf = raws[2 * i + 1];
-      std::optional<std::string> entry;
-      if (sealed) {
-        auto opened = keyring_->OpenControl(*sealed, keys[2 * i]);
-        if (opened) entry = std::move(*opened);
-      }
-      out.entries.push_back(std::move(entry));
-      auto hash = leaf ? AsHash(*leaf) : Result<Hash>(Hash{});
-      out.leaf_hashes.push_back(hash.value_or(Hash{}));
-    }
+  const uint64_t size = out.head.tree_size;
+  PV_ASSIGN_OR_RETURN(out.entries, EntrySlots(log, 0, size));
+  std::vector<std::string> keys;
+  for (uint64_t tile = 0; tile * kTileWidth < size; ++tile)
+    keys.push_back(TileKey(log, 0, tile));
+  PV_ASSIGN_OR_RETURN(auto tiles, control_->MultiGet(keys));
+  out.leaf_hashes.assign(size, Hash{});  // zero where not stored
+  for (std::size_t t = 0; t < tiles.size(); ++t) {
+    if (!tiles[t]) continue;
+    uint64_t first = t * kTileWidth;
+    uint64_t n = std::min<uint64_t>(tiles[t]->size() / sizeof(Hash),
+                                    std::min(kTileWidth, size - first));
+    std::memcpy(out.leaf_hashes[first].data(), tiles[t]->data(),
+                n * sizeof(Hash));
   }
   return out;
 }
@@ -411,7 +561,7 @@ Result<SignedHead> AuditLog::Head(std::string_view log) {
 Status AuditLog::SignGrownHeads() {
   std::set<std::string, std::less<>> grown;
   {
-    std::lock_guard lock(state_mu_);
+    std::lock_guard lock(grown_mu_);
     grown.swap(grown_);
   }
   Status first;

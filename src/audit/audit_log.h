@@ -2,23 +2,29 @@
 // operator, each a Merkle tree hashed as RFC 6962 §2.1, kept in the control
 // store through the barrier.
 //
-// Layout under "audit/<log id>/" in the control store:
+// Layout under "audit/<log id>/" in the control store (the tiles are those
+// of the C2SP tlog-tiles design and Go's golang.org/x/mod/sumdb/tlog, kept as
+// rows):
 //   size                         tree size, 8 bytes big-endian; every append
 //                                batch is guarded by it, so nodes of a
 //                                deployment never interleave appends
-//   e/<index: 16 hex>            the entry, sealed under the control key
-//                                (AAD = the storage key)
-//   n/<level: 2 hex>/<index: 16 hex>
-//                                the hash of every perfect subtree, so an
-//                                inclusion or consistency proof is O(log n)
-//                                node reads in one round trip
+//   e/<first index: 16 hex>      a run of consecutive entries appended in one
+//                                group, sealed together under the control key
+//                                (AAD = the storage key); a run never crosses
+//                                a multiple of 256, so the run holding entry
+//                                i is found from i rounded down to 256
+//   tile/<L: 2 hex>/<N: 16 hex>  hash tile: the hashes of the level-8L nodes
+//                                [256N, 256N + w), w <= 256, rewritten as it
+//                                fills. Any perfect subtree's hash is folded
+//                                from at most 128 hashes of one tile, so a
+//                                proof is one round trip of O(log n) rows
 //   head                         the newest signed tree head (JSON)
 //
-// Group commit: concurrent Append() calls queue; the first in the queue
-// writes every queued event (of any log) in one batch and wakes the others.
-// Append returns only once its event is durable; if it cannot be made
-// durable, kUnavailable, and the caller must fail the operation (fail
-// closed).
+// Group commit: Append() and AppendAsync() queue the event; one committer
+// thread writes everything queued (for any log) in one batch, one or two
+// rows per log and group, then completes each event. An event is complete
+// only once it is durable; if it cannot be made durable, kUnavailable, and
+// the caller must fail the operation (fail closed).
 //
 // Thread safety: thread-safe.
 #pragma once
@@ -26,7 +32,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -98,12 +104,18 @@ class AuditLog {
   // is durable. kUnavailable when it cannot be written.
   Result<uint64_t> Append(std::string_view log, Event event);
 
+  // Like Append(), without blocking: `done` gets the index or the error, on
+  // the committer thread, so it must be quick and must not wait for this log.
+  using Done = std::function<void(Result<uint64_t>)>;
+  void AppendAsync(std::string_view log, Event event, Done done);
+
   Result<uint64_t> Size(std::string_view log);
   // Up to `limit` events from index `from`, ascending. kDataLoss for an entry
   // that fails its integrity check.
   Result<std::vector<Event>> Read(std::string_view log, uint64_t from,
                                   std::size_t limit);
-  // The entries themselves (the bytes the tree hashes), for export.
+  // The entries themselves (the bytes the tree hashes). kDataLoss for one
+  // that is missing or fails its integrity check.
   Result<std::vector<std::string>> Entries(std::string_view log, uint64_t from,
                                            std::size_t limit);
 
@@ -132,14 +144,27 @@ class AuditLog {
   const crypto::Ed25519Key& signer() const { return *signer_; }
 
  private:
-  struct Pending;
+  struct Pending {
+    std::string log;
+    Event event;
+    Done done;
+  };
   struct LogState {
     uint64_t size = 0;
     CompactRange range;
+    // Per tile level L, the hashes of its newest, unfilled tile (< 256).
+    std::vector<std::string> tile_tails;
   };
+  class GroupBatch;
 
-  void CommitGroup(const std::vector<Pending*>& group);
+  void CommitLoop(std::stop_token stop);
+  // Writes the group and completes its events.
+  void CommitGroup(std::vector<Pending>& group);
   Result<LogState> LoadState(std::string_view log);
+  // Entries [from, from + count), nullopt where none is stored or it fails
+  // its integrity check.
+  Result<std::vector<std::optional<std::string>>> EntrySlots(
+      std::string_view log, uint64_t from, uint64_t count);
   Result<std::vector<Hash>> ReadNodes(std::string_view log,
                                       const std::vector<NodeId>& ids);
   Result<std::vector<Hash>> RangeHashes(std::string_view log,
@@ -151,13 +176,17 @@ class AuditLog {
   const Clock* clock_;
 
   std::mutex queue_mu_;
-  std::deque<Pending*> queue_;  // GUARDED_BY(queue_mu_)
+  std::condition_variable_any queue_cv_;
+  std::vector<Pending> queue_;  // GUARDED_BY(queue_mu_)
+  bool stopped_ = false;        // GUARDED_BY(queue_mu_)
 
-  // Used by the group leader only (one at a time).
-  std::mutex state_mu_;
-  std::map<std::string, LogState, std::less<>> states_;  // cached tree edges
-  std::set<std::string, std::less<>> grown_;             // since last signing
+  // The committer's own: cached tree edges of the logs it appended to.
+  std::map<std::string, LogState, std::less<>> states_;
 
+  std::mutex grown_mu_;
+  std::set<std::string, std::less<>> grown_;  // GUARDED_BY(grown_mu_)
+
+  std::jthread committer_;  // last but one: stops before the state it uses
   std::jthread signing_thread_;
 };
 

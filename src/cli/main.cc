@@ -87,7 +87,9 @@ int RunServe(const std::string& config_path, const std::string& listen) {
                  config->server.tls_cert.empty() ? "false" : "true");
   };
   Status s = api::RunServer(
-      options, [&](const api::HttpRequest& req) { return app.Handle(req); });
+      options, [&](const api::HttpRequest& req, api::Respond respond) {
+        app.Handle(req, std::move(respond));
+      });
   if (!s.ok()) {
     spdlog::error(R"("msg":"server stopped","error":{})", Quoted(s.ToString()));
     return Fail(s);

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <future>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -201,6 +203,67 @@ TEST_F(AuditLogTest, TamperedRowsAreDetected) {
     ASSERT_FALSE(read.has_value());
     EXPECT_NE(read.error().message().find("2 is missing"), std::string::npos);
   }
+}
+
+// Enough events for three tile levels (256^2 < n), appended in big groups
+// and then one by one by a second instance that loads the tree's edge from
+// the stored tiles: heads and proofs agree with the tree over the entries at
+// every tile boundary.
+TEST_F(AuditLogTest, ProofsHoldAcrossTileBoundaries) {
+  constexpr int kBulk = 65536 + 300;
+  std::atomic<int> failed{0};
+  std::promise<void> all_done;
+  std::atomic<int> left{kBulk};
+  for (int i = 0; i < kBulk; ++i)
+    log.AppendAsync("t/acme", MakeEvent(i), [&](Result<uint64_t> seq) {
+      if (!seq) ++failed;
+      if (--left == 0) all_done.set_value();
+    });
+  all_done.get_future().wait();
+  ASSERT_EQ(failed.load(), 0);
+  {
+    AuditLog cold(&failing, &keyring, &signer, &clock);
+    for (int i = 0; i < 5; ++i)
+      ASSERT_TRUE(cold.Append("t/acme", MakeEvent(i)));
+  }
+  const uint64_t n = kBulk + 5;
+  auto entries = log.Entries("t/acme", 0, n);
+  ASSERT_TRUE(entries.has_value()) << entries.error().ToString();
+  ASSERT_EQ(entries->size(), n);
+  std::vector<Hash> leaves;
+  for (auto& e : *entries) leaves.push_back(LeafHash(e));
+  auto head = log.Head("t/acme");
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->tree_size, n);
+  EXPECT_EQ(head->root, RootOf(leaves));
+
+  const uint64_t sizes[] = {1,   255,   256,   257,   511, 512,
+                            513, 65535, 65536, 65537, n};
+  std::map<uint64_t, Hash> roots;
+  for (uint64_t size : sizes)
+    roots[size] = RootOf(std::span(leaves).first(size));
+  for (uint64_t size : sizes) {
+    for (uint64_t index :
+         {uint64_t{0}, uint64_t{255}, uint64_t{256}, size / 2, size - 1}) {
+      if (index >= size) continue;
+      auto proof = log.ProveInclusion("t/acme", index, size);
+      ASSERT_TRUE(proof.has_value()) << proof.error().ToString();
+      EXPECT_TRUE(
+          VerifyInclusion(leaves[index], index, size, proof->path, roots[size]))
+          << index << " in " << size;
+    }
+    for (uint64_t first : sizes) {
+      if (first > size) continue;
+      auto proof = log.ProveConsistency("t/acme", first, size);
+      ASSERT_TRUE(proof.has_value());
+      EXPECT_TRUE(
+          VerifyConsistency(first, size, roots[first], roots[size], *proof))
+          << first << " -> " << size;
+    }
+  }
+  auto exported = log.Export("t/acme");
+  ASSERT_TRUE(exported.has_value());
+  EXPECT_EQ(exported->leaf_hashes, leaves);
 }
 
 // Many threads append at once: every event gets its own index, the indexes

@@ -1,0 +1,60 @@
+#include "audit/event.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+namespace piivault::audit {
+namespace {
+
+Event Sample() {
+  Event e;
+  e.seq = 42;
+  e.at = FromUnixMicros(1'800'000'000'123'456);
+  e.actor = "id_actor";
+  e.action = "records.get";
+  e.purpose = "service_delivery";
+  e.collection = "people";
+  e.record = "rec_1";
+  e.principal_pseudonym = "ab12";
+  e.fields = {"email", "name"};
+  e.region = "eu";
+  e.outcome = "ok";
+  e.request_id = "req-1";
+  return e;
+}
+
+// The entry is the format the trees hash: the direct encoder must write
+// exactly what boost::json writes for EntryObject(), for every character.
+TEST(EventEncodingTest, EntryBytesAreThoseOfTheJsonObject) {
+  Event e = Sample();
+  EXPECT_EQ(EncodeEntry(e), boost::json::serialize(EntryObject(e)));
+  std::string every;
+  for (int c = 1; c < 128; ++c) every.push_back(static_cast<char>(c));
+  every += "\xc3\xa9\xe2\x82\xac";  // é €
+  e.request_id = every;
+  e.actor = "";
+  e.fields = {every, "", "\"quoted\""};
+  e.seq = UINT64_MAX;
+  e.at = FromUnixMicros(-5);
+  EXPECT_EQ(EncodeEntry(e), boost::json::serialize(EntryObject(e)));
+  e.fields.clear();
+  EXPECT_EQ(EncodeEntry(e), boost::json::serialize(EntryObject(e)));
+}
+
+TEST(EventEncodingTest, EntriesRoundTripAndOnlyCanonicalBytesDecode) {
+  Event e = Sample();
+  std::string entry = EncodeEntry(e);
+  auto decoded = DecodeEntry(entry);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(*decoded, e);
+  // Same JSON value, other bytes: not an entry.
+  std::string spaced = entry;
+  spaced.insert(1, " ");
+  EXPECT_EQ(DecodeEntry(spaced).error().code(), StatusCode::kDataLoss);
+  EXPECT_FALSE(DecodeEntry("{}").has_value());
+  EXPECT_FALSE(DecodeEntry("not json").has_value());
+}
+
+}  // namespace
+}  // namespace piivault::audit
