@@ -9,7 +9,7 @@ DATA ?= data
 LISTEN ?=
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build run test test-sanitize bench bench-pg clean format
+.PHONY: all deps build run test test-sanitize bench bench-audit bench-pg clean format
 
 all: build
 
@@ -35,9 +35,14 @@ test-sanitize: deps
 	cmake --build $(SAN_BUILD) -j $(JOBS)
 	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
-bench: build
+bench: bench-audit
 	$(BUILD)/bin/piivault_bench
 	bench/http_load.sh
+
+# HTTP GET with audit events vs the same server with auditing compiled out.
+bench-audit: build
+	cmake --build $(BUILD) -j $(JOBS) --target piivault_audit_off
+	bench/audit_http_overhead.sh
 
 # HTTP load test on PostgreSQL storage against a pgbench baseline (throw-away
 # PostgreSQL 15 cluster, see docs/PERFORMANCE.md).
