@@ -88,6 +88,9 @@ Result<Reply> Events(Call& call, bool tenant_log) {
           InvalidArgument(std::string(name) + " must be an RFC 3339 time"));
   }
 
+  // Events removed by retention are gone: start after them.
+  PV_ASSIGN_OR_RETURN(uint64_t pruned, call.audit.PrunedBefore(log));
+  from = std::max(from, pruned);
   json::array events;
   uint64_t next = from;
   PV_ASSIGN_OR_RETURN(uint64_t size, call.audit.Size(log));

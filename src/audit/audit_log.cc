@@ -30,6 +30,13 @@ std::string Prefix(std::string_view log) {
 }
 std::string SizeKey(std::string_view log) { return Prefix(log) + "size"; }
 std::string HeadKey(std::string_view log) { return Prefix(log) + "head"; }
+std::string CheckpointKey(std::string_view log) {
+  return Prefix(log) + "pruned";
+}
+constexpr std::string_view kIndexPrefix = "audit-log/";
+std::string IndexKey(std::string_view log) {
+  return std::string(kIndexPrefix) + std::string(log);
+}
 std::string EntryPrefix(std::string_view log) { return Prefix(log) + "e/"; }
 std::string RunKey(std::string_view log, uint64_t first) {
   return EntryPrefix(log) + Hex16(first);
@@ -75,64 +82,127 @@ Status WriteFailed(const Status& cause) {
   return Unavailable("the audit log cannot be written: " + cause.message());
 }
 
-}  // namespace
+// Signed heads and prune checkpoints are both signed statements about a log:
+// a tag, the log id, a count and a time, then the signer's key id and the
+// signature.
 
-// ---------------------------------------------------------------------------
-// Signed heads
-
-std::string SignedHead::SignedBytes() const {
-  std::string out("piivault-tree-head-v1");
+std::string StatementBytes(std::string_view tag, std::string_view log_id,
+                           uint64_t count, int64_t timestamp) {
+  std::string out(tag);
   out.push_back('\0');
   out.append(log_id).push_back('\0');
-  out.append(EncodeSize(tree_size));
+  out.append(EncodeSize(count));
   out.append(EncodeSize(static_cast<uint64_t>(timestamp)));
-  out.append(AsBytes(root));
   return out;
 }
 
+void PutSignature(json::object& o, int64_t timestamp, std::string_view key_id,
+                  std::string_view signature) {
+  o["timestamp"] = FormatRfc3339(FromUnixMicros(timestamp * 1'000'000));
+  o["key_id"] = key_id;
+  o["signature"] = Base64Encode(signature);
+}
+
+std::optional<std::string> GetString(const json::object& o,
+                                     std::string_view name) {
+  auto* m = o.if_contains(name);
+  if (!m || !m->is_string()) return std::nullopt;
+  return std::string(m->get_string());
+}
+
+std::optional<uint64_t> GetCount(const json::object& o, std::string_view name) {
+  auto* m = o.if_contains(name);
+  if (m && m->is_uint64()) return m->get_uint64();
+  if (m && m->is_int64() && m->get_int64() >= 0)
+    return static_cast<uint64_t>(m->get_int64());
+  return std::nullopt;
+}
+
+// Reads timestamp, key_id and signature into the statement's members.
+template <typename Statement>
+bool GetSignature(const json::object& o, Statement& out) {
+  auto at = GetString(o, "timestamp");
+  auto key_id = GetString(o, "key_id");
+  auto signature = GetString(o, "signature");
+  auto time = at ? ParseRfc3339(*at) : std::nullopt;
+  auto sig = signature ? Base64Decode(*signature) : std::nullopt;
+  if (!time || !key_id || !sig) return false;
+  out.timestamp = ToUnixMicros(*time) / 1'000'000;
+  out.key_id = std::move(*key_id);
+  out.signature = std::move(*sig);
+  return true;
+}
+
+std::optional<json::object> ParseObject(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.get_object());
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Signed heads and prune checkpoints
+
+std::string SignedHead::SignedBytes() const {
+  return StatementBytes("piivault-tree-head-v1", log_id, tree_size, timestamp) +
+         std::string(AsBytes(root));
+}
+
 std::string SignedHead::ToJson() const {
-  return json::serialize(json::object{
-      {"log_id", log_id},
-      {"tree_size", tree_size},
-      {"root_hash", audit::ToHex(root)},
-      {"timestamp", FormatRfc3339(FromUnixMicros(timestamp * 1'000'000))},
-      {"key_id", key_id},
-      {"signature", Base64Encode(signature)}});
+  json::object o{{"log_id", log_id},
+                 {"tree_size", tree_size},
+                 {"root_hash", audit::ToHex(root)}};
+  PutSignature(o, timestamp, key_id, signature);
+  return json::serialize(o);
 }
 
 Result<SignedHead> SignedHead::FromJson(std::string_view text) {
-  auto bad = [] { return Err(InvalidArgument("not a signed tree head")); };
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return bad();
-  auto& o = v.get_object();
-  auto str = [&](const char* key) -> std::optional<std::string> {
-    auto* m = o.if_contains(key);
-    if (!m || !m->is_string()) return std::nullopt;
-    return std::string(m->get_string());
-  };
-  auto* size = o.if_contains("tree_size");
-  auto log_id = str("log_id"), root = str("root_hash"), at = str("timestamp"),
-       key_id = str("key_id"), signature = str("signature");
-  if (!size || !(size->is_int64() || size->is_uint64()) || !log_id || !root ||
-      !at || !key_id || !signature)
-    return bad();
+  auto o = ParseObject(text);
+  if (!o) return Err(InvalidArgument("not a signed tree head"));
   SignedHead head;
-  head.log_id = *log_id;
-  head.tree_size = size->is_uint64() ? size->get_uint64()
-                                     : static_cast<uint64_t>(size->get_int64());
-  auto hash = HashFromHex(*root);
-  auto time = ParseRfc3339(*at);
-  auto sig = Base64Decode(*signature);
-  if (!hash || !time || !sig) return bad();
+  auto log_id = GetString(*o, "log_id");
+  auto size = GetCount(*o, "tree_size");
+  auto root = GetString(*o, "root_hash");
+  auto hash = root ? HashFromHex(*root) : std::nullopt;
+  if (!log_id || !size || !hash || !GetSignature(*o, head))
+    return Err(InvalidArgument("not a signed tree head"));
+  head.log_id = std::move(*log_id);
+  head.tree_size = *size;
   head.root = *hash;
-  head.timestamp = ToUnixMicros(*time) / 1'000'000;
-  head.key_id = *key_id;
-  head.signature = std::move(*sig);
   return head;
 }
 
 bool SignedHead::Verify(std::string_view public_key) const {
+  return crypto::Ed25519Verify(public_key, SignedBytes(), signature);
+}
+
+std::string PruneCheckpoint::SignedBytes() const {
+  return StatementBytes("piivault-audit-pruned-v1", log_id, pruned_before,
+                        timestamp);
+}
+
+std::string PruneCheckpoint::ToJson() const {
+  json::object o{{"log_id", log_id}, {"pruned_before", pruned_before}};
+  PutSignature(o, timestamp, key_id, signature);
+  return json::serialize(o);
+}
+
+Result<PruneCheckpoint> PruneCheckpoint::FromJson(std::string_view text) {
+  auto o = ParseObject(text);
+  if (!o) return Err(InvalidArgument("not a prune checkpoint"));
+  PruneCheckpoint c;
+  auto log_id = GetString(*o, "log_id");
+  auto before = GetCount(*o, "pruned_before");
+  if (!log_id || !before || !GetSignature(*o, c))
+    return Err(InvalidArgument("not a prune checkpoint"));
+  c.log_id = std::move(*log_id);
+  c.pruned_before = *before;
+  return c;
+}
+
+bool PruneCheckpoint::Verify(std::string_view public_key) const {
   return crypto::Ed25519Verify(public_key, SignedBytes(), signature);
 }
 
@@ -148,8 +218,8 @@ AuditLog::AuditLog(storage::Backend* control, const crypto::Keyring* keyring,
       committer_([this](std::stop_token stop) { CommitLoop(stop); }) {}
 
 AuditLog::~AuditLog() {
-  signing_thread_ = {};  // stops and joins
-  committer_ = {};       // commits what is queued, then stops
+  upkeep_thread_ = {};  // stops and joins
+  committer_ = {};      // commits what is queued, then stops
 }
 
 std::string AuditLog::TenantLog(std::string_view tenant) {
@@ -251,6 +321,7 @@ class AuditLog::GroupBatch {
     dirty_tiles_.clear();
     if (size_before_ == 0) {
       batch.RequireAbsent(SizeKey(log_));
+      batch.Put(IndexKey(log_), "");
     } else {
       batch.RequireValue(SizeKey(log_), EncodeSize(size_before_));
     }
@@ -365,37 +436,55 @@ Result<uint64_t> AuditLog::Size(std::string_view log) {
   return DecodeSize(*raw);
 }
 
-Result<std::vector<std::optional<std::string>>> AuditLog::EntrySlots(
-    std::string_view log, uint64_t from, uint64_t count) {
-  std::vector<std::optional<std::string>> slots(count);
+Result<std::vector<AuditLog::Run>> AuditLog::ScanRuns(std::string_view log,
+                                                      uint64_t from,
+                                                      uint64_t count) {
+  std::vector<Run> runs;
   const std::string prefix = EntryPrefix(log);
   // The run holding `from` starts at or after `from` rounded down to 256.
   std::string start = RunKey(log, from - from % kTileWidth);
   constexpr std::size_t kPage = 256;
   for (;;) {
     PV_ASSIGN_OR_RETURN(auto rows, control_->Scan(prefix, start, kPage));
+    if (!rows.empty()) start = rows.back().key + '\0';  // the next page
     for (auto& row : rows) {
       auto first = ParseHex16(std::string_view(row.key).substr(prefix.size()));
       if (!first) continue;  // not a run: nothing in it is trusted
-      if (*first >= from + count) return slots;
+      if (*first >= from + count) return runs;
+      Run& run = runs.emplace_back(Run{std::move(row.key), *first, {}});
       // A run opens only under its own key: a moved, swapped or edited row
-      // fails here, and its entries stay empty.
-      auto run = keyring_->OpenControl(row.value, row.key);
-      if (!run) continue;
-      std::string_view rest = *run;
-      for (uint64_t index = *first; rest.size() >= 4; ++index) {
+      // fails here and stays unreadable.
+      auto plain = keyring_->OpenControl(row.value, run.key);
+      if (!plain) continue;
+      std::vector<std::string> entries;
+      std::string_view rest = *plain;
+      while (rest.size() >= 4) {
         std::size_t length = 0;
         for (int i = 0; i < 4; ++i)
           length = (length << 8) | static_cast<unsigned char>(rest[i]);
         if (rest.size() - 4 < length) break;
-        if (index >= from && index < from + count)
-          slots[index - from] = std::string(rest.substr(4, length));
+        entries.emplace_back(rest.substr(4, length));
         rest.remove_prefix(4 + length);
       }
+      if (rest.empty()) run.entries = std::move(entries);
     }
-    if (rows.size() < kPage) return slots;
-    start = rows.back().key + '\0';
+    if (rows.size() < kPage) return runs;
   }
+}
+
+Result<std::vector<std::optional<std::string>>> AuditLog::EntrySlots(
+    std::string_view log, uint64_t from, uint64_t count) {
+  std::vector<std::optional<std::string>> slots(count);
+  PV_ASSIGN_OR_RETURN(auto runs, ScanRuns(log, from, count));
+  for (Run& run : runs) {
+    if (!run.entries) continue;
+    for (uint64_t i = 0; i < run.entries->size(); ++i) {
+      uint64_t index = run.first + i;
+      if (index >= from && index < from + count)
+        slots[index - from] = std::move((*run.entries)[i]);
+    }
+  }
+  return slots;
 }
 
 Result<std::vector<std::string>> AuditLog::Entries(std::string_view log,
@@ -508,6 +597,7 @@ Result<std::vector<Hash>> AuditLog::ProveConsistency(std::string_view log,
 Result<LogExport> AuditLog::Export(std::string_view log) {
   LogExport out;
   out.log_id = std::string(log);
+  PV_ASSIGN_OR_RETURN(out.pruned, LoadCheckpoint(log));
   PV_ASSIGN_OR_RETURN(out.head, Head(log));
   const uint64_t size = out.head.tree_size;
   PV_ASSIGN_OR_RETURN(out.entries, EntrySlots(log, 0, size));
@@ -572,13 +662,109 @@ Status AuditLog::SignGrownHeads() {
   return first;
 }
 
-void AuditLog::StartSigning(std::chrono::milliseconds period) {
-  signing_thread_ = std::jthread([this, period](std::stop_token stop) {
+// ---------------------------------------------------------------------------
+// Retention
+
+Result<std::optional<PruneCheckpoint>> AuditLog::LoadCheckpoint(
+    std::string_view log) {
+  PV_ASSIGN_OR_RETURN(auto raw, control_->Get(CheckpointKey(log)));
+  if (!raw) return std::optional<PruneCheckpoint>();
+  auto checkpoint = PruneCheckpoint::FromJson(*raw);
+  if (!checkpoint || checkpoint->log_id != log ||
+      !checkpoint->Verify(signer_->public_key()))
+    return Err(DataLoss("the audit prune checkpoint does not verify"));
+  return std::optional<PruneCheckpoint>(*std::move(checkpoint));
+}
+
+Result<uint64_t> AuditLog::PrunedBefore(std::string_view log) {
+  PV_ASSIGN_OR_RETURN(auto checkpoint, LoadCheckpoint(log));
+  return checkpoint ? checkpoint->pruned_before : 0;
+}
+
+Result<uint64_t> AuditLog::Prune(std::string_view log, TimePoint cutoff) {
+  constexpr uint64_t kBundlesPerBatch = 64;
+  PV_ASSIGN_OR_RETURN(auto raw_checkpoint, control_->Get(CheckpointKey(log)));
+  PV_ASSIGN_OR_RETURN(uint64_t pruned, PrunedBefore(log));
+  PV_ASSIGN_OR_RETURN(uint64_t size, Size(log));
+  for (;;) {
+    // The next bundles whose every entry is readable and expired.
+    uint64_t end = pruned;
+    std::vector<std::string> doomed;
+    while (end + kTileWidth <= size &&
+           end - pruned < kBundlesPerBatch * kTileWidth) {
+      PV_ASSIGN_OR_RETURN(auto runs, ScanRuns(log, end, kTileWidth));
+      uint64_t expected = end;
+      bool expired = true;
+      for (const Run& run : runs) {
+        if (run.first != expected || !run.entries) {
+          expired = false;
+          break;
+        }
+        for (const std::string& entry : *run.entries) {
+          auto event = DecodeEntry(entry);
+          expired =
+              expired && event && event->seq == expected && event->at < cutoff;
+          ++expected;
+        }
+        if (!expired) break;
+      }
+      if (!expired || expected != end + kTileWidth) break;
+      for (const Run& run : runs) doomed.push_back(run.key);
+      end += kTileWidth;
+    }
+    if (end == pruned) return pruned;
+
+    PruneCheckpoint checkpoint;
+    checkpoint.log_id = std::string(log);
+    checkpoint.pruned_before = end;
+    checkpoint.timestamp = ToUnixMicros(clock_->Now()) / 1'000'000;
+    checkpoint.key_id = signer_->key_id();
+    checkpoint.signature = signer_->Sign(checkpoint.SignedBytes());
+    std::string json = checkpoint.ToJson();
+    storage::WriteBatch batch;
+    // Two pruners never both write: the checkpoint guards the batch.
+    if (raw_checkpoint) {
+      batch.RequireValue(CheckpointKey(log), *raw_checkpoint);
+    } else {
+      batch.RequireAbsent(CheckpointKey(log));
+    }
+    batch.Put(CheckpointKey(log), json);
+    for (auto& key : doomed) batch.Delete(key);
+    PV_RETURN_IF_ERROR(control_->Write(batch));
+    raw_checkpoint = std::move(json);
+    pruned = end;
+  }
+}
+
+Status AuditLog::PruneExpired(std::chrono::seconds retention) {
+  TimePoint cutoff = clock_->Now() - retention;
+  Status first;
+  std::string start;
+  for (;;) {
+    PV_ASSIGN_OR_RETURN(auto rows, control_->Scan(kIndexPrefix, start, 256));
+    for (auto& row : rows) {
+      auto pruned = Prune(row.key.substr(kIndexPrefix.size()), cutoff);
+      if (!pruned && first.ok()) first = pruned.error();
+    }
+    if (rows.size() < 256) return first;
+    start = rows.back().key + '\0';
+  }
+}
+
+void AuditLog::StartUpkeep(Upkeep upkeep) {
+  upkeep_thread_ = std::jthread([this, upkeep](std::stop_token stop) {
     std::mutex mu;
     std::condition_variable_any cv;
     std::unique_lock lock(mu);
+    auto next_prune = std::chrono::steady_clock::now();
     while (!stop.stop_requested()) {
-      cv.wait_for(lock, stop, period, [] { return false; });
+      if (upkeep.retention && std::chrono::steady_clock::now() >= next_prune) {
+        Status pruned = PruneExpired(*upkeep.retention);
+        if (!pruned.ok() && upkeep.on_prune_error)
+          upkeep.on_prune_error(pruned);
+        next_prune = std::chrono::steady_clock::now() + upkeep.prune_every;
+      }
+      cv.wait_for(lock, stop, upkeep.sign_every, [] { return false; });
       if (!stop.stop_requested()) (void)SignGrownHeads();
     }
   });

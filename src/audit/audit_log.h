@@ -19,6 +19,16 @@
 //                                from at most 128 hashes of one tile, so a
 //                                proof is one round trip of O(log n) rows
 //   head                         the newest signed tree head (JSON)
+//   pruned                       the signed prune checkpoint (JSON), once
+//                                expired entries were removed
+// and "audit-log/<log id>" names every log, for retention.
+//
+// Retention: PruneExpired() removes the entry runs of whole 256-entry
+// bundles whose every event is older than the retention period, oldest
+// first, and records how far it went in a checkpoint signed with the
+// deployment key. The hash tiles stay (hashes, no personal data), so the
+// tree, its signed heads and every proof remain valid; an export carries
+// the checkpoint, and verification accepts absent entries below it only.
 //
 // Group commit: Append() and AppendAsync() queue the event; one committer
 // thread writes everything queued (for any log) in one batch, one or two
@@ -70,9 +80,26 @@ struct SignedHead {
   bool Verify(std::string_view public_key) const;
 };
 
+// A signed statement that a log's entries below `pruned_before` (a multiple
+// of 256) were removed on purpose, by retention.
+struct PruneCheckpoint {
+  std::string log_id;
+  uint64_t pruned_before = 0;
+  int64_t timestamp = 0;  // unix seconds
+  std::string key_id;
+  std::string signature;
+
+  std::string SignedBytes() const;
+  // {"log_id","pruned_before","timestamp"(RFC 3339),"key_id","signature"}
+  std::string ToJson() const;
+  static Result<PruneCheckpoint> FromJson(std::string_view json);
+  bool Verify(std::string_view public_key) const;
+};
+
 // Everything needed to verify a log offline (audit/verify.h). As JSON:
 // {"format":"piivault-audit-export-v1","log_id","head":<signed head>,
-//  "entries":[<entry text> | null, ...],"leaf_hashes":[<hex>, ...]}.
+//  "entries":[<entry text> | null, ...],"leaf_hashes":[<hex>, ...],
+//  "pruned":<prune checkpoint>?}.
 // Entries are the exact bytes the tree hashes, null where the server could
 // not read a stored entry (missing, or failing its integrity check), so that
 // verification, not the export, names it; leaf_hashes are the ones the
@@ -83,6 +110,7 @@ struct LogExport {
   SignedHead head;
   std::vector<std::optional<std::string>> entries;
   std::vector<Hash> leaf_hashes;
+  std::optional<PruneCheckpoint> pruned;
 
   std::string ToJson() const;
   static Result<LogExport> FromJson(std::string_view json);
@@ -126,9 +154,26 @@ class AuditLog {
   Result<SignedHead> Head(std::string_view log);
   // Signs a head for every log this process appended to since the last call.
   Status SignGrownHeads();
-  // Calls SignGrownHeads() every `period` on a background thread until
-  // destruction.
-  void StartSigning(std::chrono::milliseconds period);
+
+  // Removes the entries of `log`'s oldest whole bundles of 256 whose events
+  // are all older than `cutoff`, behind a signed checkpoint, and returns the
+  // index below which entries are gone. An entry that is missing or fails
+  // its integrity check stops pruning there: tampering is never pruned away.
+  Result<uint64_t> Prune(std::string_view log, TimePoint cutoff);
+  // Prune() of every log with cutoff = now - retention.
+  Status PruneExpired(std::chrono::seconds retention);
+  // 0, or the pruned_before of the log's checkpoint.
+  Result<uint64_t> PrunedBefore(std::string_view log);
+
+  struct Upkeep {
+    std::chrono::milliseconds sign_every{1000};
+    std::optional<std::chrono::seconds> retention;  // none: keep whole
+    std::chrono::milliseconds prune_every = std::chrono::hours(1);
+    std::function<void(const Status&)> on_prune_error;  // for the operator
+  };
+  // On a background thread until destruction: SignGrownHeads() every
+  // sign_every, and with a retention, PruneExpired() every prune_every.
+  void StartUpkeep(Upkeep upkeep);
 
   struct InclusionProof {
     Hash leaf_hash;
@@ -156,11 +201,20 @@ class AuditLog {
     std::vector<std::string> tile_tails;
   };
   class GroupBatch;
+  struct Run {
+    std::string key;
+    uint64_t first;
+    std::optional<std::vector<std::string>> entries;  // nullopt: unreadable
+  };
 
   void CommitLoop(std::stop_token stop);
   // Writes the group and completes its events.
   void CommitGroup(std::vector<Pending>& group);
   Result<LogState> LoadState(std::string_view log);
+  // The stored runs that may hold entries [from, from + count), in order.
+  Result<std::vector<Run>> ScanRuns(std::string_view log, uint64_t from,
+                                    uint64_t count);
+  Result<std::optional<PruneCheckpoint>> LoadCheckpoint(std::string_view log);
   // Entries [from, from + count), nullopt where none is stored or it fails
   // its integrity check.
   Result<std::vector<std::optional<std::string>>> EntrySlots(
@@ -187,7 +241,7 @@ class AuditLog {
   std::set<std::string, std::less<>> grown_;  // GUARDED_BY(grown_mu_)
 
   std::jthread committer_;  // last but one: stops before the state it uses
-  std::jthread signing_thread_;
+  std::jthread upkeep_thread_;
 };
 
 }  // namespace piivault::audit

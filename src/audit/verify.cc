@@ -19,11 +19,13 @@ std::string LogExport::ToJson() const {
   for (auto& e : entries)
     entry_list.emplace_back(e ? json::value(*e) : json::value());
   for (auto& h : leaf_hashes) leaves.emplace_back(ToHex(h));
-  return json::serialize(json::object{{"format", kFormat},
-                                      {"log_id", log_id},
-                                      {"head", json::parse(head.ToJson())},
-                                      {"entries", std::move(entry_list)},
-                                      {"leaf_hashes", std::move(leaves)}});
+  json::object out{{"format", kFormat},
+                   {"log_id", log_id},
+                   {"head", json::parse(head.ToJson())},
+                   {"entries", std::move(entry_list)},
+                   {"leaf_hashes", std::move(leaves)}};
+  if (pruned) out["pruned"] = json::parse(pruned->ToJson());
+  return json::serialize(out);
 }
 
 Result<LogExport> LogExport::FromJson(std::string_view text) {
@@ -61,6 +63,11 @@ Result<LogExport> LogExport::FromJson(std::string_view text) {
     if (!hash) return bad("a leaf hash is not hex");
     out.leaf_hashes.push_back(*hash);
   }
+  if (auto* pruned = o.if_contains("pruned")) {
+    auto checkpoint = PruneCheckpoint::FromJson(json::serialize(*pruned));
+    if (!checkpoint) return bad("the prune checkpoint is malformed");
+    out.pruned = *std::move(checkpoint);
+  }
   return out;
 }
 
@@ -74,10 +81,24 @@ Verdict VerifyExport(const LogExport& x, std::string_view public_key,
   const uint64_t size = head.tree_size;
   const uint64_t count = x.entries.size();
 
+  // Below a signed prune checkpoint entries may be absent (removed by
+  // retention); there the stored leaf hashes stand in for them, and the
+  // signed root vouches for those.
+  uint64_t pruned = 0;
+  if (x.pruned) {
+    if (!x.pruned->Verify(public_key) || x.pruned->log_id != x.log_id)
+      return Bad(std::nullopt,
+                 "the prune checkpoint is not signed for this log");
+    pruned = std::min(x.pruned->pruned_before, size);
+  }
   // Every entry in its place: readable, and carrying its own index (a
   // removed or reordered entry shows up here first).
   std::vector<Hash> leaves;
   for (uint64_t i = 0; i < std::min(size, count); ++i) {
+    if (!x.entries[i] && i < pruned && i < x.leaf_hashes.size()) {
+      leaves.push_back(x.leaf_hashes[i]);
+      continue;
+    }
     if (!x.entries[i])
       return Bad(i, "entry " + std::to_string(i) +
                         " is missing or failed its integrity check");
@@ -100,7 +121,7 @@ Verdict VerifyExport(const LogExport& x, std::string_view public_key,
     // The stored leaf hashes, if they are the ones the head signs, tell
     // which entry changed.
     if (x.leaf_hashes.size() == size && RootOf(x.leaf_hashes) == head.root) {
-      for (uint64_t i = 0; i < size; ++i)
+      for (uint64_t i = pruned; i < size; ++i)
         if (leaves[i] != x.leaf_hashes[i])
           return Bad(i, "entry " + std::to_string(i) + " was modified");
     }

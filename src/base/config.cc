@@ -154,6 +154,15 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
   if (pool < 1 || pool > 1024)
     return Err(ConfigError("storage.pool_size must be 1..1024"));
   cfg.storage_pool_size = static_cast<std::size_t>(pool);
+  if (auto retention = tbl["audit"]["retention"]) {
+    auto text = retention.value<std::string>();
+    auto period = text ? ParseIsoDuration(*text) : std::nullopt;
+    if (!period || *period < std::chrono::days(1))
+      return Err(ConfigError(
+          "audit.retention must be an ISO 8601 duration of at least one day, "
+          "such as \"P400D\""));
+    cfg.audit_retention = *period;
+  }
   cfg.log_level = tbl["log"]["level"].value_or(std::string("info"));
   return cfg;
 }
@@ -200,6 +209,12 @@ backend = "sqlite://us.db"
 
 [storage]
 pool_size = 16              # connections per PostgreSQL backend
+
+[audit]
+# How long audit events are kept (ISO 27018 12.4.2). Unset: for the life of
+# the deployment. Expired events are removed in whole bundles of 256 behind a
+# signed checkpoint; heads and proofs stay valid (docs/operations/audit.md).
+# retention = "P400D"
 
 [log]
 level = "info"

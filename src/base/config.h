@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,8 @@ struct Config {
   std::string control_backend;
   std::vector<RegionConfig> regions;   // ascending by id
   std::size_t storage_pool_size = 16;  // per PostgreSQL backend
+  // [audit] retention; none: audit logs are kept whole.
+  std::optional<std::chrono::seconds> audit_retention;
   std::string log_level = "info";
 };
 

@@ -76,8 +76,16 @@ int RunServe(const std::string& config_path, const std::string& listen) {
   } else if (*resumed > 0) {
     spdlog::info(R"("msg":"relocations resumed","count":{})", *resumed);
   }
-  // Tree heads of growing logs are signed at most once a second.
-  (*deployment)->audit->StartSigning(std::chrono::seconds(1));
+  // Tree heads of growing logs are signed at most once a second; expired
+  // events are pruned hourly when a retention is configured.
+  (*deployment)
+      ->audit->StartUpkeep(
+          {.sign_every = std::chrono::seconds(1),
+           .retention = config->audit_retention,
+           .on_prune_error = [](const Status& s) {
+             spdlog::error(R"("msg":"audit retention failed","error":{})",
+                           Quoted(s.ToString()));
+           }});
   api::App app((*deployment)->vault.get(), (*deployment)->audit.get());
   api::ServerOptions options;
   options.config = config->server;

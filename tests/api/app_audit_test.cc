@@ -241,5 +241,24 @@ TEST_F(AppAuditTest, FailsClosedWhenTheEventCannotBeWritten) {
   EXPECT_EQ(Events(), events + 1);
 }
 
+// After retention removed old events, reading the log starts after them
+// (they are gone, not an integrity error).
+TEST_F(AppAuditTest, ReadingEventsStartsAfterThosePrunedByRetention) {
+  for (int i = 0; i < 300; ++i)
+    ASSERT_EQ(Data("GET", "/v1/tenants/acme/collections/people/records/rec_x",
+                   admin_key)
+                  .status,
+              404);
+  h.clock.now += std::chrono::hours(24 * 30);
+  ASSERT_TRUE(audit.PruneExpired(std::chrono::hours(24 * 7)).ok());
+  ASSERT_EQ(audit.PrunedBefore("t/acme").value_or(0), 256u);
+  auto page =
+      Call("GET", "/v1/tenants/acme/audit/events?from=0&limit=5", admin_key);
+  ASSERT_EQ(page.status, 200) << page.body;
+  auto events = json::parse(page.body).at("events").as_array();
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[0].at("seq").as_int64(), 256);
+}
+
 }  // namespace
 }  // namespace piivault::api

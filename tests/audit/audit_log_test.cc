@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "audit/verify.h"
 #include "crypto/random.h"
 #include "crypto/seal.h"
 #include "storage/forwarding_backend.h"
@@ -264,6 +265,109 @@ TEST_F(AuditLogTest, ProofsHoldAcrossTileBoundaries) {
   auto exported = log.Export("t/acme");
   ASSERT_TRUE(exported.has_value());
   EXPECT_EQ(exported->leaf_hashes, leaves);
+}
+
+// Retention: entries of whole expired bundles go, behind a signed
+// checkpoint; the tree, the heads and every proof stay valid, and an export
+// still verifies, also against a head saved before pruning.
+TEST_F(AuditLogTest,
+       RetentionPrunesWholeExpiredBundlesBehindASignedCheckpoint) {
+  AppendN("t/acme", 100);
+  auto head100 = log.Head("t/acme");
+  ASSERT_TRUE(head100.has_value());
+  for (int i = 100; i < 600; ++i)
+    ASSERT_TRUE(log.Append("t/acme", MakeEvent(i)));
+  auto entries = log.Entries("t/acme", 0, 600);
+  ASSERT_TRUE(entries.has_value());
+  std::vector<Hash> leaves;
+  for (auto& e : *entries) leaves.push_back(LeafHash(e));
+  const Hash root = RootOf(leaves);
+
+  // Entry 520's time: bundles [0, 256) and [256, 512) are wholly older;
+  // [512, 768) is not full, so it stays whatever its age.
+  TimePoint cutoff = MakeEvent(520).at;
+  EXPECT_EQ(log.Prune("t/acme", cutoff).value_or(0), 512u);
+  EXPECT_EQ(log.PrunedBefore("t/acme").value_or(0), 512u);
+  EXPECT_EQ(log.Prune("t/acme", cutoff + std::chrono::hours(24)).value_or(0),
+            512u);
+  auto runs = memory.Scan("audit/t/acme/e/", "", SIZE_MAX);
+  ASSERT_TRUE(runs.has_value());
+  ASSERT_FALSE(runs->empty());
+  EXPECT_EQ(runs->front().key, "audit/t/acme/e/0000000000000200");  // 512
+  EXPECT_EQ(log.Read("t/acme", 0, 10).error().code(), StatusCode::kDataLoss);
+  auto kept = log.Read("t/acme", 512, 100);
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->size(), 88u);
+
+  // The tree is untouched: same size and root, proofs for pruned and kept
+  // entries, consistency from the head saved before pruning.
+  auto head = log.Head("t/acme");
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->tree_size, 600u);
+  EXPECT_EQ(head->root, root);
+  for (uint64_t index : {3u, 300u, 550u}) {
+    auto proof = log.ProveInclusion("t/acme", index, 600);
+    ASSERT_TRUE(proof.has_value());
+    EXPECT_TRUE(VerifyInclusion(leaves[index], index, 600, proof->path, root));
+  }
+  auto consistency = log.ProveConsistency("t/acme", 100, 600);
+  ASSERT_TRUE(consistency.has_value());
+  EXPECT_TRUE(VerifyConsistency(100, 600, head100->root, root, *consistency));
+
+  // Offline: verifies with the checkpoint; without it, or with its range
+  // widened, the absent entries are caught.
+  auto exported = log.Export("t/acme");
+  ASSERT_TRUE(exported.has_value());
+  ASSERT_TRUE(exported->pruned.has_value());
+  auto reread = LogExport::FromJson(exported->ToJson());
+  ASSERT_TRUE(reread.has_value());
+  Verdict good = VerifyExport(*reread, signer.public_key(), *head100);
+  EXPECT_TRUE(good.ok) << good.problem;
+
+  LogExport no_checkpoint = *exported;
+  no_checkpoint.pruned.reset();
+  Verdict missing = VerifyExport(no_checkpoint, signer.public_key(), *head100);
+  EXPECT_FALSE(missing.ok);
+  EXPECT_EQ(missing.first_bad_index, std::optional<uint64_t>(0));
+
+  LogExport widened = *exported;
+  widened.pruned->pruned_before = 600;
+  EXPECT_FALSE(VerifyExport(widened, signer.public_key(), *head100).ok);
+
+  LogExport forged_leaf = *exported;
+  forged_leaf.leaf_hashes[7][0] ^= 1;
+  EXPECT_FALSE(VerifyExport(forged_leaf, signer.public_key(), *head100).ok);
+}
+
+// A missing entry is never pruned away: pruning stops at its bundle.
+TEST_F(AuditLogTest, PruningStopsAtATamperedBundle) {
+  AppendN("t/acme", 600);
+  storage::WriteBatch b;
+  b.Delete("audit/t/acme/e/000000000000012c");  // entry 300's run
+  ASSERT_TRUE(memory.Write(b).ok());
+  auto later = FromUnixMicros(1'900'000'000'000'000);
+  EXPECT_EQ(log.Prune("t/acme", later).value_or(0), 256u);
+  auto exported = log.Export("t/acme");
+  ASSERT_TRUE(exported.has_value());
+  Verdict verdict = VerifyExport(*exported, signer.public_key(), std::nullopt);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad_index, std::optional<uint64_t>(300));
+}
+
+TEST_F(AuditLogTest, PruneExpiredCoversEveryLogAndKeepsRecentEvents) {
+  AppendN("t/acme", 300);
+  AppendN("operator", 300);
+  clock.now += std::chrono::hours(24 * 3);
+  // t/fresh's events are an hour old.
+  for (int i = 0; i < 300; ++i) {
+    Event e = MakeEvent(i);
+    e.at = clock.now - std::chrono::hours(1);
+    ASSERT_TRUE(log.Append("t/fresh", e));
+  }
+  ASSERT_TRUE(log.PruneExpired(std::chrono::hours(24 * 2)).ok());
+  EXPECT_EQ(log.PrunedBefore("t/acme").value_or(0), 256u);
+  EXPECT_EQ(log.PrunedBefore("operator").value_or(0), 256u);
+  EXPECT_EQ(log.PrunedBefore("t/fresh").value_or(9), 0u);
 }
 
 // Many threads append at once: every event gets its own index, the indexes
