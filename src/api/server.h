@@ -1,7 +1,9 @@
 // The HTTP(S) server: Boost.Beast over Asio. Network I/O runs on one thread
-// per core; handlers (which block on storage) run on a separate pool so a
-// slow fsync never stalls the event loop, and concurrent writes reach the
-// storage group commit together.
+// per core. GET/HEAD handlers run there too (reads do not fsync; their audit
+// events are awaited through the Respond callback, not by a thread); other
+// handlers, which block on durable writes, run on a separate pool so a slow
+// fsync never stalls the event loop and concurrent writes reach the storage
+// group commit together.
 //
 // Every read has a timeout and a body limit (413 beyond it); keep-alive is
 // honoured; SIGINT/SIGTERM stop accepting, let in-flight requests finish (up

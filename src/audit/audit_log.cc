@@ -682,35 +682,31 @@ Result<uint64_t> AuditLog::PrunedBefore(std::string_view log) {
 }
 
 Result<uint64_t> AuditLog::Prune(std::string_view log, TimePoint cutoff) {
-  constexpr uint64_t kBundlesPerBatch = 64;
+  constexpr uint64_t kMaxPerBatch = 16384;
   PV_ASSIGN_OR_RETURN(auto raw_checkpoint, control_->Get(CheckpointKey(log)));
   PV_ASSIGN_OR_RETURN(uint64_t pruned, PrunedBefore(log));
   PV_ASSIGN_OR_RETURN(uint64_t size, Size(log));
   for (;;) {
-    // The next bundles whose every entry is readable and expired.
+    // The next runs, oldest first, whose every entry is readable, in its
+    // place and expired.
+    PV_ASSIGN_OR_RETURN(
+        auto runs,
+        ScanRuns(log, pruned, std::min(size - pruned, kMaxPerBatch)));
     uint64_t end = pruned;
     std::vector<std::string> doomed;
-    while (end + kTileWidth <= size &&
-           end - pruned < kBundlesPerBatch * kTileWidth) {
-      PV_ASSIGN_OR_RETURN(auto runs, ScanRuns(log, end, kTileWidth));
-      uint64_t expected = end;
+    for (const Run& run : runs) {
+      if (run.first < end) continue;  // below the checkpoint: not ours
+      if (run.first != end || !run.entries) break;
       bool expired = true;
-      for (const Run& run : runs) {
-        if (run.first != expected || !run.entries) {
-          expired = false;
-          break;
-        }
-        for (const std::string& entry : *run.entries) {
-          auto event = DecodeEntry(entry);
-          expired =
-              expired && event && event->seq == expected && event->at < cutoff;
-          ++expected;
-        }
-        if (!expired) break;
+      uint64_t index = end;
+      for (const std::string& entry : *run.entries) {
+        auto event = DecodeEntry(entry);
+        expired = expired && event && event->seq == index && event->at < cutoff;
+        ++index;
       }
-      if (!expired || expected != end + kTileWidth) break;
-      for (const Run& run : runs) doomed.push_back(run.key);
-      end += kTileWidth;
+      if (!expired) break;
+      doomed.push_back(run.key);
+      end = index;
     }
     if (end == pruned) return pruned;
 

@@ -23,12 +23,12 @@
 //                                expired entries were removed
 // and "audit-log/<log id>" names every log, for retention.
 //
-// Retention: PruneExpired() removes the entry runs of whole 256-entry
-// bundles whose every event is older than the retention period, oldest
-// first, and records how far it went in a checkpoint signed with the
-// deployment key. The hash tiles stay (hashes, no personal data), so the
-// tree, its signed heads and every proof remain valid; an export carries
-// the checkpoint, and verification accepts absent entries below it only.
+// Retention: PruneExpired() removes, oldest first, the entry runs whose
+// every event is older than the retention period, and records how far it
+// went in a checkpoint signed with the deployment key. The hash tiles stay
+// (hashes, no personal data), so the tree, its signed heads and every proof
+// remain valid; an export carries the checkpoint, and verification accepts
+// absent entries below it only.
 //
 // Group commit: Append() and AppendAsync() queue the event; one committer
 // thread writes everything queued (for any log) in one batch, one or two
@@ -80,8 +80,8 @@ struct SignedHead {
   bool Verify(std::string_view public_key) const;
 };
 
-// A signed statement that a log's entries below `pruned_before` (a multiple
-// of 256) were removed on purpose, by retention.
+// A signed statement that a log's entries below `pruned_before` were removed
+// on purpose, by retention.
 struct PruneCheckpoint {
   std::string log_id;
   uint64_t pruned_before = 0;
@@ -155,10 +155,11 @@ class AuditLog {
   // Signs a head for every log this process appended to since the last call.
   Status SignGrownHeads();
 
-  // Removes the entries of `log`'s oldest whole bundles of 256 whose events
-  // are all older than `cutoff`, behind a signed checkpoint, and returns the
-  // index below which entries are gone. An entry that is missing or fails
-  // its integrity check stops pruning there: tampering is never pruned away.
+  // Removes `log`'s oldest entries older than `cutoff`, a whole run (one
+  // group commit) at a time, behind a signed checkpoint, and returns the
+  // index below which entries are gone. An entry that is missing, out of
+  // place or fails its integrity check stops pruning there: tampering is
+  // never pruned away.
   Result<uint64_t> Prune(std::string_view log, TimePoint cutoff);
   // Prune() of every log with cutoff = now - retention.
   Status PruneExpired(std::chrono::seconds retention);

@@ -267,11 +267,10 @@ TEST_F(AuditLogTest, ProofsHoldAcrossTileBoundaries) {
   EXPECT_EQ(exported->leaf_hashes, leaves);
 }
 
-// Retention: entries of whole expired bundles go, behind a signed
-// checkpoint; the tree, the heads and every proof stay valid, and an export
-// still verifies, also against a head saved before pruning.
-TEST_F(AuditLogTest,
-       RetentionPrunesWholeExpiredBundlesBehindASignedCheckpoint) {
+// Retention: expired entries go, oldest first, behind a signed checkpoint; the
+// tree, the heads and every proof stay valid, and an export still verifies,
+// also against a head saved before pruning.
+TEST_F(AuditLogTest, RetentionPrunesExpiredEntriesBehindASignedCheckpoint) {
   AppendN("t/acme", 100);
   auto head100 = log.Head("t/acme");
   ASSERT_TRUE(head100.has_value());
@@ -283,21 +282,19 @@ TEST_F(AuditLogTest,
   for (auto& e : *entries) leaves.push_back(LeafHash(e));
   const Hash root = RootOf(leaves);
 
-  // Entry 520's time: bundles [0, 256) and [256, 512) are wholly older;
-  // [512, 768) is not full, so it stays whatever its age.
+  // Entries 0..519 are older than entry 520.
   TimePoint cutoff = MakeEvent(520).at;
-  EXPECT_EQ(log.Prune("t/acme", cutoff).value_or(0), 512u);
-  EXPECT_EQ(log.PrunedBefore("t/acme").value_or(0), 512u);
-  EXPECT_EQ(log.Prune("t/acme", cutoff + std::chrono::hours(24)).value_or(0),
-            512u);
+  EXPECT_EQ(log.Prune("t/acme", cutoff).value_or(0), 520u);
+  EXPECT_EQ(log.PrunedBefore("t/acme").value_or(0), 520u);
+  EXPECT_EQ(log.Prune("t/acme", cutoff).value_or(0), 520u);
   auto runs = memory.Scan("audit/t/acme/e/", "", SIZE_MAX);
   ASSERT_TRUE(runs.has_value());
   ASSERT_FALSE(runs->empty());
-  EXPECT_EQ(runs->front().key, "audit/t/acme/e/0000000000000200");  // 512
+  EXPECT_EQ(runs->front().key, "audit/t/acme/e/0000000000000208");  // 520
   EXPECT_EQ(log.Read("t/acme", 0, 10).error().code(), StatusCode::kDataLoss);
-  auto kept = log.Read("t/acme", 512, 100);
+  auto kept = log.Read("t/acme", 520, 100);
   ASSERT_TRUE(kept.has_value());
-  EXPECT_EQ(kept->size(), 88u);
+  EXPECT_EQ(kept->size(), 80u);
 
   // The tree is untouched: same size and root, proofs for pruned and kept
   // entries, consistency from the head saved before pruning.
@@ -339,14 +336,14 @@ TEST_F(AuditLogTest,
   EXPECT_FALSE(VerifyExport(forged_leaf, signer.public_key(), *head100).ok);
 }
 
-// A missing entry is never pruned away: pruning stops at its bundle.
-TEST_F(AuditLogTest, PruningStopsAtATamperedBundle) {
+// A missing entry is never pruned away: pruning stops there.
+TEST_F(AuditLogTest, PruningStopsAtATamperedEntry) {
   AppendN("t/acme", 600);
   storage::WriteBatch b;
   b.Delete("audit/t/acme/e/000000000000012c");  // entry 300's run
   ASSERT_TRUE(memory.Write(b).ok());
   auto later = FromUnixMicros(1'900'000'000'000'000);
-  EXPECT_EQ(log.Prune("t/acme", later).value_or(0), 256u);
+  EXPECT_EQ(log.Prune("t/acme", later).value_or(0), 300u);
   auto exported = log.Export("t/acme");
   ASSERT_TRUE(exported.has_value());
   Verdict verdict = VerifyExport(*exported, signer.public_key(), std::nullopt);
@@ -365,8 +362,8 @@ TEST_F(AuditLogTest, PruneExpiredCoversEveryLogAndKeepsRecentEvents) {
     ASSERT_TRUE(log.Append("t/fresh", e));
   }
   ASSERT_TRUE(log.PruneExpired(std::chrono::hours(24 * 2)).ok());
-  EXPECT_EQ(log.PrunedBefore("t/acme").value_or(0), 256u);
-  EXPECT_EQ(log.PrunedBefore("operator").value_or(0), 256u);
+  EXPECT_EQ(log.PrunedBefore("t/acme").value_or(0), 300u);
+  EXPECT_EQ(log.PrunedBefore("operator").value_or(0), 300u);
   EXPECT_EQ(log.PrunedBefore("t/fresh").value_or(9), 0u);
 }
 
