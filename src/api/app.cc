@@ -183,7 +183,7 @@ class App::Routes {
 class App::AuditTrail {
  public:
   static AuditTrail For(const Route& route, Call& call, audit::AuditLog& log) {
-    AuditTrail t(log);
+    AuditTrail t(log, *call.vault.clock);
     audit::Event& e = t.event_;
     e.actor = call.identity.id;
     e.action = route.name;
@@ -251,7 +251,8 @@ class App::AuditTrail {
   }
 
  private:
-  explicit AuditTrail(audit::AuditLog& log) : log_(log) {}
+  AuditTrail(audit::AuditLog& log, const Clock& clock)
+      : log_(log), clock_(clock) {}
 
   static std::string Outcome(const Status& s) {
     return s.code() == StatusCode::kPermissionDenied ||
@@ -262,10 +263,11 @@ class App::AuditTrail {
 
   void Stamp(std::string outcome) {
     event_.outcome = std::move(outcome);
-    event_.at = std::chrono::system_clock::now();
+    event_.at = clock_.Now();
   }
 
   audit::AuditLog& log_;
+  const Clock& clock_;
   std::string log_id_;
   audit::Event event_;
   bool written_ = false;

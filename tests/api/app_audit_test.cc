@@ -241,6 +241,69 @@ TEST_F(AppAuditTest, FailsClosedWhenTheEventCannotBeWritten) {
   EXPECT_EQ(Events(), events + 1);
 }
 
+// The events endpoint: filters by action, principal (id or pseudonym) and
+// time window, pages with `next`, and refuses malformed filters.
+TEST_F(AppAuditTest, EventsFilterByActionPrincipalAndTimeAndPage) {
+  std::string records = "/v1/tenants/acme/collections/people/records";
+  auto create = [&](const std::string& principal) {
+    auto r = Data("POST", records, admin_key,
+                  R"({"principal":")" + principal +
+                      R"(","fields":{"email":"x@example.com"}})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Member(r, "id");
+  };
+  const uint64_t first = Events();
+  std::string a1 = create("Principal-A");
+  create("Principal-B");
+  const std::string since = FormatRfc3339(h.clock.now + std::chrono::hours(1));
+  h.clock.now += std::chrono::hours(2);
+  ASSERT_EQ(Data("GET", records + "/" + a1, admin_key).status, 200);
+  create("Principal-B");
+  const std::string base =
+      "/v1/tenants/acme/audit/events?from=" + std::to_string(first) +
+      "&limit=100";
+  auto seqs = [&](const std::string& filter) {
+    auto r = Call("GET", base + filter, admin_key);
+    EXPECT_EQ(r.status, 200) << filter << " " << r.body;
+    std::vector<uint64_t> out;
+    json::value body = json::parse(r.body);
+    for (auto& e : body.at("events").as_array())
+      out.push_back(e.at("seq").to_number<uint64_t>());
+    return out;
+  };
+  using Seqs = std::vector<uint64_t>;
+  EXPECT_EQ(seqs(""), (Seqs{first, first + 1, first + 2, first + 3}));
+  EXPECT_EQ(seqs("&action=records.get"), Seqs{first + 2});
+  EXPECT_EQ(seqs("&principal=Principal-A"), (Seqs{first, first + 2}));
+  EXPECT_EQ(seqs("&principal=Principal-B&since=" + since), Seqs{first + 3});
+  EXPECT_EQ(seqs("&until=" + since), (Seqs{first, first + 1}));
+  auto pseudonym =
+      audit.Read("t/acme", first + 1, 1)->front().principal_pseudonym;
+  EXPECT_EQ(seqs("&principal_pseudonym=" + pseudonym),
+            (Seqs{first + 1, first + 3}));
+
+  // Paging: two at a time until `next` is null.
+  std::vector<uint64_t> paged;
+  std::string next = std::to_string(first);
+  while (true) {
+    auto r = Call("GET", "/v1/tenants/acme/audit/events?limit=2&from=" + next,
+                  admin_key);
+    ASSERT_EQ(r.status, 200);
+    auto body = json::parse(r.body).as_object();
+    for (auto& e : body.at("events").as_array())
+      paged.push_back(e.at("seq").to_number<uint64_t>());
+    if (body.at("next").is_null()) break;
+    next = std::to_string(body.at("next").to_number<uint64_t>());
+  }
+  EXPECT_EQ(paged, seqs(""));
+
+  for (std::string bad : {"since=yesterday", "limit=0", "from=x"})
+    EXPECT_EQ(
+        Call("GET", "/v1/tenants/acme/audit/events?" + bad, admin_key).status,
+        400)
+        << bad;
+}
+
 // After retention removed old events, reading the log starts after them
 // (they are gone, not an integrity error).
 TEST_F(AppAuditTest, ReadingEventsStartsAfterThosePrunedByRetention) {
