@@ -102,6 +102,9 @@ int RunServe(const std::string& config_path, const std::string& listen) {
     spdlog::error(R"("msg":"server stopped","error":{})", Quoted(s.ToString()));
     return Fail(s);
   }
+  // Background threads (audit committer and upkeep) stop, and may log,
+  // before the logger goes.
+  deployment->reset();
   spdlog::info(R"("msg":"stopped")");
   spdlog::shutdown();
   return 0;
