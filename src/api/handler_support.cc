@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "vault/masks.h"
+
 namespace piivault::api {
 
 Result<json::object> ParseObject(
@@ -146,6 +148,28 @@ bool PlainAllowed(const FieldGrant& grant, std::string_view field) {
   if (!grant) return true;
   auto it = grant->fields.find(std::string(field));
   return it != grant->fields.end() && it->second == policy::Transform::kPlain;
+}
+
+bool Granted(const FieldGrant& grant, std::string_view field) {
+  return !grant || grant->fields.contains(std::string(field));
+}
+
+json::object VisibleFields(const vault::Fields& fields,
+                           const vault::Collection& collection,
+                           const FieldGrant& grant) {
+  json::object out;
+  for (auto& [name, value] : fields) {
+    if (PlainAllowed(grant, name)) {
+      out[name] = FieldValueJson(value);
+    } else if (Granted(grant, name)) {
+      // Masks read the canonical text; integers and booleans reveal nothing.
+      const vault::FieldSpec* spec = collection.FindField(name);
+      const std::string* text = std::get_if<std::string>(&value);
+      out[name] = spec && text ? vault::MaskFieldValue(spec->type, *text)
+                               : std::string("***");
+    }
+  }
+  return out;
 }
 
 std::string_view PathParam(const Call& call, std::size_t i) {

@@ -82,9 +82,15 @@ using FieldGrant = std::optional<policy::AccessPolicy::Grant>;
 Result<FieldGrant> GrantFor(const Call& call, const DataAccess& access,
                             policy::Action action,
                             const vault::Collection& collection);
-// Whether `field` may be returned/used in plain text under `grant`. Masked
-// fields are withheld until masking exists (fail closed).
+// Whether `field` may be returned/used in plain text under `grant`.
 bool PlainAllowed(const FieldGrant& grant, std::string_view field);
+// Whether `grant` covers `field` at all (plain or masked): what a write needs.
+bool Granted(const FieldGrant& grant, std::string_view field);
+// The fields of a record as the caller may see them: plain, masked
+// (vault/masks.h) or left out, per `grant`.
+json::object VisibleFields(const vault::Fields& fields,
+                           const vault::Collection& collection,
+                           const FieldGrant& grant);
 
 std::string_view PathParam(const Call& call, std::size_t i);
 std::string QueryParam(const HttpRequest& request, std::string_view name);

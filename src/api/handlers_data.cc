@@ -28,23 +28,22 @@ Result<const json::object*> FieldsMember(const json::object& body) {
   return &fields->get_object();
 }
 
-// Write access: every field written must be granted in plain.
+// Write access: every field written must be granted (a rule's transform
+// is about what is read back).
 Status CheckWritable(const FieldGrant& grant, const json::object& fields) {
   for (auto& [name, v] : fields)
-    if (!PlainAllowed(grant, name))
+    if (!Granted(grant, name))
       return PermissionDenied("the policy does not allow writing a field");
   return Status::Ok();
 }
 
-json::value RecordJson(const vault::Record& r, const FieldGrant& grant,
-                       bool with_fields = true) {
+json::value RecordJson(const vault::Record& r,
+                       const vault::Collection& collection,
+                       const FieldGrant& grant, bool with_fields = true) {
   json::object o{
       {"id", r.id}, {"principal", r.principal}, {"region", r.region}};
   if (with_fields) {
-    json::object fields;
-    for (auto& [name, value] : r.fields)
-      if (PlainAllowed(grant, name)) fields[name] = FieldValueJson(value);
-    o["fields"] = std::move(fields);
+    o["fields"] = VisibleFields(r.fields, collection, grant);
     o["updated_at"] = TimeJson(r.updated_at);
   }
   o["created_at"] = TimeJson(r.created_at);
@@ -104,7 +103,7 @@ Result<Reply> CreateRecord(Call& call) {
   PV_ASSIGN_OR_RETURN(auto record,
                       call.vault.records.Create(c.access.tenant, c.collection,
                                                 principal, region, fields));
-  return Reply{201, RecordJson(record, c.grant, false)};
+  return Reply{201, RecordJson(record, c.collection, c.grant, false)};
 }
 
 Result<Reply> GetRecord(Call& call) {
@@ -113,7 +112,7 @@ Result<Reply> GetRecord(Call& call) {
   PV_ASSIGN_OR_RETURN(auto record,
                       call.vault.records.Get(c.access.tenant, c.collection.name,
                                              PathParam(call, 2), filter));
-  return Reply{200, RecordJson(record, c.grant)};
+  return Reply{200, RecordJson(record, c.collection, c.grant)};
 }
 
 Result<Reply> PatchRecord(Call& call) {
@@ -134,7 +133,7 @@ Result<Reply> PatchRecord(Call& call) {
   PV_ASSIGN_OR_RETURN(auto record,
                       call.vault.records.Update(c.access.tenant, c.collection,
                                                 PathParam(call, 2), changes));
-  return Reply{200, RecordJson(record, c.grant)};
+  return Reply{200, RecordJson(record, c.collection, c.grant)};
 }
 
 Result<Reply> DeleteRecord(Call& call) {
@@ -169,7 +168,7 @@ Result<Reply> Search(Call& call) {
                       call.vault.records.Search(c.access.tenant, c.collection,
                                                 field, value, limit));
   json::array out;
-  for (auto& r : records) out.push_back(RecordJson(r, c.grant));
+  for (auto& r : records) out.push_back(RecordJson(r, c.collection, c.grant));
   return Reply{200, json::object{{"records", std::move(out)}}};
 }
 
@@ -240,10 +239,10 @@ Result<Reply> GetPrincipal(Call& call) {
   // the principal is looked up: a caller who may read nothing must not learn
   // even whether the principal exists.
   PV_ASSIGN_OR_RETURN(auto collections, call.vault.collections.List(t));
-  std::map<std::string, FieldGrant> grants;
+  std::map<std::string, std::pair<const vault::Collection*, FieldGrant>> grants;
   for (auto& c : collections) {
     auto grant = GrantFor(call, access, Action::kRead, c);
-    if (grant) grants.emplace(c.name, std::move(*grant));
+    if (grant) grants.emplace(c.name, std::pair(&c, std::move(*grant)));
   }
   if (grants.empty() && call.identity.role == vault::Role::kTenantApp)
     return Err(PermissionDenied("no policy rule allows this request"));
@@ -254,14 +253,13 @@ Result<Reply> GetPrincipal(Call& call) {
   for (auto& r : view.records) {
     auto it = grants.find(r.collection);
     if (it == grants.end()) continue;  // no read grant for this collection
-    json::object fields;
-    for (auto& [name, value] : r.fields)
-      if (PlainAllowed(it->second, name)) fields[name] = FieldValueJson(value);
-    records.emplace_back(json::object{{"collection", r.collection},
-                                      {"id", r.id},
-                                      {"fields", std::move(fields)},
-                                      {"created_at", TimeJson(r.created_at)},
-                                      {"updated_at", TimeJson(r.updated_at)}});
+    auto& [collection, grant] = it->second;
+    records.emplace_back(
+        json::object{{"collection", r.collection},
+                     {"id", r.id},
+                     {"fields", VisibleFields(r.fields, *collection, grant)},
+                     {"created_at", TimeJson(r.created_at)},
+                     {"updated_at", TimeJson(r.updated_at)}});
   }
   return Reply{200, json::object{{"principal", view.principal},
                                  {"region", view.region},

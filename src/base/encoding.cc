@@ -139,4 +139,33 @@ std::optional<std::string> Base64UrlDecode(std::string_view text) {
   return DecodeBase64Unpadded(text, kUrlDecode);
 }
 
+std::size_t DecodeUtf8Char(std::string_view s, char32_t* cp) {
+  if (s.empty()) return 0;
+  const auto b0 = static_cast<unsigned char>(s[0]);
+  if (b0 < 0x80) {
+    *cp = b0;
+    return 1;
+  }
+  std::size_t len;
+  char32_t v, min;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2, v = b0 & 0x1F, min = 0x80;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3, v = b0 & 0x0F, min = 0x800;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4, v = b0 & 0x07, min = 0x10000;
+  } else {
+    return 0;  // continuation byte, C0/C1 lead or F5..FF
+  }
+  if (s.size() < len) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[k]);
+    if ((b & 0xC0) != 0x80) return 0;
+    v = (v << 6) | (b & 0x3F);
+  }
+  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  *cp = v;
+  return len;
+}
+
 }  // namespace piivault

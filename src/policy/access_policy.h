@@ -1,6 +1,8 @@
 // Access policies of tenant-app identities: default deny; a request is
 // allowed when a rule names its purpose, collection and action. Rules also
-// say which fields are visible and whether they come back plain or masked.
+// say which fields are visible and whether they come back plain or masked
+// (vault/masks.h). Plain takes an explicit "transform":"plain": a rule
+// without a transform masks, and a rule without "fields" covers them all.
 //
 //   {"rules":[{"purposes":["service_delivery"],"collections":["users"|"*"],
 //              "fields":["email"|"*"],"actions":["read","search"],
@@ -36,7 +38,7 @@ struct Rule {
   std::vector<std::string> collections;  // "*" matches all
   std::vector<std::string> fields;       // "*" matches all
   std::vector<Action> actions;
-  Transform transform = Transform::kPlain;
+  Transform transform = Transform::kMask;
 };
 
 class AccessPolicy {

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/encoding.h"
+
 namespace piivault::vault {
 namespace {
 
@@ -47,42 +49,16 @@ bool AllDigits(std::string_view s) {
 // ---------------------------------------------------------------------------
 // UTF-8
 
-// Strict decoding (RFC 3629): no overlong forms, no surrogates, nothing above
-// U+10FFFF.
+// Strict decoding (RFC 3629, see DecodeUtf8Char).
 std::optional<std::u32string> DecodeUtf8(std::string_view s) {
   std::u32string out;
   out.reserve(s.size());
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    if (b0 < 0x80) {
-      out.push_back(b0);
-      ++i;
-      continue;
-    }
-    int len;
+  while (!s.empty()) {
     char32_t cp;
-    char32_t min;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      len = 2, cp = b0 & 0x1F, min = 0x80;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      len = 3, cp = b0 & 0x0F, min = 0x800;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      len = 4, cp = b0 & 0x07, min = 0x10000;
-    } else {
-      return std::nullopt;  // continuation byte, C0/C1 lead or F5..FF
-    }
-    if (s.size() - i < static_cast<std::size_t>(len)) return std::nullopt;
-    for (int k = 1; k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xC0) != 0x80) return std::nullopt;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return std::nullopt;
-    }
+    std::size_t len = DecodeUtf8Char(s, &cp);
+    if (len == 0) return std::nullopt;
     out.push_back(cp);
-    i += len;
+    s.remove_prefix(len);
   }
   return out;
 }

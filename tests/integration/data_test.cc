@@ -23,17 +23,7 @@ TEST_F(DataTest, NoPlaintextOnDisk) {
   Tenant t = SetUpTenant(server_, "acme");
   ASSERT_FALSE(t.admin_key.empty());
   const std::string principal = "cust-Zq9-Principal-4711";
-  json::object fields{{"note", "Xylophone-Secret-Marker-77"},
-                      {"name", "Zebulon Quixotewright"},
-                      {"email", "Zebulon.Quixote@Example.org"},
-                      {"phone", "+49 151 98765432"},
-                      {"birth_date", "1977-07-15"},
-                      {"ssn", "219-09-9999"},
-                      {"card", "4111 1111 1111 1111"},
-                      {"iban", "DE89 3704 0044 0532 0130 00"},
-                      {"ip", "203.0.113.77"},
-                      {"count", 424242},
-                      {"active", true}};
+  const json::object fields = EveryTypeValues();
   auto created = PostRecord(server_, t, principal, fields);
   ASSERT_EQ(created.status, 201) << created.Describe();
   const std::string rid = Str(created.Json(), "id");

@@ -915,6 +915,20 @@ json::object EveryTypeSchema() {
   return json::object{{"fields", std::move(fields)}};
 }
 
+json::object EveryTypeValues() {
+  return json::object{{"note", "Xylophone-Secret-Marker-77"},
+                      {"name", "Zebulon Quixotewright"},
+                      {"email", "Zebulon.Quixote@Example.org"},
+                      {"phone", "+49 151 98765432"},
+                      {"birth_date", "1977-07-15"},
+                      {"ssn", "219-09-9999"},
+                      {"card", "4111 1111 1111 1111"},
+                      {"iban", "DE89 3704 0044 0532 0130 00"},
+                      {"ip", "203.0.113.77"},
+                      {"count", 424242},
+                      {"active", true}};
+}
+
 Tenant SetUpTenant(const ServerProcess& server, const std::string& id,
                    std::vector<std::string> regions,
                    const std::string& default_region) {

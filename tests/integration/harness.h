@@ -251,6 +251,9 @@ class ServerProcess {
 // phone, birth_date date, ssn ssn, card credit_card, iban iban, ip
 // ip_address, count integer, active boolean.
 json::object EveryTypeSchema();
+// A value for every field of EveryTypeSchema(), as a client would send it
+// (not in canonical form: spaces, mixed case).
+json::object EveryTypeValues();
 
 struct Tenant {
   std::string id;

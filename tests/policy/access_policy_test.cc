@@ -26,7 +26,7 @@ TEST(AccessPolicyTest, DefaultDeny) {
 TEST(AccessPolicyTest, RuleGrantsOnlyItsPurposeCollectionActionAndFields) {
   auto p = AccessPolicy::Parse(Json(R"({"rules":[
       {"purposes":["service_delivery"],"collections":["users"],
-       "fields":["email"],"actions":["read","search"]},
+       "fields":["email"],"actions":["read","search"],"transform":"plain"},
       {"purposes":["service_delivery"],"collections":["*"],
        "fields":["phone"],"actions":["read"],"transform":"mask"}]})"));
   ASSERT_TRUE(p.has_value()) << p.error().ToString();
@@ -49,12 +49,22 @@ TEST(AccessPolicyTest, RuleGrantsOnlyItsPurposeCollectionActionAndFields) {
 TEST(AccessPolicyTest, PlainWinsOverMask) {
   auto p = AccessPolicy::Parse(Json(R"({"rules":[
       {"purposes":["p"],"collections":["c"],"actions":["read"],"transform":"mask"},
-      {"purposes":["p"],"collections":["c"],"fields":["email"],"actions":["read"]}]})"));
+      {"purposes":["p"],"collections":["c"],"fields":["email"],"actions":["read"],"transform":"plain"}]})"));
   ASSERT_TRUE(p.has_value());
   auto g = p->Evaluate(Action::kRead, "p", "c", kFields);
   ASSERT_TRUE(g.has_value());
   EXPECT_EQ(g->fields.at("email"), Transform::kPlain);
   EXPECT_EQ(g->fields.at("ssn"), Transform::kMask);
+}
+
+// Plain text takes an explicit rule: without a transform a rule masks.
+TEST(AccessPolicyTest, RulesWithoutATransformMask) {
+  auto p = AccessPolicy::Parse(Json(R"({"rules":[
+      {"purposes":["p"],"collections":["c"],"actions":["read"]}]})"));
+  ASSERT_TRUE(p.has_value());
+  auto g = p->Evaluate(Action::kRead, "p", "c", kFields);
+  ASSERT_TRUE(g.has_value());
+  for (auto& f : kFields) EXPECT_EQ(g->fields.at(f), Transform::kMask) << f;
 }
 
 TEST(AccessPolicyTest, RejectsMalformedPolicies) {
