@@ -120,13 +120,21 @@ Result<DataAccess> AuthorizeData(Call& call, std::string_view tenant,
                                  "unknown_purpose"));
     return Err(purpose.error());
   }
-  // Marketing and advertising need the principal's explicit consent. Until
-  // the consent ledger exists nothing can prove consent, so such requests
-  // fail closed.
-  if (vault::RequiresConsent(purpose->category))
-    return Err(PermissionDenied("this purpose requires the principal's consent",
-                                "consent_required"));
   return DataAccess{std::move(t), std::move(*purpose)};
+}
+
+Status RequireConsent(Call& call, const DataAccess& access,
+                      std::string_view principal) {
+  if (!vault::RequiresConsent(access.purpose.category)) return Status::Ok();
+  auto current = call.vault.consents.Current(access.tenant, principal);
+  if (!current && current.error().code() != StatusCode::kNotFound)
+    return current.error();
+  if (current) {
+    auto it = current->find(access.purpose.id);
+    if (it != current->end() && it->second) return Status::Ok();
+  }
+  return PermissionDenied("the principal has not consented to this purpose",
+                          "consent_required");
 }
 
 Result<FieldGrant> GrantFor(const Call& call, const DataAccess& access,

@@ -65,15 +65,21 @@ Status RequireTenantRole(
     std::initializer_list<vault::Role> operator_roles = {});
 
 // The data-plane gate: a tenant identity of `tenant` (operators get 403), an
-// active tenant for writes, and a valid X-Purpose of the tenant that needs no
-// consent (consent-requiring purposes are refused until the consent ledger
-// exists).
+// active tenant for writes, and a valid X-Purpose of the tenant. Under a
+// consent-requiring purpose each principal must also pass RequireConsent.
 struct DataAccess {
   vault::Tenant tenant;
   vault::Purpose purpose;
 };
 Result<DataAccess> AuthorizeData(Call& call, std::string_view tenant,
                                  bool writes);
+
+// Under a purpose that requires consent (marketing, advertising), ok only
+// while `principal` has an active consent for it; otherwise 403
+// consent_required (also for a principal that does not exist). Other
+// purposes never read the ledger: consent is never a condition of service.
+Status RequireConsent(Call& call, const DataAccess& access,
+                      std::string_view principal);
 
 // Which fields of `collection` the caller may use for `action`: nullopt for
 // tenant-admins (everything); for tenant-apps the policy's grant, or

@@ -37,6 +37,12 @@ Status CheckWritable(const FieldGrant& grant, const json::object& fields) {
   return Status::Ok();
 }
 
+json::object ConsentsJson(const std::map<std::string, bool>& current) {
+  json::object out;
+  for (auto& [purpose, granted] : current) out[purpose] = granted;
+  return out;
+}
+
 json::value RecordJson(const vault::Record& r,
                        const vault::Collection& collection,
                        const FieldGrant& grant, bool with_fields = true) {
@@ -86,6 +92,17 @@ Result<CollectionCall> Authorize(Call& call, Action action, bool writes) {
                         std::move(grant)};
 }
 
+// RequireConsent for the principal of record `id`, which is looked up only
+// under a consent-requiring purpose.
+Status RequireRecordConsent(Call& call, const DataAccess& access,
+                            std::string_view collection, std::string_view id) {
+  if (!vault::RequiresConsent(access.purpose.category)) return Status::Ok();
+  PV_ASSIGN_OR_RETURN(auto record,
+                      call.vault.records.Get(access.tenant, collection, id,
+                                             std::vector<std::string>{}));
+  return RequireConsent(call, access, record.principal);
+}
+
 Result<Reply> CreateRecord(Call& call) {
   PV_ASSIGN_OR_RETURN(auto c, Authorize(call, Action::kWrite, true));
   PV_ASSIGN_OR_RETURN(
@@ -94,6 +111,7 @@ Result<Reply> CreateRecord(Call& call) {
   PV_ASSIGN_OR_RETURN(auto region, OptionalString(body, "region"));
   PV_ASSIGN_OR_RETURN(auto* fields_json, FieldsMember(body));
   PV_RETURN_IF_ERROR(CheckWritable(c.grant, *fields_json));
+  PV_RETURN_IF_ERROR(RequireConsent(call, c.access, principal));
   vault::Fields fields;
   for (auto& [name, v] : *fields_json) {
     std::string field(name);
@@ -112,6 +130,7 @@ Result<Reply> GetRecord(Call& call) {
   PV_ASSIGN_OR_RETURN(auto record,
                       call.vault.records.Get(c.access.tenant, c.collection.name,
                                              PathParam(call, 2), filter));
+  PV_RETURN_IF_ERROR(RequireConsent(call, c.access, record.principal));
   return Reply{200, RecordJson(record, c.collection, c.grant)};
 }
 
@@ -120,6 +139,8 @@ Result<Reply> PatchRecord(Call& call) {
   PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"fields"}));
   PV_ASSIGN_OR_RETURN(auto* fields_json, FieldsMember(body));
   PV_RETURN_IF_ERROR(CheckWritable(c.grant, *fields_json));
+  PV_RETURN_IF_ERROR(RequireRecordConsent(call, c.access, c.collection.name,
+                                          PathParam(call, 2)));
   vault::FieldChanges changes;
   for (auto& [name, v] : *fields_json) {
     std::string field(name);
@@ -138,6 +159,8 @@ Result<Reply> PatchRecord(Call& call) {
 
 Result<Reply> DeleteRecord(Call& call) {
   PV_ASSIGN_OR_RETURN(auto c, Authorize(call, Action::kDelete, true));
+  PV_RETURN_IF_ERROR(RequireRecordConsent(call, c.access, c.collection.name,
+                                          PathParam(call, 2)));
   PV_RETURN_IF_ERROR(call.vault.records.Delete(
       c.access.tenant, c.collection.name, PathParam(call, 2)));
   return Reply{204, nullptr};
@@ -164,11 +187,28 @@ Result<Reply> Search(Call& call) {
     return Err(
         PermissionDenied("the policy does not allow searching this field"));
   PV_ASSIGN_OR_RETURN(auto value, JsonToFieldValue(field, value_json));
-  PV_ASSIGN_OR_RETURN(auto records,
-                      call.vault.records.Search(c.access.tenant, c.collection,
-                                                field, value, limit));
+  // Under a consent-requiring purpose only consenting principals' records
+  // are returned: look at every candidate, then keep `limit`.
+  const bool by_consent = vault::RequiresConsent(c.access.purpose.category);
+  PV_ASSIGN_OR_RETURN(
+      auto records,
+      call.vault.records.Search(c.access.tenant, c.collection, field, value,
+                                by_consent ? kSearchLimit : limit));
   json::array out;
-  for (auto& r : records) out.push_back(RecordJson(r, c.collection, c.grant));
+  std::map<std::string, bool> consented;  // by principal
+  for (auto& r : records) {
+    if (out.size() >= limit) break;
+    if (by_consent) {
+      auto [it, fresh] = consented.try_emplace(r.principal, false);
+      if (fresh) {
+        Status s = RequireConsent(call, c.access, r.principal);
+        if (!s.ok() && s.reason() != "consent_required") return Err(s);
+        it->second = s.ok();
+      }
+      if (!it->second) continue;
+    }
+    out.push_back(RecordJson(r, c.collection, c.grant));
+  }
   return Reply{200, json::object{{"records", std::move(out)}}};
 }
 
@@ -189,6 +229,8 @@ Result<Reply> Tokenize(Call& call) {
     if (!PlainAllowed(grant, f) && collection.FindField(f))
       return Err(
           PermissionDenied("the policy does not allow tokenizing a field"));
+  PV_RETURN_IF_ERROR(
+      RequireRecordConsent(call, access, collection.name, record_id));
   PV_ASSIGN_OR_RETURN(auto tokens,
                       call.vault.records.Tokenize(access.tenant, collection,
                                                   record_id, *fields));
@@ -227,6 +269,7 @@ Result<Reply> Detokenize(Call& call) {
                             std::vector<std::string>{target.field}));
     if (record.fields.empty())
       return Err(NotFound("the tokenized value no longer exists"));
+    PV_RETURN_IF_ERROR(RequireConsent(call, access, record.principal));
     values[token] = FieldValueJson(record.fields.front().second);
   }
   return Reply{200, json::object{{"values", std::move(values)}}};
@@ -246,6 +289,7 @@ Result<Reply> GetPrincipal(Call& call) {
   }
   if (grants.empty() && call.identity.role == vault::Role::kTenantApp)
     return Err(PermissionDenied("no policy rule allows this request"));
+  PV_RETURN_IF_ERROR(RequireConsent(call, access, PathParam(call, 1)));
 
   PV_ASSIGN_OR_RETURN(auto view, call.vault.records.GetPrincipal(
                                      access.tenant, PathParam(call, 1)));
@@ -261,10 +305,66 @@ Result<Reply> GetPrincipal(Call& call) {
                      {"created_at", TimeJson(r.created_at)},
                      {"updated_at", TimeJson(r.updated_at)}});
   }
+  PV_ASSIGN_OR_RETURN(auto consents, call.vault.consents.Current(
+                                         access.tenant, PathParam(call, 1)));
   return Reply{200, json::object{{"principal", view.principal},
                                  {"region", view.region},
                                  {"records", std::move(records)},
-                                 {"consents", json::object{}}}};
+                                 {"consents", ConsentsJson(consents)}}};
+}
+
+// The consent ledger is the controller's to keep: any identity of the
+// tenant records and reads it, with no purpose (recording consent is not
+// processing under one).
+Result<vault::Tenant> ConsentTenant(Call& call, bool writes) {
+  std::string_view t = PathParam(call, 0);
+  PV_RETURN_IF_ERROR(RequireTenantRole(
+      call, t, {vault::Role::kTenantAdmin, vault::Role::kTenantApp}));
+  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
+  if (writes && tenant.state != "active")
+    return Err(
+        PermissionDenied("the tenant is not active", "tenant_not_active"));
+  return tenant;
+}
+
+json::object ConsentEventJson(const vault::ConsentEvent& e) {
+  return json::object{{"purpose", e.purpose},
+                      {"granted", e.granted},
+                      {"at", TimeJson(e.at)},
+                      {"method", e.method},
+                      {"evidence", e.evidence}};
+}
+
+Result<Reply> RecordConsent(Call& call) {
+  PV_ASSIGN_OR_RETURN(auto tenant, ConsentTenant(call, true));
+  PV_ASSIGN_OR_RETURN(
+      auto body,
+      ParseObject(call.request, {"purpose", "granted", "method", "evidence"}));
+  PV_ASSIGN_OR_RETURN(auto purpose_id, RequiredString(body, "purpose"));
+  PV_ASSIGN_OR_RETURN(auto granted, OptionalBool(body, "granted"));
+  if (!granted) return Err(ValidationFailed("granted", "true or false"));
+  PV_ASSIGN_OR_RETURN(auto method, OptionalString(body, "method"));
+  PV_ASSIGN_OR_RETURN(auto evidence, OptionalString(body, "evidence"));
+  auto purpose = call.vault.tenants.GetPurpose(tenant.id, purpose_id);
+  if (!purpose && purpose.error().code() == StatusCode::kNotFound)
+    return Err(InvalidArgument("the purpose is not defined for this tenant",
+                               "unknown_purpose"));
+  if (!purpose) return Err(purpose.error());
+  PV_ASSIGN_OR_RETURN(
+      auto event,
+      call.vault.consents.Record(tenant, PathParam(call, 1), *purpose, *granted,
+                                 method.value_or(""), evidence.value_or("")));
+  return Reply{201, ConsentEventJson(event)};
+}
+
+Result<Reply> ListConsents(Call& call) {
+  PV_ASSIGN_OR_RETURN(auto tenant, ConsentTenant(call, false));
+  PV_ASSIGN_OR_RETURN(auto ledger,
+                      call.vault.consents.Ledger(tenant, PathParam(call, 1)));
+  json::array history;
+  for (auto& e : ledger.history) history.push_back(ConsentEventJson(e));
+  return Reply{200, json::object{{"current", ConsentsJson(ledger.current)},
+                                 {"history", std::move(history)}}};
 }
 
 // Residency management rather than processing: the tenant-admin decides where
@@ -300,6 +400,10 @@ void AddDataRoutes(const RouteAdder& add) {
   add("POST", "/v1/tenants/{t}/tokenize", "tokens.tokenize", Tokenize);
   add("POST", "/v1/tenants/{t}/detokenize", "tokens.detokenize", Detokenize);
   add("GET", "/v1/tenants/{t}/principals/{p}", "principals.get", GetPrincipal);
+  add("POST", "/v1/tenants/{t}/principals/{p}/consents",
+      "principals.consents.record", RecordConsent);
+  add("GET", "/v1/tenants/{t}/principals/{p}/consents",
+      "principals.consents.list", ListConsents);
   add("POST", "/v1/tenants/{t}/principals/{p}/relocate", "principals.relocate",
       RelocatePrincipal);
 }

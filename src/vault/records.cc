@@ -123,6 +123,23 @@ Result<std::string> Normalize(const FieldSpec& spec, const FieldValue& value) {
 
 }  // namespace
 
+Result<RecordService::PrincipalHome> RecordService::OpenPrincipal(
+    const Tenant& tenant, std::string_view principal, bool for_write) {
+  PV_RETURN_IF_ERROR(ValidatePrincipalId(principal));
+  PV_ASSIGN_OR_RETURN(auto pseudonym, Pseudonym(tenant, principal));
+  PV_ASSIGN_OR_RETURN(auto home, HomeOf(tenant, pseudonym));
+  if (!home) return Err(NotFound("no such principal"));
+  storage::Backend* store = router_->region(home->region);
+  if (!store) return Err(Unavailable("the principal's region is not served"));
+  auto ctx = LoadPrincipalKey(tenant, home->region, *store, pseudonym,
+                              for_write ? KeyUse::kWrite : KeyUse::kRead);
+  if (!ctx && ctx.error().code() == StatusCode::kNotFound)
+    return Err(NotFound("no such principal"));
+  if (!ctx) return Err(ctx.error());
+  return PrincipalHome{std::move(pseudonym), home->region, store,
+                       std::move(ctx->key), std::move(ctx->raw)};
+}
+
 Result<std::optional<Placement>> RecordService::HomeOf(
     const Tenant& tenant, std::string_view pseudonym) {
   PV_ASSIGN_OR_RETURN(

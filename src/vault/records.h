@@ -105,6 +105,22 @@ class RecordService {
   Result<std::string> Pseudonym(const Tenant& tenant,
                                 std::string_view principal);
 
+  // Where an existing principal's data lives, for what is kept next to its
+  // records (its consent ledger): writes there must be guarded by
+  // `key_entry`, so that they abort while the principal is relocated.
+  // kNotFound for a principal never placed (or erased); kAborted
+  // ("conflict") when `for_write` while it is being relocated.
+  struct PrincipalHome {
+    std::string pseudonym;
+    std::string region;
+    storage::Backend* store = nullptr;
+    crypto::SecretBytes key;
+    std::string key_entry;
+  };
+  Result<PrincipalHome> OpenPrincipal(const Tenant& tenant,
+                                      std::string_view principal,
+                                      bool for_write);
+
  private:
   struct Located;  // a stored record and where it was found
   struct PrincipalContext;

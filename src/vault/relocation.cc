@@ -71,6 +71,15 @@ Result<RelocationService::Held> RelocationService::Collect(
   PV_ASSIGN_OR_RETURN(auto blind, backend.MultiGet(index_keys));
   for (std::size_t i = 0; i < blind.size(); ++i)
     if (blind[i]) held.rows.push_back({index_keys[i], std::move(*blind[i])});
+  // The consent ledger and its state travel with the records.
+  PV_ASSIGN_OR_RETURN(
+      auto consents,
+      backend.Scan(keys::ConsentEventPrefix(move.tenant, move.pseudonym), "",
+                   SIZE_MAX));
+  for (auto& row : consents) held.rows.push_back(std::move(row));
+  std::string state_key = keys::ConsentState(move.tenant, move.pseudonym);
+  PV_ASSIGN_OR_RETURN(auto state, backend.Get(state_key));
+  if (state) held.rows.push_back({state_key, std::move(*state)});
   std::sort(held.rows.begin(), held.rows.end(),
             [](auto& a, auto& b) { return a.key < b.key; });
   return held;

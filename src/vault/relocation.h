@@ -1,5 +1,6 @@
 // Relocation: moves everything a principal has in one region (its key,
-// records, record index and blind-index entries) to another region.
+// records, record index, blind-index entries and consent ledger) to another
+// region.
 //
 // The move is a resumable sequence of steps, each one atomic on one store and
 // idempotent, recorded in the control store (keys::Relocation) until done:

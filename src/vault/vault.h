@@ -5,6 +5,7 @@
 #include "crypto/keyring.h"
 #include "storage/region_router.h"
 #include "vault/collections.h"
+#include "vault/consents.h"
 #include "vault/control_store.h"
 #include "vault/identities.h"
 #include "vault/records.h"
@@ -22,6 +23,7 @@ struct Vault {
         identities(&control, clock),
         collections(&control, clock),
         records(router, &control, clock),
+        consents(&records, clock),
         relocations(router, &control, &records, clock),
         router(router),
         clock(clock) {}
@@ -31,6 +33,7 @@ struct Vault {
   IdentityService identities;
   CollectionService collections;
   RecordService records;
+  ConsentService consents;
   RelocationService relocations;
   storage::RegionRouter* router;
   const Clock* clock;

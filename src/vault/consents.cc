@@ -1,0 +1,187 @@
+#include "vault/consents.h"
+
+#include <boost/json.hpp>
+#include <cstdio>
+
+#include "crypto/aead.h"
+#include "vault/storage_keys.h"
+
+namespace piivault::vault {
+namespace {
+
+namespace json = boost::json;
+
+constexpr int kMaxAttempts = 16;
+constexpr std::size_t kMaxMethod = 64, kMaxEvidence = 1024;
+
+std::string EventKey(std::string_view tenant, std::string_view pseudonym,
+                     uint64_t seq) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                static_cast<unsigned long long>(seq));
+  return keys::ConsentEventPrefix(tenant, pseudonym) + hex;
+}
+
+// The stored state: how many events there are and the current consents.
+struct State {
+  uint64_t next = 0;
+  std::map<std::string, bool> current;
+};
+
+std::string EncodeState(const State& s) {
+  json::object current;
+  for (auto& [purpose, granted] : s.current) current[purpose] = granted;
+  return json::serialize(
+      json::object{{"next", s.next}, {"current", std::move(current)}});
+}
+
+Result<State> DecodeState(std::string_view text) {
+  auto bad = [] { return Err(DataLoss("the consent state is malformed")); };
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return bad();
+  auto* next = v.get_object().if_contains("next");
+  auto* current = v.get_object().if_contains("current");
+  if (!next || !next->is_number() || !current || !current->is_object())
+    return bad();
+  State s;
+  s.next = next->to_number<uint64_t>();
+  for (auto& [purpose, granted] : current->get_object()) {
+    if (!granted.is_bool()) return bad();
+    s.current.emplace(purpose, granted.get_bool());
+  }
+  return s;
+}
+
+std::string EncodeEvent(const ConsentEvent& e) {
+  return json::serialize(json::object{{"seq", e.seq},
+                                      {"purpose", e.purpose},
+                                      {"granted", e.granted},
+                                      {"at", ToUnixMicros(e.at)},
+                                      {"method", e.method},
+                                      {"evidence", e.evidence}});
+}
+
+Result<ConsentEvent> DecodeEvent(std::string_view text) {
+  auto bad = [] { return Err(DataLoss("a consent event is malformed")); };
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return bad();
+  auto& o = v.get_object();
+  auto* seq = o.if_contains("seq");
+  auto* purpose = o.if_contains("purpose");
+  auto* granted = o.if_contains("granted");
+  auto* at = o.if_contains("at");
+  auto* method = o.if_contains("method");
+  auto* evidence = o.if_contains("evidence");
+  if (!seq || !seq->is_number() || !purpose || !purpose->is_string() ||
+      !granted || !granted->is_bool() || !at || !at->is_int64() || !method ||
+      !method->is_string() || !evidence || !evidence->is_string())
+    return bad();
+  return ConsentEvent{seq->to_number<uint64_t>(),
+                      std::string(purpose->get_string()),
+                      granted->get_bool(),
+                      FromUnixMicros(at->get_int64()),
+                      std::string(method->get_string()),
+                      std::string(evidence->get_string())};
+}
+
+// The state as stored (sealed, for compare-and-set) and decoded.
+struct StoredState {
+  std::optional<std::string> raw;
+  State state;
+};
+
+Result<StoredState> ReadState(const Tenant& tenant,
+                              const RecordService::PrincipalHome& home) {
+  std::string key = keys::ConsentState(tenant.id, home.pseudonym);
+  PV_ASSIGN_OR_RETURN(auto raw, home.store->Get(key));
+  StoredState out{std::move(raw), {}};
+  if (!out.raw) return out;
+  PV_ASSIGN_OR_RETURN(auto plain, crypto::AeadOpen(home.key, *out.raw, key));
+  PV_ASSIGN_OR_RETURN(out.state, DecodeState(plain));
+  return out;
+}
+
+}  // namespace
+
+Result<ConsentEvent> ConsentService::Record(const Tenant& tenant,
+                                            std::string_view principal,
+                                            const Purpose& purpose,
+                                            bool granted, std::string method,
+                                            std::string evidence) {
+  if (method.size() > kMaxMethod)
+    return Err(ValidationFailed("method", "at most 64 characters"));
+  if (evidence.size() > kMaxEvidence)
+    return Err(ValidationFailed("evidence", "at most 1024 characters"));
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    PV_ASSIGN_OR_RETURN(auto home,
+                        records_->OpenPrincipal(tenant, principal, true));
+    PV_ASSIGN_OR_RETURN(auto stored, ReadState(tenant, home));
+    ConsentEvent event{stored.state.next, purpose.id,
+                       granted,           clock_->Now(),
+                       std::move(method), std::move(evidence)};
+    State next = stored.state;
+    next.next += 1;
+    next.current[purpose.id] = granted;
+
+    std::string state_key = keys::ConsentState(tenant.id, home.pseudonym);
+    std::string event_key = EventKey(tenant.id, home.pseudonym, event.seq);
+    storage::WriteBatch batch;
+    // The active key entry: a relocation (which freezes it) aborts us.
+    batch.RequireValue(keys::PrincipalKey(tenant.id, home.pseudonym),
+                       home.key_entry);
+    if (stored.raw) {
+      batch.RequireValue(state_key, *stored.raw);
+    } else {
+      batch.RequireAbsent(state_key);
+    }
+    batch.RequireAbsent(event_key);
+    batch.Put(event_key,
+              crypto::AeadSeal(home.key, 1, EncodeEvent(event), event_key));
+    batch.Put(state_key,
+              crypto::AeadSeal(home.key, 1, EncodeState(next), state_key));
+    Status written = home.store->Write(batch);
+    if (written.code() == StatusCode::kAborted) {
+      method = std::move(event.method);
+      evidence = std::move(event.evidence);
+      continue;  // a concurrent consent change, or a relocation: re-read
+    }
+    PV_RETURN_IF_ERROR(written);
+    return event;
+  }
+  return Err(Aborted("the consents changed concurrently; retry"));
+}
+
+Result<std::map<std::string, bool>> ConsentService::Current(
+    const Tenant& tenant, std::string_view principal) {
+  PV_ASSIGN_OR_RETURN(auto home,
+                      records_->OpenPrincipal(tenant, principal, false));
+  PV_ASSIGN_OR_RETURN(auto stored, ReadState(tenant, home));
+  return stored.state.current;
+}
+
+Result<ConsentLedger> ConsentService::Ledger(const Tenant& tenant,
+                                             std::string_view principal) {
+  PV_ASSIGN_OR_RETURN(auto home,
+                      records_->OpenPrincipal(tenant, principal, false));
+  PV_ASSIGN_OR_RETURN(auto stored, ReadState(tenant, home));
+  std::string prefix = keys::ConsentEventPrefix(tenant.id, home.pseudonym);
+  PV_ASSIGN_OR_RETURN(auto rows, home.store->Scan(prefix, "", SIZE_MAX));
+  ConsentLedger ledger{stored.state.current, {}};
+  for (auto& row : rows) {
+    PV_ASSIGN_OR_RETURN(auto plain,
+                        crypto::AeadOpen(home.key, row.value, row.key));
+    PV_ASSIGN_OR_RETURN(auto event, DecodeEvent(plain));
+    // Every event in its place, none missing: the ledger is append-only.
+    if (event.seq != ledger.history.size() ||
+        row.key != EventKey(tenant.id, home.pseudonym, event.seq))
+      return Err(DataLoss("the consent ledger has a gap"));
+    ledger.history.push_back(std::move(event));
+  }
+  if (ledger.history.size() != stored.state.next)
+    return Err(DataLoss("the consent ledger does not match its state"));
+  return ledger;
+}
+
+}  // namespace piivault::vault

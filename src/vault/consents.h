@@ -1,0 +1,68 @@
+// The consent ledger: per principal, an append-only list of grant and
+// withdraw events for the tenant's purposes, and the current state they lead
+// to. It lives in the principal's region next to its records, sealed under
+// the principal's key (so it moves with a relocation and is destroyed with
+// the key), and every append is guarded by the current state and by the
+// principal's active key entry.
+//
+// Storage (region store; keys/storage_keys.h):
+//   consent/<t>/<pseudonym>/<seq: 16 hex>  one event (sealed JSON)
+//   cstate/<t>/<pseudonym>                 {"next":n,"current":{purpose:
+//                                           {"granted","at"}}} (sealed)
+//
+// Thread safety: thread-safe.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "vault/model.h"
+#include "vault/records.h"
+
+namespace piivault::vault {
+
+struct ConsentEvent {
+  uint64_t seq = 0;
+  std::string purpose;
+  bool granted = false;
+  TimePoint at;
+  std::string method;    // how it was given or withdrawn ("web_form", ...)
+  std::string evidence;  // a reference to the customer's proof of it
+};
+
+struct ConsentLedger {
+  std::map<std::string, bool> current;  // purpose -> active consent
+  std::vector<ConsentEvent> history;    // oldest first
+};
+
+class ConsentService {
+ public:
+  // REQUIRES: both outlive this.
+  ConsentService(RecordService* records, const Clock* clock)
+      : records_(records), clock_(clock) {}
+
+  // Appends a grant (granted) or a withdrawal of `purpose` for an existing
+  // principal; effective for the very next request. Errors: kNotFound for an
+  // unknown principal, validation_failed for a method or evidence that is
+  // too long, kAborted while the principal is being relocated.
+  Result<ConsentEvent> Record(const Tenant& tenant, std::string_view principal,
+                              const Purpose& purpose, bool granted,
+                              std::string method, std::string evidence);
+
+  Result<ConsentLedger> Ledger(const Tenant& tenant,
+                               std::string_view principal);
+
+  // The purposes the principal currently consents to (one read). kNotFound
+  // for an unknown principal.
+  Result<std::map<std::string, bool>> Current(const Tenant& tenant,
+                                              std::string_view principal);
+
+ private:
+  RecordService* records_;
+  const Clock* clock_;
+};
+
+}  // namespace piivault::vault

@@ -1,0 +1,112 @@
+// The HTTP API in process: App::Handle over in-memory stores (VaultHarness),
+// with an operator-admin, tenant "acme" (regions eu and us), its tenant-admin
+// and a tenant-app without policy, and the collection "people" (email
+// searchable, ssn).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <string>
+
+#include "api/app.h"
+#include "storage/forwarding_backend.h"
+#include "vault_fixture.h"
+
+namespace piivault::api::testing {
+
+namespace json = boost::json;
+using vault::testing::Dump;
+using vault::testing::VaultHarness;
+
+// Fails every write while `failing` is set; the audit log writes through it.
+class SwitchableBackend final : public storage::ForwardingBackend {
+ public:
+  using ForwardingBackend::ForwardingBackend;
+  Status Write(const storage::WriteBatch& batch) override {
+    if (failing) return Unavailable("injected: the disk is full");
+    return ForwardingBackend::Write(batch);
+  }
+  bool failing = false;
+};
+
+class AppTest : public ::testing::Test {
+ protected:
+  AppTest()
+      : audit_store(h.control_backend),
+        signer(crypto::Ed25519Key::Generate()),
+        audit(&audit_store, h.keyring.get(), &signer, &h.clock),
+        app(h.vault.get(), &audit) {}
+
+  void SetUp() override {
+    auto admin =
+        h.vault->identities.Create("op", vault::Role::kOperatorAdmin, "");
+    ASSERT_TRUE(admin.has_value());
+    operator_key = admin->api_key;
+    ASSERT_EQ(
+        Call("POST", "/v1/tenants", operator_key,
+             R"({"id":"acme","regions":["eu","us"],"default_region":"eu"})")
+            .status,
+        201);
+    auto tenant_admin =
+        Call("POST", "/v1/tenants/acme/identities", operator_key,
+             R"({"name":"adm","role":"tenant-admin"})");
+    ASSERT_EQ(tenant_admin.status, 201) << tenant_admin.body;
+    admin_key = Member(tenant_admin, "api_key");
+    auto app_identity =
+        Call("POST", "/v1/tenants/acme/identities", operator_key,
+             R"({"name":"app","role":"tenant-app"})");
+    ASSERT_EQ(app_identity.status, 201);
+    app_key = Member(app_identity, "api_key");
+    ASSERT_EQ(
+        Call("PUT", "/v1/tenants/acme/collections/people", admin_key,
+             R"({"fields":[{"name":"email","type":"email","searchable":true},
+                                 {"name":"ssn","type":"ssn"}]})")
+            .status,
+        201);
+  }
+
+  HttpResponse Call(std::string method, std::string path,
+                    const std::string& key, std::string body = "",
+                    std::string purpose = "") {
+    HttpRequest req;
+    req.method = std::move(method);
+    auto q = path.find('?');
+    if (q != std::string::npos) {
+      req.query = path.substr(q + 1);
+      path.resize(q);
+    }
+    req.path = std::move(path);
+    req.headers.emplace_back("authorization", "Bearer " + key);
+    if (!purpose.empty()) req.headers.emplace_back("x-purpose", purpose);
+    req.body = std::move(body);
+    return app.Handle(req);
+  }
+  HttpResponse Data(std::string method, std::string path,
+                    const std::string& key, std::string body = "") {
+    return Call(std::move(method), std::move(path), key, std::move(body),
+                "service_delivery");
+  }
+
+  static std::string Member(const HttpResponse& r, const char* name) {
+    auto v = json::parse(r.body);
+    auto* m = v.as_object().if_contains(name);
+    return m && m->is_string() ? std::string(m->get_string()) : "";
+  }
+
+  uint64_t Events() { return audit.Size("t/acme").value_or(0); }
+  audit::Event Last() {
+    auto events = audit.Read("t/acme", Events() - 1, 1);
+    EXPECT_TRUE(events.has_value() && events->size() == 1);
+    return events ? events->back() : audit::Event{};
+  }
+
+  VaultHarness h;
+  SwitchableBackend audit_store;
+  crypto::Ed25519Key signer;
+  audit::AuditLog audit;
+  App app;
+  std::string operator_key, admin_key, app_key;
+};
+
+}  // namespace piivault::api::testing
