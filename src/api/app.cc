@@ -195,6 +195,8 @@ class App::AuditTrail {
                                                  : std::string();
     };
     e.purpose = name(call.request.Header("x-purpose"));
+    if (vault::IsOperatorRole(call.identity.role))
+      e.lockbox = name(call.request.Header("x-lockbox-request"));
     t.log_id_ = std::string(audit::AuditLog::kOperatorLog);
     std::optional<vault::Tenant> tenant;
     if (auto at = route.Param("t")) {
@@ -283,6 +285,7 @@ App::App(vault::Vault* vault, audit::AuditLog* audit)
   AddControlRoutes(add);
   AddDataRoutes(add);
   AddAuditRoutes(add);
+  AddLockboxRoutes(add);
   for (auto& r : routes_->routes) route_names_.push_back(r.name);
   route_names_.insert(route_names_.end(), {"health", "metrics", "unmatched"});
   metrics_ = std::make_unique<Metrics>(route_names_);

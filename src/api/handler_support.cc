@@ -98,12 +98,20 @@ Status RequireTenantRole(const Call& call, std::string_view tenant,
 
 Result<DataAccess> AuthorizeData(Call& call, std::string_view tenant,
                                  bool writes) {
-  // Operator identities have no purpose of their own over tenant data.
-  if (vault::IsOperatorRole(call.identity.role))
-    return Err(
-        PermissionDenied("operator identities cannot use the data plane"));
-  if (call.identity.tenant != tenant)
+  // Operator identities have no purpose of their own over tenant data: they
+  // read only what the tenant approved, under a lockbox request.
+  std::optional<vault::LockboxRequest> lockbox;
+  if (vault::IsOperatorRole(call.identity.role)) {
+    if (call.identity.role == vault::Role::kAuditor)
+      return Err(PermissionDenied("auditors cannot use the data plane"));
+    PV_ASSIGN_OR_RETURN(lockbox,
+                        call.vault.lockbox.Active(
+                            tenant, call.request.Header("x-lockbox-request"),
+                            call.identity.id));
+    if (writes) return Err(PermissionDenied("a lockbox allows reading only"));
+  } else if (call.identity.tenant != tenant) {
     return Err(PermissionDenied("this identity belongs to another tenant"));
+  }
   PV_ASSIGN_OR_RETURN(auto t, call.vault.tenants.Get(tenant));
   if (writes && t.state != "active")
     return Err(
@@ -120,7 +128,21 @@ Result<DataAccess> AuthorizeData(Call& call, std::string_view tenant,
                                  "unknown_purpose"));
     return Err(purpose.error());
   }
-  return DataAccess{std::move(t), std::move(*purpose)};
+  // Never marketing or advertising for the processor's own staff.
+  if (lockbox && vault::RequiresConsent(purpose->category))
+    return Err(PermissionDenied(
+        "a lockbox never covers a marketing or advertising purpose"));
+  return DataAccess{std::move(t), std::move(*purpose), std::move(lockbox)};
+}
+
+Status RequireInScope(const DataAccess& access,
+                      std::optional<std::string_view> collection,
+                      std::optional<std::string_view> principal) {
+  if (!access.lockbox) return Status::Ok();
+  if ((collection && !access.lockbox->scope.Covers(*collection)) ||
+      (principal && !access.lockbox->scope.CoversPrincipal(*principal)))
+    return PermissionDenied("outside the lockbox request's scope");
+  return Status::Ok();
 }
 
 Status RequireConsent(Call& call, const DataAccess& access,

@@ -64,15 +64,26 @@ Status RequireTenantRole(
     std::initializer_list<vault::Role> roles,
     std::initializer_list<vault::Role> operator_roles = {});
 
-// The data-plane gate: a tenant identity of `tenant` (operators get 403), an
-// active tenant for writes, and a valid X-Purpose of the tenant. Under a
-// consent-requiring purpose each principal must also pass RequireConsent.
+// The data-plane gate: a tenant identity of `tenant`, or an operator
+// identity reading under its approved, unexpired lockbox request
+// (X-Lockbox-Request; 403 permission_denied otherwise, and never for writes
+// or under a consent-requiring purpose); an active tenant for writes; and a
+// valid X-Purpose of the tenant. Under a consent-requiring purpose each
+// principal must also pass RequireConsent; under a lockbox each collection
+// and principal must be in its scope (RequireInScope).
 struct DataAccess {
   vault::Tenant tenant;
   vault::Purpose purpose;
+  std::optional<vault::LockboxRequest> lockbox;  // operator access only
 };
 Result<DataAccess> AuthorizeData(Call& call, std::string_view tenant,
                                  bool writes);
+
+// Ok unless the access is an operator's under a lockbox whose scope does not
+// cover `collection` or `principal` (each when given): 403.
+Status RequireInScope(const DataAccess& access,
+                      std::optional<std::string_view> collection,
+                      std::optional<std::string_view> principal = {});
 
 // Under a purpose that requires consent (marketing, advertising), ok only
 // while `principal` has an active consent for it; otherwise 403
@@ -115,5 +126,6 @@ using RouteAdder = std::function<void(std::string method, std::string pattern,
 void AddControlRoutes(const RouteAdder& add);
 void AddDataRoutes(const RouteAdder& add);
 void AddAuditRoutes(const RouteAdder& add);
+void AddLockboxRoutes(const RouteAdder& add);
 
 }  // namespace piivault::api

@@ -87,6 +87,9 @@ Result<CollectionCall> Authorize(Call& call, Action action, bool writes) {
   PV_ASSIGN_OR_RETURN(auto access, AuthorizeData(call, t, writes));
   PV_ASSIGN_OR_RETURN(auto collection,
                       call.vault.collections.Get(t, PathParam(call, 1)));
+  if (access.lockbox && action != Action::kRead && action != Action::kSearch)
+    return Err(PermissionDenied("a lockbox allows reading only"));
+  PV_RETURN_IF_ERROR(RequireInScope(access, collection.name));
   PV_ASSIGN_OR_RETURN(auto grant, GrantFor(call, access, action, collection));
   return CollectionCall{std::move(access), std::move(collection),
                         std::move(grant)};
@@ -130,6 +133,8 @@ Result<Reply> GetRecord(Call& call) {
   PV_ASSIGN_OR_RETURN(auto record,
                       call.vault.records.Get(c.access.tenant, c.collection.name,
                                              PathParam(call, 2), filter));
+  PV_RETURN_IF_ERROR(
+      RequireInScope(c.access, c.collection.name, record.principal));
   PV_RETURN_IF_ERROR(RequireConsent(call, c.access, record.principal));
   return Reply{200, RecordJson(record, c.collection, c.grant)};
 }
@@ -198,6 +203,8 @@ Result<Reply> Search(Call& call) {
   std::map<std::string, bool> consented;  // by principal
   for (auto& r : records) {
     if (out.size() >= limit) break;
+    if (!RequireInScope(c.access, c.collection.name, r.principal).ok())
+      continue;  // a lockbox sees only the principals it names
     if (by_consent) {
       auto [it, fresh] = consented.try_emplace(r.principal, false);
       if (fresh) {
@@ -212,9 +219,17 @@ Result<Reply> Search(Call& call) {
   return Reply{200, json::object{{"records", std::move(out)}}};
 }
 
+// Tokens are for the tenant's own systems: no lockbox covers them.
+Result<DataAccess> AuthorizeTokens(Call& call, std::string_view t) {
+  PV_ASSIGN_OR_RETURN(auto access, AuthorizeData(call, t, false));
+  if (access.lockbox)
+    return Err(PermissionDenied("a lockbox does not cover tokens"));
+  return access;
+}
+
 Result<Reply> Tokenize(Call& call) {
   std::string_view t = PathParam(call, 0);
-  PV_ASSIGN_OR_RETURN(auto access, AuthorizeData(call, t, false));
+  PV_ASSIGN_OR_RETURN(auto access, AuthorizeTokens(call, t));
   PV_ASSIGN_OR_RETURN(
       auto body, ParseObject(call.request, {"collection", "record", "fields"}));
   PV_ASSIGN_OR_RETURN(auto collection_name, RequiredString(body, "collection"));
@@ -241,7 +256,7 @@ Result<Reply> Tokenize(Call& call) {
 
 Result<Reply> Detokenize(Call& call) {
   std::string_view t = PathParam(call, 0);
-  PV_ASSIGN_OR_RETURN(auto access, AuthorizeData(call, t, false));
+  PV_ASSIGN_OR_RETURN(auto access, AuthorizeTokens(call, t));
   PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"tokens"}));
   PV_ASSIGN_OR_RETURN(auto tokens, OptionalStringList(body, "tokens"));
   if (!tokens || tokens->empty() || tokens->size() > 1000)
@@ -284,11 +299,13 @@ Result<Reply> GetPrincipal(Call& call) {
   PV_ASSIGN_OR_RETURN(auto collections, call.vault.collections.List(t));
   std::map<std::string, std::pair<const vault::Collection*, FieldGrant>> grants;
   for (auto& c : collections) {
+    if (!RequireInScope(access, c.name).ok()) continue;
     auto grant = GrantFor(call, access, Action::kRead, c);
     if (grant) grants.emplace(c.name, std::pair(&c, std::move(*grant)));
   }
   if (grants.empty() && call.identity.role == vault::Role::kTenantApp)
     return Err(PermissionDenied("no policy rule allows this request"));
+  PV_RETURN_IF_ERROR(RequireInScope(access, std::nullopt, PathParam(call, 1)));
   PV_RETURN_IF_ERROR(RequireConsent(call, access, PathParam(call, 1)));
 
   PV_ASSIGN_OR_RETURN(auto view, call.vault.records.GetPrincipal(

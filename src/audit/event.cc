@@ -92,6 +92,7 @@ std::string EncodeEntry(const Event& e) {
   member("region", e.region);
   member("outcome", e.outcome);
   member("request_id", e.request_id);
+  member("lockbox", e.lockbox);
   out.push_back('}');
   return out;
 }
@@ -111,7 +112,8 @@ json::object EntryObject(const Event& e) {
                  {"fields", std::move(fields)},
                  {"region", e.region},
                  {"outcome", e.outcome},
-                 {"request_id", e.request_id}};
+                 {"request_id", e.request_id},
+                 {"lockbox", e.lockbox}};
   return o;
 }
 
@@ -146,7 +148,7 @@ Result<Event> DecodeEntry(std::string_view entry) {
       !str("record", e.record) ||
       !str("principal_pseudonym", e.principal_pseudonym) ||
       !str("region", e.region) || !str("outcome", e.outcome) ||
-      !str("request_id", e.request_id))
+      !str("request_id", e.request_id) || !str("lockbox", e.lockbox))
     return bad();
   // Only canonical bytes are entries: a re-encoding must give them back.
   if (EncodeEntry(e) != entry) return bad();

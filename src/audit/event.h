@@ -28,6 +28,7 @@ struct Event {
   std::string region;
   std::string outcome;  // "ok", "denied" or "error"
   std::string request_id;
+  std::string lockbox;  // the lockbox request an operator read under, if any
 
   bool operator==(const Event&) const = default;
 };

@@ -104,6 +104,15 @@ std::string_view RoleName(Role role) {
   return "unknown";
 }
 
+Status ValidatePrincipalId(std::string_view principal) {
+  if (principal.empty() || principal.size() > 256)
+    return ValidationFailed("principal", "must be 1 to 256 characters");
+  for (unsigned char c : principal)
+    if (c < 0x20 || c == 0x7f)
+      return ValidationFailed("principal", "control characters not allowed");
+  return Status::Ok();
+}
+
 bool IsOperatorRole(Role role) {
   return role != Role::kTenantAdmin && role != Role::kTenantApp;
 }

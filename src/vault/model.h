@@ -118,6 +118,8 @@ struct Collection {
 // They appear in storage keys and URLs, so they must be short, plain and
 // never personal data. `what` names the kind in the error message.
 Status ValidateName(std::string_view what, std::string_view name);
+// Principal ids (the tenant's own): 1-256 bytes, no control characters.
+Status ValidatePrincipalId(std::string_view principal);
 
 // Stored forms (JSON, sealed by the caller). FromJson returns kDataLoss on a
 // malformed stored value.

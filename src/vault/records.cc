@@ -32,15 +32,6 @@ std::string SealAad(std::string_view tenant, std::string_view collection,
   return aad;
 }
 
-Status ValidatePrincipalId(std::string_view principal) {
-  if (principal.empty() || principal.size() > 256)
-    return ValidationFailed("principal", "must be 1 to 256 characters");
-  for (unsigned char c : principal)
-    if (c < 0x20 || c == 0x7f)
-      return ValidationFailed("principal", "control characters not allowed");
-  return Status::Ok();
-}
-
 bool LooksLikeRecordId(std::string_view id) {
   return id.size() == 30 && id.starts_with("rec_");
 }

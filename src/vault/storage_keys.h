@@ -46,6 +46,13 @@ inline std::string PurposePrefix(std::string_view t) {
 inline std::string Purpose(std::string_view t, std::string_view p) {
   return Join({"purpose", t, p});
 }
+// Operator requests for access to a tenant's data.
+inline std::string LockboxPrefix(std::string_view t) {
+  return Join({"lockbox", t, ""});
+}
+inline std::string Lockbox(std::string_view t, std::string_view id) {
+  return Join({"lockbox", t, id});
+}
 // Which region a principal lives in.
 inline std::string PrincipalDirectoryPrefix(std::string_view t) {
   return Join({"principal", t, ""});

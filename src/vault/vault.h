@@ -8,6 +8,7 @@
 #include "vault/consents.h"
 #include "vault/control_store.h"
 #include "vault/identities.h"
+#include "vault/lockbox.h"
 #include "vault/records.h"
 #include "vault/relocation.h"
 #include "vault/tenants.h"
@@ -25,6 +26,7 @@ struct Vault {
         records(router, &control, clock),
         consents(&records, clock),
         relocations(router, &control, &records, clock),
+        lockbox(&control, clock),
         router(router),
         clock(clock) {}
 
@@ -35,6 +37,7 @@ struct Vault {
   RecordService records;
   ConsentService consents;
   RelocationService relocations;
+  LockboxService lockbox;
   storage::RegionRouter* router;
   const Clock* clock;
 };

@@ -1,6 +1,6 @@
-// Access policies seen from outside: masked reads return exactly the
-// built-in masks, plain text takes an explicit rule, and masked fields are
-// never searchable.
+// Access control seen from outside: masked reads return exactly the
+// built-in masks, plain text takes an explicit rule, masked fields are never
+// searchable, and operator staff read only under an approved lockbox.
 #include "harness.h"
 
 namespace it {
@@ -98,6 +98,59 @@ TEST_F(PolicyTest, PlainTakesAnExplicitRule) {
   // The tenant-admin is not a tenant-app: it sees everything in plain.
   auto admin = server_.Call("GET", t.Record(rid), Data(t.admin_key));
   EXPECT_EQ(Str(Member(admin.Json(), "fields"), "ssn"), "219-09-9999");
+}
+
+TEST_F(PolicyTest, OperatorReadsOnlyUnderAnApprovedLockbox) {
+  Tenant t = SetUpTenant(server_, "acme");
+  auto ann = PostRecord(server_, t, "Ann", {{"email", "ann@example.org"}});
+  auto bob = PostRecord(server_, t, "Bob", {{"email", "bob@example.org"}});
+  ASSERT_EQ(ann.status, 201);
+  ASSERT_EQ(bob.status, 201);
+  const std::string op = server_.admin_key();
+  auto request = server_.Call(
+      "POST", t.Base() + "/lockbox-requests", Auth(op),
+      json::object{{"reason", "ticket 4711"},
+                   {"scope", json::object{{"principals", json::array{"Ann"}}}},
+                   {"duration", "PT1H"}});
+  ASSERT_EQ(request.status, 201) << request.Describe();
+  const std::string id = Str(request.Json(), "id");
+  Headers under_lockbox = Data(op);
+  under_lockbox.emplace_back("X-Lockbox-Request", id);
+
+  // Pending: nothing.
+  EXPECT_TRUE(IsError(
+      server_.Call("GET", t.Record(Str(ann.Json(), "id")), under_lockbox), 403,
+      "permission_denied"));
+  auto approved =
+      server_.Call("POST", t.Base() + "/lockbox-requests/" + id + "/approve",
+                   Auth(t.admin_key));
+  ASSERT_EQ(approved.status, 200) << approved.Describe();
+  EXPECT_EQ(Str(approved.Json(), "state"), "approved");
+
+  auto got =
+      server_.Call("GET", t.Record(Str(ann.Json(), "id")), under_lockbox);
+  ASSERT_EQ(got.status, 200) << got.Describe();
+  EXPECT_EQ(Str(Member(got.Json(), "fields"), "email"), "ann@example.org");
+  EXPECT_TRUE(IsError(
+      server_.Call("GET", t.Record(Str(bob.Json(), "id")), under_lockbox), 403,
+      "permission_denied"));
+  EXPECT_TRUE(
+      IsError(server_.Call("GET", t.Record(Str(ann.Json(), "id")), Data(op)),
+              403, "permission_denied"));
+
+  // The tenant sees the access, with the lockbox id, in its own log.
+  auto events = server_.Call(
+      "GET", t.Base() + "/audit/events?action=records.get&limit=100",
+      Auth(t.admin_key));
+  ASSERT_EQ(events.status, 200) << events.Describe();
+  int served = 0;
+  for (auto& e : Array(events.Json(), "events"))
+    if (Str(e, "lockbox") == id && Str(e, "outcome") == "ok") ++served;
+  EXPECT_EQ(served, 1);
+  auto listed =
+      server_.Call("GET", t.Base() + "/lockbox-requests", Auth(t.admin_key));
+  ASSERT_EQ(listed.status, 200);
+  EXPECT_EQ(Array(listed.Json(), "lockbox_requests").size(), 1u);
 }
 
 }  // namespace

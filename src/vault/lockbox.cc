@@ -1,0 +1,211 @@
+#include "vault/lockbox.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "crypto/random.h"
+#include "vault/storage_keys.h"
+
+namespace piivault::vault {
+namespace {
+
+namespace json = boost::json;
+
+constexpr auto kMinDuration = std::chrono::minutes(1);
+constexpr std::size_t kMaxReason = 1024, kMaxScopeEntries = 100;
+
+json::array StringsJson(const std::vector<std::string>& v) {
+  json::array out;
+  for (auto& s : v) out.emplace_back(s);
+  return out;
+}
+
+json::value ToJson(const LockboxRequest& r) {
+  json::object o{{"id", r.id},
+                 {"tenant", r.tenant},
+                 {"requested_by", r.requested_by},
+                 {"reason", r.reason},
+                 {"collections", StringsJson(r.scope.collections)},
+                 {"principals", StringsJson(r.scope.principals)},
+                 {"duration_s", r.duration.count()},
+                 {"decision", r.decision},
+                 {"decided_by", r.decided_by},
+                 {"created_us", ToUnixMicros(r.created_at)}};
+  if (r.decided_at) o["decided_us"] = ToUnixMicros(*r.decided_at);
+  return o;
+}
+
+Result<LockboxRequest> FromJson(const json::value& v) {
+  auto bad = [] { return Err(DataLoss("lockbox request is malformed")); };
+  if (!v.is_object()) return bad();
+  auto& o = v.get_object();
+  auto str = [&](const char* k) -> std::string {
+    auto* m = o.if_contains(k);
+    return m && m->is_string() ? std::string(m->get_string()) : "";
+  };
+  auto strings = [&](const char* k) {
+    std::vector<std::string> out;
+    if (auto* m = o.if_contains(k); m && m->is_array())
+      for (auto& s : m->get_array())
+        if (s.is_string()) out.emplace_back(s.get_string());
+    return out;
+  };
+  auto* duration = o.if_contains("duration_s");
+  auto* created = o.if_contains("created_us");
+  if (!duration || !duration->is_int64() || !created || !created->is_int64())
+    return bad();
+  LockboxRequest r;
+  r.id = str("id");
+  r.tenant = str("tenant");
+  r.requested_by = str("requested_by");
+  r.reason = str("reason");
+  r.scope = {strings("collections"), strings("principals")};
+  r.duration = std::chrono::seconds(duration->get_int64());
+  r.decision = str("decision");
+  r.decided_by = str("decided_by");
+  r.created_at = FromUnixMicros(created->get_int64());
+  if (auto* d = o.if_contains("decided_us"); d && d->is_int64())
+    r.decided_at = FromUnixMicros(d->get_int64());
+  return r;
+}
+
+bool Contains(const std::vector<std::string>& v, std::string_view s) {
+  return v.empty() || std::find(v.begin(), v.end(), s) != v.end();
+}
+
+}  // namespace
+
+bool LockboxScope::Covers(std::string_view collection) const {
+  return Contains(collections, collection);
+}
+bool LockboxScope::CoversPrincipal(std::string_view principal) const {
+  return Contains(principals, principal);
+}
+
+std::optional<TimePoint> LockboxRequest::ExpiresAt() const {
+  if (decision != "approved" || !decided_at) return std::nullopt;
+  return *decided_at + duration;
+}
+
+std::string LockboxRequest::StateAt(TimePoint now) const {
+  if (decision == "denied") return "denied";
+  if (decision == "approved")
+    return now < *ExpiresAt() ? "approved" : "expired";
+  return now < created_at + LockboxService::kDecisionWindow ? "pending"
+                                                            : "expired";
+}
+
+Result<LockboxRequest> LockboxService::Create(const Tenant& tenant,
+                                              const Identity& requester,
+                                              std::string reason,
+                                              LockboxScope scope,
+                                              std::string_view duration) {
+  if (reason.empty() || reason.size() > kMaxReason)
+    return Err(ValidationFailed("reason", "1 to 1024 characters"));
+  auto period = ParseIsoDuration(duration);
+  if (!period || *period < kMinDuration || *period > kMaxDuration)
+    return Err(ValidationFailed(
+        "duration", "an ISO 8601 duration from PT1M to P1D, such as PT2H"));
+  if (scope.collections.size() > kMaxScopeEntries ||
+      scope.principals.size() > kMaxScopeEntries)
+    return Err(ValidationFailed("scope", "at most 100 entries each"));
+  for (auto& c : scope.collections) {
+    if (!ValidateName("collection", c).ok())
+      return Err(ValidationFailed("scope", "names an unknown collection"));
+    PV_ASSIGN_OR_RETURN(auto doc,
+                        control_->Get(keys::Collection(tenant.id, c)));
+    if (!doc)
+      return Err(ValidationFailed("scope", "names an unknown collection"));
+  }
+  for (auto& p : scope.principals)
+    if (!ValidatePrincipalId(p).ok())
+      return Err(ValidationFailed("scope", "names a malformed principal id"));
+
+  LockboxRequest r;
+  r.id = crypto::RandomId("lbx_");
+  r.tenant = tenant.id;
+  r.requested_by = requester.id;
+  r.reason = std::move(reason);
+  r.scope = std::move(scope);
+  r.duration = *period;
+  r.created_at = clock_->Now();
+  std::string key = keys::Lockbox(tenant.id, r.id);
+  storage::WriteBatch batch;
+  batch.RequireAbsent(key);
+  control_->Put(batch, key, ToJson(r));
+  PV_RETURN_IF_ERROR(control_->Write(batch));
+  return r;
+}
+
+Result<LockboxRequest> LockboxService::Decide(const Tenant& tenant,
+                                              std::string_view id,
+                                              const Identity& admin,
+                                              bool approve) {
+  std::string key = keys::Lockbox(tenant.id, id);
+  PV_ASSIGN_OR_RETURN(auto raw, control_->GetRaw(key));
+  if (!raw) return Err(NotFound("no such lockbox request"));
+  PV_ASSIGN_OR_RETURN(auto doc, control_->Decode(key, *raw));
+  PV_ASSIGN_OR_RETURN(auto r, FromJson(doc));
+  TimePoint now = clock_->Now();
+  std::string state = r.StateAt(now);
+  if (state == "expired")
+    return Err(FailedPrecondition("the lockbox request has expired"));
+  if (approve ? state != "pending" : state == "denied")
+    return Err(FailedPrecondition("the lockbox request is already " + state));
+  r.decision = approve ? "approved" : "denied";
+  r.decided_by = admin.id;
+  r.decided_at = now;
+  storage::WriteBatch batch;
+  batch.RequireValue(key, *raw);
+  control_->Put(batch, key, ToJson(r));
+  Status written = control_->Write(batch);
+  if (written.code() == StatusCode::kAborted)
+    return Err(Aborted("the lockbox request changed concurrently; retry"));
+  PV_RETURN_IF_ERROR(written);
+  return r;
+}
+
+Result<LockboxRequest> LockboxService::Get(std::string_view tenant,
+                                           std::string_view id) {
+  PV_ASSIGN_OR_RETURN(auto doc, control_->Get(keys::Lockbox(tenant, id)));
+  if (!doc) return Err(NotFound("no such lockbox request"));
+  return FromJson(*doc);
+}
+
+Result<std::vector<LockboxRequest>> LockboxService::List(
+    std::string_view tenant) {
+  PV_ASSIGN_OR_RETURN(auto docs,
+                      control_->Scan(keys::LockboxPrefix(tenant), SIZE_MAX));
+  std::vector<LockboxRequest> out;
+  for (auto& [key, doc] : docs) {
+    PV_ASSIGN_OR_RETURN(auto r, FromJson(doc));
+    out.push_back(std::move(r));
+  }
+  std::sort(out.begin(), out.end(),
+            [](auto& a, auto& b) { return a.created_at < b.created_at; });
+  return out;
+}
+
+Result<LockboxRequest> LockboxService::Active(std::string_view tenant,
+                                              std::string_view id,
+                                              std::string_view identity) {
+  auto refused = [](const char* why) { return Err(PermissionDenied(why)); };
+  if (id.empty() || id.size() > 64)
+    return refused(
+        "operator access to tenant data needs an approved lockbox "
+        "request (X-Lockbox-Request)");
+  auto r = Get(tenant, id);
+  if (!r && r.error().code() == StatusCode::kNotFound)
+    return refused("no such lockbox request for this tenant");
+  if (!r) return Err(r.error());
+  if (r->requested_by != identity)
+    return refused("the lockbox request was made by another identity");
+  std::string state = r->StateAt(clock_->Now());
+  if (state != "approved")
+    return refused(state == "pending"  ? "the lockbox request is not approved"
+                   : state == "denied" ? "the lockbox request was denied"
+                                       : "the lockbox request has expired");
+  return r;
+}
+
+}  // namespace piivault::vault

@@ -1,0 +1,87 @@
+// The lockbox: operator staff see a tenant's data only with the tenant's
+// approval. An operator identity asks (reason, scope, duration); a
+// tenant-admin of the tenant approves or denies; while approved and not
+// expired, the requester may read in scope. Denial (also of an approved
+// request, which revokes it) and expiry take effect on the next request on
+// every node: requests are control documents read uncached. Every request
+// ever made stays listed for the tenant.
+//
+// States: pending -> approved | denied; pending expires when undecided for
+// kDecisionWindow, approved when its duration has passed since approval.
+//
+// Thread safety: thread-safe; concurrent decisions are serialized by
+// compare-and-set on the stored request.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "vault/control_store.h"
+#include "vault/model.h"
+
+namespace piivault::vault {
+
+struct LockboxScope {
+  std::vector<std::string> collections;  // empty: every collection
+  std::vector<std::string> principals;   // empty: every principal
+  bool Covers(std::string_view collection) const;
+  bool CoversPrincipal(std::string_view principal) const;
+};
+
+struct LockboxRequest {
+  std::string id;
+  std::string tenant;
+  std::string requested_by;  // operator identity id
+  std::string reason;
+  LockboxScope scope;
+  std::chrono::seconds duration{0};
+  std::string decision;  // "", "approved" or "denied"
+  std::string decided_by;
+  TimePoint created_at;
+  std::optional<TimePoint> decided_at;
+
+  // "pending", "approved", "denied" or "expired", at `now`.
+  std::string StateAt(TimePoint now) const;
+  std::optional<TimePoint> ExpiresAt() const;  // once approved
+};
+
+class LockboxService {
+ public:
+  static constexpr auto kDecisionWindow = std::chrono::hours(24);
+  static constexpr auto kMaxDuration = std::chrono::hours(24);
+
+  // REQUIRES: both outlive this.
+  LockboxService(ControlStore* control, const Clock* clock)
+      : control_(control), clock_(clock) {}
+
+  // validation_failed for a reason of 0 or more than 1024 characters, a
+  // duration outside PT1M..P1D, or a scope naming a collection the tenant
+  // does not have or a malformed principal id.
+  Result<LockboxRequest> Create(const Tenant& tenant, const Identity& requester,
+                                std::string reason, LockboxScope scope,
+                                std::string_view duration);
+
+  // Approves (only a pending request) or denies (a pending or approved one,
+  // revoking it). kFailedPrecondition when the request is expired or already
+  // decided that way; kNotFound for an unknown id.
+  Result<LockboxRequest> Decide(const Tenant& tenant, std::string_view id,
+                                const Identity& admin, bool approve);
+
+  Result<LockboxRequest> Get(std::string_view tenant, std::string_view id);
+  Result<std::vector<LockboxRequest>> List(std::string_view tenant);
+
+  // The request `id` of `tenant`, when it is approved, unexpired and was
+  // made by `identity`; kPermissionDenied (saying why) otherwise.
+  Result<LockboxRequest> Active(std::string_view tenant, std::string_view id,
+                                std::string_view identity);
+
+ private:
+  ControlStore* control_;
+  const Clock* clock_;
+};
+
+}  // namespace piivault::vault
