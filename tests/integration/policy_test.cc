@@ -153,5 +153,77 @@ TEST_F(PolicyTest, OperatorReadsOnlyUnderAnApprovedLockbox) {
   EXPECT_EQ(Array(listed.Json(), "lockbox_requests").size(), 1u);
 }
 
+// Policy edits, consent withdrawals and lockbox denials made through one
+// node apply to the very next request on another.
+TEST_F(PolicyTest, ChangesApplyAtOnceOnEveryNode) {
+  ServerProcess node_b(server_, ServerProcess::SameDeployment{});
+  ASSERT_TRUE(node_b.Start());
+  Tenant t = SetUpTenant(server_, "acme");
+  auto rec = PostRecord(server_, t, "Ann", {{"email", "ann@example.org"}});
+  ASSERT_EQ(rec.status, 201);
+  const std::string rid = Str(rec.Json(), "id");
+  auto app = server_.Call(
+      "POST", t.Base() + "/identities", Auth(t.admin_key),
+      json::object{
+          {"name", "app"},
+          {"role", "tenant-app"},
+          {"policy", json::object{{"rules", json::array{Rule({"*"}, {"read"},
+                                                             "plain")}}}}});
+  ASSERT_EQ(app.status, 201) << app.Describe();
+  const std::string app_id = Str(app.Json(), "id");
+  const std::string app_key = Str(app.Json(), "api_key");
+
+  // Policy: allowed on node B, revoked through node A, refused on node B.
+  ASSERT_EQ(node_b.Call("GET", t.Record(rid), Data(app_key)).status, 200);
+  auto revoked =
+      server_.Call("PUT", t.Base() + "/identities/" + app_id + "/policy",
+                   Auth(t.admin_key), json::object{{"rules", json::array{}}});
+  ASSERT_EQ(revoked.status, 200) << revoked.Describe();
+  EXPECT_TRUE(IsError(node_b.Call("GET", t.Record(rid), Data(app_key)), 403,
+                      "permission_denied"));
+
+  // Consent: granted through A, used on B, withdrawn through A, refused on B.
+  const std::string consents = t.Base() + "/principals/Ann/consents";
+  Headers marketing = Auth(t.admin_key, "marketing");
+  ASSERT_EQ(server_
+                .Call("POST", consents, Auth(t.admin_key),
+                      json::object{{"purpose", "marketing"}, {"granted", true}})
+                .status,
+            201);
+  ASSERT_EQ(node_b.Call("GET", t.Record(rid), marketing).status, 200);
+  ASSERT_EQ(
+      server_
+          .Call("POST", consents, Auth(t.admin_key),
+                json::object{{"purpose", "marketing"}, {"granted", false}})
+          .status,
+      201);
+  EXPECT_TRUE(IsError(node_b.Call("GET", t.Record(rid), marketing), 403,
+                      "consent_required"));
+  EXPECT_EQ(node_b.Call("GET", t.Record(rid), Data(t.admin_key)).status, 200);
+
+  // Lockbox: approved, used on B, denied through A, refused on B.
+  const std::string op = server_.admin_key();
+  auto request =
+      node_b.Call("POST", t.Base() + "/lockbox-requests", Auth(op),
+                  json::object{{"reason", "ticket 9"}, {"duration", "PT1H"}});
+  ASSERT_EQ(request.status, 201) << request.Describe();
+  const std::string id = Str(request.Json(), "id");
+  ASSERT_EQ(server_
+                .Call("POST", t.Base() + "/lockbox-requests/" + id + "/approve",
+                      Auth(t.admin_key))
+                .status,
+            200);
+  Headers lockbox = Data(op);
+  lockbox.emplace_back("X-Lockbox-Request", id);
+  ASSERT_EQ(node_b.Call("GET", t.Record(rid), lockbox).status, 200);
+  ASSERT_EQ(server_
+                .Call("POST", t.Base() + "/lockbox-requests/" + id + "/deny",
+                      Auth(t.admin_key))
+                .status,
+            200);
+  EXPECT_TRUE(IsError(node_b.Call("GET", t.Record(rid), lockbox), 403,
+                      "permission_denied"));
+}
+
 }  // namespace
 }  // namespace it
