@@ -212,11 +212,15 @@ Result<Reply> PutPurpose(Call& call) {
                                 "must be service, security, legal, analytics, "
                                 "marketing or advertising"));
   PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
+  // 201 for a new purpose, 200 for a changed description (as collections).
+  auto existing = call.vault.tenants.GetPurpose(tenant.id, PathParam(call, 1));
+  if (!existing && existing.error().code() != StatusCode::kNotFound)
+    return Err(existing.error());
   PV_ASSIGN_OR_RETURN(
       auto purpose, call.vault.tenants.PutPurpose(
                         tenant.id, {std::string(PathParam(call, 1)), *category,
                                     description.value_or("")}));
-  return Reply{200, PurposeJson(purpose)};
+  return Reply{existing ? 200 : 201, PurposeJson(purpose)};
 }
 
 Result<std::vector<vault::FieldSpec>> ParseFieldSpecs(

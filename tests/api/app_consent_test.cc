@@ -219,5 +219,31 @@ TEST_F(AppConsentTest, BadConsentRequestsChangeNothing) {
   EXPECT_EQ(Dump(*h.eu_backend), before);
 }
 
+// A tenant's own purposes of a marketing or advertising category need
+// consent like the defaults; categories never change; unknown purposes are
+// refused.
+TEST_F(AppConsentTest, TenantPurposesKeepTheirCategoryAndItsConsentRule) {
+  Subject s = MakeSubject("Reader");
+  auto created = Call("PUT", "/v1/tenants/acme/purposes/newsletter", admin_key,
+                      R"({"category":"marketing","description":"monthly"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto get = [&](const std::string& purpose) {
+    return Call("GET", records + "/" + s.kept, admin_key, "", purpose);
+  };
+  EXPECT_EQ(get("newsletter").status, 403);
+  SetConsent(s.principal, "newsletter", true);
+  EXPECT_EQ(get("newsletter").status, 200);
+
+  for (std::string purpose : {"marketing", "newsletter", "service_delivery"}) {
+    auto changed = Call("PUT", "/v1/tenants/acme/purposes/" + purpose,
+                        admin_key, R"({"category":"analytics"})");
+    EXPECT_EQ(changed.status, 409) << purpose << " " << changed.body;
+    EXPECT_NE(changed.body.find("failed_precondition"), std::string::npos);
+  }
+  EXPECT_EQ(get("no_such_purpose").status, 400);
+  EXPECT_NE(get("no_such_purpose").body.find("unknown_purpose"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace piivault::api
