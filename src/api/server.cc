@@ -275,9 +275,14 @@ class Listener : public std::enable_shared_from_this<Listener> {
         });
   }
 
+  // Called from the signal handler's thread: closing runs on the acceptor's
+  // strand, so it never races an accept completion that is about to start
+  // the next accept (which crashed the reactor at shutdown).
   void Stop() {
-    beast::error_code ignored;
-    acceptor_.close(ignored);
+    asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->acceptor_.close(ignored);
+    });
   }
 
  private:
@@ -333,7 +338,8 @@ Status RunServer(const ServerOptions& options, Handler handler) {
   if (ec)
     return FailedPrecondition(
         "server.listen host must be an IP address or localhost");
-  tcp::acceptor acceptor(ioc);
+  // On a strand of its own: accept completions and Stop() are serialized.
+  tcp::acceptor acceptor(asio::make_strand(ioc));
   tcp::endpoint endpoint(address, cfg.port);
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);

@@ -159,6 +159,30 @@ TEST_F(HttpServerTest, MetricsAndHealth) {
   EXPECT_EQ(m2.body.find("/v1/"), std::string::npos);
 }
 
+// SIGTERM while new connections keep arriving: the listener stops cleanly
+// every time (closing the acceptor once raced the next accept and crashed).
+TEST_F(HttpServerTest, StopsCleanlyWhileConnectionsArrive) {
+  for (int round = 0; round < 8; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    if (round > 0) {
+      ASSERT_TRUE(server_.Start());
+    }
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 3; ++c)
+      clients.emplace_back([&] {
+        while (!stop) {
+          HttpConnection conn(server_.port(), std::chrono::seconds(2));
+          if (conn.connected()) conn.Send("GET", "/healthz");
+        }
+      });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(server_.Stop(), 0) << server_.Log();
+    stop = true;
+    for (auto& t : clients) t.join();
+  }
+}
+
 TEST_F(HttpServerTest, GracefulShutdown) {
   Tenant t = SetUpTenant(server_, "acme");
   ASSERT_FALSE(t.admin_key.empty());
