@@ -549,6 +549,13 @@ class CommitStats {
   uint64_t txns_ = 0, batches_ = 0;
 };
 
+// Skips the benchmark with `s`'s message when it failed: `if (Failed(...))
+// break;` ends the timed loop.
+bool Failed(benchmark::State& state, const Status& s) {
+  if (!s.ok()) state.SkipWithError(s.ToString().c_str());
+  return !s.ok();
+}
+
 // One batch shaped like a record write for an existing principal:
 // record (measured envelope size) + principal index + blind index.
 void BM_PutBaseline(benchmark::State& state) {
@@ -565,11 +572,7 @@ void BM_PutBaseline(benchmark::State& state) {
     batch.Put(vault::keys::Record(kTenant, id), value);
     batch.Put(vault::keys::PrincipalRecord(kTenant, env.pseudonym_example, id),
               "");
-    Status s = env.raw_region->Write(batch);
-    if (!s.ok()) {
-      state.SkipWithError(s.ToString().c_str());
-      break;
-    }
+    if (Failed(state, env.raw_region->Write(batch))) break;
   }
   cpu.Finish();
 }
@@ -598,10 +601,7 @@ void BM_PutNewBaseline(benchmark::State& state) {
     region.Put(vault::keys::Record(kTenant, id), value);
     region.Put(vault::keys::PrincipalRecord(kTenant, pseudonym, id), "");
     if (s.ok()) s = env.raw_region->Write(region);
-    if (!s.ok()) {
-      state.SkipWithError(s.ToString().c_str());
-      break;
-    }
+    if (Failed(state, s)) break;
   }
   cpu.Finish();
 }
@@ -843,11 +843,7 @@ void BM_AuditAppendBaseline(benchmark::State& state) {
     uint64_t n = env.raw_next.fetch_add(1);
     storage::WriteBatch batch;
     batch.Put("audit/t/bench/e/" + std::to_string(n), entry);
-    Status s = env.raw->Write(batch);
-    if (!s.ok()) {
-      state.SkipWithError(s.ToString().c_str());
-      break;
-    }
+    if (Failed(state, env.raw->Write(batch))) break;
   }
   cpu.Finish();
 }
@@ -886,11 +882,7 @@ void BM_AuditAppendBatchBaseline(benchmark::State& state) {
     storage::WriteBatch batch;
     for (int i = 0; i < kAuditWindow; ++i)
       batch.Put("audit/t/bench/e/" + std::to_string(n + i), entry);
-    Status s = env.raw->Write(batch);
-    if (!s.ok()) {
-      state.SkipWithError(s.ToString().c_str());
-      break;
-    }
+    if (Failed(state, env.raw->Write(batch))) break;
   }
   cpu.Finish(static_cast<double>(state.iterations()) * kAuditWindow);
 }
