@@ -20,11 +20,14 @@
 //   of a
 //                           + principal key)                random preloaded
 //                           record
-//   get + policy & consent  RecordService::Get (= get/ours) RecordService::Get
-//   checks (1 thread)                                       + AccessPolicy
-//                                                           Parse/Evaluate +
-//                                                           ConsentService::
-//                                                           Current
+//   get + policy & consent  RecordService::Get (= get/ours) PolicyCache::Get
+//   checks (1 thread)                                       + Evaluate +
+//                                                           RecordService::Get
+//                                                           with a consent
+//                                                           purpose
+//   search, 100k principals RecordService::Search under     the same under
+//   (limit 1k and 100k)     service_delivery                marketing, 50 %
+//                                                           consenting
 //
 // Stores are SQLite files in fresh temporary directories (under
 // $PIIVAULT_BENCH_DIR, else $TMPDIR, else /tmp) on a real file system:
@@ -64,6 +67,7 @@
 #include "crypto/keyring.h"
 #include "crypto/random.h"
 #include "policy/access_policy.h"
+#include "policy/policy_cache.h"
 #include "storage/backend.h"
 #include "storage/region_router.h"
 #include "storage/sqlite/sqlite_backend.h"
@@ -162,6 +166,7 @@ struct Env {
 
 Env* g_read_env = nullptr;
 Env* g_write_env = nullptr;
+Env* g_search_env = nullptr;
 
 vault::Fields RecordFields(uint64_t n) {
   return {
@@ -185,8 +190,11 @@ fs::path MakeTempDir() {
   return templ;
 }
 
-// A deployment with `records` records of `principals` principals.
-std::unique_ptr<Env> BuildEnv(int records, int principals) {
+// A deployment with `records` records of `principals` principals, record n
+// holding fields(n).
+std::unique_ptr<Env> BuildEnv(
+    int records, int principals,
+    vault::Fields (*fields)(uint64_t) = RecordFields) {
   auto env = std::make_unique<Env>();
   env->dir = MakeTempDir();
   const std::string dir = env->dir.string();
@@ -219,7 +227,9 @@ std::unique_ptr<Env> BuildEnv(int records, int principals) {
                 FieldSpec{"name", FieldType::kName, false, false},
                 FieldSpec{"phone", FieldType::kPhone, false, false},
                 FieldSpec{"birth_date", FieldType::kDate, false, false},
-                FieldSpec{"loyalty_points", FieldType::kInteger, false, false}},
+                FieldSpec{"loyalty_points", FieldType::kInteger, false, false},
+                // Set only in the search store (section 6).
+                FieldSpec{"segment", FieldType::kString, false, true}},
                "P365D"),
            "create collection")
           .collection;
@@ -241,7 +251,7 @@ std::unique_ptr<Env> BuildEnv(int records, int principals) {
         auto rec = env->vault->records.Create(
             env->tenant, env->collection,
             env->principals[static_cast<std::size_t>(i % principals)],
-            std::nullopt, RecordFields(static_cast<uint64_t>(i)));
+            std::nullopt, fields(static_cast<uint64_t>(i)));
         if (!rec) Die("preload: " + rec.error().ToString());
         env->record_ids[static_cast<std::size_t>(i)] = rec->id;
       }
@@ -685,10 +695,11 @@ void BM_GetOurs(benchmark::State& state) { GetRandomRecords(state, ReadEnv()); }
 
 // ---------------------------------------------------------------------------
 // 5. What the policy and consent checks add to a record read: the server's
-// GrantFor and RequireConsent (api/handler_support.cc) for a tenant-app
-// identity reading under the consent-requiring "marketing" purpose, at vault
-// level (no HTTP). The tenant, purpose and collection lookups happen for
-// every request with or without the checks, so neither half repeats them.
+// GrantFor (api/handler_support.cc) and the vault's consent check for a
+// tenant-app identity reading under the consent-requiring "marketing"
+// purpose, at vault level (no HTTP). The tenant, purpose and collection lookups
+// happen for every request with or without the checks, so neither half repeats
+// them.
 
 // A tenant app's policy: everything plain for service delivery; for
 // marketing, e-mail and name masked, e-mail and loyalty points plain (the
@@ -702,36 +713,38 @@ constexpr std::string_view kAppPolicy = R"({"rules":[
    "fields":["email","loyalty_points"],"actions":["read"],
    "transform":"plain"}]})";
 
+// Grants "marketing" consent to every `step`th preloaded principal of `env`,
+// with 16 writers, as for the preload, so group commit makes it quick.
+void GrantMarketing(Env& env, std::size_t step) {
+  const vault::Purpose marketing = Must(
+      env.vault->tenants.GetPurpose(env.tenant.id, "marketing"), "purpose");
+  if (!vault::RequiresConsent(marketing.category))
+    Die("the marketing purpose does not require consent");
+  std::fprintf(stderr,
+               "piivault_bench: granting marketing consent to every %zu. of "
+               "%zu principals ...\n",
+               step, env.principals.size());
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 16; ++t) {
+    writers.emplace_back([&] {
+      for (std::size_t i; (i = next.fetch_add(step)) < env.principals.size();)
+        Must(env.vault->consents.Record(env.tenant, env.principals[i],
+                                        marketing, true, "web_form",
+                                        "bench-consent-" + std::to_string(i)),
+             "grant consent");
+    });
+  }
+  for (auto& t : writers) t.join();
+}
+
 // The read store with a "marketing" consent granted to every preloaded
 // principal. Only this pair asks for it, so the other benchmarks' set-up is
 // unchanged unless this pair runs too; both halves of the pair use it, so
-// they read the same store. 16 writers, as for the preload, so group commit
-// makes the grants quick.
+// they read the same store.
 Env& ReadEnvWithConsents() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    Env& env = ReadEnv();
-    const vault::Purpose marketing = Must(
-        env.vault->tenants.GetPurpose(env.tenant.id, "marketing"), "purpose");
-    if (!vault::RequiresConsent(marketing.category))
-      Die("the marketing purpose does not require consent");
-    std::fprintf(stderr,
-                 "piivault_bench: granting marketing consent to %zu "
-                 "principals ...\n",
-                 env.principals.size());
-    std::atomic<std::size_t> next{0};
-    std::vector<std::thread> writers;
-    for (int t = 0; t < 16; ++t) {
-      writers.emplace_back([&] {
-        for (std::size_t i; (i = next.fetch_add(1)) < env.principals.size();)
-          Must(env.vault->consents.Record(env.tenant, env.principals[i],
-                                          marketing, true, "web_form",
-                                          "bench-consent-" + std::to_string(i)),
-               "grant consent");
-      });
-    }
-    for (auto& t : writers) t.join();
-  });
+  std::call_once(once, [] { GrantMarketing(ReadEnv(), 1); });
   return *g_read_env;
 }
 
@@ -743,52 +756,100 @@ void BM_ChecksBaseline(benchmark::State& state) {
 void BM_ChecksOurs(benchmark::State& state) {
   Env& env = ReadEnvWithConsents();
   // As an identity comes out of the control-document cache: its policy is an
-  // already parsed json::value, which GrantFor turns into an AccessPolicy on
-  // every request.
+  // already parsed json::value, which GrantFor looks up in the server's
+  // PolicyCache (comparing it with the document the entry was parsed from).
   const boost::json::value policy_doc = boost::json::parse(kAppPolicy);
+  const std::string identity = "id_benchmarkapp";
+  policy::PolicyCache policies;
   const std::string purpose = "marketing";
   std::uniform_int_distribution<std::size_t> pick(0, env.record_ids.size() - 1);
   CpuClock cpu(state);
   for (auto _ : state) {
-    // GrantFor: parse the policy, evaluate it over the collection's fields.
-    auto app_policy = policy::AccessPolicy::Parse(policy_doc);
+    // GrantFor: the parsed policy, evaluated over the collection's fields.
+    auto app_policy = policies.Get(identity, policy_doc);
     if (!app_policy) {
       state.SkipWithError(app_policy.error().ToString().c_str());
       break;
     }
     std::vector<std::string> fields;
     for (auto& f : env.collection.fields) fields.push_back(f.name);
-    auto grant = app_policy->Evaluate(policy::Action::kRead, purpose,
-                                      env.collection.name, fields);
+    auto grant = (*app_policy)
+                     ->Evaluate(policy::Action::kRead, purpose,
+                                env.collection.name, fields);
     // email and loyalty_points plain, name masked: checked, so that a policy
     // which grants nothing cannot pass cheaply.
     if (!grant || grant->fields.size() != 3) {
       state.SkipWithError("the policy does not grant the expected fields");
       break;
     }
-    auto rec =
-        env.vault->records.Get(env.tenant, env.collection.name,
-                               env.record_ids[pick(tl_rng)], std::nullopt);
+    // The consent check: the get opens the consent state sealed in the
+    // principal's key entry, which it reads anyway.
+    auto rec = env.vault->records.Get(env.tenant, env.collection.name,
+                                      env.record_ids[pick(tl_rng)],
+                                      std::nullopt, purpose);
     if (!rec || rec->fields.size() != 5) {
-      state.SkipWithError("RecordService::Get failed");
-      break;
-    }
-    // RequireConsent: Current opens the principal anew (directory entry,
-    // principal key) and reads its sealed consent state.
-    auto current = env.vault->consents.Current(env.tenant, rec->principal);
-    if (!current) {
-      state.SkipWithError(current.error().ToString().c_str());
-      break;
-    }
-    auto it = current->find(purpose);
-    if (it == current->end() || !it->second) {
-      state.SkipWithError("the principal has no marketing consent");
+      state.SkipWithError(rec ? "RecordService::Get returned too few fields"
+                              : rec.error().ToString().c_str());
       break;
     }
     benchmark::DoNotOptimize(rec->fields.data());
     benchmark::DoNotOptimize(grant->fields.size());
   }
   cpu.Finish();
+}
+
+// ---------------------------------------------------------------------------
+// 6. Search under a consent purpose: 100,000 principals with one record each,
+// all in the "newsletter" segment (a searchable field), every other one with
+// an active marketing consent. Ours searches under marketing (only the
+// consenting principals' records, so it reads on past the others until it
+// has `limit`); the baseline is the same search under service_delivery. Two
+// limits: 1,000 (the most one API request returns) and 100,000 (the whole
+// segment).
+
+constexpr int kSearchPrincipals = 100'000;
+constexpr const char* kSegment = "newsletter";
+
+Env& SearchEnv() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    auto fields = [](uint64_t n) {
+      vault::Fields f = RecordFields(n);
+      f.emplace_back("segment", std::string(kSegment));
+      return f;
+    };
+    g_search_env =
+        BuildEnv(kSearchPrincipals, kSearchPrincipals, +fields).release();
+    GrantMarketing(*g_search_env, 2);
+  });
+  return *g_search_env;
+}
+
+void SearchSegment(benchmark::State& state, std::string_view purpose) {
+  Env& env = SearchEnv();
+  const auto limit = static_cast<std::size_t>(state.range(0));
+  // Under marketing half the principals are served.
+  const std::size_t expected =
+      purpose.empty() ? limit
+                      : std::min<std::size_t>(limit, kSearchPrincipals / 2);
+  CpuClock cpu(state);
+  for (auto _ : state) {
+    auto found =
+        env.vault->records.Search(env.tenant, env.collection, "segment",
+                                  std::string(kSegment), limit, purpose);
+    if (!found || found->size() != expected) {
+      state.SkipWithError(found ? "the search found an unexpected number"
+                                : found.error().ToString().c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(found->data());
+  }
+  cpu.Finish();
+}
+
+void BM_SearchBaseline(benchmark::State& state) { SearchSegment(state, ""); }
+void BM_SearchOurs(benchmark::State& state) {
+  SearchSegment(state, "marketing");
 }
 
 // ---------------------------------------------------------------------------
@@ -928,7 +989,9 @@ struct PairSpec {
   const char* baseline;
   const char* ours;
   int threads;
-  double goal;  // items/s the issue asks of ours; 0: none
+  double goal;            // items/s the issue asks of ours; 0: none
+  double ratio_goal = 0;  // ours / baseline the issue asks; 0: none
+  int64_t arg = -1;       // the benchmarks' argument, if any
 };
 
 constexpr double kPutGoal = 50'000, kGetGoal = 150'000, kAuditGoal = 100'000;
@@ -937,6 +1000,10 @@ constexpr double kPutGoal = 50'000, kGetGoal = 150'000, kAuditGoal = 100'000;
 constexpr double kChecksGoalMicros = 5;
 constexpr const char* kChecksBaseline = "checks/baseline_RecordService_Get";
 constexpr const char* kChecksOurs = "checks/ours_Get_plus_policy_and_consent";
+// A marketing search takes at most twice the time of a service one.
+constexpr double kSearchRatioGoal = 0.5;
+constexpr const char* kSearchBaseline = "search/baseline_service_delivery";
+constexpr const char* kSearchOurs = "search/ours_marketing_50pct_consent";
 
 const PairSpec kPairs[] = {
     {"seal 24 B value", "seal/baseline_evp_gcm", "seal/ours_AeadSeal", 1, 0},
@@ -956,6 +1023,10 @@ const PairSpec kPairs[] = {
     {"record get", "get/baseline_sqlite_2_gets", "get/ours_RecordService_Get",
      2, 0},
     {"get + policy & consent checks", kChecksBaseline, kChecksOurs, 1, 0},
+    {"search 1k, marketing vs service", kSearchBaseline, kSearchOurs, 1, 0,
+     kSearchRatioGoal, 1'000},
+    {"search 100k, marketing vs serv.", kSearchBaseline, kSearchOurs, 1, 0,
+     kSearchRatioGoal, kSearchPrincipals},
     {"audit append, group commit", "audit/baseline_sqlite_row_per_event",
      "audit/ours_AuditLog_Append", 64, kAuditGoal},
     {"audit append, 512 in flight", "audit/baseline_sqlite_batch_of_512",
@@ -1021,6 +1092,11 @@ void RegisterAll() {
   // Reads do not fsync: CPU-bound, one thread, like the crypto pairs.
   cpu(benchmark::RegisterBenchmark(kChecksBaseline, BM_ChecksBaseline));
   cpu(benchmark::RegisterBenchmark(kChecksOurs, BM_ChecksOurs));
+  for (int64_t limit : {1'000, kSearchPrincipals}) {
+    cpu(benchmark::RegisterBenchmark(kSearchBaseline, BM_SearchBaseline)
+            ->Arg(limit));
+    cpu(benchmark::RegisterBenchmark(kSearchOurs, BM_SearchOurs)->Arg(limit));
+  }
 }
 
 // Console output as usual, plus the rates of every run keyed by counter,
@@ -1036,7 +1112,8 @@ class CollectingReporter : public benchmark::ConsoleReporter {
         auto it = r.counters.find(counter);
         if (it == r.counters.end()) continue;
         const std::string key =
-            Key(counter, r.run_name.function_name, static_cast<int>(r.threads));
+            Key(counter, Name(r.run_name.function_name, r.run_name.args),
+                static_cast<int>(r.threads));
         if (r.run_type == Run::RT_Iteration)
           runs_[key].push_back(it->second.value);
         else if (r.aggregate_name == "median")
@@ -1044,6 +1121,11 @@ class CollectingReporter : public benchmark::ConsoleReporter {
       }
     }
     ConsoleReporter::ReportRuns(runs);
+  }
+
+  // A benchmark's name with its argument ("search/x/1000").
+  static std::string Name(const std::string& function, const std::string& arg) {
+    return arg.empty() ? function : function + "/" + arg;
   }
 
   std::optional<double> Rate(const char* counter, const std::string& name,
@@ -1097,17 +1179,24 @@ void PrintRatios(const CollectingReporter& rep) {
     return std::string(buf);
   };
   for (const PairSpec& p : kPairs) {
-    auto base = rep.Rate("items_per_second", p.baseline, p.threads);
-    auto ours = rep.Rate("items_per_second", p.ours, p.threads);
-    auto base_cpu = rep.Rate("items_per_cpu_s", p.baseline, p.threads);
-    auto ours_cpu = rep.Rate("items_per_cpu_s", p.ours, p.threads);
-    auto ours_user = rep.Rate("items_per_user_cpu_s", p.ours, p.threads);
+    const std::string arg = p.arg >= 0 ? std::to_string(p.arg) : "";
+    const std::string baseline = CollectingReporter::Name(p.baseline, arg);
+    const std::string our_name = CollectingReporter::Name(p.ours, arg);
+    auto base = rep.Rate("items_per_second", baseline, p.threads);
+    auto ours = rep.Rate("items_per_second", our_name, p.threads);
+    auto base_cpu = rep.Rate("items_per_cpu_s", baseline, p.threads);
+    auto ours_cpu = rep.Rate("items_per_cpu_s", our_name, p.threads);
+    auto ours_user = rep.Rate("items_per_user_cpu_s", our_name, p.threads);
     if (!base && !ours) continue;  // filtered out
     any = true;
     std::string goal;
     if (p.goal > 0 && ours)
       goal = (*ours >= p.goal ? "MET (>= " : "NOT MET (< ") + Human(p.goal) +
              "/s)";
+    if (p.ratio_goal > 0 && ours && base)
+      goal =
+          (*ours / *base >= p.ratio_goal ? "MET (ratio >= " : "NOT MET (< ") +
+          ratio(p.ratio_goal, 1.0) + ")";
     std::printf("%-31s %3d | %9s %9s %7s | %9s %9s %7s | %9s | %s\n", p.what,
                 p.threads, cell(base).c_str(), cell(ours).c_str(),
                 ratio(ours, base).c_str(), cell(base_cpu).c_str(),
@@ -1145,14 +1234,16 @@ void PrintRatios(const CollectingReporter& rep) {
   }
   std::printf("load average at end: %s (nproc %u)\n", LoadAverage().c_str(),
               std::thread::hardware_concurrency());
-  for (const Env* env : {g_write_env, g_read_env}) {
+  for (const Env* env : {g_write_env, g_read_env, g_search_env}) {
     if (!env) continue;
     std::printf(
         "%s store: %zu preloaded records; record value %zu B, wrapped "
         "principal key %zu B, directory entry %zu B; in %s "
         "(synchronous=FULL)\n",
-        env == g_write_env ? "write" : "read", env->record_ids.size(),
-        env->record_value_bytes, env->pkey_value_bytes,
+        env == g_write_env  ? "write"
+        : env == g_read_env ? "read"
+                            : "search",
+        env->record_ids.size(), env->record_value_bytes, env->pkey_value_bytes,
         env->directory_value_bytes, env->dir.c_str());
   }
 }
@@ -1192,6 +1283,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   delete g_read_env;  // removes the temporary stores
   delete g_write_env;
+  delete g_search_env;
   benchmark::Shutdown();
   return 0;
 }

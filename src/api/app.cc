@@ -276,7 +276,10 @@ class App::AuditTrail {
 };
 
 App::App(vault::Vault* vault, audit::AuditLog* audit)
-    : routes_(std::make_unique<Routes>()), vault_(vault), audit_(audit) {
+    : routes_(std::make_unique<Routes>()),
+      vault_(vault),
+      audit_(audit),
+      policies_(std::make_unique<policy::PolicyCache>()) {
   RouteAdder add = [this](std::string method, std::string pattern,
                           std::string name, HandlerFn fn) {
     routes_->routes.push_back({std::move(method), SplitPath(pattern),
@@ -348,7 +351,8 @@ void App::Handle(const HttpRequest& req, Respond respond) {
   x.actor = identity->id;
   const Route& route = routes_->routes[*matched];
   Call call{req,          std::move(params), std::move(*identity),
-            x.request_id, *vault_,           *audit_};
+            x.request_id, *vault_,           *audit_,
+            *policies_};
   if (!route.audited())
     return finish(ReplyResponse(x.request_id, route.fn(call)));
   AuditTrail trail = AuditTrail::For(route, call, *audit_);

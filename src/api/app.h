@@ -11,6 +11,7 @@
 #include "api/http.h"
 #include "api/metrics.h"
 #include "audit/audit_log.h"
+#include "policy/policy_cache.h"
 #include "vault/vault.h"
 
 namespace piivault::api {
@@ -43,6 +44,7 @@ class App {
   vault::Vault* vault_;
   audit::AuditLog* audit_;
   std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<policy::PolicyCache> policies_;
 };
 
 }  // namespace piivault::api

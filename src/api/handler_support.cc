@@ -147,28 +147,34 @@ Status RequireInScope(const DataAccess& access,
 
 Status RequireConsent(Call& call, const DataAccess& access,
                       std::string_view principal) {
-  if (!vault::RequiresConsent(access.purpose.category)) return Status::Ok();
+  std::string_view purpose = ConsentPurpose(access);
+  if (purpose.empty()) return Status::Ok();
   auto current = call.vault.consents.Current(access.tenant, principal);
   if (!current && current.error().code() != StatusCode::kNotFound)
     return current.error();
   if (current) {
-    auto it = current->find(access.purpose.id);
+    auto it = current->find(purpose);
     if (it != current->end() && it->second) return Status::Ok();
   }
-  return PermissionDenied("the principal has not consented to this purpose",
-                          "consent_required");
+  return vault::ConsentRequired();
+}
+
+std::string_view ConsentPurpose(const DataAccess& access) {
+  return vault::RequiresConsent(access.purpose.category)
+             ? std::string_view(access.purpose.id)
+             : std::string_view();
 }
 
 Result<FieldGrant> GrantFor(const Call& call, const DataAccess& access,
                             policy::Action action,
                             const vault::Collection& collection) {
   if (call.identity.role != vault::Role::kTenantApp) return FieldGrant();
-  auto policy = policy::AccessPolicy::Parse(call.identity.policy);
+  auto policy = call.policies.Get(call.identity.id, call.identity.policy);
   if (!policy) return Err(Internal("stored policy is invalid"));
   std::vector<std::string> fields;
   for (auto& f : collection.fields) fields.push_back(f.name);
   auto grant =
-      policy->Evaluate(action, access.purpose.id, collection.name, fields);
+      (*policy)->Evaluate(action, access.purpose.id, collection.name, fields);
   if (!grant)
     return Err(PermissionDenied("no policy rule allows this request"));
   return FieldGrant(std::move(*grant));

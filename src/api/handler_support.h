@@ -12,6 +12,7 @@
 #include "audit/audit_log.h"
 #include "base/status.h"
 #include "policy/access_policy.h"
+#include "policy/policy_cache.h"
 #include "vault/vault.h"
 
 namespace piivault::api {
@@ -31,6 +32,7 @@ struct Call {
   std::string request_id;
   vault::Vault& vault;
   audit::AuditLog& audit;
+  policy::PolicyCache& policies;
 };
 
 using HandlerFn = std::function<Result<Reply>(Call&)>;
@@ -89,8 +91,13 @@ Status RequireInScope(const DataAccess& access,
 // while `principal` has an active consent for it; otherwise 403
 // consent_required (also for a principal that does not exist). Other
 // purposes never read the ledger: consent is never a condition of service.
+// For a principal about to be written; reads pass ConsentPurpose to the
+// vault, which checks it with the principal's key at no extra read.
 Status RequireConsent(Call& call, const DataAccess& access,
                       std::string_view principal);
+// The purpose the vault must find the principal's consent for: the
+// request's when its category requires consent, else none (empty).
+std::string_view ConsentPurpose(const DataAccess& access);
 
 // Which fields of `collection` the caller may use for `action`: nullopt for
 // tenant-admins (everything); for tenant-apps the policy's grant, or

@@ -37,7 +37,7 @@ Status CheckWritable(const FieldGrant& grant, const json::object& fields) {
   return Status::Ok();
 }
 
-json::object ConsentsJson(const std::map<std::string, bool>& current) {
+json::object ConsentsJson(const vault::Consents& current) {
   json::object out;
   for (auto& [purpose, granted] : current) out[purpose] = granted;
   return out;
@@ -95,17 +95,6 @@ Result<CollectionCall> Authorize(Call& call, Action action, bool writes) {
                         std::move(grant)};
 }
 
-// RequireConsent for the principal of record `id`, which is looked up only
-// under a consent-requiring purpose.
-Status RequireRecordConsent(Call& call, const DataAccess& access,
-                            std::string_view collection, std::string_view id) {
-  if (!vault::RequiresConsent(access.purpose.category)) return Status::Ok();
-  PV_ASSIGN_OR_RETURN(auto record,
-                      call.vault.records.Get(access.tenant, collection, id,
-                                             std::vector<std::string>{}));
-  return RequireConsent(call, access, record.principal);
-}
-
 Result<Reply> CreateRecord(Call& call) {
   PV_ASSIGN_OR_RETURN(auto c, Authorize(call, Action::kWrite, true));
   PV_ASSIGN_OR_RETURN(
@@ -132,10 +121,10 @@ Result<Reply> GetRecord(Call& call) {
   PV_ASSIGN_OR_RETURN(auto filter, FieldsQuery(call, c.collection));
   PV_ASSIGN_OR_RETURN(auto record,
                       call.vault.records.Get(c.access.tenant, c.collection.name,
-                                             PathParam(call, 2), filter));
+                                             PathParam(call, 2), filter,
+                                             ConsentPurpose(c.access)));
   PV_RETURN_IF_ERROR(
       RequireInScope(c.access, c.collection.name, record.principal));
-  PV_RETURN_IF_ERROR(RequireConsent(call, c.access, record.principal));
   return Reply{200, RecordJson(record, c.collection, c.grant)};
 }
 
@@ -144,8 +133,6 @@ Result<Reply> PatchRecord(Call& call) {
   PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"fields"}));
   PV_ASSIGN_OR_RETURN(auto* fields_json, FieldsMember(body));
   PV_RETURN_IF_ERROR(CheckWritable(c.grant, *fields_json));
-  PV_RETURN_IF_ERROR(RequireRecordConsent(call, c.access, c.collection.name,
-                                          PathParam(call, 2)));
   vault::FieldChanges changes;
   for (auto& [name, v] : *fields_json) {
     std::string field(name);
@@ -158,16 +145,16 @@ Result<Reply> PatchRecord(Call& call) {
   }
   PV_ASSIGN_OR_RETURN(auto record,
                       call.vault.records.Update(c.access.tenant, c.collection,
-                                                PathParam(call, 2), changes));
+                                                PathParam(call, 2), changes,
+                                                ConsentPurpose(c.access)));
   return Reply{200, RecordJson(record, c.collection, c.grant)};
 }
 
 Result<Reply> DeleteRecord(Call& call) {
   PV_ASSIGN_OR_RETURN(auto c, Authorize(call, Action::kDelete, true));
-  PV_RETURN_IF_ERROR(RequireRecordConsent(call, c.access, c.collection.name,
-                                          PathParam(call, 2)));
-  PV_RETURN_IF_ERROR(call.vault.records.Delete(
-      c.access.tenant, c.collection.name, PathParam(call, 2)));
+  PV_RETURN_IF_ERROR(
+      call.vault.records.Delete(c.access.tenant, c.collection.name,
+                                PathParam(call, 2), ConsentPurpose(c.access)));
   return Reply{204, nullptr};
 }
 
@@ -192,28 +179,15 @@ Result<Reply> Search(Call& call) {
     return Err(
         PermissionDenied("the policy does not allow searching this field"));
   PV_ASSIGN_OR_RETURN(auto value, JsonToFieldValue(field, value_json));
-  // Under a consent-requiring purpose only consenting principals' records
-  // are returned: look at every candidate, then keep `limit`.
-  const bool by_consent = vault::RequiresConsent(c.access.purpose.category);
+  // Under a consent-requiring purpose, only consenting principals' records.
   PV_ASSIGN_OR_RETURN(
       auto records,
       call.vault.records.Search(c.access.tenant, c.collection, field, value,
-                                by_consent ? kSearchLimit : limit));
+                                limit, ConsentPurpose(c.access)));
   json::array out;
-  std::map<std::string, bool> consented;  // by principal
   for (auto& r : records) {
-    if (out.size() >= limit) break;
     if (!RequireInScope(c.access, c.collection.name, r.principal).ok())
       continue;  // a lockbox sees only the principals it names
-    if (by_consent) {
-      auto [it, fresh] = consented.try_emplace(r.principal, false);
-      if (fresh) {
-        Status s = RequireConsent(call, c.access, r.principal);
-        if (!s.ok() && s.reason() != "consent_required") return Err(s);
-        it->second = s.ok();
-      }
-      if (!it->second) continue;
-    }
     out.push_back(RecordJson(r, c.collection, c.grant));
   }
   return Reply{200, json::object{{"records", std::move(out)}}};
@@ -244,11 +218,9 @@ Result<Reply> Tokenize(Call& call) {
     if (!PlainAllowed(grant, f) && collection.FindField(f))
       return Err(
           PermissionDenied("the policy does not allow tokenizing a field"));
-  PV_RETURN_IF_ERROR(
-      RequireRecordConsent(call, access, collection.name, record_id));
-  PV_ASSIGN_OR_RETURN(auto tokens,
-                      call.vault.records.Tokenize(access.tenant, collection,
-                                                  record_id, *fields));
+  PV_ASSIGN_OR_RETURN(auto tokens, call.vault.records.Tokenize(
+                                       access.tenant, collection, record_id,
+                                       *fields, ConsentPurpose(access)));
   json::object out;
   for (auto& [field, token] : tokens) out[field] = token;
   return Reply{200, json::object{{"tokens", std::move(out)}}};
@@ -278,13 +250,13 @@ Result<Reply> Detokenize(Call& call) {
     if (!PlainAllowed(grant, target.field))
       return Err(
           PermissionDenied("the policy does not allow detokenizing a field"));
-    PV_ASSIGN_OR_RETURN(auto record,
-                        call.vault.records.Get(
-                            access.tenant, target.collection, target.record_id,
-                            std::vector<std::string>{target.field}));
+    PV_ASSIGN_OR_RETURN(
+        auto record,
+        call.vault.records.Get(
+            access.tenant, target.collection, target.record_id,
+            std::vector<std::string>{target.field}, ConsentPurpose(access)));
     if (record.fields.empty())
       return Err(NotFound("the tokenized value no longer exists"));
-    PV_RETURN_IF_ERROR(RequireConsent(call, access, record.principal));
     values[token] = FieldValueJson(record.fields.front().second);
   }
   return Reply{200, json::object{{"values", std::move(values)}}};
@@ -306,10 +278,10 @@ Result<Reply> GetPrincipal(Call& call) {
   if (grants.empty() && call.identity.role == vault::Role::kTenantApp)
     return Err(PermissionDenied("no policy rule allows this request"));
   PV_RETURN_IF_ERROR(RequireInScope(access, std::nullopt, PathParam(call, 1)));
-  PV_RETURN_IF_ERROR(RequireConsent(call, access, PathParam(call, 1)));
 
   PV_ASSIGN_OR_RETURN(auto view, call.vault.records.GetPrincipal(
-                                     access.tenant, PathParam(call, 1)));
+                                     access.tenant, PathParam(call, 1),
+                                     ConsentPurpose(access)));
   json::array records;
   for (auto& r : view.records) {
     auto it = grants.find(r.collection);
@@ -322,12 +294,10 @@ Result<Reply> GetPrincipal(Call& call) {
                      {"created_at", TimeJson(r.created_at)},
                      {"updated_at", TimeJson(r.updated_at)}});
   }
-  PV_ASSIGN_OR_RETURN(auto consents, call.vault.consents.Current(
-                                         access.tenant, PathParam(call, 1)));
   return Reply{200, json::object{{"principal", view.principal},
                                  {"region", view.region},
                                  {"records", std::move(records)},
-                                 {"consents", ConsentsJson(consents)}}};
+                                 {"consents", ConsentsJson(view.consents)}}};
 }
 
 // The consent ledger is the controller's to keep: any identity of the

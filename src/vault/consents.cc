@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "crypto/aead.h"
+#include "vault/principal_key_state.h"
 #include "vault/storage_keys.h"
 
 namespace piivault::vault {
@@ -20,37 +21,6 @@ std::string EventKey(std::string_view tenant, std::string_view pseudonym,
   std::snprintf(hex, sizeof hex, "%016llx",
                 static_cast<unsigned long long>(seq));
   return keys::ConsentEventPrefix(tenant, pseudonym) + hex;
-}
-
-// The stored state: how many events there are and the current consents.
-struct State {
-  uint64_t next = 0;
-  std::map<std::string, bool> current;
-};
-
-std::string EncodeState(const State& s) {
-  json::object current;
-  for (auto& [purpose, granted] : s.current) current[purpose] = granted;
-  return json::serialize(
-      json::object{{"next", s.next}, {"current", std::move(current)}});
-}
-
-Result<State> DecodeState(std::string_view text) {
-  auto bad = [] { return Err(DataLoss("the consent state is malformed")); };
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return bad();
-  auto* next = v.get_object().if_contains("next");
-  auto* current = v.get_object().if_contains("current");
-  if (!next || !next->is_number() || !current || !current->is_object())
-    return bad();
-  State s;
-  s.next = next->to_number<uint64_t>();
-  for (auto& [purpose, granted] : current->get_object()) {
-    if (!granted.is_bool()) return bad();
-    s.current.emplace(purpose, granted.get_bool());
-  }
-  return s;
 }
 
 std::string EncodeEvent(const ConsentEvent& e) {
@@ -86,20 +56,19 @@ Result<ConsentEvent> DecodeEvent(std::string_view text) {
                       std::string(evidence->get_string())};
 }
 
-// The state as stored (sealed, for compare-and-set) and decoded.
+// The principal's key entry and the consent state sealed in it.
 struct StoredState {
-  std::optional<std::string> raw;
-  State state;
+  PrincipalKeyState entry;
+  ConsentState state;
 };
 
 Result<StoredState> ReadState(const Tenant& tenant,
                               const RecordService::PrincipalHome& home) {
-  std::string key = keys::ConsentState(tenant.id, home.pseudonym);
-  PV_ASSIGN_OR_RETURN(auto raw, home.store->Get(key));
-  StoredState out{std::move(raw), {}};
-  if (!out.raw) return out;
-  PV_ASSIGN_OR_RETURN(auto plain, crypto::AeadOpen(home.key, *out.raw, key));
-  PV_ASSIGN_OR_RETURN(out.state, DecodeState(plain));
+  StoredState out;
+  PV_ASSIGN_OR_RETURN(out.entry, PrincipalKeyState::Decode(home.key_entry));
+  PV_ASSIGN_OR_RETURN(out.state,
+                      ConsentState::Open(home.key, tenant.id, home.pseudonym,
+                                         out.entry.consents));
   return out;
 }
 
@@ -118,29 +87,24 @@ Result<ConsentEvent> ConsentService::Record(const Tenant& tenant,
     PV_ASSIGN_OR_RETURN(auto home,
                         records_->OpenPrincipal(tenant, principal, true));
     PV_ASSIGN_OR_RETURN(auto stored, ReadState(tenant, home));
-    ConsentEvent event{stored.state.next, purpose.id,
-                       granted,           clock_->Now(),
-                       std::move(method), std::move(evidence)};
-    State next = stored.state;
-    next.next += 1;
+    ConsentEvent event{
+        stored.state.events, purpose.id,        granted,
+        clock_->Now(),       std::move(method), std::move(evidence)};
+    ConsentState next = stored.state;
+    next.events += 1;
     next.current[purpose.id] = granted;
+    stored.entry.consents = next.Seal(home.key, tenant.id, home.pseudonym);
 
-    std::string state_key = keys::ConsentState(tenant.id, home.pseudonym);
     std::string event_key = EventKey(tenant.id, home.pseudonym, event.seq);
+    std::string pkey = keys::PrincipalKey(tenant.id, home.pseudonym);
     storage::WriteBatch batch;
-    // The active key entry: a relocation (which freezes it) aborts us.
-    batch.RequireValue(keys::PrincipalKey(tenant.id, home.pseudonym),
-                       home.key_entry);
-    if (stored.raw) {
-      batch.RequireValue(state_key, *stored.raw);
-    } else {
-      batch.RequireAbsent(state_key);
-    }
+    // The active key entry as read: a concurrent consent change or a
+    // relocation (which freezes it) aborts us.
+    batch.RequireValue(pkey, home.key_entry);
     batch.RequireAbsent(event_key);
     batch.Put(event_key,
               crypto::AeadSeal(home.key, 1, EncodeEvent(event), event_key));
-    batch.Put(state_key,
-              crypto::AeadSeal(home.key, 1, EncodeState(next), state_key));
+    batch.Put(pkey, stored.entry.Encode());
     Status written = home.store->Write(batch);
     if (written.code() == StatusCode::kAborted) {
       method = std::move(event.method);
@@ -153,8 +117,8 @@ Result<ConsentEvent> ConsentService::Record(const Tenant& tenant,
   return Err(Aborted("the consents changed concurrently; retry"));
 }
 
-Result<std::map<std::string, bool>> ConsentService::Current(
-    const Tenant& tenant, std::string_view principal) {
+Result<Consents> ConsentService::Current(const Tenant& tenant,
+                                         std::string_view principal) {
   PV_ASSIGN_OR_RETURN(auto home,
                       records_->OpenPrincipal(tenant, principal, false));
   PV_ASSIGN_OR_RETURN(auto stored, ReadState(tenant, home));
@@ -179,7 +143,7 @@ Result<ConsentLedger> ConsentService::Ledger(const Tenant& tenant,
       return Err(DataLoss("the consent ledger has a gap"));
     ledger.history.push_back(std::move(event));
   }
-  if (ledger.history.size() != stored.state.next)
+  if (ledger.history.size() != stored.state.events)
     return Err(DataLoss("the consent ledger does not match its state"));
   return ledger;
 }

@@ -1,14 +1,13 @@
 // The consent ledger: per principal, an append-only list of grant and
 // withdraw events for the tenant's purposes, and the current state they lead
-// to. It lives in the principal's region next to its records, sealed under
-// the principal's key (so it moves with a relocation and is destroyed with
-// the key), and every append is guarded by the current state and by the
-// principal's active key entry.
+// to (vault/consent_state.h). It lives in the principal's region next to its
+// records, sealed under the principal's key, so it moves with a relocation
+// and is destroyed with the key. Every append is a compare-and-set on the
+// principal's key entry, which holds the state.
 //
 // Storage (region store; keys/storage_keys.h):
 //   consent/<t>/<pseudonym>/<seq: 16 hex>  one event (sealed JSON)
-//   cstate/<t>/<pseudonym>                 {"next":n,"current":{purpose:
-//                                           {"granted","at"}}} (sealed)
+//   pkey/<t>/<pseudonym>                   the key entry, with the state
 //
 // Thread safety: thread-safe.
 #pragma once
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "vault/consent_state.h"
 #include "vault/model.h"
 #include "vault/records.h"
 
@@ -34,8 +34,8 @@ struct ConsentEvent {
 };
 
 struct ConsentLedger {
-  std::map<std::string, bool> current;  // purpose -> active consent
-  std::vector<ConsentEvent> history;    // oldest first
+  Consents current;
+  std::vector<ConsentEvent> history;  // oldest first
 };
 
 class ConsentService {
@@ -55,10 +55,10 @@ class ConsentService {
   Result<ConsentLedger> Ledger(const Tenant& tenant,
                                std::string_view principal);
 
-  // The purposes the principal currently consents to (one read). kNotFound
-  // for an unknown principal.
-  Result<std::map<std::string, bool>> Current(const Tenant& tenant,
-                                              std::string_view principal);
+  // The principal's current consents. kNotFound for an unknown principal.
+  // (Record reads check a consent themselves: RecordService's
+  // consent_purpose.)
+  Result<Consents> Current(const Tenant& tenant, std::string_view principal);
 
  private:
   RecordService* records_;

@@ -43,6 +43,13 @@ inline Status RegionNotAllowed() {
                           "region_not_allowed");
 }
 
+// 403 consent_required: the request's purpose needs the principal's consent,
+// which it has not given (or has withdrawn).
+inline Status ConsentRequired() {
+  return PermissionDenied("the principal has not consented to this purpose",
+                          "consent_required");
+}
+
 struct Tenant {
   std::string id;
   std::string name;

@@ -1,12 +1,13 @@
 // What a region stores under keys::PrincipalKey for one principal: the
-// principal's key, wrapped under the tenant key, and whether the principal
-// is being relocated to or from this region.
+// principal's key, wrapped under the tenant key; its consent state, sealed
+// under that key (vault/consent_state.h); and whether the principal is being
+// relocated to or from this region.
 //
-// An active entry is the wrapped key itself. While a relocation runs, the
-// source holds kOutgoing (still readable, never writable) and the target
-// kIncoming (neither, until the principal directory names it home); every
-// record write requires the active entry it read, so a write racing a
-// relocation aborts instead of being lost.
+// An active entry without consents is the wrapped key itself. While a
+// relocation runs, the source holds kOutgoing (still readable, never writable)
+// and the target kIncoming (neither, until the principal directory names it
+// home); every record write requires the active entry it read, so a write
+// racing a relocation aborts instead of being lost.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,7 @@ struct PrincipalKeyState {
   Phase phase = Phase::kActive;
   std::string peer_region;  // the other end of a relocation
   std::string wrapped;      // empty: the principal had no key yet
+  std::string consents;     // sealed ConsentState; empty: none recorded
 
   bool active() const { return phase == Phase::kActive; }
   std::string Encode() const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <set>
+#include <unordered_map>
 
 #include "audit/event.h"
 #include "base/bytes.h"
@@ -73,7 +74,8 @@ struct RecordService::Located {
 struct RecordService::PrincipalContext {
   std::shared_ptr<const crypto::TenantKeys> keys;
   crypto::SecretBytes key;
-  std::string raw;  // the key entry as stored (for compare-and-set)
+  std::string raw;       // the key entry as stored (for compare-and-set)
+  std::string consents;  // the sealed consent state in it
   bool is_new = false;
 };
 
@@ -181,10 +183,16 @@ Result<std::string> RecordService::PlacePrincipal(
 Result<RecordService::PrincipalContext> RecordService::LoadPrincipalKey(
     const Tenant& tenant, std::string_view region, storage::Backend& backend,
     std::string_view pseudonym, KeyUse use) {
-  PrincipalContext ctx;
-  PV_ASSIGN_OR_RETURN(ctx.keys, control_->keyring().GetTenantKeys(tenant.id));
   PV_ASSIGN_OR_RETURN(auto raw,
                       backend.Get(keys::PrincipalKey(tenant.id, pseudonym)));
+  return PrincipalFromEntry(tenant, region, pseudonym, std::move(raw), use);
+}
+
+Result<RecordService::PrincipalContext> RecordService::PrincipalFromEntry(
+    const Tenant& tenant, std::string_view region, std::string_view pseudonym,
+    std::optional<std::string> raw, KeyUse use) {
+  PrincipalContext ctx;
+  PV_ASSIGN_OR_RETURN(ctx.keys, control_->keyring().GetTenantKeys(tenant.id));
   if (!raw) {
     // No key: the principal was never written here, or was erased (its key
     // destroyed), so whatever ciphertext remains is unreadable by design.
@@ -208,7 +216,19 @@ Result<RecordService::PrincipalContext> RecordService::LoadPrincipalKey(
       ctx.key, crypto::Keyring::UnwrapPrincipalKey(*ctx.keys, tenant.id,
                                                    pseudonym, state.wrapped));
   ctx.raw = std::move(*raw);
+  ctx.consents = std::move(state.consents);
   return ctx;
+}
+
+Status RecordService::CheckConsent(const Tenant& tenant,
+                                   std::string_view pseudonym,
+                                   const PrincipalContext& principal,
+                                   std::string_view consent_purpose) {
+  if (consent_purpose.empty()) return Status::Ok();
+  PV_ASSIGN_OR_RETURN(auto state,
+                      ConsentState::Open(principal.key, tenant.id, pseudonym,
+                                         principal.consents));
+  return state.Allows(consent_purpose) ? Status::Ok() : ConsentRequired();
 }
 
 Result<Record> RecordService::Create(const Tenant& tenant,
@@ -280,7 +300,10 @@ Result<Record> RecordService::Create(const Tenant& tenant,
             BlindHash(*ctx.keys, collection.name, spec->name, spec->type, text);
       e.fields.push_back(std::move(f));
     }
-    for (auto& index_key : e.IndexKeys(tenant.id, id)) batch.Put(index_key, "");
+    // Index entries name their record's principal, so that a search can
+    // check a consent before reading the record.
+    for (auto& index_key : e.IndexKeys(tenant.id, id))
+      batch.Put(index_key, pseudonym);
     std::string pkey = keys::PrincipalKey(tenant.id, pseudonym);
     if (ctx.is_new) {
       batch.RequireAbsent(pkey);
@@ -379,8 +402,11 @@ Result<Record> RecordService::Open(const Tenant& tenant, const Located& loc,
 Result<Record> RecordService::Get(const Tenant& tenant,
                                   std::string_view collection,
                                   std::string_view id,
-                                  const FieldFilter& filter) {
+                                  const FieldFilter& filter,
+                                  std::string_view consent_purpose) {
   PV_ASSIGN_OR_RETURN(auto found, Find(tenant, collection, id, KeyUse::kRead));
+  PV_RETURN_IF_ERROR(CheckConsent(tenant, found.record.envelope.pseudonym,
+                                  found.principal, consent_purpose));
   PV_ASSIGN_OR_RETURN(auto record,
                       Open(tenant, found.record, found.principal, filter));
   std::vector<std::string> names;
@@ -392,7 +418,8 @@ Result<Record> RecordService::Get(const Tenant& tenant,
 Result<Record> RecordService::Update(const Tenant& tenant,
                                      const Collection& collection,
                                      std::string_view id,
-                                     const FieldChanges& changes) {
+                                     const FieldChanges& changes,
+                                     std::string_view consent_purpose) {
   std::vector<std::pair<const FieldSpec*, std::optional<std::string>>>
       canonical;
   for (auto& [name, value] : changes) {
@@ -414,6 +441,8 @@ Result<Record> RecordService::Update(const Tenant& tenant,
     PV_ASSIGN_OR_RETURN(auto found,
                         Find(tenant, collection.name, id, KeyUse::kWrite));
     auto& [loc, principal] = found;
+    PV_RETURN_IF_ERROR(CheckConsent(tenant, loc.envelope.pseudonym, principal,
+                                    consent_purpose));
     std::vector<std::string> names;
     for (auto& [spec, text] : canonical) names.push_back(spec->name);
     NoteForAudit(id, loc.envelope.pseudonym, loc.region, names);
@@ -445,7 +474,8 @@ Result<Record> RecordService::Update(const Tenant& tenant,
         e.fields.push_back(std::move(f));
     }
     // Deletes above and puts here: the later op wins for unchanged entries.
-    for (auto& index_key : e.IndexKeys(tenant.id, id)) batch.Put(index_key, "");
+    for (auto& index_key : e.IndexKeys(tenant.id, id))
+      batch.Put(index_key, e.pseudonym);
     e.updated_us = ToUnixMicros(clock_->Now());
     std::string encoded = e.Encode();
     batch.Put(keys::Record(tenant.id, id), encoded);
@@ -460,11 +490,14 @@ Result<Record> RecordService::Update(const Tenant& tenant,
 }
 
 Status RecordService::Delete(const Tenant& tenant, std::string_view collection,
-                             std::string_view id) {
+                             std::string_view id,
+                             std::string_view consent_purpose) {
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     PV_ASSIGN_OR_RETURN(auto found,
                         Find(tenant, collection, id, KeyUse::kWrite));
     auto& [loc, principal] = found;
+    PV_RETURN_IF_ERROR(CheckConsent(tenant, loc.envelope.pseudonym, principal,
+                                    consent_purpose));
     NoteForAudit(id, loc.envelope.pseudonym, loc.region);
     storage::WriteBatch batch;
     std::string key = keys::Record(tenant.id, id);
@@ -483,13 +516,12 @@ Status RecordService::Delete(const Tenant& tenant, std::string_view collection,
   return Aborted("the record changed concurrently; retry");
 }
 
-Result<std::vector<RecordService::Located>> RecordService::LoadIndexed(
+Result<std::vector<RecordService::Located>> RecordService::ReadIndexed(
     const Tenant& tenant, const std::string& region, storage::Backend& backend,
-    const std::string& prefix, std::size_t limit) {
-  PV_ASSIGN_OR_RETURN(auto hits, backend.Scan(prefix, "", limit));
+    const std::string& prefix, const std::vector<storage::KeyValue>& entries) {
   std::vector<std::string> ids, record_keys;
-  for (auto& hit : hits) {
-    ids.emplace_back(std::string_view(hit.key).substr(prefix.size()));
+  for (auto& entry : entries) {
+    ids.emplace_back(std::string_view(entry.key).substr(prefix.size()));
     record_keys.push_back(keys::Record(tenant.id, ids.back()));
   }
   PV_ASSIGN_OR_RETURN(auto raws, backend.MultiGet(record_keys));
@@ -503,11 +535,10 @@ Result<std::vector<RecordService::Located>> RecordService::LoadIndexed(
   return out;
 }
 
-Result<std::vector<Record>> RecordService::Search(const Tenant& tenant,
-                                                  const Collection& collection,
-                                                  std::string_view field,
-                                                  const FieldValue& value,
-                                                  std::size_t limit) {
+Result<std::vector<Record>> RecordService::Search(
+    const Tenant& tenant, const Collection& collection, std::string_view field,
+    const FieldValue& value, std::size_t limit,
+    std::string_view consent_purpose) {
   const FieldSpec* spec = collection.FindField(field);
   if (!spec)
     return Err(
@@ -520,28 +551,84 @@ Result<std::vector<Record>> RecordService::Search(const Tenant& tenant,
       BlindHash(*keys, collection.name, spec->name, spec->type, text);
   std::string prefix =
       keys::BlindIndexPrefix(tenant.id, collection.name, spec->name, hash);
+  // Index entries are read a page at a time; under a consent purpose, where
+  // some candidates are left out, the next page is sized by how many the
+  // last one needed per record found.
+  const std::size_t max_page = std::max<std::size_t>(limit, 16'384);
 
   // A region that cannot be searched fails the search (503) rather than
   // silently returning part of the answer.
   std::vector<Record> out;
   for (auto& region : tenant.regions) {
     storage::Backend* backend = router_->region(region);
-    if (!backend || out.size() >= limit) continue;
-    PV_ASSIGN_OR_RETURN(auto found, LoadIndexed(tenant, region, *backend,
-                                                prefix, limit - out.size()));
-    std::map<std::string, PrincipalContext> principals;
-    for (auto& loc : found) {
-      auto it = principals.find(loc.envelope.pseudonym);
-      if (it == principals.end()) {
-        auto ctx = LoadPrincipalKey(tenant, region, *backend,
-                                    loc.envelope.pseudonym, KeyUse::kRead);
-        if (!ctx && ctx.error().code() == StatusCode::kNotFound) continue;
-        if (!ctx) return Err(ctx.error());
-        it = principals.emplace(loc.envelope.pseudonym, std::move(*ctx)).first;
+    if (!backend) continue;
+    // The principals seen so far; nullopt for those not served (no usable
+    // key in this region, or no consent).
+    std::unordered_map<std::string, std::optional<PrincipalContext>> principals;
+    // Adds the principals of `pseudonyms` not seen yet, read in one go.
+    auto load = [&](std::vector<std::string> pseudonyms) -> Status {
+      std::vector<std::string> fresh, key_names;
+      for (auto& p : pseudonyms) {
+        if (!principals.try_emplace(p).second) continue;
+        key_names.push_back(keys::PrincipalKey(tenant.id, p));
+        fresh.push_back(std::move(p));
       }
-      PV_ASSIGN_OR_RETURN(auto record,
-                          Open(tenant, loc, it->second, std::nullopt));
-      out.push_back(std::move(record));
+      PV_ASSIGN_OR_RETURN(auto entries, backend->MultiGet(key_names));
+      for (std::size_t i = 0; i < fresh.size(); ++i) {
+        auto ctx = PrincipalFromEntry(tenant, region, fresh[i],
+                                      std::move(entries[i]), KeyUse::kRead);
+        if (!ctx && ctx.error().code() == StatusCode::kNotFound) continue;
+        if (!ctx) return ctx.error();
+        Status consent = CheckConsent(tenant, fresh[i], *ctx, consent_purpose);
+        if (consent.reason() == "consent_required") continue;
+        PV_RETURN_IF_ERROR(consent);
+        principals[fresh[i]] = std::move(*ctx);
+      }
+      return Status::Ok();
+    };
+    auto served = [&](const std::string& pseudonym) {
+      auto it = principals.find(pseudonym);
+      return it != principals.end() && it->second;
+    };
+
+    std::string start;
+    std::size_t page = limit;
+    for (bool more = true; more && out.size() < limit;) {
+      PV_ASSIGN_OR_RETURN(auto entries, backend->Scan(prefix, start, page));
+      more = entries.size() == page;
+      if (more) start = entries.back().key + '\0';  // the next key after it
+      const std::size_t candidates = entries.size();
+      if (!consent_purpose.empty()) {
+        // An entry's value names the record's principal (a hint: the
+        // record's own envelope decides), so principals without consent
+        // are left out before their records are read.
+        std::vector<std::string> named;
+        for (auto& e : entries)
+          if (!e.value.empty()) named.push_back(e.value);
+        PV_RETURN_IF_ERROR(load(std::move(named)));
+        std::erase_if(entries, [&](const storage::KeyValue& e) {
+          return !e.value.empty() && !served(e.value);
+        });
+      }
+      PV_ASSIGN_OR_RETURN(
+          auto found, ReadIndexed(tenant, region, *backend, prefix, entries));
+      std::vector<std::string> owners;
+      for (auto& loc : found) owners.push_back(loc.envelope.pseudonym);
+      PV_RETURN_IF_ERROR(load(std::move(owners)));
+      const std::size_t before = out.size();
+      for (auto& loc : found) {
+        if (out.size() >= limit) break;
+        auto& principal = principals.at(loc.envelope.pseudonym);
+        if (!principal) continue;
+        PV_ASSIGN_OR_RETURN(auto record,
+                            Open(tenant, loc, *principal, std::nullopt));
+        out.push_back(std::move(record));
+      }
+      const std::size_t yielded = out.size() - before;
+      const std::size_t per_record =
+          yielded == 0 ? 4 : (candidates + yielded - 1) / yielded;
+      const std::size_t want = limit - out.size();
+      page = want > max_page / per_record ? max_page : want * per_record;
     }
   }
   return out;
@@ -557,7 +644,8 @@ std::string TokenAad(const Tenant& tenant) {
 
 Result<std::map<std::string, std::string>> RecordService::Tokenize(
     const Tenant& tenant, const Collection& collection,
-    std::string_view record_id, const std::vector<std::string>& fields) {
+    std::string_view record_id, const std::vector<std::string>& fields,
+    std::string_view consent_purpose) {
   if (fields.empty())
     return Err(ValidationFailed("fields", "at least one field is required"));
   for (auto& f : fields)
@@ -566,6 +654,8 @@ Result<std::map<std::string, std::string>> RecordService::Tokenize(
   PV_ASSIGN_OR_RETURN(auto found,
                       Find(tenant, collection.name, record_id, KeyUse::kRead));
   const RecordEnvelope& envelope = found.record.envelope;
+  PV_RETURN_IF_ERROR(CheckConsent(tenant, envelope.pseudonym, found.principal,
+                                  consent_purpose));
   NoteForAudit(record_id, envelope.pseudonym, found.record.region, fields);
   PV_ASSIGN_OR_RETURN(auto keys, control_->keyring().GetTenantKeys(tenant.id));
   std::map<std::string, std::string> out;
@@ -600,26 +690,41 @@ Result<RecordService::TokenTarget> RecordService::ResolveToken(
                      pointer->substr(second + 1)};
 }
 
-Result<PrincipalView> RecordService::GetPrincipal(const Tenant& tenant,
-                                                  std::string_view principal) {
+Result<PrincipalView> RecordService::GetPrincipal(
+    const Tenant& tenant, std::string_view principal,
+    std::string_view consent_purpose) {
   PV_RETURN_IF_ERROR(ValidatePrincipalId(principal));
+  // A principal that does not exist has consented to nothing.
+  auto absent = [&] {
+    return consent_purpose.empty() ? NotFound("no such principal")
+                                   : ConsentRequired();
+  };
   PV_ASSIGN_OR_RETURN(std::string pseudonym, Pseudonym(tenant, principal));
   PV_ASSIGN_OR_RETURN(auto home, HomeOf(tenant, pseudonym));
-  if (!home) return Err(NotFound("no such principal"));
-  PrincipalView view{std::string(principal), home->region, {}};
+  if (!home) return Err(absent());
+  PrincipalView view{std::string(principal), home->region, {}, {}};
   NoteForAudit("", pseudonym, view.region);
   storage::Backend* backend = router_->region(view.region);
   if (!backend)
     return Err(Unavailable("the principal's region is not configured"));
   auto ctx =
       LoadPrincipalKey(tenant, view.region, *backend, pseudonym, KeyUse::kRead);
-  if (!ctx && ctx.error().code() == StatusCode::kNotFound) return view;
+  if (!ctx && ctx.error().code() == StatusCode::kNotFound) {
+    if (!consent_purpose.empty()) return Err(ConsentRequired());
+    return view;  // placed, but nothing written yet
+  }
   if (!ctx) return Err(ctx.error());
-
   PV_ASSIGN_OR_RETURN(
-      auto found,
-      LoadIndexed(tenant, view.region, *backend,
-                  keys::PrincipalRecordPrefix(tenant.id, pseudonym), SIZE_MAX));
+      auto consents,
+      ConsentState::Open(ctx->key, tenant.id, pseudonym, ctx->consents));
+  if (!consent_purpose.empty() && !consents.Allows(consent_purpose))
+    return Err(ConsentRequired());
+  view.consents = std::move(consents.current);
+
+  std::string prefix = keys::PrincipalRecordPrefix(tenant.id, pseudonym);
+  PV_ASSIGN_OR_RETURN(auto entries, backend->Scan(prefix, "", SIZE_MAX));
+  PV_ASSIGN_OR_RETURN(
+      auto found, ReadIndexed(tenant, view.region, *backend, prefix, entries));
   for (auto& loc : found) {
     PV_ASSIGN_OR_RETURN(auto record, Open(tenant, loc, *ctx, std::nullopt));
     view.records.push_back(std::move(record));

@@ -8,6 +8,14 @@
 // compare-and-set on the stored record, so concurrent writers never lose an
 // update or leave a stale index entry.
 //
+// Reads and changes under a purpose that requires consent (marketing,
+// advertising) pass it as `consent_purpose`: a principal is then served only
+// while its consent state (vault/consent_state.h, kept in its key entry, so
+// the check costs no extra read) holds an active consent for it, checked
+// before any value is opened. Otherwise 403 consent_required; a search
+// leaves such principals' records out instead. Empty: no check, and the
+// consent state is never opened.
+//
 // Thread safety: thread-safe.
 #pragma once
 
@@ -19,6 +27,7 @@
 #include "base/clock.h"
 #include "crypto/keyring.h"
 #include "storage/region_router.h"
+#include "vault/consent_state.h"
 #include "vault/control_store.h"
 #include "vault/model.h"
 
@@ -43,6 +52,7 @@ struct PrincipalView {
   std::string principal;
   std::string region;
   std::vector<Record> records;
+  Consents consents;  // current ones, by purpose
 };
 
 // Which fields a read returns; nullopt means all.
@@ -68,25 +78,29 @@ class RecordService {
   // kNotFound when no record `id` of `collection` exists in any of the
   // tenant's regions; kDataLoss when a value fails its integrity check.
   Result<Record> Get(const Tenant& tenant, std::string_view collection,
-                     std::string_view id, const FieldFilter& filter);
+                     std::string_view id, const FieldFilter& filter,
+                     std::string_view consent_purpose = {});
 
   Result<Record> Update(const Tenant& tenant, const Collection& collection,
-                        std::string_view id, const FieldChanges& changes);
+                        std::string_view id, const FieldChanges& changes,
+                        std::string_view consent_purpose = {});
   Status Delete(const Tenant& tenant, std::string_view collection,
-                std::string_view id);
+                std::string_view id, std::string_view consent_purpose = {});
 
-  // Records whose searchable `field` equals `value` after normalization.
+  // Up to `limit` records whose searchable `field` equals `value` after
+  // normalization, in index order per region.
   Result<std::vector<Record>> Search(const Tenant& tenant,
                                      const Collection& collection,
                                      std::string_view field,
-                                     const FieldValue& value,
-                                     std::size_t limit);
+                                     const FieldValue& value, std::size_t limit,
+                                     std::string_view consent_purpose = {});
 
   // Deterministic pointer tokens: the same record and field always give the
   // same token; the token reveals nothing without the tenant's token key.
   Result<std::map<std::string, std::string>> Tokenize(
       const Tenant& tenant, const Collection& collection,
-      std::string_view record_id, const std::vector<std::string>& fields);
+      std::string_view record_id, const std::vector<std::string>& fields,
+      std::string_view consent_purpose = {});
   // What a token points to. kInvalidArgument for a token not issued for
   // this tenant. Reading the value is a separate Get, so callers can check
   // access to the collection and field first.
@@ -98,8 +112,11 @@ class RecordService {
   Result<TokenTarget> ResolveToken(const Tenant& tenant,
                                    std::string_view token);
 
+  // Everything held about `principal`. Under a consent purpose, also
+  // consent_required for a principal that does not exist.
   Result<PrincipalView> GetPrincipal(const Tenant& tenant,
-                                     std::string_view principal);
+                                     std::string_view principal,
+                                     std::string_view consent_purpose = {});
 
   // The keyed pseudonym that stands for `principal` in storage keys.
   Result<std::string> Pseudonym(const Tenant& tenant,
@@ -147,13 +164,23 @@ class RecordService {
                                             storage::Backend& backend,
                                             std::string_view pseudonym,
                                             KeyUse use);
-  // The records whose ids end the keys under `prefix` (an index), in key
-  // order, at most `limit`; entries whose record is gone are skipped.
-  Result<std::vector<Located>> LoadIndexed(const Tenant& tenant,
-                                           const std::string& region,
-                                           storage::Backend& backend,
-                                           const std::string& prefix,
-                                           std::size_t limit);
+  // The same from the key entry `raw` as read from the region.
+  Result<PrincipalContext> PrincipalFromEntry(const Tenant& tenant,
+                                              std::string_view region,
+                                              std::string_view pseudonym,
+                                              std::optional<std::string> raw,
+                                              KeyUse use);
+  // Ok when `consent_purpose` is empty or the principal consents to it;
+  // consent_required otherwise.
+  static Status CheckConsent(const Tenant& tenant, std::string_view pseudonym,
+                             const PrincipalContext& principal,
+                             std::string_view consent_purpose);
+  // The records whose ids end the keys of `entries` (of an index under
+  // `prefix`), in their order; entries whose record is gone are skipped.
+  Result<std::vector<Located>> ReadIndexed(
+      const Tenant& tenant, const std::string& region,
+      storage::Backend& backend, const std::string& prefix,
+      const std::vector<storage::KeyValue>& entries);
   Result<Record> Open(const Tenant& tenant, const Located& located,
                       const PrincipalContext& principal,
                       const FieldFilter& filter);

@@ -71,15 +71,12 @@ Result<RelocationService::Held> RelocationService::Collect(
   PV_ASSIGN_OR_RETURN(auto blind, backend.MultiGet(index_keys));
   for (std::size_t i = 0; i < blind.size(); ++i)
     if (blind[i]) held.rows.push_back({index_keys[i], std::move(*blind[i])});
-  // The consent ledger and its state travel with the records.
+  // The consent ledger travels with the records (its state, with the key).
   PV_ASSIGN_OR_RETURN(
       auto consents,
       backend.Scan(keys::ConsentEventPrefix(move.tenant, move.pseudonym), "",
                    SIZE_MAX));
   for (auto& row : consents) held.rows.push_back(std::move(row));
-  std::string state_key = keys::ConsentState(move.tenant, move.pseudonym);
-  PV_ASSIGN_OR_RETURN(auto state, backend.Get(state_key));
-  if (state) held.rows.push_back({state_key, std::move(*state)});
   std::sort(held.rows.begin(), held.rows.end(),
             [](auto& a, auto& b) { return a.key < b.key; });
   return held;
@@ -90,7 +87,9 @@ Status RelocationService::Freeze(storage::Backend& source,
   std::string pkey = keys::PrincipalKey(move.tenant, move.pseudonym);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     PV_ASSIGN_OR_RETURN(auto raw, source.Get(pkey));
-    PrincipalKeyState frozen{PrincipalKeyState::Phase::kOutgoing, move.to, ""};
+    PrincipalKeyState frozen;
+    frozen.phase = PrincipalKeyState::Phase::kOutgoing;
+    frozen.peer_region = move.to;
     storage::WriteBatch batch;
     if (raw) {
       PV_ASSIGN_OR_RETURN(auto state, PrincipalKeyState::Decode(*raw));
@@ -99,6 +98,7 @@ Status RelocationService::Freeze(storage::Backend& source,
         return Status::Ok();
       if (!state.active()) return Inconsistent();
       frozen.wrapped = std::move(state.wrapped);
+      frozen.consents = std::move(state.consents);
       batch.RequireValue(pkey, *raw);
     } else {
       batch.RequireAbsent(pkey);  // a principal with no key yet
@@ -145,9 +145,12 @@ Status RelocationService::CopyAndVerify(storage::Backend& source,
     if (!to.key_raw) {
       storage::WriteBatch batch;
       batch.RequireAbsent(pkey);
-      batch.Put(pkey, PrincipalKeyState{PrincipalKeyState::Phase::kIncoming,
-                                        move.from, source_state.wrapped}
-                          .Encode());
+      batch.Put(pkey,
+                PrincipalKeyState{.phase = PrincipalKeyState::Phase::kIncoming,
+                                  .peer_region = move.from,
+                                  .wrapped = source_state.wrapped,
+                                  .consents = source_state.consents}
+                    .Encode());
       for (auto& row : from.rows) batch.Put(row.key, row.value);
       batch.Add(keys::RecordCount(move.tenant), from.records);
       Status written = target.Write(batch);
@@ -162,7 +165,8 @@ Status RelocationService::CopyAndVerify(storage::Backend& source,
         target_state.peer_region != move.from)
       return Inconsistent();  // the target holds data of its own
     bool same = to.rows == from.rows && to.records == from.records &&
-                target_state.wrapped == source_state.wrapped;
+                target_state.wrapped == source_state.wrapped &&
+                target_state.consents == source_state.consents;
     if (same && !target_state.wrapped.empty())
       same =
           crypto::Keyring::UnwrapPrincipalKey(
@@ -207,7 +211,7 @@ Status RelocationService::Switch(const RelocationRecord& move) {
 namespace {
 
 // A batch turning a relocation key entry (`raw`, decoded as `state`) back
-// into the plain active key, or removing it for a principal without a key.
+// into the active one, or removing it for a principal without a key.
 storage::WriteBatch RestoreActiveKey(const std::string& pkey,
                                      const std::string& raw,
                                      const PrincipalKeyState& state) {
@@ -216,7 +220,10 @@ storage::WriteBatch RestoreActiveKey(const std::string& pkey,
   if (state.wrapped.empty()) {
     batch.Delete(pkey);
   } else {
-    batch.Put(pkey, state.wrapped);
+    PrincipalKeyState active = state;
+    active.phase = PrincipalKeyState::Phase::kActive;
+    active.peer_region.clear();
+    batch.Put(pkey, active.Encode());
   }
   return batch;
 }

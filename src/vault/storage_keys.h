@@ -108,15 +108,11 @@ inline std::string PrincipalRecord(std::string_view t,
                                    std::string_view record_id) {
   return Join({"prec", t, pseudonym, record_id});
 }
-// A principal's consent ledger: its events in order, and the state they
-// lead to (guarding each append).
+// A principal's consent ledger, its events in order (the state they lead to
+// is in the principal's key entry).
 inline std::string ConsentEventPrefix(std::string_view t,
                                       std::string_view pseudonym) {
   return Join({"consent", t, pseudonym, ""});
-}
-inline std::string ConsentState(std::string_view t,
-                                std::string_view pseudonym) {
-  return Join({"cstate", t, pseudonym});
 }
 inline std::string BlindIndexPrefix(std::string_view t, std::string_view c,
                                     std::string_view field,

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "app_fixture.h"
+#include "vault/principal_key_state.h"
 #include "vault/storage_keys.h"
 
 namespace piivault::api {
@@ -173,17 +174,26 @@ TEST_F(AppConsentTest, WithdrawalDeniesTheNextRequestAndLeavesServiceAlone) {
   EXPECT_EQ(doc.at("history").at(0).at("evidence"), "ref-1");
 }
 
-// Purposes that need no consent never read the ledger: with the ledger made
-// unreadable, service requests are served and marketing ones fail.
+// Purposes that need no consent never read the ledger: with the consent
+// state made unreadable, service requests are served and marketing ones fail.
 TEST_F(AppConsentTest, OtherPurposesNeverReadTheLedger) {
   Subject s = MakeSubject("Unreadable");
   SetConsent(s.principal, "marketing", true);
+  // The consent state, sealed in the principal's key entry, made garbage;
+  // the key itself stays intact.
+  int corrupted = 0;
   for (auto& kv : Dump(*h.eu_backend)) {
-    if (!kv.key.starts_with("cstate/")) continue;
+    if (!kv.key.starts_with("pkey/")) continue;
+    auto entry = vault::PrincipalKeyState::Decode(kv.value);
+    ASSERT_TRUE(entry.has_value());
+    if (entry->consents.empty()) continue;
+    entry->consents = "garbage";
     storage::WriteBatch b;
-    b.Put(kv.key, "garbage");
+    b.Put(kv.key, entry->Encode());
     ASSERT_TRUE(h.eu_backend->Write(b).ok());
+    ++corrupted;
   }
+  ASSERT_EQ(corrupted, 1);
   for (std::string purpose : {"service_delivery", "analytics"})
     EXPECT_EQ(
         Call("GET", records + "/" + s.kept, admin_key, "", purpose).status, 200)

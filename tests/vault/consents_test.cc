@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "vault/storage_keys.h"
 #include "vault_fixture.h"
 
@@ -20,15 +22,26 @@ class ConsentTest : public ::testing::Test {
     auto t = h.vault->tenants.Create("acme", "Acme", {"eu", "us"}, "eu");
     ASSERT_TRUE(t.has_value()) << t.error().ToString();
     tenant = *t;
-    auto c = h.vault->collections.Put(
-        "acme", "customers", {{"email", FieldType::kEmail, true, true}}, "");
+    auto c =
+        h.vault->collections.Put("acme", "customers",
+                                 {{"email", FieldType::kEmail, true, true},
+                                  {"plan", FieldType::kString, false, true}},
+                                 "");
     ASSERT_TRUE(c.has_value());
-    auto r =
-        h.vault->records.Create(tenant, c->collection, "Pat-1", std::nullopt,
-                                {{"email", std::string("p@example.org")}});
+    customers = c->collection;
+    auto r = h.vault->records.Create(tenant, customers, "Pat-1", std::nullopt,
+                                     {{"email", std::string("p@example.org")}});
     ASSERT_TRUE(r.has_value()) << r.error().ToString();
+    record = r->id;
     marketing = *h.vault->tenants.GetPurpose("acme", "marketing");
     advertising = *h.vault->tenants.GetPurpose("acme", "advertising");
+  }
+
+  Result<Record> CreateMember(const std::string& principal) {
+    return h.vault->records.Create(
+        tenant, customers, principal, std::nullopt,
+        {{"email", std::string("member@example.org")},
+         {"plan", std::string("gold")}});
   }
 
   Result<ConsentEvent> Give(const Purpose& p, bool granted,
@@ -38,6 +51,8 @@ class ConsentTest : public ::testing::Test {
   }
 
   VaultHarness h;
+  Collection customers;
+  std::string record;  // Pat-1's
   Tenant tenant;
   Purpose marketing, advertising;
 };
@@ -48,8 +63,7 @@ TEST_F(ConsentTest, GrantsAndWithdrawalsFormALedgerAndItsCurrentState) {
   h.clock.now += std::chrono::seconds(5);
   ASSERT_TRUE(Give(advertising, true));
   EXPECT_EQ(*h.vault->consents.Current(tenant, "Pat-1"),
-            (std::map<std::string, bool>{{"advertising", true},
-                                         {"marketing", true}}));
+            (vault::Consents{{"advertising", true}, {"marketing", true}}));
   // Withdrawal is effective at once.
   auto withdrawn = Give(marketing, false);
   ASSERT_TRUE(withdrawn.has_value());
@@ -66,15 +80,15 @@ TEST_F(ConsentTest, GrantsAndWithdrawalsFormALedgerAndItsCurrentState) {
   EXPECT_EQ(ledger->history[1].at - ledger->history[0].at,
             std::chrono::seconds(5));
   EXPECT_FALSE(ledger->history[2].granted);
-  EXPECT_EQ(ledger->current, (std::map<std::string, bool>{
-                                 {"advertising", true}, {"marketing", false}}));
+  EXPECT_EQ(ledger->current,
+            (vault::Consents{{"advertising", true}, {"marketing", false}}));
 }
 
 TEST_F(ConsentTest, LedgerIsSealedInThePrincipalsRegionOnly) {
   ASSERT_TRUE(Give(marketing, true));
   bool found = false;
   for (auto& kv : Dump(*h.eu_backend)) {
-    if (!kv.key.starts_with("consent/") && !kv.key.starts_with("cstate/"))
+    if (!kv.key.starts_with("consent/") && !kv.key.starts_with("pkey/"))
       continue;
     found = true;
     EXPECT_EQ(kv.value.find("marketing"), std::string::npos) << kv.key;
@@ -83,8 +97,7 @@ TEST_F(ConsentTest, LedgerIsSealedInThePrincipalsRegionOnly) {
   }
   EXPECT_TRUE(found);
   for (auto& kv : Dump(*h.us_backend))
-    EXPECT_FALSE(kv.key.starts_with("consent/") ||
-                 kv.key.starts_with("cstate/"))
+    EXPECT_FALSE(kv.key.starts_with("consent/") || kv.key.starts_with("pkey/"))
         << kv.key;
 }
 
@@ -98,8 +111,7 @@ TEST_F(ConsentTest, RelocationCarriesTheLedger) {
   EXPECT_EQ(ledger->history.size(), 2u);
   EXPECT_EQ(ledger->current.at("marketing"), false);
   for (auto& kv : Dump(*h.eu_backend))
-    EXPECT_FALSE(kv.key.starts_with("consent/") ||
-                 kv.key.starts_with("cstate/"))
+    EXPECT_FALSE(kv.key.starts_with("consent/") || kv.key.starts_with("pkey/"))
         << kv.key;
   // And it keeps growing in its new home.
   ASSERT_TRUE(Give(marketing, true));
@@ -134,6 +146,117 @@ TEST_F(ConsentTest, AGapInTheLedgerIsDataLoss) {
   }
   EXPECT_EQ(h.vault->consents.Ledger(tenant, "Pat-1").error().code(),
             StatusCode::kDataLoss);
+}
+
+// Reads and changes name the consent purpose they run under; the record
+// service checks it from the principal's key entry before opening a value.
+TEST_F(ConsentTest, RecordServiceServesOnlyWhileTheConsentIsActive) {
+  auto& records = h.vault->records;
+  auto refused = [](const Status& s) {
+    return s.code() == StatusCode::kPermissionDenied &&
+           s.reason() == "consent_required";
+  };
+  auto all_refused = [&] {
+    return refused(
+               records
+                   .Get(tenant, "customers", record, std::nullopt, "marketing")
+                   .error()) &&
+           refused(records
+                       .Update(tenant, customers, record,
+                               {{"plan", std::string("gold")}}, "marketing")
+                       .error()) &&
+           refused(records.Delete(tenant, "customers", record, "marketing")) &&
+           refused(
+               records
+                   .Tokenize(tenant, customers, record, {"email"}, "marketing")
+                   .error()) &&
+           refused(records.GetPrincipal(tenant, "Pat-1", "marketing").error());
+  };
+  EXPECT_TRUE(all_refused());  // never given
+  // Without a consent purpose the consent state is not looked at.
+  EXPECT_TRUE(records.Get(tenant, "customers", record, std::nullopt));
+  EXPECT_TRUE(records.GetPrincipal(tenant, "Pat-1"));
+  // A principal that does not exist has consented to nothing.
+  EXPECT_TRUE(
+      refused(records.GetPrincipal(tenant, "Nobody", "marketing").error()));
+
+  ASSERT_TRUE(Give(advertising, true));
+  EXPECT_TRUE(all_refused());  // another purpose's consent does not count
+  ASSERT_TRUE(Give(marketing, true));
+  auto got =
+      records.Get(tenant, "customers", record, std::nullopt, "marketing");
+  ASSERT_TRUE(got.has_value()) << got.error().ToString();
+  EXPECT_EQ(got->fields.size(), 1u);
+  auto view = records.GetPrincipal(tenant, "Pat-1", "marketing");
+  ASSERT_TRUE(view.has_value());
+  EXPECT_EQ(view->consents,
+            (Consents{{"advertising", true}, {"marketing", true}}));
+  EXPECT_TRUE(
+      records.Tokenize(tenant, customers, record, {"email"}, "marketing"));
+  EXPECT_TRUE(records.Update(tenant, customers, record,
+                             {{"plan", std::string("gold")}}, "marketing"));
+
+  ASSERT_TRUE(Give(marketing, false));
+  EXPECT_TRUE(all_refused());  // withdrawn: the very next call
+  EXPECT_TRUE(records.Get(tenant, "customers", record, std::nullopt));
+  ASSERT_TRUE(records.Delete(tenant, "customers", record).ok());
+}
+
+// A search under a consent purpose leaves out the records of principals
+// without that consent, and reads on past them until it has `limit` records.
+TEST_F(ConsentTest, SearchReturnsOnlyConsentingPrincipalsUpToTheLimit) {
+  std::set<std::string> consenting;
+  for (int i = 0; i < 300; ++i) {
+    std::string principal = "Member-" + std::to_string(i);
+    ASSERT_TRUE(CreateMember(principal));
+    if (i % 3 == 0) {
+      ASSERT_TRUE(Give(marketing, true, principal));
+      consenting.insert(principal);
+    } else if (i % 3 == 1) {
+      ASSERT_TRUE(Give(marketing, true, principal));
+      ASSERT_TRUE(Give(marketing, false, principal));  // withdrawn
+    }
+  }
+  auto search = [&](std::size_t limit, std::string_view purpose) {
+    auto found = h.vault->records.Search(tenant, customers, "plan",
+                                         std::string("gold"), limit, purpose);
+    EXPECT_TRUE(found.has_value()) << found.error().ToString();
+    std::set<std::string> principals;
+    for (auto& r : found.value_or(std::vector<Record>{})) {
+      principals.insert(r.principal);
+      EXPECT_EQ(r.fields.size(), 2u);
+    }
+    EXPECT_EQ(principals.size(), found ? found->size() : 0);
+    return principals;
+  };
+  EXPECT_EQ(search(1000, "marketing"), consenting);
+  EXPECT_EQ(search(1000, "").size(), 300u);
+  EXPECT_EQ(search(1000, "advertising").size(), 0u);
+  // All 100 consenting ones at a limit of 100: candidates are read 128 at a
+  // time, so this reads on through three pages.
+  EXPECT_EQ(search(100, "marketing"), consenting);
+  auto first = search(10, "marketing");
+  EXPECT_EQ(first.size(), 10u);
+  for (auto& p : first) EXPECT_TRUE(consenting.contains(p)) << p;
+
+  // Index entries name their record's principal, so consents are checked
+  // before records are read; but the record decides. Entries naming nobody
+  // (as written before they named anyone), or all naming one consenting
+  // principal, give the same answer.
+  auto rewrite_index = [&](const std::string& value) {
+    storage::WriteBatch b;
+    for (auto& kv : Dump(*h.eu_backend))
+      if (kv.key.starts_with("bidx/")) b.Put(kv.key, value);
+    ASSERT_TRUE(h.eu_backend->Write(b).ok());
+  };
+  rewrite_index("");
+  EXPECT_EQ(search(1000, "marketing"), consenting);
+  EXPECT_EQ(search(100, "marketing"), consenting);
+  auto pseudonym = h.vault->records.Pseudonym(tenant, *consenting.begin());
+  ASSERT_TRUE(pseudonym.has_value());
+  rewrite_index(*pseudonym);
+  EXPECT_EQ(search(1000, "marketing"), consenting);
+  EXPECT_EQ(search(1000, "").size(), 300u);
 }
 
 }  // namespace
