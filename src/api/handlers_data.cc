@@ -262,42 +262,62 @@ Result<Reply> Detokenize(Call& call) {
   return Reply{200, json::object{{"values", std::move(values)}}};
 }
 
-Result<Reply> GetPrincipal(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_ASSIGN_OR_RETURN(auto access, AuthorizeData(call, t, false));
-  // The caller's read grant per collection, decided before anything about
-  // the principal is looked up: a caller who may read nothing must not learn
-  // even whether the principal exists.
-  PV_ASSIGN_OR_RETURN(auto collections, call.vault.collections.List(t));
-  std::map<std::string, std::pair<const vault::Collection*, FieldGrant>> grants;
-  for (auto& c : collections) {
-    if (!RequireInScope(access, c.name).ok()) continue;
-    auto grant = GrantFor(call, access, Action::kRead, c);
-    if (grant) grants.emplace(c.name, std::pair(&c, std::move(*grant)));
-  }
-  if (grants.empty() && call.identity.role == vault::Role::kTenantApp)
-    return Err(PermissionDenied("no policy rule allows this request"));
-  PV_RETURN_IF_ERROR(RequireInScope(access, std::nullopt, PathParam(call, 1)));
+// What a caller may see of a principal for `action` (read or export): the
+// principal's view, and per collection the caller's grant, decided before
+// anything about the principal is looked up: a caller who may see nothing
+// must not learn even whether the principal exists.
+struct PrincipalRead {
+  DataAccess access;
+  std::map<std::string, std::pair<vault::Collection, FieldGrant>> grants;
+  vault::PrincipalView view;
 
-  PV_ASSIGN_OR_RETURN(auto view, call.vault.records.GetPrincipal(
-                                     access.tenant, PathParam(call, 1),
-                                     ConsentPurpose(access)));
-  json::array records;
-  for (auto& r : view.records) {
-    auto it = grants.find(r.collection);
-    if (it == grants.end()) continue;  // no read grant for this collection
-    auto& [collection, grant] = it->second;
-    records.emplace_back(
-        json::object{{"collection", r.collection},
-                     {"id", r.id},
-                     {"fields", VisibleFields(r.fields, *collection, grant)},
-                     {"created_at", TimeJson(r.created_at)},
-                     {"updated_at", TimeJson(r.updated_at)}});
+  // The records of granted collections, fields as their grant allows.
+  json::array RecordsJson() const {
+    json::array out;
+    for (auto& r : view.records) {
+      auto it = grants.find(r.collection);
+      if (it == grants.end()) continue;  // no grant for this collection
+      auto& [collection, grant] = it->second;
+      out.emplace_back(
+          json::object{{"collection", r.collection},
+                       {"id", r.id},
+                       {"fields", VisibleFields(r.fields, collection, grant)},
+                       {"created_at", TimeJson(r.created_at)},
+                       {"updated_at", TimeJson(r.updated_at)}});
+    }
+    return out;
   }
-  return Reply{200, json::object{{"principal", view.principal},
-                                 {"region", view.region},
-                                 {"records", std::move(records)},
-                                 {"consents", ConsentsJson(view.consents)}}};
+};
+
+Result<PrincipalRead> ReadPrincipal(Call& call, Action action) {
+  std::string_view t = PathParam(call, 0);
+  PrincipalRead read;
+  PV_ASSIGN_OR_RETURN(read.access, AuthorizeData(call, t, false));
+  if (read.access.lockbox && action != Action::kRead)
+    return Err(PermissionDenied("a lockbox allows reading only"));
+  PV_ASSIGN_OR_RETURN(auto collections, call.vault.collections.List(t));
+  for (auto& c : collections) {
+    if (!RequireInScope(read.access, c.name).ok()) continue;
+    auto grant = GrantFor(call, read.access, action, c);
+    if (grant) read.grants.emplace(c.name, std::pair(c, std::move(*grant)));
+  }
+  if (read.grants.empty() && call.identity.role == vault::Role::kTenantApp)
+    return Err(PermissionDenied("no policy rule allows this request"));
+  PV_RETURN_IF_ERROR(
+      RequireInScope(read.access, std::nullopt, PathParam(call, 1)));
+  PV_ASSIGN_OR_RETURN(read.view, call.vault.records.GetPrincipal(
+                                     read.access.tenant, PathParam(call, 1),
+                                     ConsentPurpose(read.access)));
+  return read;
+}
+
+Result<Reply> GetPrincipal(Call& call) {
+  PV_ASSIGN_OR_RETURN(auto read, ReadPrincipal(call, Action::kRead));
+  return Reply{200,
+               json::object{{"principal", read.view.principal},
+                            {"region", read.view.region},
+                            {"records", read.RecordsJson()},
+                            {"consents", ConsentsJson(read.view.consents)}}};
 }
 
 // The consent ledger is the controller's to keep: any identity of the
@@ -354,6 +374,31 @@ Result<Reply> ListConsents(Call& call) {
                                  {"history", std::move(history)}}};
 }
 
+// Everything held about a principal as one portable document: its records
+// (as the caller's export grant allows) and its whole consent ledger.
+Result<Reply> ExportPrincipal(Call& call) {
+  PV_ASSIGN_OR_RETURN(auto read, ReadPrincipal(call, Action::kExport));
+  json::array history;
+  auto ledger =
+      call.vault.consents.Ledger(read.access.tenant, read.view.principal);
+  // kNotFound: placed, but nothing written yet, so no ledger either.
+  if (!ledger && ledger.error().code() != StatusCode::kNotFound)
+    return Err(ledger.error());
+  if (ledger)
+    for (auto& e : ledger->history) history.push_back(ConsentEventJson(e));
+  return Reply{
+      200,
+      json::object{{"format", "piivault-principal-export-v1"},
+                   {"tenant", read.access.tenant.id},
+                   {"principal", read.view.principal},
+                   {"region", read.view.region},
+                   {"exported_at", TimeJson(call.vault.clock->Now())},
+                   {"records", read.RecordsJson()},
+                   {"consents",
+                    json::object{{"current", ConsentsJson(read.view.consents)},
+                                 {"history", std::move(history)}}}}};
+}
+
 // Residency management rather than processing: the tenant-admin decides where
 // a principal's data lives, so no purpose is involved (API.md lists none).
 Result<Reply> RelocatePrincipal(Call& call) {
@@ -387,6 +432,8 @@ void AddDataRoutes(const RouteAdder& add) {
   add("POST", "/v1/tenants/{t}/tokenize", "tokens.tokenize", Tokenize);
   add("POST", "/v1/tenants/{t}/detokenize", "tokens.detokenize", Detokenize);
   add("GET", "/v1/tenants/{t}/principals/{p}", "principals.get", GetPrincipal);
+  add("GET", "/v1/tenants/{t}/principals/{p}/export", "principals.export",
+      ExportPrincipal);
   add("POST", "/v1/tenants/{t}/principals/{p}/consents",
       "principals.consents.record", RecordConsent);
   add("GET", "/v1/tenants/{t}/principals/{p}/consents",

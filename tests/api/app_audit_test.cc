@@ -52,6 +52,8 @@ TEST_F(AppAuditTest, EveryDataEndpointAppendsExactlyOneEvent) {
        &admin_key},
       {"GET", "/v1/tenants/acme/principals/Principal-One", "", "principals.get",
        "ok", &admin_key},
+      {"GET", "/v1/tenants/acme/principals/Principal-One/export", "",
+       "principals.export", "ok", &admin_key},
       // Denied: a tenant-app without a policy rule.
       {"GET", records + id, "", "records.get", "denied", &app_key},
       // Failed: no such record, invalid input.

@@ -4,6 +4,7 @@
 // active consent for that very purpose; other purposes never look at the
 // ledger.
 #include <map>
+#include <set>
 
 #include "app_fixture.h"
 #include "vault/principal_key_state.h"
@@ -102,6 +103,9 @@ class AppConsentTest : public testing::AppTest {
                                    .status;
     out["principals.get"] =
         call("GET", "/v1/tenants/acme/principals/" + s.principal).status;
+    out["principals.export"] =
+        call("GET", "/v1/tenants/acme/principals/" + s.principal + "/export")
+            .status;
     out["records.delete"] = call("DELETE", records + "/" + s.doomed).status;
     return out;
   }
@@ -112,7 +116,8 @@ TEST_F(AppConsentTest, EveryEndpointEveryPurposeEveryConsentState) {
       {"records.create", 201},  {"records.get", 200},
       {"records.update", 200},  {"records.search", 200},
       {"tokens.tokenize", 200}, {"tokens.detokenize", 200},
-      {"principals.get", 200},  {"records.delete", 204}};
+      {"principals.get", 200},  {"principals.export", 200},
+      {"records.delete", 204}};
   std::map<std::string, int> refused;
   for (auto& [endpoint, status] : served)
     refused[endpoint] = endpoint == "records.search" ? 204 : 403;
@@ -253,6 +258,74 @@ TEST_F(AppConsentTest, TenantPurposesKeepTheirCategoryAndItsConsentRule) {
   EXPECT_EQ(get("no_such_purpose").status, 400);
   EXPECT_NE(get("no_such_purpose").body.find("unknown_purpose"),
             std::string::npos);
+}
+
+// A principal's export holds its records and its whole consent ledger, and
+// follows the caller's export grant like any other read.
+TEST_F(AppConsentTest, ExportHoldsTheRecordsAndTheWholeConsentLedger) {
+  Subject s = MakeSubject("Exported");
+  SetConsent(s.principal, "marketing", true);
+  SetConsent(s.principal, "advertising", true);
+  SetConsent(s.principal, "marketing", false);
+  const std::string path = "/v1/tenants/acme/principals/Exported/export";
+  auto r = Data("GET", path, admin_key);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto doc = json::parse(r.body);
+  EXPECT_EQ(doc.at("format"), "piivault-principal-export-v1");
+  EXPECT_EQ(doc.at("tenant"), "acme");
+  EXPECT_EQ(doc.at("principal"), "Exported");
+  EXPECT_EQ(doc.at("region"), "eu");
+  auto& records = doc.at("records").as_array();
+  ASSERT_EQ(records.size(), 2u);
+  std::set<std::string> ids;
+  for (auto& rec : records) {
+    ids.insert(std::string(rec.at("id").as_string()));
+    EXPECT_EQ(rec.at("collection"), "people");
+    EXPECT_EQ(rec.at("fields").at("email").as_string(), s.email);
+    EXPECT_EQ(rec.at("fields").at("ssn"), "219-09-9999");
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{s.kept, s.doomed}));
+  EXPECT_EQ(
+      doc.at("consents").at("current"),
+      json::value(json::object{{"advertising", true}, {"marketing", false}}));
+  auto& history = doc.at("consents").at("history").as_array();
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[0].at("purpose"), "marketing");
+  EXPECT_EQ(history[0].at("granted"), true);
+  EXPECT_EQ(history[1].at("purpose"), "advertising");
+  EXPECT_EQ(history[2].at("purpose"), "marketing");
+  EXPECT_EQ(history[2].at("granted"), false);
+  EXPECT_EQ(history[2].at("evidence"), "ref-1");
+  EXPECT_EQ(Last().action, "principals.export");
+
+  // A tenant-app needs an export rule; a masking one masks.
+  EXPECT_EQ(Data("GET", path, app_key).status, 403);
+  std::string app_id = app_key.substr(3, app_key.find('.', 3) - 3);
+  ASSERT_EQ(Call("PUT", "/v1/tenants/acme/identities/" + app_id + "/policy",
+                 admin_key,
+                 R"({"rules":[{"purposes":["service_delivery"],)"
+                 R"("collections":["people"],"actions":["read"],)"
+                 R"("transform":"plain"}]})")
+                .status,
+            200);
+  EXPECT_EQ(Data("GET", path, app_key).status, 403);  // read is not export
+  ASSERT_EQ(Call("PUT", "/v1/tenants/acme/identities/" + app_id + "/policy",
+                 admin_key,
+                 R"({"rules":[{"purposes":["service_delivery"],)"
+                 R"("collections":["people"],"actions":["export"]}]})")
+                .status,
+            200);
+  auto masked = Data("GET", path, app_key);
+  ASSERT_EQ(masked.status, 200) << masked.body;
+  auto masked_doc = json::parse(masked.body);
+  for (auto& rec : masked_doc.at("records").as_array())
+    EXPECT_EQ(rec.at("fields").at("ssn"), "***-**-9999");
+
+  // Unknown principals: 404; operators without a lockbox: 403.
+  EXPECT_EQ(Data("GET", "/v1/tenants/acme/principals/Nobody/export", admin_key)
+                .status,
+            404);
+  EXPECT_EQ(Data("GET", path, operator_key).status, 403);
 }
 
 }  // namespace
