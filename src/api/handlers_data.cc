@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/handler_support.h"
+#include "base/encoding.h"
 
 namespace piivault::api {
 namespace {
@@ -399,6 +400,49 @@ Result<Reply> ExportPrincipal(Call& call) {
                                  {"history", std::move(history)}}}}};
 }
 
+json::value CertificateJson(const vault::ErasureCertificate& c) {
+  return json::object{{"id", c.id},
+                      {"kind", c.kind},
+                      {"tenant", c.tenant},
+                      {"principal_pseudonym", c.principal_pseudonym},
+                      {"records", c.records},
+                      {"completed_at", TimeJson(c.completed_at)},
+                      {"signature", Base64Encode(c.signature)},
+                      {"key_id", c.key_id}};
+}
+
+// Erasure removes the principal from every collection: tenant-admins, or
+// tenant-apps whose policy allows deleting in all of them.
+Result<Reply> ErasePrincipal(Call& call) {
+  std::string_view t = PathParam(call, 0);
+  PV_ASSIGN_OR_RETURN(auto access, AuthorizeData(call, t, true));
+  PV_ASSIGN_OR_RETURN(auto collections, call.vault.collections.List(t));
+  for (auto& c : collections) {
+    auto grant = GrantFor(call, access, Action::kDelete, c);
+    if (!grant) return Err(grant.error());
+  }
+  PV_RETURN_IF_ERROR(RequireConsent(call, access, PathParam(call, 1)));
+  PV_ASSIGN_OR_RETURN(auto certificate, call.vault.erasures.Erase(
+                                            access.tenant, PathParam(call, 1),
+                                            call.audit.signer()));
+  return Reply{200,
+               json::object{{"certificate", CertificateJson(certificate)}}};
+}
+
+// The tenant's register of certificates: no personal data, so no purpose.
+Result<Reply> ListCertificates(Call& call) {
+  std::string_view t = PathParam(call, 0);
+  PV_RETURN_IF_ERROR(
+      RequireTenantRole(call, t, {vault::Role::kTenantAdmin},
+                        {vault::Role::kOperatorAdmin, vault::Role::kAuditor}));
+  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
+  PV_ASSIGN_OR_RETURN(auto certificates,
+                      call.vault.erasures.Certificates(tenant.id));
+  json::array out;
+  for (auto& c : certificates) out.push_back(CertificateJson(c));
+  return Reply{200, json::object{{"certificates", std::move(out)}}};
+}
+
 // Residency management rather than processing: the tenant-admin decides where
 // a principal's data lives, so no purpose is involved (API.md lists none).
 Result<Reply> RelocatePrincipal(Call& call) {
@@ -434,6 +478,10 @@ void AddDataRoutes(const RouteAdder& add) {
   add("GET", "/v1/tenants/{t}/principals/{p}", "principals.get", GetPrincipal);
   add("GET", "/v1/tenants/{t}/principals/{p}/export", "principals.export",
       ExportPrincipal);
+  add("DELETE", "/v1/tenants/{t}/principals/{p}", "principals.erase",
+      ErasePrincipal);
+  add("GET", "/v1/tenants/{t}/certificates", "certificates.list",
+      ListCertificates);
   add("POST", "/v1/tenants/{t}/principals/{p}/consents",
       "principals.consents.record", RecordConsent);
   add("GET", "/v1/tenants/{t}/principals/{p}/consents",

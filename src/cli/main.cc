@@ -76,6 +76,15 @@ int RunServe(const std::string& config_path, const std::string& listen) {
   } else if (*resumed > 0) {
     spdlog::info(R"("msg":"relocations resumed","count":{})", *resumed);
   }
+  // Likewise erasures.
+  auto erased =
+      (*deployment)->vault->erasures.ResumeInterrupted(*(*deployment)->signer);
+  if (!erased) {
+    spdlog::warn(R"("msg":"erasures still pending","error":{})",
+                 Quoted(erased.error().ToString()));
+  } else if (*erased > 0) {
+    spdlog::info(R"("msg":"erasures resumed","count":{})", *erased);
+  }
   // Tree heads of growing logs are signed at most once a second; expired
   // events are pruned hourly when a retention is configured.
   (*deployment)

@@ -103,4 +103,23 @@ void ControlStore::Put(storage::WriteBatch& batch, std::string key,
   batch.Put(std::move(key), std::move(sealed));
 }
 
+Result<int> ControlStore::FinishEach(
+    std::string_view prefix,
+    const std::function<Status(const std::string& key,
+                               const boost::json::value& doc)>& finish) {
+  PV_ASSIGN_OR_RETURN(auto pending, Scan(prefix, SIZE_MAX));
+  int finished = 0;
+  Status first_error;
+  for (auto& [key, doc] : pending) {
+    Status s = finish(key, doc);
+    if (s.ok()) {
+      ++finished;
+    } else if (first_error.ok()) {
+      first_error = s;
+    }
+  }
+  if (!first_error.ok()) return Err(first_error);
+  return finished;
+}
+
 }  // namespace piivault::vault

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -46,6 +47,14 @@ class ControlStore {
   void Put(storage::WriteBatch& batch, std::string key,
            const boost::json::value& doc) const;
   Status Write(const storage::WriteBatch& batch);
+
+  // For operations kept under `prefix` until they finish (relocations,
+  // erasures): calls `finish(key, doc)` for each. Returns how many finished;
+  // the first error, if any, after trying them all.
+  Result<int> FinishEach(
+      std::string_view prefix,
+      const std::function<Status(const std::string& key,
+                                 const boost::json::value& doc)>& finish);
 
   // Opens and parses bytes read from `key` (e.g. from GetRaw).
   Result<boost::json::value> Decode(std::string_view key,

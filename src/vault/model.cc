@@ -240,8 +240,10 @@ Result<Tenant> TenantFromJson(const json::value& v) {
 }
 
 json::value ToJson(const Placement& p) {
-  return json::object{{"region", p.region},
-                      {"created_at", ToUnixMicros(p.created_at)}};
+  json::object o{{"region", p.region},
+                 {"created_at", ToUnixMicros(p.created_at)}};
+  if (p.erasing) o["erasing"] = true;
+  return o;
 }
 
 Result<Placement> PlacementFromJson(const json::value& v) {
@@ -249,6 +251,8 @@ Result<Placement> PlacementFromJson(const json::value& v) {
   Placement p;
   p.region = s.Str("region");
   p.created_at = FromUnixMicros(s.Int("created_at"));
+  if (auto* e = v.as_object().if_contains("erasing"); e && e->is_bool())
+    p.erasing = e->get_bool();
   if (!s.ok || p.region.empty())
     return Err(Corrupt("principal directory entry"));
   return p;

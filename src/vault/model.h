@@ -69,6 +69,7 @@ struct Tenant {
 struct Placement {
   std::string region;
   TimePoint created_at;
+  bool erasing = false;  // an erasure has begun (vault/erasure.h)
 };
 
 // A relocation in progress (control store), kept until it has finished so a

@@ -7,7 +7,7 @@ namespace {
 // Wrapped keys start with the AEAD format version (1); other entries start
 // with a byte no wrapped key can.
 constexpr uint8_t kWithConsentsTag = 0xFD;  // active, with consents
-constexpr uint8_t kRelocationTag = 0xFE;
+constexpr uint8_t kRelocationTag = 0xFE;    // any frozen phase
 }  // namespace
 
 std::string PrincipalKeyState::Encode() const {
@@ -40,7 +40,7 @@ Result<PrincipalKeyState> PrincipalKeyState::Decode(std::string_view raw) {
   if (tag == kRelocationTag) {
     uint8_t phase = 0;
     std::string_view peer;
-    if (!r.U8(phase) || !r.Bytes(peer) || (phase != 1 && phase != 2))
+    if (!r.U8(phase) || !r.Bytes(peer) || phase < 1 || phase > 3)
       return malformed();
     out.phase = static_cast<Phase>(phase);
     out.peer_region = peer;

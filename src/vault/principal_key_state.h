@@ -19,13 +19,22 @@
 namespace piivault::vault {
 
 struct PrincipalKeyState {
-  enum class Phase : uint8_t { kActive = 0, kOutgoing = 1, kIncoming = 2 };
+  // kErasing: frozen by an erasure (vault/erasure.h) until it is purged;
+  // readable, never writable.
+  enum class Phase : uint8_t {
+    kActive = 0,
+    kOutgoing = 1,
+    kIncoming = 2,
+    kErasing = 3
+  };
   Phase phase = Phase::kActive;
   std::string peer_region;  // the other end of a relocation
   std::string wrapped;      // empty: the principal had no key yet
   std::string consents;     // sealed ConsentState; empty: none recorded
 
   bool active() const { return phase == Phase::kActive; }
+  // What an erasure leaves: erasing, with no key left.
+  bool tombstone() const { return phase == Phase::kErasing && wrapped.empty(); }
   std::string Encode() const;
   // kDataLoss for bytes that are no such entry.
   static Result<PrincipalKeyState> Decode(std::string_view raw);

@@ -56,6 +56,8 @@ void NoteForAudit(std::string_view record, std::string_view pseudonym,
   if (!fields.empty()) e->fields = std::move(fields);
 }
 
+Status BeingErased() { return Aborted("the principal is being erased"); }
+
 Status BeingRelocated() {
   return Status(StatusCode::kAborted,
                 "the principal is being relocated; retry shortly", "conflict");
@@ -77,6 +79,7 @@ struct RecordService::PrincipalContext {
   std::string raw;       // the key entry as stored (for compare-and-set)
   std::string consents;  // the sealed consent state in it
   bool is_new = false;
+  std::string replaces;  // for a new key: the tombstone it replaces, if any
 };
 
 struct RecordService::Found {
@@ -150,6 +153,7 @@ Result<std::string> RecordService::PlacePrincipal(
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     PV_ASSIGN_OR_RETURN(auto home, HomeOf(tenant, pseudonym));
     if (home) {
+      if (home->erasing) return Err(BeingErased());
       if (region && *region != home->region) return Err(ConflictingRegion());
       return home->region;
     }
@@ -193,17 +197,34 @@ Result<RecordService::PrincipalContext> RecordService::PrincipalFromEntry(
     std::optional<std::string> raw, KeyUse use) {
   PrincipalContext ctx;
   PV_ASSIGN_OR_RETURN(ctx.keys, control_->keyring().GetTenantKeys(tenant.id));
-  if (!raw) {
-    // No key: the principal was never written here, or was erased (its key
-    // destroyed), so whatever ciphertext remains is unreadable by design.
-    if (use != KeyUse::kCreate) return Err(NotFound("no such record"));
+  auto new_key = [&]() -> Result<PrincipalContext> {
     ctx.key = crypto::Keyring::NewPrincipalKey();
     ctx.raw = crypto::Keyring::WrapPrincipalKey(*ctx.keys, tenant.id, pseudonym,
                                                 ctx.key);
     ctx.is_new = true;
-    return ctx;
+    return std::move(ctx);
+  };
+  if (!raw) {
+    // No key: the principal was never written here, or was relocated away.
+    if (use != KeyUse::kCreate) return Err(NotFound("no such record"));
+    return new_key();
   }
   PV_ASSIGN_OR_RETURN(auto state, PrincipalKeyState::Decode(*raw));
+  if (state.phase == PrincipalKeyState::Phase::kErasing) {
+    if (use == KeyUse::kWrite) return Err(BeingErased());
+    // An erased principal's tombstone: a create makes a new principal only
+    // once the erasure has finished and the directory places it here anew,
+    // so a create that read the directory before the erasure cannot bring
+    // data back.
+    if (use == KeyUse::kCreate) {
+      if (!state.wrapped.empty()) return Err(BeingErased());
+      PV_ASSIGN_OR_RETURN(auto home, HomeOf(tenant, pseudonym));
+      if (!home || home->erasing || home->region != region)
+        return Err(BeingErased());
+      ctx.replaces = std::move(*raw);
+      return new_key();
+    }
+  }
   if (!state.active()) {
     if (use != KeyUse::kRead) return Err(BeingRelocated());
     // Mid-relocation both regions hold a copy; only the one the directory
@@ -306,7 +327,11 @@ Result<Record> RecordService::Create(const Tenant& tenant,
       batch.Put(index_key, pseudonym);
     std::string pkey = keys::PrincipalKey(tenant.id, pseudonym);
     if (ctx.is_new) {
-      batch.RequireAbsent(pkey);
+      if (ctx.replaces.empty()) {
+        batch.RequireAbsent(pkey);
+      } else {
+        batch.RequireValue(pkey, ctx.replaces);
+      }
       batch.Put(pkey, ctx.raw);
     } else {
       // Guards against the principal being erased or relocated meanwhile.

@@ -6,7 +6,7 @@
 #include "base/crash_point.h"
 #include "crypto/keyring.h"
 #include "vault/principal_key_state.h"
-#include "vault/record_envelope.h"
+#include "vault/principal_rows.h"
 #include "vault/storage_keys.h"
 
 namespace piivault::vault {
@@ -20,67 +20,7 @@ Status Inconsistent() {
       "operator");
 }
 
-struct StoredPlacement {
-  Placement placement;
-  std::string raw;  // as stored, for compare-and-set
-};
-
-Result<std::optional<StoredPlacement>> ReadPlacement(ControlStore& control,
-                                                     std::string_view tenant,
-                                                     std::string_view pseudo) {
-  std::string key = keys::PrincipalDirectory(tenant, pseudo);
-  PV_ASSIGN_OR_RETURN(auto raw, control.GetRaw(key));
-  if (!raw) return std::optional<StoredPlacement>();
-  PV_ASSIGN_OR_RETURN(auto doc, control.Decode(key, *raw));
-  PV_ASSIGN_OR_RETURN(auto placement, PlacementFromJson(doc));
-  return std::optional<StoredPlacement>(
-      StoredPlacement{std::move(placement), std::move(*raw)});
-}
-
 }  // namespace
-
-struct RelocationService::Held {
-  std::optional<std::string> key_raw;   // the principal key entry as stored
-  std::vector<storage::KeyValue> rows;  // everything else, ascending by key
-  int64_t records = 0;
-};
-
-Result<RelocationService::Held> RelocationService::Collect(
-    storage::Backend& backend, const RelocationRecord& move) {
-  Held held;
-  PV_ASSIGN_OR_RETURN(held.key_raw, backend.Get(keys::PrincipalKey(
-                                        move.tenant, move.pseudonym)));
-  std::string prefix = keys::PrincipalRecordPrefix(move.tenant, move.pseudonym);
-  PV_ASSIGN_OR_RETURN(auto index, backend.Scan(prefix, "", SIZE_MAX));
-  std::vector<std::string> ids, record_keys;
-  for (auto& entry : index) {
-    ids.emplace_back(std::string_view(entry.key).substr(prefix.size()));
-    record_keys.push_back(keys::Record(move.tenant, ids.back()));
-  }
-  PV_ASSIGN_OR_RETURN(auto records, backend.MultiGet(record_keys));
-  std::vector<std::string> index_keys;
-  for (std::size_t i = 0; i < index.size(); ++i) {
-    held.rows.push_back(std::move(index[i]));
-    if (!records[i]) continue;
-    PV_ASSIGN_OR_RETURN(auto envelope, RecordEnvelope::Decode(*records[i]));
-    for (auto& k : envelope.IndexKeys(move.tenant, ids[i]))
-      index_keys.push_back(std::move(k));
-    held.rows.push_back({std::move(record_keys[i]), std::move(*records[i])});
-    ++held.records;
-  }
-  PV_ASSIGN_OR_RETURN(auto blind, backend.MultiGet(index_keys));
-  for (std::size_t i = 0; i < blind.size(); ++i)
-    if (blind[i]) held.rows.push_back({index_keys[i], std::move(*blind[i])});
-  // The consent ledger travels with the records (its state, with the key).
-  PV_ASSIGN_OR_RETURN(
-      auto consents,
-      backend.Scan(keys::ConsentEventPrefix(move.tenant, move.pseudonym), "",
-                   SIZE_MAX));
-  for (auto& row : consents) held.rows.push_back(std::move(row));
-  std::sort(held.rows.begin(), held.rows.end(),
-            [](auto& a, auto& b) { return a.key < b.key; });
-  return held;
-}
 
 Status RelocationService::Freeze(storage::Backend& source,
                                  const RelocationRecord& move) {
@@ -113,20 +53,8 @@ Status RelocationService::Freeze(storage::Backend& source,
 
 Status RelocationService::Purge(storage::Backend& backend,
                                 const RelocationRecord& move) {
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    PV_ASSIGN_OR_RETURN(Held held, Collect(backend, move));
-    if (!held.key_raw) return Status::Ok();  // key and rows go together
-    storage::WriteBatch batch;
-    std::string pkey = keys::PrincipalKey(move.tenant, move.pseudonym);
-    batch.RequireValue(pkey, *held.key_raw);
-    batch.Delete(pkey);
-    for (auto& row : held.rows) batch.Delete(row.key);
-    batch.Add(keys::RecordCount(move.tenant), -held.records);
-    Status written = backend.Write(batch);
-    if (written.code() == StatusCode::kAborted) continue;
-    return written;
-  }
-  return Aborted("the principal changed concurrently; retry");
+  auto purged = PurgePrincipalRows(backend, move.tenant, move.pseudonym);
+  return purged ? Status::Ok() : purged.error();
 }
 
 Status RelocationService::CopyAndVerify(storage::Backend& source,
@@ -137,14 +65,28 @@ Status RelocationService::CopyAndVerify(storage::Backend& source,
                       control_->keyring().GetTenantKeys(move.tenant));
   for (int attempt = 0; attempt < 2; ++attempt) {
     // The source is frozen, so what it holds no longer changes.
-    PV_ASSIGN_OR_RETURN(Held from, Collect(source, move));
+    PV_ASSIGN_OR_RETURN(
+        PrincipalRows from,
+        CollectPrincipalRows(source, move.tenant, move.pseudonym));
     if (!from.key_raw) return Inconsistent();
     PV_ASSIGN_OR_RETURN(auto source_state,
                         PrincipalKeyState::Decode(*from.key_raw));
-    PV_ASSIGN_OR_RETURN(Held to, Collect(target, move));
-    if (!to.key_raw) {
+    PV_ASSIGN_OR_RETURN(
+        PrincipalRows to,
+        CollectPrincipalRows(target, move.tenant, move.pseudonym));
+    // A tombstone an earlier erasure left here holds nothing: replace it.
+    bool empty_target = !to.key_raw;
+    if (to.key_raw) {
+      PV_ASSIGN_OR_RETURN(auto state, PrincipalKeyState::Decode(*to.key_raw));
+      empty_target = state.tombstone() && to.rows.empty();
+    }
+    if (empty_target) {
       storage::WriteBatch batch;
-      batch.RequireAbsent(pkey);
+      if (to.key_raw) {
+        batch.RequireValue(pkey, *to.key_raw);
+      } else {
+        batch.RequireAbsent(pkey);
+      }
       batch.Put(pkey,
                 PrincipalKeyState{.phase = PrincipalKeyState::Phase::kIncoming,
                                   .peer_region = move.from,
@@ -156,7 +98,8 @@ Status RelocationService::CopyAndVerify(storage::Backend& source,
       Status written = target.Write(batch);
       if (written.code() != StatusCode::kAborted) PV_RETURN_IF_ERROR(written);
       CrashPoint("relocate.copied");
-      PV_ASSIGN_OR_RETURN(to, Collect(target, move));
+      PV_ASSIGN_OR_RETURN(
+          to, CollectPrincipalRows(target, move.tenant, move.pseudonym));
       if (!to.key_raw) return Aborted("the copy changed concurrently; retry");
     }
     PV_ASSIGN_OR_RETURN(auto target_state,
@@ -309,6 +252,9 @@ Result<std::string> RelocationService::Relocate(const Tenant& tenant,
       PV_RETURN_IF_ERROR(Drive(key, earlier));
       continue;
     }
+    PV_ASSIGN_OR_RETURN(auto erasing,
+                        control_->Get(keys::Erasure(tenant.id, pseudonym)));
+    if (erasing) return Err(Aborted("the principal is being erased"));
     PV_ASSIGN_OR_RETURN(auto home,
                         ReadPlacement(*control_, tenant.id, pseudonym));
     if (!home) return Err(NotFound("no such principal"));
@@ -332,23 +278,12 @@ Result<std::string> RelocationService::Relocate(const Tenant& tenant,
 }
 
 Result<int> RelocationService::ResumeInterrupted() {
-  PV_ASSIGN_OR_RETURN(auto pending,
-                      control_->Scan(keys::RelocationPrefix(), SIZE_MAX));
-  int finished = 0;
-  Status first_error;
-  for (auto& [key, doc] : pending) {
-    Status s = [&]() -> Status {
-      PV_ASSIGN_OR_RETURN(auto move, RelocationFromJson(doc));
-      return Drive(key, move);
-    }();
-    if (s.ok()) {
-      ++finished;
-    } else if (first_error.ok()) {
-      first_error = s;
-    }
-  }
-  if (!first_error.ok()) return Err(first_error);
-  return finished;
+  return control_->FinishEach(
+      keys::RelocationPrefix(),
+      [&](const std::string& key, const boost::json::value& doc) -> Status {
+        PV_ASSIGN_OR_RETURN(auto move, RelocationFromJson(doc));
+        return Drive(key, move);
+      });
 }
 
 }  // namespace piivault::vault

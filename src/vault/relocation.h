@@ -57,10 +57,7 @@ class RelocationService {
   Result<int> ResumeInterrupted();
 
  private:
-  struct Held;  // what one region holds for the principal
-
   Status Drive(const std::string& key, const RelocationRecord& move);
-  Result<Held> Collect(storage::Backend& backend, const RelocationRecord& move);
   Status Freeze(storage::Backend& source, const RelocationRecord& move);
   Status CopyAndVerify(storage::Backend& source, storage::Backend& target,
                        const RelocationRecord& move);

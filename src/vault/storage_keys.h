@@ -68,6 +68,18 @@ inline std::string PrincipalCountPrefix(std::string_view t,
   return Join({"count", t, "principals", region, ""});
 }
 // An interrupted-or-running relocation of one principal.
+// A principal erasure in progress, kept until it has finished.
+inline std::string ErasurePrefix() { return "erasure/"; }
+inline std::string Erasure(std::string_view t, std::string_view pseudonym) {
+  return Join({"erasure", t, pseudonym});
+}
+// The tenant's register of signed certificates (erasures).
+inline std::string CertificatePrefix(std::string_view t) {
+  return Join({"cert", t, ""});
+}
+inline std::string Certificate(std::string_view t, std::string_view id) {
+  return Join({"cert", t, id});
+}
 inline std::string RelocationPrefix() { return "relocation/"; }
 inline std::string Relocation(std::string_view t, std::string_view pseudonym) {
   return Join({"relocation", t, pseudonym});

@@ -7,6 +7,7 @@
 #include "vault/collections.h"
 #include "vault/consents.h"
 #include "vault/control_store.h"
+#include "vault/erasure.h"
 #include "vault/identities.h"
 #include "vault/lockbox.h"
 #include "vault/records.h"
@@ -27,6 +28,7 @@ struct Vault {
         consents(&records, clock),
         relocations(router, &control, &records, clock),
         lockbox(&control, clock),
+        erasures(router, &control, &records, clock),
         router(router),
         clock(clock) {}
 
@@ -38,6 +40,7 @@ struct Vault {
   ConsentService consents;
   RelocationService relocations;
   LockboxService lockbox;
+  ErasureService erasures;
   storage::RegionRouter* router;
   const Clock* clock;
 };

@@ -65,6 +65,8 @@ TEST_F(AppAuditTest, EveryDataEndpointAppendsExactlyOneEvent) {
       {"POST", "/v1/tenants/acme/principals/Principal-One/relocate",
        R"({"region":"us"})", "principals.relocate", "ok", &admin_key},
       {"DELETE", records + id, "", "records.delete", "ok", &admin_key},
+      {"DELETE", "/v1/tenants/acme/principals/Principal-One", "",
+       "principals.erase", "ok", &admin_key},
   };
   for (auto& step : steps) {
     SCOPED_TRACE(step.method + " " + step.action + " " + step.outcome);

@@ -94,6 +94,20 @@ class AppTest : public ::testing::Test {
     return m && m->is_string() ? std::string(m->get_string()) : "";
   }
 
+  // Gives the tenant-app identity one policy rule on "people" under
+  // service_delivery, allowing `actions` (a JSON array), with `transform`
+  // ("" for none: masked).
+  void SetAppRule(const std::string& actions, const std::string& transform) {
+    std::string id = app_key.substr(3, app_key.find('.', 3) - 3);
+    std::string rule = R"({"purposes":["service_delivery"],)"
+                       R"("collections":["people"],"actions":)" +
+                       actions;
+    if (!transform.empty()) rule += R"(,"transform":")" + transform + "\"";
+    auto r = Call("PUT", "/v1/tenants/acme/identities/" + id + "/policy",
+                  admin_key, R"({"rules":[)" + rule + "}]}");
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+
   uint64_t Events() { return audit.Size("t/acme").value_or(0); }
   audit::Event Last() {
     auto events = audit.Read("t/acme", Events() - 1, 1);
