@@ -163,10 +163,9 @@ Result<ErasureCertificate> ErasureService::Drive(
   // The key entry stays as a tombstone (no key, no consents), so a create
   // that read the directory before the erasure cannot place a new key here
   // (RecordService checks the directory again when it meets one).
-  PrincipalKeyState tombstone;
-  tombstone.phase = PrincipalKeyState::Phase::kErasing;
-  PV_RETURN_IF_ERROR(PurgePrincipalRows(*backend, intent.tenant,
-                                        intent.pseudonym, tombstone.Encode()));
+  PV_RETURN_IF_ERROR(
+      PurgePrincipalRows(*backend, intent.tenant, intent.pseudonym,
+                         PrincipalKeyState::Tombstone().Encode()));
   CrashPoint("erase.purged");
 
   ErasureCertificate cert;

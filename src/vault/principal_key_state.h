@@ -33,7 +33,14 @@ struct PrincipalKeyState {
   std::string consents;     // sealed ConsentState; empty: none recorded
 
   bool active() const { return phase == Phase::kActive; }
-  // What an erasure leaves: erasing, with no key left.
+  // What an erasure, or the source of a relocation, leaves in place of the
+  // key entry: no key, no consents. A create meeting one gives the principal
+  // a new key only if the directory places it there (RecordService).
+  static PrincipalKeyState Tombstone() {
+    PrincipalKeyState s;
+    s.phase = Phase::kErasing;
+    return s;
+  }
   bool tombstone() const { return phase == Phase::kErasing && wrapped.empty(); }
   std::string Encode() const;
   // kDataLoss for bytes that are no such entry.

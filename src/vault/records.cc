@@ -212,15 +212,17 @@ Result<RecordService::PrincipalContext> RecordService::PrincipalFromEntry(
   PV_ASSIGN_OR_RETURN(auto state, PrincipalKeyState::Decode(*raw));
   if (state.phase == PrincipalKeyState::Phase::kErasing) {
     if (use == KeyUse::kWrite) return Err(BeingErased());
-    // An erased principal's tombstone: a create makes a new principal only
-    // once the erasure has finished and the directory places it here anew,
-    // so a create that read the directory before the erasure cannot bring
-    // data back.
+    // A tombstone (an erasure or a relocation away left it): a create
+    // gives the principal a new key here only if the directory places it
+    // here now, so a create that read the directory before the erasure or
+    // the switch can neither bring erased data back nor write where the
+    // principal no longer lives.
     if (use == KeyUse::kCreate) {
       if (!state.wrapped.empty()) return Err(BeingErased());
       PV_ASSIGN_OR_RETURN(auto home, HomeOf(tenant, pseudonym));
-      if (!home || home->erasing || home->region != region)
-        return Err(BeingErased());
+      if (home && home->erasing) return Err(BeingErased());
+      if (!home || home->region != region)
+        return Err(Aborted("the principal changed concurrently; retry"));
       ctx.replaces = std::move(*raw);
       return new_key();
     }

@@ -52,8 +52,11 @@ Status RelocationService::Freeze(storage::Backend& source,
 }
 
 Status RelocationService::Purge(storage::Backend& backend,
-                                const RelocationRecord& move) {
-  auto purged = PurgePrincipalRows(backend, move.tenant, move.pseudonym);
+                                const RelocationRecord& move, bool tombstone) {
+  auto purged = PurgePrincipalRows(
+      backend, move.tenant, move.pseudonym,
+      tombstone ? std::optional(PrincipalKeyState::Tombstone().Encode())
+                : std::nullopt);
   return purged ? Status::Ok() : purged.error();
 }
 
@@ -229,7 +232,7 @@ Status RelocationService::Drive(const std::string& key,
   }
   PV_RETURN_IF_ERROR(Activate(*target, move));
   CrashPoint("relocate.activated");
-  PV_RETURN_IF_ERROR(Purge(*source, move));
+  PV_RETURN_IF_ERROR(Purge(*source, move, /*tombstone=*/true));
   CrashPoint("relocate.purged");
   storage::WriteBatch done;
   done.Delete(key);

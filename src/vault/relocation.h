@@ -64,7 +64,12 @@ class RelocationService {
   // kFailedPrecondition when the tenant no longer accepts the target.
   Status Switch(const RelocationRecord& move);
   Status Activate(storage::Backend& target, const RelocationRecord& move);
-  Status Purge(storage::Backend& backend, const RelocationRecord& move);
+  // Removes the principal's rows and key entry from `backend`; with
+  // `tombstone`, a keyless entry stays in place of the key entry (the
+  // source of a finished move: a create that read the directory before the
+  // switch must not give the principal a new key there).
+  Status Purge(storage::Backend& backend, const RelocationRecord& move,
+               bool tombstone = false);
   Status Abandon(storage::Backend& source, storage::Backend& target,
                  const std::string& key, const RelocationRecord& move);
 

@@ -13,6 +13,7 @@
 #include "crypto/seal.h"
 #include "storage/memory/memory_backend.h"
 #include "storage/write_hook.h"
+#include "vault/principal_key_state.h"
 #include "vault/vault.h"
 
 namespace piivault::vault::testing {
@@ -130,6 +131,21 @@ inline std::vector<storage::KeyValue> Dump(storage::Backend& backend) {
   auto all = backend.Scan("", "", SIZE_MAX);
   EXPECT_TRUE(all.has_value());
   return all.value_or(std::vector<storage::KeyValue>{});
+}
+
+// Whether `backend` holds anything under a key naming `needle` (a pseudonym,
+// a record id) beyond the keyless tombstone an erasure or a relocation away
+// leaves in place of a principal's key entry.
+inline bool HoldsAnything(storage::Backend& backend, std::string_view needle) {
+  for (auto& kv : Dump(backend)) {
+    if (kv.key.find(needle) == std::string::npos) continue;
+    if (kv.key.starts_with("pkey/")) {
+      auto entry = PrincipalKeyState::Decode(kv.value);
+      if (entry && entry->tombstone() && entry->consents.empty()) continue;
+    }
+    return true;
+  }
+  return false;
 }
 
 }  // namespace piivault::vault::testing
