@@ -64,9 +64,17 @@ Result<int64_t> PurgePrincipalRows(
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     PV_ASSIGN_OR_RETURN(auto held,
                         CollectPrincipalRows(backend, tenant, pseudonym));
-    if (!held.key_raw) return int64_t{0};
+    // Nothing to do: no key entry (key and rows go together), unless a
+    // tombstone must stand there; or the tombstone is there already.
+    if (!held.key_raw && !tombstone) return int64_t{0};
+    if (held.key_raw && held.key_raw == tombstone && held.rows.empty())
+      return int64_t{0};
     storage::WriteBatch batch;
-    batch.RequireValue(pkey, *held.key_raw);
+    if (held.key_raw) {
+      batch.RequireValue(pkey, *held.key_raw);
+    } else {
+      batch.RequireAbsent(pkey);  // a principal placed but never written
+    }
     for (auto& row : held.rows) batch.Delete(row.key);
     if (tombstone) {
       batch.Put(pkey, *tombstone);

@@ -41,8 +41,8 @@ Result<PrincipalRows> CollectPrincipalRows(storage::Backend& backend,
 // Deletes every row of the principal in `backend` and its key entry (or
 // replaces the entry with `tombstone`), in one batch guarded by the key entry
 // as collected (re-collecting when it changed), and takes its records off
-// the tenant's count. Returns how many records went; 0 when the region holds
-// no key entry for it (key and rows go together).
+// the tenant's count. Returns how many records went. A tombstone is written
+// even where the principal never had a key entry (placed, never written).
 Result<int64_t> PurgePrincipalRows(
     storage::Backend& backend, std::string_view tenant,
     std::string_view pseudonym,

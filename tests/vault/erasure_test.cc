@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "vault/principal_key_state.h"
 #include "vault/storage_keys.h"
 #include "vault_fixture.h"
 
@@ -237,6 +238,29 @@ TEST_F(ErasureTest, TheIdCanBeUsedAgainAfterwards) {
   ASSERT_TRUE(again.has_value()) << again.error().ToString();
   EXPECT_EQ(again->records, 1);
   ExpectGone("Pat-1", {in_us->id});
+}
+
+// A principal placed whose first write failed has no key entry yet: its
+// erasure still leaves a tombstone, so a create that looked it up before
+// cannot give it a key afterwards.
+TEST_F(ErasureTest, APrincipalWithoutAKeyIsErasedBehindATombstone) {
+  h.faults.fail_write_in = 2;  // placement in the directory, then the record
+  ASSERT_FALSE(h.vault->records
+                   .Create(tenant, customers, "Half-1", std::nullopt,
+                           {{"email", "half@example.org"}})
+                   .has_value());
+  h.faults.fail_write_in = 0;
+  auto view = h.vault->records.GetPrincipal(tenant, "Half-1");
+  ASSERT_TRUE(view.has_value());  // placed, holding nothing
+  EXPECT_TRUE(view->records.empty());
+  auto cert = Erase("Half-1");
+  ASSERT_TRUE(cert.has_value()) << cert.error().ToString();
+  EXPECT_EQ(cert->records, 0);
+  auto entry =
+      h.eu_backend->Get(keys::PrincipalKey("acme", cert->principal_pseudonym));
+  ASSERT_TRUE(entry.has_value() && entry->has_value());
+  EXPECT_TRUE(PrincipalKeyState::Decode(**entry)->tombstone());
+  ExpectGone("Half-1", {});
 }
 
 }  // namespace
