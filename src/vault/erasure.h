@@ -7,13 +7,15 @@
 // the next Erase of the principal or by ResumeInterrupted at startup:
 //  1. intent: erasure/<t>/<pseudonym> (control store) names the certificate
 //     id and the region. It is written only while no relocation is pending,
-//     together with a rewrite of the directory entry, so a relocation
-//     starting at the same time aborts (and then sees the intent);
+//     together with the directory entry marked erasing: nothing new is
+//     placed, and a relocation starting at the same time aborts;
 //  2. freeze: the key entry is marked erasing, so no record or consent write
 //     lands any more; reads still work;
 //  3. count: the records then held are counted into the intent, so the
 //     certificate says how many went even after a crash;
-//  4. purge: the key entry and every row of the principal go in one batch;
+//  4. purge: every row of the principal goes, and a keyless tombstone takes
+//     the key entry's place, in one batch (a create that looked the
+//     principal up before the intent cannot give it a new key);
 //  5. finish: the directory entry and the intent go and the certificate is
 //     stored, in one batch.
 // The register is also the erasure ledger a restore from backup must apply
