@@ -6,6 +6,7 @@
 #include "crypto/aead.h"
 #include "vault/principal_key_state.h"
 #include "vault/storage_keys.h"
+#include "vault/stored_object.h"
 
 namespace piivault::vault {
 namespace {
@@ -33,27 +34,19 @@ std::string EncodeEvent(const ConsentEvent& e) {
 }
 
 Result<ConsentEvent> DecodeEvent(std::string_view text) {
-  auto bad = [] { return Err(DataLoss("a consent event is malformed")); };
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return bad();
-  auto& o = v.get_object();
-  auto* seq = o.if_contains("seq");
-  auto* purpose = o.if_contains("purpose");
-  auto* granted = o.if_contains("granted");
-  auto* at = o.if_contains("at");
-  auto* method = o.if_contains("method");
-  auto* evidence = o.if_contains("evidence");
-  if (!seq || !seq->is_number() || !purpose || !purpose->is_string() ||
-      !granted || !granted->is_bool() || !at || !at->is_int64() || !method ||
-      !method->is_string() || !evidence || !evidence->is_string())
-    return bad();
-  return ConsentEvent{seq->to_number<uint64_t>(),
-                      std::string(purpose->get_string()),
-                      granted->get_bool(),
-                      FromUnixMicros(at->get_int64()),
-                      std::string(method->get_string()),
-                      std::string(evidence->get_string())};
+  if (ec) return Err(Corrupt("consent event"));
+  PV_ASSIGN_OR_RETURN(auto s, OpenStored(v, "consent event"));
+  ConsentEvent e;
+  e.seq = static_cast<uint64_t>(s.Int("seq"));
+  e.purpose = s.Str("purpose");
+  e.granted = s.Bool("granted");
+  e.at = FromUnixMicros(s.Int("at"));
+  e.method = s.Str("method");
+  e.evidence = s.Str("evidence");
+  if (!s.ok) return Err(Corrupt("consent event"));
+  return e;
 }
 
 // The principal's key entry and the consent state sealed in it.

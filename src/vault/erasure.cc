@@ -10,6 +10,7 @@
 #include "vault/principal_key_state.h"
 #include "vault/principal_rows.h"
 #include "vault/storage_keys.h"
+#include "vault/stored_object.h"
 
 namespace piivault::vault {
 
@@ -43,29 +44,19 @@ json::value CertificateJson(const ErasureCertificate& c) {
 }
 
 Result<ErasureCertificate> CertificateFromJson(const json::value& v) {
-  auto bad = [] { return Err(DataLoss("a stored certificate is malformed")); };
-  const json::object* o = v.if_object();
-  if (!o) return bad();
-  auto str = [&](std::string_view k) -> const json::string* {
-    auto* m = o->if_contains(k);
-    return m ? m->if_string() : nullptr;
-  };
-  auto* records = o->if_contains("records");
-  auto* at = o->if_contains("completed_at");
-  const json::string *id = str("id"), *kind = str("kind"),
-                     *tenant = str("tenant"),
-                     *pseudonym = str("principal_pseudonym"),
-                     *key_id = str("key_id"), *signature = str("signature");
-  if (!id || !kind || !tenant || !pseudonym || !key_id || !signature ||
-      !records || !records->is_int64() || !at || !at->is_int64())
-    return bad();
-  auto sig = Base64Decode(*signature);
-  if (!sig) return bad();
-  return ErasureCertificate{
-      std::string(*id),     std::string(*kind),
-      std::string(*tenant), std::string(*pseudonym),
-      records->get_int64(), FromUnixMicros(at->get_int64()),
-      std::string(*key_id), std::move(*sig)};
+  PV_ASSIGN_OR_RETURN(auto s, OpenStored(v, "certificate"));
+  ErasureCertificate c;
+  c.id = s.Str("id");
+  c.kind = s.Str("kind");
+  c.tenant = s.Str("tenant");
+  c.principal_pseudonym = s.Str("principal_pseudonym");
+  c.records = s.Int("records");
+  c.completed_at = FromUnixMicros(s.Int("completed_at"));
+  c.key_id = s.Str("key_id");
+  auto signature = Base64Decode(s.Str("signature"));
+  if (!s.ok || !signature) return Err(Corrupt("certificate"));
+  c.signature = std::move(*signature);
+  return c;
 }
 
 }  // namespace
@@ -82,27 +73,15 @@ json::value ErasureService::IntentJson(const Intent& intent) {
 
 Result<ErasureService::Intent> ErasureService::IntentFromJson(
     const json::value& doc, std::string raw) {
-  auto bad = [] {
-    return Err(DataLoss("an erasure in progress is malformed"));
-  };
-  const json::object* o = doc.if_object();
-  if (!o) return bad();
+  PV_ASSIGN_OR_RETURN(auto s, OpenStored(doc, "erasure"));
   Intent intent;
-  for (auto [name, field] : {std::pair{"certificate", &intent.certificate},
-                             std::pair{"tenant", &intent.tenant},
-                             std::pair{"pseudonym", &intent.pseudonym},
-                             std::pair{"region", &intent.region}}) {
-    auto* v = o->if_contains(name);
-    if (!v || !v->is_string()) return bad();
-    *field = v->get_string();
-  }
-  auto* started = o->if_contains("started_at");
-  if (!started || !started->is_int64()) return bad();
-  intent.started_at = FromUnixMicros(started->get_int64());
-  if (auto* records = o->if_contains("records")) {
-    if (!records->is_int64()) return bad();
-    intent.records = records->get_int64();
-  }
+  intent.certificate = s.Str("certificate");
+  intent.tenant = s.Str("tenant");
+  intent.pseudonym = s.Str("pseudonym");
+  intent.region = s.Str("region");
+  intent.started_at = FromUnixMicros(s.Int("started_at"));
+  intent.records = s.OptInt("records");
+  if (!s.ok) return Err(Corrupt("erasure"));
   intent.raw = std::move(raw);
   return intent;
 }

@@ -5,6 +5,7 @@
 
 #include "crypto/random.h"
 #include "vault/storage_keys.h"
+#include "vault/stored_object.h"
 
 namespace piivault::vault {
 namespace {
@@ -14,19 +15,13 @@ namespace json = boost::json;
 constexpr auto kMinDuration = std::chrono::minutes(1);
 constexpr std::size_t kMaxReason = 1024, kMaxScopeEntries = 100;
 
-json::array StringsJson(const std::vector<std::string>& v) {
-  json::array out;
-  for (auto& s : v) out.emplace_back(s);
-  return out;
-}
-
 json::value ToJson(const LockboxRequest& r) {
   json::object o{{"id", r.id},
                  {"tenant", r.tenant},
                  {"requested_by", r.requested_by},
                  {"reason", r.reason},
-                 {"collections", StringsJson(r.scope.collections)},
-                 {"principals", StringsJson(r.scope.principals)},
+                 {"collections", ToArray(r.scope.collections)},
+                 {"principals", ToArray(r.scope.principals)},
                  {"duration_s", r.duration.count()},
                  {"decision", r.decision},
                  {"decided_by", r.decided_by},
@@ -36,36 +31,20 @@ json::value ToJson(const LockboxRequest& r) {
 }
 
 Result<LockboxRequest> FromJson(const json::value& v) {
-  auto bad = [] { return Err(DataLoss("lockbox request is malformed")); };
-  if (!v.is_object()) return bad();
-  auto& o = v.get_object();
-  auto str = [&](const char* k) -> std::string {
-    auto* m = o.if_contains(k);
-    return m && m->is_string() ? std::string(m->get_string()) : "";
-  };
-  auto strings = [&](const char* k) {
-    std::vector<std::string> out;
-    if (auto* m = o.if_contains(k); m && m->is_array())
-      for (auto& s : m->get_array())
-        if (s.is_string()) out.emplace_back(s.get_string());
-    return out;
-  };
-  auto* duration = o.if_contains("duration_s");
-  auto* created = o.if_contains("created_us");
-  if (!duration || !duration->is_int64() || !created || !created->is_int64())
-    return bad();
+  PV_ASSIGN_OR_RETURN(auto s, OpenStored(v, "lockbox request"));
   LockboxRequest r;
-  r.id = str("id");
-  r.tenant = str("tenant");
-  r.requested_by = str("requested_by");
-  r.reason = str("reason");
-  r.scope = {strings("collections"), strings("principals")};
-  r.duration = std::chrono::seconds(duration->get_int64());
-  r.decision = str("decision");
-  r.decided_by = str("decided_by");
-  r.created_at = FromUnixMicros(created->get_int64());
-  if (auto* d = o.if_contains("decided_us"); d && d->is_int64())
-    r.decided_at = FromUnixMicros(d->get_int64());
+  r.id = s.Str("id");
+  r.tenant = s.Str("tenant");
+  r.requested_by = s.Str("requested_by");
+  r.reason = s.Str("reason");
+  r.scope = {s.StrList("collections"), s.StrList("principals")};
+  r.duration = std::chrono::seconds(s.Int("duration_s"));
+  r.decision = s.Str("decision");
+  r.decided_by = s.Str("decided_by");
+  r.created_at = FromUnixMicros(s.Int("created_us"));
+  if (auto decided = s.OptInt("decided_us"))
+    r.decided_at = FromUnixMicros(*decided);
+  if (!s.ok) return Err(Corrupt("lockbox request"));
   return r;
 }
 

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "base/encoding.h"
+#include "vault/stored_object.h"
 
 namespace piivault::vault {
 namespace json = boost::json;
@@ -28,67 +29,6 @@ constexpr std::array<std::pair<PurposeCategory, std::string_view>, 6>
         {PurposeCategory::kMarketing, "marketing"},
         {PurposeCategory::kAdvertising, "advertising"},
     }};
-
-Status Corrupt(std::string_view what) {
-  return DataLoss("stored " + std::string(what) + " is malformed");
-}
-
-// Reads typed members of a stored object; any mismatch marks it corrupt.
-struct StoredObject {
-  const json::object* obj;
-  bool ok = true;
-
-  std::string Str(std::string_view key) {
-    auto* v = obj->if_contains(key);
-    if (!v || !v->is_string()) {
-      ok = false;
-      return {};
-    }
-    return std::string(v->get_string());
-  }
-  std::string OptStr(std::string_view key) {
-    auto* v = obj->if_contains(key);
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
-  }
-  int64_t Int(std::string_view key) {
-    auto* v = obj->if_contains(key);
-    if (!v || !v->is_int64()) {
-      ok = false;
-      return 0;
-    }
-    return v->get_int64();
-  }
-  bool Bool(std::string_view key) {
-    auto* v = obj->if_contains(key);
-    return v && v->is_bool() && v->get_bool();
-  }
-  std::vector<std::string> StrList(std::string_view key) {
-    std::vector<std::string> out;
-    auto* v = obj->if_contains(key);
-    if (!v || !v->is_array()) {
-      ok = false;
-      return out;
-    }
-    for (auto& e : v->get_array()) {
-      if (!e.is_string())
-        ok = false;
-      else
-        out.emplace_back(e.get_string());
-    }
-    return out;
-  }
-};
-
-Result<StoredObject> Open(const json::value& v, std::string_view what) {
-  if (!v.is_object()) return Err(Corrupt(what));
-  return StoredObject{&v.get_object()};
-}
-
-json::array ToArray(const std::vector<std::string>& items) {
-  json::array a;
-  for (auto& s : items) a.emplace_back(s);
-  return a;
-}
 
 }  // namespace
 
@@ -197,7 +137,7 @@ json::value ToJson(const Identity& i) {
 }
 
 Result<Identity> IdentityFromJson(const json::value& v) {
-  PV_ASSIGN_OR_RETURN(auto s, Open(v, "identity"));
+  PV_ASSIGN_OR_RETURN(auto s, OpenStored(v, "identity"));
   Identity i;
   i.id = s.Str("id");
   i.name = s.Str("name");
@@ -225,7 +165,7 @@ json::value ToJson(const Tenant& t) {
 }
 
 Result<Tenant> TenantFromJson(const json::value& v) {
-  PV_ASSIGN_OR_RETURN(auto s, Open(v, "tenant"));
+  PV_ASSIGN_OR_RETURN(auto s, OpenStored(v, "tenant"));
   Tenant t;
   t.id = s.Str("id");
   t.name = s.Str("name");
@@ -247,12 +187,11 @@ json::value ToJson(const Placement& p) {
 }
 
 Result<Placement> PlacementFromJson(const json::value& v) {
-  PV_ASSIGN_OR_RETURN(auto s, Open(v, "principal directory entry"));
+  PV_ASSIGN_OR_RETURN(auto s, OpenStored(v, "principal directory entry"));
   Placement p;
   p.region = s.Str("region");
   p.created_at = FromUnixMicros(s.Int("created_at"));
-  if (auto* e = v.as_object().if_contains("erasing"); e && e->is_bool())
-    p.erasing = e->get_bool();
+  p.erasing = s.OptBool("erasing");
   if (!s.ok || p.region.empty())
     return Err(Corrupt("principal directory entry"));
   return p;
@@ -267,7 +206,7 @@ json::value ToJson(const RelocationRecord& r) {
 }
 
 Result<RelocationRecord> RelocationFromJson(const json::value& v) {
-  PV_ASSIGN_OR_RETURN(auto s, Open(v, "relocation"));
+  PV_ASSIGN_OR_RETURN(auto s, OpenStored(v, "relocation"));
   RelocationRecord r;
   r.tenant = s.Str("tenant");
   r.pseudonym = s.Str("pseudonym");
@@ -285,7 +224,7 @@ json::value ToJson(const Purpose& p) {
 }
 
 Result<Purpose> PurposeFromJson(const json::value& v) {
-  PV_ASSIGN_OR_RETURN(auto s, Open(v, "purpose"));
+  PV_ASSIGN_OR_RETURN(auto s, OpenStored(v, "purpose"));
   Purpose p;
   p.id = s.Str("id");
   auto category = ParsePurposeCategory(s.Str("category"));
@@ -311,7 +250,7 @@ json::value ToJson(const Collection& c) {
 }
 
 Result<Collection> CollectionFromJson(const json::value& v) {
-  PV_ASSIGN_OR_RETURN(auto s, Open(v, "collection"));
+  PV_ASSIGN_OR_RETURN(auto s, OpenStored(v, "collection"));
   Collection c;
   c.name = s.Str("name");
   c.retention = s.OptStr("retention");
@@ -321,12 +260,12 @@ Result<Collection> CollectionFromJson(const json::value& v) {
   if (!s.ok || !fields || !fields->is_array())
     return Err(Corrupt("collection"));
   for (auto& fv : fields->get_array()) {
-    PV_ASSIGN_OR_RETURN(auto fs, Open(fv, "collection"));
+    PV_ASSIGN_OR_RETURN(auto fs, OpenStored(fv, "collection"));
     FieldSpec f;
     f.name = fs.Str("name");
     auto type = ParseFieldType(fs.Str("type"));
-    f.required = fs.Bool("required");
-    f.searchable = fs.Bool("searchable");
+    f.required = fs.OptBool("required");
+    f.searchable = fs.OptBool("searchable");
     if (!fs.ok || !type) return Err(Corrupt("collection"));
     f.type = *type;
     c.fields.push_back(std::move(f));

@@ -21,9 +21,8 @@ using testing::VaultHarness;
 class ErasureTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto t = h.vault->tenants.Create("acme", "Acme", {"eu", "us"}, "eu");
-    ASSERT_TRUE(t.has_value()) << t.error().ToString();
-    tenant = *t;
+    tenant = h.CreateAcme();
+    ASSERT_EQ(tenant.id, "acme");
     auto c = h.vault->collections.Put(
         "acme", "customers", {{"email", FieldType::kEmail, true, true}}, "");
     ASSERT_TRUE(c.has_value());

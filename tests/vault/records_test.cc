@@ -17,9 +17,8 @@ using testing::VaultHarness;
 class RecordServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto t = h.vault->tenants.Create("acme", "Acme", {"eu", "us"}, "eu");
-    ASSERT_TRUE(t.has_value()) << t.error().ToString();
-    tenant = *t;
+    tenant = h.CreateAcme();
+    ASSERT_EQ(tenant.id, "acme");
     auto c =
         h.vault->collections.Put("acme", "customers",
                                  {{"email", FieldType::kEmail, true, true},

@@ -39,9 +39,8 @@ class ResidencyTest : public ::testing::Test {
   // (Re)creates the harness, tenant and collection from scratch.
   void Build() {
     h = std::make_unique<VaultHarness>();
-    auto t = h->vault->tenants.Create("acme", "Acme", {"eu", "us"}, "eu");
-    ASSERT_TRUE(t.has_value()) << t.error().ToString();
-    tenant = *t;
+    tenant = h->CreateAcme();
+    ASSERT_EQ(tenant.id, "acme");
     auto c =
         h->vault->collections.Put("acme", "customers",
                                   {{"email", FieldType::kEmail, true, true},

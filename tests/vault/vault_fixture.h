@@ -111,6 +111,13 @@ struct VaultHarness {
     return std::make_unique<storage::HookedBackend>(std::move(with_faults));
   }
 
+  // The tenant "acme", with regions eu (its default) and us.
+  Tenant CreateAcme() {
+    auto t = vault->tenants.Create("acme", "Acme", {"eu", "us"}, "eu");
+    EXPECT_TRUE(t.has_value()) << t.error().ToString();
+    return t.value_or(Tenant{});
+  }
+
   FixedClock clock;
   Faults faults;
   // The stores themselves, bypassing injected faults.
