@@ -115,26 +115,25 @@ struct App::Route {
   std::string method;
   std::vector<std::string> pattern;  // "{x}" segments are parameters
   std::string name;
+  policy::Operation op;
   HandlerFn fn;
 
-  // Requests that read PII or change anything are audited.
+  const policy::OperationSpec& spec() const { return policy::Spec(op); }
   bool audited() const {
 #ifdef PIIVAULT_BENCHMARK_AUDIT_OFF  // bench/CMakeLists.txt: benchmark only
     return false;
 #else
-    return method != "GET" || name.starts_with("records.") ||
-           name.starts_with("tokens.") || name.starts_with("principals.");
+    return spec().audited == policy::Audited::kAlways;
 #endif
   }
-  // The path parameter named `name` ("{t}"), if the pattern has one.
-  std::optional<std::size_t> Param(std::string_view param) const {
-    std::size_t i = 0;
-    for (auto& segment : pattern) {
-      if (!segment.starts_with('{')) continue;
-      if (segment == "{" + std::string(param) + "}") return i;
-      ++i;
-    }
-    return std::nullopt;
+  // What the operation is on, from the path parameters its spec declares.
+  policy::AccessDecider::Target Target(
+      const std::vector<std::string>& params) const {
+    policy::AccessDecider::Target t;
+    std::size_t next = 0;
+    if (spec().on_tenant) t.tenant = params.at(next++);
+    if (spec().on_identity) t.identity = params.at(next);
+    return t;
   }
 };
 
@@ -179,17 +178,18 @@ class App::Routes {
 
 // One request's audit event: which log it goes to, what it says, and when it
 // is written (before the request's first change, or after a request that
-// changed nothing; either way before the response leaves).
+// changed nothing; either way before the response leaves). The subjects are
+// what the request touched, noted by the handler and the services.
 class App::AuditTrail {
  public:
-  static AuditTrail For(const Route& route, Call& call, audit::AuditLog& log) {
-    AuditTrail t(log, *call.vault.clock);
-    audit::Event& e = t.event_;
+  AuditTrail(const Route& route, const Call& call, audit::AuditLog& log)
+      : log_(log), clock_(*call.vault.clock) {
+    audit::Event& e = event_;
     e.actor = call.identity.id;
     e.action = route.name;
     e.request_id = call.request_id;
-    // Only well-formed names go into events: a header or path segment can
-    // carry anything, and events never hold PII.
+    // Only well-formed names go into events: a header can carry anything,
+    // and events never hold PII.
     auto name = [](std::string_view v) {
       return vault::ValidateName("name", v).ok() ? std::string(v)
                                                  : std::string();
@@ -197,47 +197,46 @@ class App::AuditTrail {
     e.purpose = name(call.request.Header("x-purpose"));
     if (vault::IsOperatorRole(call.identity.role))
       e.lockbox = name(call.request.Header("x-lockbox-request"));
-    t.log_id_ = std::string(audit::AuditLog::kOperatorLog);
-    std::optional<vault::Tenant> tenant;
-    if (auto at = route.Param("t")) {
-      auto found = call.vault.tenants.Get(call.params[*at]);
-      if (found) {
-        tenant = *found;
-        t.log_id_ = audit::AuditLog::TenantLog(found->id);
-      }
-    }
-    if (auto at = route.Param("c")) e.collection = name(call.params[*at]);
-    if (auto at = route.Param("id"); at && route.name.starts_with("records."))
-      e.record =
-          call.params[*at].starts_with("rec_") && call.params[*at].size() <= 64
-              ? call.params[*at]
-              : "";
-    if (auto at = route.Param("p"); at && tenant) {
-      auto pseudonym = call.vault.records.Pseudonym(*tenant, call.params[*at]);
-      if (pseudonym) e.principal_pseudonym = *pseudonym;
-    }
-    return t;
+    log_id_ = std::string(audit::AuditLog::kOperatorLog);
+    // A request on a tenant goes to that tenant's log, allowed or not.
+    std::string_view tenant = route.Target(call.params).tenant;
+    if (!tenant.empty() && call.vault.tenants.Get(tenant))
+      log_id_ = audit::AuditLog::TenantLog(tenant);
   }
 
-  // Runs the handler with the event open for the services to complete. The
-  // event is written ahead of the handler's first change (blocking), or, if
-  // it changed nothing, must be written afterwards with WriteAfter(): a reply
-  // is only ever returned once its event is durable.
-  Result<Reply> Run(const HandlerFn& fn, Call& call) {
-    Result<Reply> reply = [&] {
-      audit::EventScope scope(&event_);
-      storage::BeforeFirstWrite write_ahead([&] {
-        written_ = true;
-        Stamp("ok");
-        auto appended = log_.Append(log_id_, event_);
-        return appended ? Status::Ok() : appended.error();
-      });
-      return fn(call);
-    }();
-    return reply;
+  audit::Event* event() { return &event_; }
+
+  // Runs `run` with the event open for the services to complete. The event
+  // is written ahead of the first change (blocking), or, if nothing
+  // changed, must be written afterwards with WriteAfter(): a reply is only
+  // ever returned once its event is durable.
+  Result<Reply> Run(const std::function<Result<Reply>()>& run) {
+    audit::EventScope scope(&event_);
+    storage::BeforeFirstWrite write_ahead([&] {
+      Stamp("ok");
+      auto appended = log_.Append(log_id_, event_);
+      if (!appended) return appended.error();
+      intent_ = *appended;
+      intent_event_ = event_;
+      return Status::Ok();
+    });
+    return run();
   }
 
-  bool written() const { return written_; }
+  bool written() const { return intent_.has_value(); }
+
+  // After a request whose event was written ahead: when the request then
+  // failed, or touched more than the intent says, an outcome entry linked
+  // to the intent records the final word (the log is append-only).
+  Status WriteOutcome(const Result<Reply>& reply) {
+    audit::Event final_word = event_;
+    final_word.outcome = reply ? "ok" : Outcome(reply.error());
+    final_word.at = intent_event_.at;
+    if (final_word == intent_event_) return Status::Ok();
+    Stamp(final_word.outcome);
+    event_.intent = *intent_;
+    return internal::ToStatus(log_.Append(log_id_, event_));
+  }
 
   // Appends the event with the reply's outcome, without blocking; `done` gets
   // the reply once the event is durable, or the append's error.
@@ -253,9 +252,6 @@ class App::AuditTrail {
   }
 
  private:
-  AuditTrail(audit::AuditLog& log, const Clock& clock)
-      : log_(log), clock_(clock) {}
-
   static std::string Outcome(const Status& s) {
     return s.code() == StatusCode::kPermissionDenied ||
                    s.code() == StatusCode::kUnauthenticated
@@ -272,18 +268,21 @@ class App::AuditTrail {
   const Clock& clock_;
   std::string log_id_;
   audit::Event event_;
-  bool written_ = false;
+  std::optional<uint64_t> intent_;  // index of the entry written ahead
+  audit::Event intent_event_;       // as it was written
 };
 
 App::App(vault::Vault* vault, audit::AuditLog* audit)
     : routes_(std::make_unique<Routes>()),
       vault_(vault),
       audit_(audit),
-      policies_(std::make_unique<policy::PolicyCache>()) {
+      policies_(std::make_unique<policy::PolicyCache>()),
+      access_(std::make_unique<policy::AccessDecider>(vault, policies_.get())) {
   RouteAdder add = [this](std::string method, std::string pattern,
-                          std::string name, HandlerFn fn) {
+                          std::string name, policy::Operation op,
+                          HandlerFn fn) {
     routes_->routes.push_back({std::move(method), SplitPath(pattern),
-                               std::move(name), std::move(fn)});
+                               std::move(name), op, std::move(fn)});
   };
   AddControlRoutes(add);
   AddDataRoutes(add);
@@ -352,13 +351,28 @@ void App::Handle(const HttpRequest& req, Respond respond) {
   const Route& route = routes_->routes[*matched];
   Call call{req,          std::move(params), std::move(*identity),
             x.request_id, *vault_,           *audit_,
-            *policies_};
+            policy::Decision()};
+  // Every route passes the access decision for its operation first.
+  auto decide_and_run = [&]() -> Result<Reply> {
+    policy::Caller caller{call.identity, req.Header("x-purpose"),
+                          req.Header("x-lockbox-request")};
+    PV_ASSIGN_OR_RETURN(call.decision,
+                        access_->Decide(caller, route.op,
+                                        route.Target(call.params)));
+    return route.fn(call);
+  };
   if (!route.audited())
-    return finish(ReplyResponse(x.request_id, route.fn(call)));
-  AuditTrail trail = AuditTrail::For(route, call, *audit_);
-  Result<Reply> reply = trail.Run(route.fn, call);
-  if (trail.written())
+    return finish(ReplyResponse(x.request_id, decide_and_run()));
+  AuditTrail trail(route, call, *audit_);
+  call.event = trail.event();
+  Result<Reply> reply = trail.Run(decide_and_run);
+  if (trail.written()) {
+    Status outcome = trail.WriteOutcome(reply);
+    // Fail closed: a change whose final outcome cannot be logged is not
+    // reported as done.
+    if (!outcome.ok() && reply) reply = Err(outcome);
     return finish(ReplyResponse(x.request_id, std::move(reply)));
+  }
   trail.WriteAfter(
       std::move(reply), [this, x = std::move(x), respond = std::move(respond)](
                             Result<Reply> durable) mutable {

@@ -11,6 +11,7 @@
 #include "api/http.h"
 #include "api/metrics.h"
 #include "audit/audit_log.h"
+#include "policy/access.h"
 #include "policy/policy_cache.h"
 #include "vault/vault.h"
 
@@ -45,6 +46,7 @@ class App {
   audit::AuditLog* audit_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<policy::PolicyCache> policies_;
+  std::unique_ptr<policy::AccessDecider> access_;
 };
 
 }  // namespace piivault::api

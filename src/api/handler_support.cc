@@ -73,83 +73,19 @@ Result<std::optional<std::vector<std::string>>> OptionalStringList(
   return std::optional<std::vector<std::string>>(std::move(out));
 }
 
-Status RequireRole(const Call& call, std::initializer_list<vault::Role> roles) {
-  if (std::find(roles.begin(), roles.end(), call.identity.role) != roles.end())
-    return Status::Ok();
-  return PermissionDenied("this identity's role may not do this");
+void Call::NoteCollection(std::string_view name) const {
+  if (event) event->collection = name;
 }
 
-Status RequireTenantRole(const Call& call, std::string_view tenant,
-                         std::initializer_list<vault::Role> roles,
-                         std::initializer_list<vault::Role> operator_roles) {
-  const auto& id = call.identity;
-  if (vault::IsOperatorRole(id.role)) {
-    if (std::find(operator_roles.begin(), operator_roles.end(), id.role) !=
-        operator_roles.end())
-      return Status::Ok();
-    return PermissionDenied("this identity's role may not do this");
-  }
-  if (id.tenant != tenant)
-    return PermissionDenied("this identity belongs to another tenant");
-  if (std::find(roles.begin(), roles.end(), id.role) == roles.end())
-    return PermissionDenied("this identity's role may not do this");
-  return Status::Ok();
+void Call::NotePrincipal(std::string_view pseudonym) const {
+  if (event) event->NotePrincipal(pseudonym);
 }
 
-Result<DataAccess> AuthorizeData(Call& call, std::string_view tenant,
-                                 bool writes) {
-  // Operator identities have no purpose of their own over tenant data: they
-  // read only what the tenant approved, under a lockbox request.
-  std::optional<vault::LockboxRequest> lockbox;
-  if (vault::IsOperatorRole(call.identity.role)) {
-    if (call.identity.role == vault::Role::kAuditor)
-      return Err(PermissionDenied("auditors cannot use the data plane"));
-    PV_ASSIGN_OR_RETURN(lockbox,
-                        call.vault.lockbox.Active(
-                            tenant, call.request.Header("x-lockbox-request"),
-                            call.identity.id));
-    if (writes) return Err(PermissionDenied("a lockbox allows reading only"));
-  } else if (call.identity.tenant != tenant) {
-    return Err(PermissionDenied("this identity belongs to another tenant"));
-  }
-  PV_ASSIGN_OR_RETURN(auto t, call.vault.tenants.Get(tenant));
-  if (writes && t.state != "active")
-    return Err(
-        PermissionDenied("the tenant is not active", "tenant_not_active"));
-
-  std::string_view purpose_id = call.request.Header("x-purpose");
-  if (purpose_id.empty())
-    return Err(InvalidArgument("the X-Purpose header is required",
-                               "purpose_required"));
-  auto purpose = call.vault.tenants.GetPurpose(tenant, purpose_id);
-  if (!purpose) {
-    if (purpose.error().code() == StatusCode::kNotFound)
-      return Err(InvalidArgument("the purpose is not defined for this tenant",
-                                 "unknown_purpose"));
-    return Err(purpose.error());
-  }
-  // Never marketing or advertising for the processor's own staff.
-  if (lockbox && vault::RequiresConsent(purpose->category))
-    return Err(PermissionDenied(
-        "a lockbox never covers a marketing or advertising purpose"));
-  return DataAccess{std::move(t), std::move(*purpose), std::move(lockbox)};
-}
-
-Status RequireInScope(const DataAccess& access,
-                      std::optional<std::string_view> collection,
-                      std::optional<std::string_view> principal) {
-  if (!access.lockbox) return Status::Ok();
-  if ((collection && !access.lockbox->scope.Covers(*collection)) ||
-      (principal && !access.lockbox->scope.CoversPrincipal(*principal)))
-    return PermissionDenied("outside the lockbox request's scope");
-  return Status::Ok();
-}
-
-Status RequireConsent(Call& call, const DataAccess& access,
-                      std::string_view principal) {
-  std::string_view purpose = ConsentPurpose(access);
+Status RequireConsent(Call& call, std::string_view principal) {
+  std::string_view purpose = call.decision.consent_purpose();
   if (purpose.empty()) return Status::Ok();
-  auto current = call.vault.consents.Current(access.tenant, principal);
+  auto current =
+      call.vault.consents.Current(call.decision.tenant(), principal);
   if (!current && current.error().code() != StatusCode::kNotFound)
     return current.error();
   if (current) {
@@ -159,45 +95,14 @@ Status RequireConsent(Call& call, const DataAccess& access,
   return vault::ConsentRequired();
 }
 
-std::string_view ConsentPurpose(const DataAccess& access) {
-  return vault::RequiresConsent(access.purpose.category)
-             ? std::string_view(access.purpose.id)
-             : std::string_view();
-}
-
-Result<FieldGrant> GrantFor(const Call& call, const DataAccess& access,
-                            policy::Action action,
-                            const vault::Collection& collection) {
-  if (call.identity.role != vault::Role::kTenantApp) return FieldGrant();
-  auto policy = call.policies.Get(call.identity.id, call.identity.policy);
-  if (!policy) return Err(Internal("stored policy is invalid"));
-  std::vector<std::string> fields;
-  for (auto& f : collection.fields) fields.push_back(f.name);
-  auto grant =
-      (*policy)->Evaluate(action, access.purpose.id, collection.name, fields);
-  if (!grant)
-    return Err(PermissionDenied("no policy rule allows this request"));
-  return FieldGrant(std::move(*grant));
-}
-
-bool PlainAllowed(const FieldGrant& grant, std::string_view field) {
-  if (!grant) return true;
-  auto it = grant->fields.find(std::string(field));
-  return it != grant->fields.end() && it->second == policy::Transform::kPlain;
-}
-
-bool Granted(const FieldGrant& grant, std::string_view field) {
-  return !grant || grant->fields.contains(std::string(field));
-}
-
 json::object VisibleFields(const vault::Fields& fields,
                            const vault::Collection& collection,
                            const FieldGrant& grant) {
   json::object out;
   for (auto& [name, value] : fields) {
-    if (PlainAllowed(grant, name)) {
+    if (policy::PlainAllowed(grant, name)) {
       out[name] = FieldValueJson(value);
-    } else if (Granted(grant, name)) {
+    } else if (policy::Granted(grant, name)) {
       // Masks read the canonical text; integers and booleans reveal nothing.
       const vault::FieldSpec* spec = collection.FindField(name);
       const std::string* text = std::get_if<std::string>(&value);
@@ -271,7 +176,7 @@ json::value TenantJson(const vault::Tenant& t) {
                       {"name", t.name},
                       {"regions", std::move(regions)},
                       {"default_region", t.default_region},
-                      {"state", t.state},
+                      {"state", vault::TenantStateName(t.state)},
                       {"created_at", TimeJson(t.created_at)}};
 }
 

@@ -11,8 +11,7 @@
 #include "api/http.h"
 #include "audit/audit_log.h"
 #include "base/status.h"
-#include "policy/access_policy.h"
-#include "policy/policy_cache.h"
+#include "policy/access.h"
 #include "vault/vault.h"
 
 namespace piivault::api {
@@ -24,7 +23,8 @@ struct Reply {
   json::value body;  // null: no body (204)
 };
 
-// One authenticated call.
+// One authenticated call, already allowed by the access decision
+// (policy/access.h) for its route's operation.
 struct Call {
   const HttpRequest& request;
   std::vector<std::string> params;  // path parameters, percent-decoded
@@ -32,7 +32,12 @@ struct Call {
   std::string request_id;
   vault::Vault& vault;
   audit::AuditLog& audit;
-  policy::PolicyCache& policies;
+  policy::Decision decision;
+  audit::Event* event = nullptr;  // the request's audit event, if audited
+
+  // Tells the audit event what the request is about (names only).
+  void NoteCollection(std::string_view name) const;
+  void NotePrincipal(std::string_view pseudonym) const;
 };
 
 using HandlerFn = std::function<Result<Reply>(Call&)>;
@@ -57,59 +62,14 @@ Result<std::optional<bool>> OptionalBool(const json::object& o,
 Result<std::optional<std::vector<std::string>>> OptionalStringList(
     const json::object& o, std::string_view key);
 
-// Access checks. Each returns permission_denied (403) when refused.
-Status RequireRole(const Call& call, std::initializer_list<vault::Role> roles);
-// An identity of tenant `t` with one of `roles`, or an operator identity with
-// one of `operator_roles`.
-Status RequireTenantRole(
-    const Call& call, std::string_view tenant,
-    std::initializer_list<vault::Role> roles,
-    std::initializer_list<vault::Role> operator_roles = {});
+// For a principal about to be written under a purpose that requires
+// consent (marketing, advertising): ok only while it has an active consent
+// for it; otherwise 403 consent_required (also for a principal that does not
+// exist). Reads pass decision.consent_purpose() to the vault instead, which
+// checks it with the principal's key at no extra read.
+Status RequireConsent(Call& call, std::string_view principal);
 
-// The data-plane gate: a tenant identity of `tenant`, or an operator
-// identity reading under its approved, unexpired lockbox request
-// (X-Lockbox-Request; 403 permission_denied otherwise, and never for writes
-// or under a consent-requiring purpose); an active tenant for writes; and a
-// valid X-Purpose of the tenant. Under a consent-requiring purpose each
-// principal must also pass RequireConsent; under a lockbox each collection
-// and principal must be in its scope (RequireInScope).
-struct DataAccess {
-  vault::Tenant tenant;
-  vault::Purpose purpose;
-  std::optional<vault::LockboxRequest> lockbox;  // operator access only
-};
-Result<DataAccess> AuthorizeData(Call& call, std::string_view tenant,
-                                 bool writes);
-
-// Ok unless the access is an operator's under a lockbox whose scope does not
-// cover `collection` or `principal` (each when given): 403.
-Status RequireInScope(const DataAccess& access,
-                      std::optional<std::string_view> collection,
-                      std::optional<std::string_view> principal = {});
-
-// Under a purpose that requires consent (marketing, advertising), ok only
-// while `principal` has an active consent for it; otherwise 403
-// consent_required (also for a principal that does not exist). Other
-// purposes never read the ledger: consent is never a condition of service.
-// For a principal about to be written; reads pass ConsentPurpose to the
-// vault, which checks it with the principal's key at no extra read.
-Status RequireConsent(Call& call, const DataAccess& access,
-                      std::string_view principal);
-// The purpose the vault must find the principal's consent for: the
-// request's when its category requires consent, else none (empty).
-std::string_view ConsentPurpose(const DataAccess& access);
-
-// Which fields of `collection` the caller may use for `action`: nullopt for
-// tenant-admins (everything); for tenant-apps the policy's grant, or
-// permission_denied when no rule allows the action.
-using FieldGrant = std::optional<policy::AccessPolicy::Grant>;
-Result<FieldGrant> GrantFor(const Call& call, const DataAccess& access,
-                            policy::Action action,
-                            const vault::Collection& collection);
-// Whether `field` may be returned/used in plain text under `grant`.
-bool PlainAllowed(const FieldGrant& grant, std::string_view field);
-// Whether `grant` covers `field` at all (plain or masked): what a write needs.
-bool Granted(const FieldGrant& grant, std::string_view field);
+using policy::FieldGrant;
 // The fields of a record as the caller may see them: plain, masked
 // (vault/masks.h) or left out, per `grant`.
 json::object VisibleFields(const vault::Fields& fields,
@@ -127,9 +87,11 @@ json::value IdentityJson(const vault::Identity& i);
 json::value CollectionJson(const vault::Collection& c);
 json::value PurposeJson(const vault::Purpose& p);
 
-// Route registration, one function per area.
-using RouteAdder = std::function<void(std::string method, std::string pattern,
-                                      std::string name, HandlerFn fn)>;
+// Route registration, one function per area: each route declares the
+// operation it performs (policy/access.h: who may, what is audited).
+using RouteAdder =
+    std::function<void(std::string method, std::string pattern,
+                       std::string name, policy::Operation op, HandlerFn fn)>;
 void AddControlRoutes(const RouteAdder& add);
 void AddDataRoutes(const RouteAdder& add);
 void AddAuditRoutes(const RouteAdder& add);

@@ -10,23 +10,22 @@
 namespace piivault::api {
 namespace {
 
-using vault::Role;
+using policy::Operation;
 
 constexpr std::size_t kMaxPage = 1000;
 constexpr std::size_t kMaxScan = 10000;  // entries read per request, at most
 
 // Which log a request is about, after checking the caller may read it.
 Result<std::string> LogFor(Call& call, bool tenant_log) {
-  if (!tenant_log) {
-    PV_RETURN_IF_ERROR(
-        RequireRole(call, {Role::kOperatorAdmin, Role::kAuditor}));
-    return std::string(audit::AuditLog::kOperatorLog);
-  }
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(
-      RequireTenantRole(call, t, {Role::kTenantAdmin}, {Role::kAuditor}));
-  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
-  return audit::AuditLog::TenantLog(tenant.id);
+  if (!tenant_log) return std::string(audit::AuditLog::kOperatorLog);
+  return audit::AuditLog::TenantLog(call.decision.tenant().id);
+}
+
+// Whether `e` names the principal `pseudonym` among its subjects.
+bool Names(const audit::Event& e, std::string_view pseudonym) {
+  return e.principal_pseudonym == pseudonym ||
+         std::find(e.principal_pseudonyms.begin(), e.principal_pseudonyms.end(),
+                   pseudonym) != e.principal_pseudonyms.end();
 }
 
 // A non-negative integer query parameter; `fallback` when absent.
@@ -50,6 +49,16 @@ Result<uint64_t> UintParam(const Call& call, std::string_view name,
 json::value EventJson(const audit::Event& e) {
   json::object o = audit::EntryObject(e);
   o["at"] = TimeJson(e.at);
+  // Every subject, also for entries written before the lists were (which
+  // name at most one of each).
+  auto list = [](const std::vector<std::string>& many, const std::string& one) {
+    json::array a;
+    for (auto& s : many) a.emplace_back(s);
+    if (a.empty() && !one.empty()) a.emplace_back(one);
+    return a;
+  };
+  o["records"] = list(e.records, e.record);
+  o["principal_pseudonyms"] = list(e.principal_pseudonyms, e.principal_pseudonym);
   return o;
 }
 
@@ -73,10 +82,8 @@ Result<Reply> Events(Call& call, bool tenant_log) {
       !principal.empty()) {
     if (!tenant_log)
       return Err(InvalidArgument("principal applies to tenant logs only"));
-    PV_ASSIGN_OR_RETURN(auto tenant,
-                        call.vault.tenants.Get(PathParam(call, 0)));
-    PV_ASSIGN_OR_RETURN(pseudonym,
-                        call.vault.records.Pseudonym(tenant, principal));
+    PV_ASSIGN_OR_RETURN(pseudonym, call.vault.records.Pseudonym(
+                                       call.decision.tenant(), principal));
   }
   std::optional<TimePoint> since, until;
   for (auto [name, slot] : {std::pair{"since", &since}, {"until", &until}}) {
@@ -102,7 +109,7 @@ Result<Reply> Events(Call& call, bool tenant_log) {
     for (auto& e : page) {
       next = e.seq + 1;
       bool match = (action.empty() || e.action == action) &&
-                   (pseudonym.empty() || e.principal_pseudonym == pseudonym) &&
+                   (pseudonym.empty() || Names(e, pseudonym)) &&
                    (!since || e.at >= *since) && (!until || e.at < *until);
       if (match) events.push_back(EventJson(e));
       if (events.size() >= limit) break;
@@ -155,19 +162,23 @@ Result<Reply> PublicKey(Call& call) {
 }  // namespace
 
 void AddAuditRoutes(const RouteAdder& add) {
-  add("GET", "/v1/audit/public-key", "audit.public_key", PublicKey);
+  add("GET", "/v1/audit/public-key", "audit.public_key",
+      Operation::kReadPublicKey, PublicKey);
   for (bool tenant : {true, false}) {
     std::string base = tenant ? "/v1/tenants/{t}/audit" : "/v1/operator/audit";
     std::string name = tenant ? "audit.tenant." : "audit.operator.";
+    Operation op =
+        tenant ? Operation::kReadTenantAudit : Operation::kReadOperatorAudit;
     auto bind = [tenant](Result<Reply> (*fn)(Call&, bool)) {
       return [fn, tenant](Call& call) { return fn(call, tenant); };
     };
-    add("GET", base + "/events", name + "events", bind(Events));
-    add("GET", base + "/head", name + "head", bind(Head));
-    add("GET", base + "/proof/inclusion", name + "inclusion", bind(Inclusion));
-    add("GET", base + "/proof/consistency", name + "consistency",
+    add("GET", base + "/events", name + "events", op, bind(Events));
+    add("GET", base + "/head", name + "head", op, bind(Head));
+    add("GET", base + "/proof/inclusion", name + "inclusion", op,
+        bind(Inclusion));
+    add("GET", base + "/proof/consistency", name + "consistency", op,
         bind(Consistency));
-    add("GET", base + "/export", name + "export", bind(Export));
+    add("GET", base + "/export", name + "export", op, bind(Export));
   }
 }
 

@@ -5,6 +5,7 @@
 namespace piivault::api {
 namespace {
 
+using policy::Operation;
 using vault::Role;
 
 json::value IssuedJson(const vault::IssuedIdentity& issued) {
@@ -28,7 +29,6 @@ Result<Reply> WhoAmI(Call& call) {
 }
 
 Result<Reply> CreateOperatorIdentity(Call& call) {
-  PV_RETURN_IF_ERROR(RequireRole(call, {Role::kOperatorAdmin}));
   PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"name", "role"}));
   PV_ASSIGN_OR_RETURN(auto name, RequiredString(body, "name"));
   PV_ASSIGN_OR_RETURN(auto role_name, RequiredString(body, "role"));
@@ -43,13 +43,11 @@ Result<Reply> CreateOperatorIdentity(Call& call) {
 }
 
 Result<Reply> ListOperatorIdentities(Call& call) {
-  PV_RETURN_IF_ERROR(RequireRole(call, {Role::kOperatorAdmin}));
   PV_ASSIGN_OR_RETURN(auto list, call.vault.identities.ListOperators());
   return Reply{200, IdentityList(list)};
 }
 
 Result<Reply> DeleteOperatorIdentity(Call& call) {
-  PV_RETURN_IF_ERROR(RequireRole(call, {Role::kOperatorAdmin}));
   PV_RETURN_IF_ERROR(call.vault.identities.Deactivate(PathParam(call, 0), ""));
   return Reply{204, nullptr};
 }
@@ -66,7 +64,6 @@ Result<Reply> ListRegions(Call& call) {
 }
 
 Result<Reply> CreateTenant(Call& call) {
-  PV_RETURN_IF_ERROR(RequireRole(call, {Role::kOperatorAdmin}));
   PV_ASSIGN_OR_RETURN(
       auto body,
       ParseObject(call.request, {"id", "name", "regions", "default_region"}));
@@ -84,16 +81,10 @@ Result<Reply> CreateTenant(Call& call) {
 }
 
 Result<Reply> GetTenant(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(RequireTenantRole(call, t,
-                                       {Role::kTenantAdmin, Role::kTenantApp},
-                                       {Role::kOperatorAdmin, Role::kAuditor}));
-  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
-  return Reply{200, TenantJson(tenant)};
+  return Reply{200, TenantJson(call.decision.tenant())};
 }
 
 Result<Reply> PatchTenant(Call& call) {
-  PV_RETURN_IF_ERROR(RequireRole(call, {Role::kOperatorAdmin}));
   PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"name", "regions",
                                                             "default_region"}));
   vault::TenantPatch patch;
@@ -108,11 +99,8 @@ Result<Reply> PatchTenant(Call& call) {
 
 // Where the tenant's data is stored, with exact counts per region.
 Result<Reply> TenantLocations(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(RequireTenantRole(call, t, {Role::kTenantAdmin},
-                                       {Role::kOperatorAdmin, Role::kAuditor}));
-  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
-  PV_ASSIGN_OR_RETURN(auto locations, call.vault.tenants.Locations(tenant));
+  PV_ASSIGN_OR_RETURN(auto locations,
+                      call.vault.tenants.Locations(call.decision.tenant()));
   json::array regions;
   for (auto& l : locations) {
     json::array countries;
@@ -132,9 +120,6 @@ Result<Reply> TenantLocations(Call& call) {
 }
 
 Result<Reply> CreateTenantIdentity(Call& call) {
-  std::string t(PathParam(call, 0));
-  PV_RETURN_IF_ERROR(
-      RequireTenantRole(call, t, {Role::kTenantAdmin}, {Role::kOperatorAdmin}));
   PV_ASSIGN_OR_RETURN(auto body,
                       ParseObject(call.request, {"name", "role", "policy"}));
   PV_ASSIGN_OR_RETURN(auto name, RequiredString(body, "name"));
@@ -149,59 +134,69 @@ Result<Reply> CreateTenantIdentity(Call& call) {
       return Err(ValidationFailed("policy", parsed.error().message()));
     policy = *p;
   }
-  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
-  PV_ASSIGN_OR_RETURN(
-      auto issued, call.vault.identities.Create(std::move(name), *role,
-                                                tenant.id, std::move(policy)));
+  const std::string& tenant = call.decision.tenant().id;
+  if (call.decision.limit() == policy::Decision::Limit::kFirstAdminOnly) {
+    if (*role != Role::kTenantAdmin || !policy.is_null())
+      return Err(PermissionDenied(
+          "an operator creates only a tenant's first tenant-admin"));
+    PV_ASSIGN_OR_RETURN(auto issued, call.vault.identities.CreateFirstAdmin(
+                                         std::move(name), tenant));
+    return Reply{201, IssuedJson(issued)};
+  }
+  PV_ASSIGN_OR_RETURN(auto issued,
+                      call.vault.identities.Create(std::move(name), *role,
+                                                   tenant, std::move(policy)));
   return Reply{201, IssuedJson(issued)};
 }
 
 Result<Reply> ListTenantIdentities(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(
-      RequireTenantRole(call, t, {Role::kTenantAdmin}, {Role::kOperatorAdmin}));
-  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
-  PV_ASSIGN_OR_RETURN(auto list, call.vault.identities.ListTenant(tenant.id));
+  PV_ASSIGN_OR_RETURN(
+      auto list, call.vault.identities.ListTenant(call.decision.tenant().id));
   return Reply{200, IdentityList(list)};
 }
 
 Result<Reply> DeleteTenantIdentity(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(
-      RequireTenantRole(call, t, {Role::kTenantAdmin}, {Role::kOperatorAdmin}));
-  PV_RETURN_IF_ERROR(call.vault.identities.Deactivate(PathParam(call, 1), t));
+  PV_RETURN_IF_ERROR(call.vault.identities.Deactivate(
+      PathParam(call, 1), call.decision.tenant().id));
   return Reply{204, nullptr};
 }
 
+// A new key for an identity; the old one stops working at once.
+Result<Reply> Rotate(Call& call, std::string_view id, std::string_view tenant) {
+  PV_ASSIGN_OR_RETURN(auto issued, call.vault.identities.Rotate(id, tenant));
+  return Reply{200, json::object{{"id", issued.identity.id},
+                                 {"api_key", issued.api_key}}};
+}
+
+Result<Reply> RotateOperatorIdentity(Call& call) {
+  return Rotate(call, PathParam(call, 0), "");
+}
+
+Result<Reply> RotateTenantIdentity(Call& call) {
+  return Rotate(call, PathParam(call, 1), call.decision.tenant().id);
+}
+
 Result<Reply> PutIdentityPolicy(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(
-      RequireTenantRole(call, t, {Role::kTenantAdmin}, {Role::kOperatorAdmin}));
   PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"rules"}));
   json::value doc = std::move(body);
   auto parsed = policy::AccessPolicy::Parse(doc);
   if (!parsed) return Err(ValidationFailed("policy", parsed.error().message()));
   PV_ASSIGN_OR_RETURN(
       auto identity,
-      call.vault.identities.SetPolicy(PathParam(call, 1), t, std::move(doc)));
+      call.vault.identities.SetPolicy(
+          PathParam(call, 1), call.decision.tenant().id, std::move(doc)));
   return Reply{200, IdentityJson(identity)};
 }
 
 Result<Reply> ListPurposes(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(RequireTenantRole(call, t,
-                                       {Role::kTenantAdmin, Role::kTenantApp},
-                                       {Role::kOperatorAdmin, Role::kAuditor}));
-  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
-  PV_ASSIGN_OR_RETURN(auto list, call.vault.tenants.ListPurposes(tenant.id));
+  PV_ASSIGN_OR_RETURN(
+      auto list, call.vault.tenants.ListPurposes(call.decision.tenant().id));
   json::array a;
   for (auto& p : list) a.push_back(PurposeJson(p));
   return Reply{200, json::object{{"purposes", std::move(a)}}};
 }
 
 Result<Reply> PutPurpose(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(RequireTenantRole(call, t, {Role::kTenantAdmin}));
   PV_ASSIGN_OR_RETURN(auto body,
                       ParseObject(call.request, {"category", "description"}));
   PV_ASSIGN_OR_RETURN(auto category_name, RequiredString(body, "category"));
@@ -211,7 +206,7 @@ Result<Reply> PutPurpose(Call& call) {
     return Err(ValidationFailed("category",
                                 "must be service, security, legal, analytics, "
                                 "marketing or advertising"));
-  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
+  const vault::Tenant& tenant = call.decision.tenant();
   // 201 for a new purpose, 200 for a changed description (as collections).
   auto existing = call.vault.tenants.GetPurpose(tenant.id, PathParam(call, 1));
   if (!existing && existing.error().code() != StatusCode::kNotFound)
@@ -253,36 +248,26 @@ Result<std::vector<vault::FieldSpec>> ParseFieldSpecs(
 }
 
 Result<Reply> PutCollection(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(RequireTenantRole(call, t, {Role::kTenantAdmin}));
   PV_ASSIGN_OR_RETURN(auto body,
                       ParseObject(call.request, {"fields", "retention"}));
   PV_ASSIGN_OR_RETURN(auto fields, ParseFieldSpecs(body));
   PV_ASSIGN_OR_RETURN(auto retention, OptionalString(body, "retention"));
-  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
-  if (tenant.state != "active")
-    return Err(
-        PermissionDenied("the tenant is not active", "tenant_not_active"));
   PV_ASSIGN_OR_RETURN(auto put, call.vault.collections.Put(
-                                    tenant.id, std::string(PathParam(call, 1)),
+                                    call.decision.tenant().id,
+                                    std::string(PathParam(call, 1)),
                                     std::move(fields), retention.value_or("")));
   return Reply{put.created ? 201 : 200, CollectionJson(put.collection)};
 }
 
 Result<Reply> GetCollection(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(
-      RequireTenantRole(call, t, {Role::kTenantAdmin, Role::kTenantApp}));
-  PV_ASSIGN_OR_RETURN(auto c,
-                      call.vault.collections.Get(t, PathParam(call, 1)));
+  PV_ASSIGN_OR_RETURN(auto c, call.vault.collections.Get(
+                                  call.decision.tenant().id, PathParam(call, 1)));
   return Reply{200, CollectionJson(c)};
 }
 
 Result<Reply> ListCollections(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(
-      RequireTenantRole(call, t, {Role::kTenantAdmin, Role::kTenantApp}));
-  PV_ASSIGN_OR_RETURN(auto list, call.vault.collections.List(t));
+  PV_ASSIGN_OR_RETURN(auto list,
+                      call.vault.collections.List(call.decision.tenant().id));
   json::array a;
   for (auto& c : list) a.push_back(CollectionJson(c));
   return Reply{200, json::object{{"collections", std::move(a)}}};
@@ -291,32 +276,47 @@ Result<Reply> ListCollections(Call& call) {
 }  // namespace
 
 void AddControlRoutes(const RouteAdder& add) {
-  add("GET", "/v1/whoami", "whoami", WhoAmI);
-  add("POST", "/v1/identities", "identities.create", CreateOperatorIdentity);
-  add("GET", "/v1/identities", "identities.list", ListOperatorIdentities);
+  add("GET", "/v1/whoami", "whoami", Operation::kWhoAmI, WhoAmI);
+  add("POST", "/v1/identities", "identities.create",
+      Operation::kCreateOperatorIdentity, CreateOperatorIdentity);
+  add("GET", "/v1/identities", "identities.list",
+      Operation::kListOperatorIdentities, ListOperatorIdentities);
   add("DELETE", "/v1/identities/{id}", "identities.delete",
-      DeleteOperatorIdentity);
-  add("GET", "/v1/regions", "regions.list", ListRegions);
-  add("POST", "/v1/tenants", "tenants.create", CreateTenant);
-  add("GET", "/v1/tenants/{t}", "tenants.get", GetTenant);
-  add("PATCH", "/v1/tenants/{t}", "tenants.update", PatchTenant);
-  add("GET", "/v1/tenants/{t}/locations", "tenants.locations", TenantLocations);
+      Operation::kDeactivateOperatorIdentity, DeleteOperatorIdentity);
+  add("POST", "/v1/identities/{id}/rotate", "identities.rotate",
+      Operation::kRotateOperatorIdentity, RotateOperatorIdentity);
+  add("GET", "/v1/regions", "regions.list", Operation::kListRegions,
+      ListRegions);
+  add("POST", "/v1/tenants", "tenants.create", Operation::kCreateTenant,
+      CreateTenant);
+  add("GET", "/v1/tenants/{t}", "tenants.get", Operation::kReadTenant,
+      GetTenant);
+  add("PATCH", "/v1/tenants/{t}", "tenants.update", Operation::kUpdateTenant,
+      PatchTenant);
+  add("GET", "/v1/tenants/{t}/locations", "tenants.locations",
+      Operation::kReadLocations, TenantLocations);
   add("POST", "/v1/tenants/{t}/identities", "tenant_identities.create",
-      CreateTenantIdentity);
+      Operation::kCreateTenantIdentity, CreateTenantIdentity);
   add("GET", "/v1/tenants/{t}/identities", "tenant_identities.list",
-      ListTenantIdentities);
+      Operation::kListTenantIdentities, ListTenantIdentities);
   add("DELETE", "/v1/tenants/{t}/identities/{id}", "tenant_identities.delete",
-      DeleteTenantIdentity);
+      Operation::kDeactivateTenantIdentity, DeleteTenantIdentity);
+  add("POST", "/v1/tenants/{t}/identities/{id}/rotate",
+      "tenant_identities.rotate", Operation::kRotateTenantIdentity,
+      RotateTenantIdentity);
   add("PUT", "/v1/tenants/{t}/identities/{id}/policy",
-      "tenant_identities.policy", PutIdentityPolicy);
-  add("GET", "/v1/tenants/{t}/purposes", "purposes.list", ListPurposes);
-  add("PUT", "/v1/tenants/{t}/purposes/{p}", "purposes.put", PutPurpose);
+      "tenant_identities.policy", Operation::kSetIdentityPolicy,
+      PutIdentityPolicy);
+  add("GET", "/v1/tenants/{t}/purposes", "purposes.list",
+      Operation::kListPurposes, ListPurposes);
+  add("PUT", "/v1/tenants/{t}/purposes/{p}", "purposes.put",
+      Operation::kPutPurpose, PutPurpose);
   add("PUT", "/v1/tenants/{t}/collections/{c}", "collections.put",
-      PutCollection);
+      Operation::kPutCollection, PutCollection);
   add("GET", "/v1/tenants/{t}/collections/{c}", "collections.get",
-      GetCollection);
+      Operation::kReadCollection, GetCollection);
   add("GET", "/v1/tenants/{t}/collections", "collections.list",
-      ListCollections);
+      Operation::kReadCollection, ListCollections);
 }
 
 }  // namespace piivault::api

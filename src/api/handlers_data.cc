@@ -9,6 +9,7 @@ namespace piivault::api {
 namespace {
 
 using policy::Action;
+using policy::Operation;
 
 constexpr std::size_t kSearchLimit = 1000;
 
@@ -33,7 +34,7 @@ Result<const json::object*> FieldsMember(const json::object& body) {
 // is about what is read back).
 Status CheckWritable(const FieldGrant& grant, const json::object& fields) {
   for (auto& [name, v] : fields)
-    if (!Granted(grant, name))
+    if (!policy::Granted(grant, name))
       return PermissionDenied("the policy does not allow writing a field");
   return Status::Ok();
 }
@@ -57,6 +58,15 @@ json::value RecordJson(const vault::Record& r,
   return o;
 }
 
+// A record as a caller without any read grant may see it after changing
+// it: that it exists, where and when; no field and no principal.
+json::value ChangedRecordJson(const vault::Record& r) {
+  return json::object{{"id", r.id},
+                      {"region", r.region},
+                      {"created_at", TimeJson(r.created_at)},
+                      {"updated_at", TimeJson(r.updated_at)}};
+}
+
 // The ?fields=a,b filter; every name must be a field of the collection.
 Result<vault::FieldFilter> FieldsQuery(const Call& call,
                                        const vault::Collection& collection) {
@@ -77,34 +87,35 @@ Result<vault::FieldFilter> FieldsQuery(const Call& call,
   return vault::FieldFilter(std::move(names));
 }
 
+// The collection a data-plane call names, and the caller's grant on it.
 struct CollectionCall {
-  DataAccess access;
   vault::Collection collection;
   FieldGrant grant;
 };
 
-Result<CollectionCall> Authorize(Call& call, Action action, bool writes) {
-  std::string_view t = PathParam(call, 0);
-  PV_ASSIGN_OR_RETURN(auto access, AuthorizeData(call, t, writes));
-  PV_ASSIGN_OR_RETURN(auto collection,
-                      call.vault.collections.Get(t, PathParam(call, 1)));
-  if (access.lockbox && action != Action::kRead && action != Action::kSearch)
-    return Err(PermissionDenied("a lockbox allows reading only"));
-  PV_RETURN_IF_ERROR(RequireInScope(access, collection.name));
-  PV_ASSIGN_OR_RETURN(auto grant, GrantFor(call, access, action, collection));
-  return CollectionCall{std::move(access), std::move(collection),
-                        std::move(grant)};
+Result<vault::Collection> CollectionOf(Call& call, std::string_view name) {
+  PV_ASSIGN_OR_RETURN(
+      auto collection,
+      call.vault.collections.Get(call.decision.tenant().id, name));
+  call.NoteCollection(collection.name);
+  return collection;
+}
+
+Result<CollectionCall> ForCollection(Call& call, Action action) {
+  PV_ASSIGN_OR_RETURN(auto collection, CollectionOf(call, PathParam(call, 1)));
+  PV_ASSIGN_OR_RETURN(auto grant, call.decision.Fields(action, collection));
+  return CollectionCall{std::move(collection), std::move(grant)};
 }
 
 Result<Reply> CreateRecord(Call& call) {
-  PV_ASSIGN_OR_RETURN(auto c, Authorize(call, Action::kWrite, true));
+  PV_ASSIGN_OR_RETURN(auto c, ForCollection(call, Action::kWrite));
   PV_ASSIGN_OR_RETURN(
       auto body, ParseObject(call.request, {"principal", "region", "fields"}));
   PV_ASSIGN_OR_RETURN(auto principal, RequiredString(body, "principal"));
   PV_ASSIGN_OR_RETURN(auto region, OptionalString(body, "region"));
   PV_ASSIGN_OR_RETURN(auto* fields_json, FieldsMember(body));
   PV_RETURN_IF_ERROR(CheckWritable(c.grant, *fields_json));
-  PV_RETURN_IF_ERROR(RequireConsent(call, c.access, principal));
+  PV_RETURN_IF_ERROR(RequireConsent(call, principal));
   vault::Fields fields;
   for (auto& [name, v] : *fields_json) {
     std::string field(name);
@@ -112,25 +123,25 @@ Result<Reply> CreateRecord(Call& call) {
     fields.emplace_back(std::move(field), std::move(value));
   }
   PV_ASSIGN_OR_RETURN(auto record,
-                      call.vault.records.Create(c.access.tenant, c.collection,
-                                                principal, region, fields));
+                      call.vault.records.Create(call.decision.tenant(),
+                                                c.collection, principal, region,
+                                                fields));
   return Reply{201, RecordJson(record, c.collection, c.grant, false)};
 }
 
 Result<Reply> GetRecord(Call& call) {
-  PV_ASSIGN_OR_RETURN(auto c, Authorize(call, Action::kRead, false));
+  PV_ASSIGN_OR_RETURN(auto c, ForCollection(call, Action::kRead));
   PV_ASSIGN_OR_RETURN(auto filter, FieldsQuery(call, c.collection));
-  PV_ASSIGN_OR_RETURN(auto record,
-                      call.vault.records.Get(c.access.tenant, c.collection.name,
-                                             PathParam(call, 2), filter,
-                                             ConsentPurpose(c.access)));
-  PV_RETURN_IF_ERROR(
-      RequireInScope(c.access, c.collection.name, record.principal));
+  PV_ASSIGN_OR_RETURN(auto record, call.vault.records.Get(
+                                       call.decision.tenant(), c.collection.name,
+                                       PathParam(call, 2), filter,
+                                       call.decision.consent_purpose()));
+  PV_RETURN_IF_ERROR(call.decision.RequireInScope(record.principal));
   return Reply{200, RecordJson(record, c.collection, c.grant)};
 }
 
 Result<Reply> PatchRecord(Call& call) {
-  PV_ASSIGN_OR_RETURN(auto c, Authorize(call, Action::kWrite, true));
+  PV_ASSIGN_OR_RETURN(auto c, ForCollection(call, Action::kWrite));
   PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"fields"}));
   PV_ASSIGN_OR_RETURN(auto* fields_json, FieldsMember(body));
   PV_RETURN_IF_ERROR(CheckWritable(c.grant, *fields_json));
@@ -144,23 +155,28 @@ Result<Reply> PatchRecord(Call& call) {
     PV_ASSIGN_OR_RETURN(auto value, JsonToFieldValue(field, v));
     changes.emplace_back(std::move(field), std::move(value));
   }
-  PV_ASSIGN_OR_RETURN(auto record,
-                      call.vault.records.Update(c.access.tenant, c.collection,
-                                                PathParam(call, 2), changes,
-                                                ConsentPurpose(c.access)));
-  return Reply{200, RecordJson(record, c.collection, c.grant)};
+  PV_ASSIGN_OR_RETURN(
+      auto record,
+      call.vault.records.Update(call.decision.tenant(), c.collection,
+                                PathParam(call, 2), changes,
+                                call.decision.consent_purpose()));
+  // The reply shows what a read would: the write grant says nothing about
+  // what the caller may see.
+  auto read = call.decision.FieldsIfAny(Action::kRead, c.collection);
+  if (!read) return Reply{200, ChangedRecordJson(record)};
+  return Reply{200, RecordJson(record, c.collection, *read)};
 }
 
 Result<Reply> DeleteRecord(Call& call) {
-  PV_ASSIGN_OR_RETURN(auto c, Authorize(call, Action::kDelete, true));
-  PV_RETURN_IF_ERROR(
-      call.vault.records.Delete(c.access.tenant, c.collection.name,
-                                PathParam(call, 2), ConsentPurpose(c.access)));
+  PV_ASSIGN_OR_RETURN(auto c, ForCollection(call, Action::kDelete));
+  PV_RETURN_IF_ERROR(call.vault.records.Delete(
+      call.decision.tenant(), c.collection.name, PathParam(call, 2),
+      call.decision.consent_purpose()));
   return Reply{204, nullptr};
 }
 
 Result<Reply> Search(Call& call) {
-  PV_ASSIGN_OR_RETURN(auto c, Authorize(call, Action::kSearch, false));
+  PV_ASSIGN_OR_RETURN(auto c, ForCollection(call, Action::kSearch));
   PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"match", "limit"}));
   auto* match = body.if_contains("match");
   if (!match || !match->is_object() || match->get_object().size() != 1)
@@ -176,60 +192,49 @@ Result<Reply> Search(Call& call) {
   auto& [field_key, value_json] = *match->get_object().begin();
   std::string field(field_key);
   // Searching a field is reading it: the caller must see it in plain.
-  if (!PlainAllowed(c.grant, field))
+  if (!policy::PlainAllowed(c.grant, field))
     return Err(
         PermissionDenied("the policy does not allow searching this field"));
   PV_ASSIGN_OR_RETURN(auto value, JsonToFieldValue(field, value_json));
   // Under a consent-requiring purpose, only consenting principals' records.
   PV_ASSIGN_OR_RETURN(
       auto records,
-      call.vault.records.Search(c.access.tenant, c.collection, field, value,
-                                limit, ConsentPurpose(c.access)));
+      call.vault.records.Search(call.decision.tenant(), c.collection, field,
+                                value, limit, call.decision.consent_purpose()));
   json::array out;
   for (auto& r : records) {
-    if (!RequireInScope(c.access, c.collection.name, r.principal).ok())
+    if (!call.decision.RequireInScope(r.principal).ok())
       continue;  // a lockbox sees only the principals it names
     out.push_back(RecordJson(r, c.collection, c.grant));
   }
   return Reply{200, json::object{{"records", std::move(out)}}};
 }
 
-// Tokens are for the tenant's own systems: no lockbox covers them.
-Result<DataAccess> AuthorizeTokens(Call& call, std::string_view t) {
-  PV_ASSIGN_OR_RETURN(auto access, AuthorizeData(call, t, false));
-  if (access.lockbox)
-    return Err(PermissionDenied("a lockbox does not cover tokens"));
-  return access;
-}
-
 Result<Reply> Tokenize(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_ASSIGN_OR_RETURN(auto access, AuthorizeTokens(call, t));
   PV_ASSIGN_OR_RETURN(
       auto body, ParseObject(call.request, {"collection", "record", "fields"}));
   PV_ASSIGN_OR_RETURN(auto collection_name, RequiredString(body, "collection"));
   PV_ASSIGN_OR_RETURN(auto record_id, RequiredString(body, "record"));
   PV_ASSIGN_OR_RETURN(auto fields, OptionalStringList(body, "fields"));
   if (!fields) return Err(InvalidArgument("'fields' is required"));
-  PV_ASSIGN_OR_RETURN(auto collection,
-                      call.vault.collections.Get(t, collection_name));
+  PV_ASSIGN_OR_RETURN(auto collection, CollectionOf(call, collection_name));
   PV_ASSIGN_OR_RETURN(auto grant,
-                      GrantFor(call, access, Action::kTokenize, collection));
+                      call.decision.Fields(Action::kTokenize, collection));
   for (auto& f : *fields)
-    if (!PlainAllowed(grant, f) && collection.FindField(f))
+    if (!policy::PlainAllowed(grant, f) && collection.FindField(f))
       return Err(
           PermissionDenied("the policy does not allow tokenizing a field"));
-  PV_ASSIGN_OR_RETURN(auto tokens, call.vault.records.Tokenize(
-                                       access.tenant, collection, record_id,
-                                       *fields, ConsentPurpose(access)));
+  PV_ASSIGN_OR_RETURN(
+      auto tokens, call.vault.records.Tokenize(
+                       call.decision.tenant(), collection, record_id, *fields,
+                       call.decision.consent_purpose()));
   json::object out;
   for (auto& [field, token] : tokens) out[field] = token;
   return Reply{200, json::object{{"tokens", std::move(out)}}};
 }
 
 Result<Reply> Detokenize(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_ASSIGN_OR_RETURN(auto access, AuthorizeTokens(call, t));
+  const vault::Tenant& tenant = call.decision.tenant();
   PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"tokens"}));
   PV_ASSIGN_OR_RETURN(auto tokens, OptionalStringList(body, "tokens"));
   if (!tokens || tokens->empty() || tokens->size() > 1000)
@@ -239,23 +244,22 @@ Result<Reply> Detokenize(Call& call) {
   std::map<std::string, vault::Collection> collections;
   for (auto& token : *tokens) {
     PV_ASSIGN_OR_RETURN(auto target,
-                        call.vault.records.ResolveToken(access.tenant, token));
+                        call.vault.records.ResolveToken(tenant, token));
     auto it = collections.find(target.collection);
     if (it == collections.end()) {
-      PV_ASSIGN_OR_RETURN(auto c,
-                          call.vault.collections.Get(t, target.collection));
+      PV_ASSIGN_OR_RETURN(auto c, CollectionOf(call, target.collection));
       it = collections.emplace(target.collection, std::move(c)).first;
     }
-    PV_ASSIGN_OR_RETURN(
-        auto grant, GrantFor(call, access, Action::kDetokenize, it->second));
-    if (!PlainAllowed(grant, target.field))
+    PV_ASSIGN_OR_RETURN(auto grant, call.decision.Fields(Action::kDetokenize,
+                                                         it->second));
+    if (!policy::PlainAllowed(grant, target.field))
       return Err(
           PermissionDenied("the policy does not allow detokenizing a field"));
     PV_ASSIGN_OR_RETURN(
         auto record,
-        call.vault.records.Get(
-            access.tenant, target.collection, target.record_id,
-            std::vector<std::string>{target.field}, ConsentPurpose(access)));
+        call.vault.records.Get(tenant, target.collection, target.record_id,
+                               std::vector<std::string>{target.field},
+                               call.decision.consent_purpose()));
     if (record.fields.empty())
       return Err(NotFound("the tokenized value no longer exists"));
     values[token] = FieldValueJson(record.fields.front().second);
@@ -268,7 +272,6 @@ Result<Reply> Detokenize(Call& call) {
 // anything about the principal is looked up: a caller who may see nothing
 // must not learn even whether the principal exists.
 struct PrincipalRead {
-  DataAccess access;
   std::map<std::string, std::pair<vault::Collection, FieldGrant>> grants;
   vault::PrincipalView view;
 
@@ -291,24 +294,18 @@ struct PrincipalRead {
 };
 
 Result<PrincipalRead> ReadPrincipal(Call& call, Action action) {
-  std::string_view t = PathParam(call, 0);
+  const vault::Tenant& tenant = call.decision.tenant();
   PrincipalRead read;
-  PV_ASSIGN_OR_RETURN(read.access, AuthorizeData(call, t, false));
-  if (read.access.lockbox && action != Action::kRead)
-    return Err(PermissionDenied("a lockbox allows reading only"));
-  PV_ASSIGN_OR_RETURN(auto collections, call.vault.collections.List(t));
-  for (auto& c : collections) {
-    if (!RequireInScope(read.access, c.name).ok()) continue;
-    auto grant = GrantFor(call, read.access, action, c);
-    if (grant) read.grants.emplace(c.name, std::pair(c, std::move(*grant)));
-  }
-  if (read.grants.empty() && call.identity.role == vault::Role::kTenantApp)
+  PV_ASSIGN_OR_RETURN(auto collections, call.vault.collections.List(tenant.id));
+  for (auto& c : collections)
+    if (auto grant = call.decision.FieldsIfAny(action, c))
+      read.grants.emplace(c.name, std::pair(c, std::move(*grant)));
+  if (read.grants.empty() && !call.decision.unrestricted())
     return Err(PermissionDenied("no policy rule allows this request"));
-  PV_RETURN_IF_ERROR(
-      RequireInScope(read.access, std::nullopt, PathParam(call, 1)));
-  PV_ASSIGN_OR_RETURN(read.view, call.vault.records.GetPrincipal(
-                                     read.access.tenant, PathParam(call, 1),
-                                     ConsentPurpose(read.access)));
+  PV_RETURN_IF_ERROR(call.decision.RequireInScope(PathParam(call, 1)));
+  PV_ASSIGN_OR_RETURN(
+      read.view, call.vault.records.GetPrincipal(
+                     tenant, PathParam(call, 1), call.decision.consent_purpose()));
   return read;
 }
 
@@ -321,17 +318,14 @@ Result<Reply> GetPrincipal(Call& call) {
                             {"consents", ConsentsJson(read.view.consents)}}};
 }
 
-// The consent ledger is the controller's to keep: any identity of the
-// tenant records and reads it, with no purpose (recording consent is not
-// processing under one).
-Result<vault::Tenant> ConsentTenant(Call& call, bool writes) {
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(RequireTenantRole(
-      call, t, {vault::Role::kTenantAdmin, vault::Role::kTenantApp}));
-  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
-  if (writes && tenant.state != "active")
-    return Err(
-        PermissionDenied("the tenant is not active", "tenant_not_active"));
+// The consent ledger is the controller's to keep, with no purpose
+// (recording consent is not processing under one). The principal is named
+// in the audit event before anything about it is looked up.
+Result<vault::Tenant> ConsentTenant(Call& call) {
+  const vault::Tenant& tenant = call.decision.tenant();
+  PV_ASSIGN_OR_RETURN(auto pseudonym,
+                      call.vault.records.Pseudonym(tenant, PathParam(call, 1)));
+  call.NotePrincipal(pseudonym);
   return tenant;
 }
 
@@ -344,11 +338,13 @@ json::object ConsentEventJson(const vault::ConsentEvent& e) {
 }
 
 Result<Reply> RecordConsent(Call& call) {
-  PV_ASSIGN_OR_RETURN(auto tenant, ConsentTenant(call, true));
   PV_ASSIGN_OR_RETURN(
       auto body,
       ParseObject(call.request, {"purpose", "granted", "method", "evidence"}));
   PV_ASSIGN_OR_RETURN(auto purpose_id, RequiredString(body, "purpose"));
+  if (!call.decision.AllowsConsentPurpose(Action::kConsentWrite, purpose_id))
+    return Err(PermissionDenied("no policy rule allows this request"));
+  PV_ASSIGN_OR_RETURN(auto tenant, ConsentTenant(call));
   PV_ASSIGN_OR_RETURN(auto granted, OptionalBool(body, "granted"));
   if (!granted) return Err(ValidationFailed("granted", "true or false"));
   PV_ASSIGN_OR_RETURN(auto method, OptionalString(body, "method"));
@@ -366,11 +362,18 @@ Result<Reply> RecordConsent(Call& call) {
 }
 
 Result<Reply> ListConsents(Call& call) {
-  PV_ASSIGN_OR_RETURN(auto tenant, ConsentTenant(call, false));
+  PV_ASSIGN_OR_RETURN(auto tenant, ConsentTenant(call));
   PV_ASSIGN_OR_RETURN(auto ledger,
                       call.vault.consents.Ledger(tenant, PathParam(call, 1)));
+  // A tenant-app sees the purposes its consent_read rules name.
+  auto readable = [&](std::string_view purpose) {
+    return call.decision.AllowsConsentPurpose(Action::kConsentRead, purpose);
+  };
+  std::erase_if(ledger.current,
+                [&](const auto& entry) { return !readable(entry.first); });
   json::array history;
-  for (auto& e : ledger.history) history.push_back(ConsentEventJson(e));
+  for (auto& e : ledger.history)
+    if (readable(e.purpose)) history.push_back(ConsentEventJson(e));
   return Reply{200, json::object{{"current", ConsentsJson(ledger.current)},
                                  {"history", std::move(history)}}};
 }
@@ -381,7 +384,7 @@ Result<Reply> ExportPrincipal(Call& call) {
   PV_ASSIGN_OR_RETURN(auto read, ReadPrincipal(call, Action::kExport));
   json::array history;
   auto ledger =
-      call.vault.consents.Ledger(read.access.tenant, read.view.principal);
+      call.vault.consents.Ledger(call.decision.tenant(), read.view.principal);
   // kNotFound: placed, but nothing written yet, so no ledger either.
   if (!ledger && ledger.error().code() != StatusCode::kNotFound)
     return Err(ledger.error());
@@ -390,7 +393,7 @@ Result<Reply> ExportPrincipal(Call& call) {
   return Reply{
       200,
       json::object{{"format", "piivault-principal-export-v1"},
-                   {"tenant", read.access.tenant.id},
+                   {"tenant", call.decision.tenant().id},
                    {"principal", read.view.principal},
                    {"region", read.view.region},
                    {"exported_at", TimeJson(call.vault.clock->Now())},
@@ -414,30 +417,24 @@ json::value CertificateJson(const vault::ErasureCertificate& c) {
 // Erasure removes the principal from every collection: tenant-admins, or
 // tenant-apps whose policy allows deleting in all of them.
 Result<Reply> ErasePrincipal(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_ASSIGN_OR_RETURN(auto access, AuthorizeData(call, t, true));
-  PV_ASSIGN_OR_RETURN(auto collections, call.vault.collections.List(t));
-  for (auto& c : collections) {
-    auto grant = GrantFor(call, access, Action::kDelete, c);
-    if (!grant) return Err(grant.error());
-  }
-  PV_RETURN_IF_ERROR(RequireConsent(call, access, PathParam(call, 1)));
-  PV_ASSIGN_OR_RETURN(auto certificate, call.vault.erasures.Erase(
-                                            access.tenant, PathParam(call, 1),
-                                            call.audit.signer()));
+  const vault::Tenant& tenant = call.decision.tenant();
+  PV_ASSIGN_OR_RETURN(auto collections, call.vault.collections.List(tenant.id));
+  for (auto& c : collections)
+    PV_RETURN_IF_ERROR(
+        internal::ToStatus(call.decision.Fields(Action::kDelete, c)));
+  PV_RETURN_IF_ERROR(RequireConsent(call, PathParam(call, 1)));
+  PV_ASSIGN_OR_RETURN(auto certificate,
+                      call.vault.erasures.Erase(tenant, PathParam(call, 1),
+                                                call.audit.signer()));
   return Reply{200,
                json::object{{"certificate", CertificateJson(certificate)}}};
 }
 
 // The tenant's register of certificates: no personal data, so no purpose.
 Result<Reply> ListCertificates(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(
-      RequireTenantRole(call, t, {vault::Role::kTenantAdmin},
-                        {vault::Role::kOperatorAdmin, vault::Role::kAuditor}));
-  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
-  PV_ASSIGN_OR_RETURN(auto certificates,
-                      call.vault.erasures.Certificates(tenant.id));
+  PV_ASSIGN_OR_RETURN(
+      auto certificates,
+      call.vault.erasures.Certificates(call.decision.tenant().id));
   json::array out;
   for (auto& c : certificates) out.push_back(CertificateJson(c));
   return Reply{200, json::object{{"certificates", std::move(out)}}};
@@ -446,17 +443,12 @@ Result<Reply> ListCertificates(Call& call) {
 // Residency management rather than processing: the tenant-admin decides where
 // a principal's data lives, so no purpose is involved (API.md lists none).
 Result<Reply> RelocatePrincipal(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(RequireTenantRole(call, t, {vault::Role::kTenantAdmin}));
   PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"region"}));
   PV_ASSIGN_OR_RETURN(auto region, RequiredString(body, "region"));
-  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
-  if (tenant.state != "active")
-    return Err(
-        PermissionDenied("the tenant is not active", "tenant_not_active"));
   std::string_view principal = PathParam(call, 1);
-  PV_ASSIGN_OR_RETURN(
-      auto placed, call.vault.relocations.Relocate(tenant, principal, region));
+  PV_ASSIGN_OR_RETURN(auto placed,
+                      call.vault.relocations.Relocate(call.decision.tenant(),
+                                                      principal, region));
   return Reply{200, json::object{{"principal", principal}, {"region", placed}}};
 }
 
@@ -464,30 +456,33 @@ Result<Reply> RelocatePrincipal(Call& call) {
 
 void AddDataRoutes(const RouteAdder& add) {
   add("POST", "/v1/tenants/{t}/collections/{c}/records", "records.create",
-      CreateRecord);
+      Operation::kCreateRecord, CreateRecord);
   add("GET", "/v1/tenants/{t}/collections/{c}/records/{id}", "records.get",
-      GetRecord);
+      Operation::kReadRecord, GetRecord);
   add("PATCH", "/v1/tenants/{t}/collections/{c}/records/{id}", "records.update",
-      PatchRecord);
+      Operation::kUpdateRecord, PatchRecord);
   add("DELETE", "/v1/tenants/{t}/collections/{c}/records/{id}",
-      "records.delete", DeleteRecord);
+      "records.delete", Operation::kDeleteRecord, DeleteRecord);
   add("POST", "/v1/tenants/{t}/collections/{c}/search", "records.search",
-      Search);
-  add("POST", "/v1/tenants/{t}/tokenize", "tokens.tokenize", Tokenize);
-  add("POST", "/v1/tenants/{t}/detokenize", "tokens.detokenize", Detokenize);
-  add("GET", "/v1/tenants/{t}/principals/{p}", "principals.get", GetPrincipal);
+      Operation::kSearchRecords, Search);
+  add("POST", "/v1/tenants/{t}/tokenize", "tokens.tokenize",
+      Operation::kTokenize, Tokenize);
+  add("POST", "/v1/tenants/{t}/detokenize", "tokens.detokenize",
+      Operation::kDetokenize, Detokenize);
+  add("GET", "/v1/tenants/{t}/principals/{p}", "principals.get",
+      Operation::kReadPrincipal, GetPrincipal);
   add("GET", "/v1/tenants/{t}/principals/{p}/export", "principals.export",
-      ExportPrincipal);
+      Operation::kExportPrincipal, ExportPrincipal);
   add("DELETE", "/v1/tenants/{t}/principals/{p}", "principals.erase",
-      ErasePrincipal);
+      Operation::kErasePrincipal, ErasePrincipal);
   add("GET", "/v1/tenants/{t}/certificates", "certificates.list",
-      ListCertificates);
+      Operation::kReadCertificates, ListCertificates);
   add("POST", "/v1/tenants/{t}/principals/{p}/consents",
-      "principals.consents.record", RecordConsent);
+      "principals.consents.record", Operation::kRecordConsent, RecordConsent);
   add("GET", "/v1/tenants/{t}/principals/{p}/consents",
-      "principals.consents.list", ListConsents);
+      "principals.consents.list", Operation::kReadConsents, ListConsents);
   add("POST", "/v1/tenants/{t}/principals/{p}/relocate", "principals.relocate",
-      RelocatePrincipal);
+      Operation::kRelocatePrincipal, RelocatePrincipal);
 }
 
 }  // namespace piivault::api

@@ -5,7 +5,7 @@
 namespace piivault::api {
 namespace {
 
-using vault::Role;
+using policy::Operation;
 
 // "PT2H", "PT1H30M", "PT90S"-style text for a duration in seconds.
 std::string IsoDuration(std::chrono::seconds d) {
@@ -40,11 +40,7 @@ json::value LockboxJson(const vault::LockboxRequest& r, TimePoint now) {
 }
 
 Result<Reply> CreateRequest(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(RequireRole(
-      call,
-      {Role::kOperatorAdmin, Role::kOperatorSecurity, Role::kOperatorLegal}));
-  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
+  const vault::Tenant& tenant = call.decision.tenant();
   PV_ASSIGN_OR_RETURN(
       auto body, ParseObject(call.request, {"reason", "scope", "duration"}));
   PV_ASSIGN_OR_RETURN(auto reason, RequiredString(body, "reason"));
@@ -73,46 +69,36 @@ Result<Reply> CreateRequest(Call& call) {
 }
 
 Result<Reply> Decide(Call& call, bool approve) {
-  std::string_view t = PathParam(call, 0);
-  PV_RETURN_IF_ERROR(RequireTenantRole(call, t, {Role::kTenantAdmin}));
-  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
   PV_ASSIGN_OR_RETURN(auto request,
-                      call.vault.lockbox.Decide(tenant, PathParam(call, 1),
+                      call.vault.lockbox.Decide(call.decision.tenant(),
+                                                PathParam(call, 1),
                                                 call.identity, approve));
   return Reply{200, LockboxJson(request, call.vault.clock->Now())};
 }
 
-// The tenant's admins and auditors see every request; operator staff see the
-// ones they made. True for the latter.
-Result<bool> AuthorizeReader(const Call& call, std::string_view t) {
-  if (vault::IsOperatorRole(call.identity.role) &&
-      call.identity.role != Role::kAuditor)
-    return true;
-  PV_RETURN_IF_ERROR(
-      RequireTenantRole(call, t, {Role::kTenantAdmin}, {Role::kAuditor}));
-  return false;
+// The tenant's admins and auditors see every request; operator staff see
+// the ones they made.
+bool Visible(const Call& call, const vault::LockboxRequest& r) {
+  return call.decision.limit() !=
+             policy::Decision::Limit::kOwnRequestsOnly ||
+         r.requested_by == call.identity.id;
 }
 
 Result<Reply> ListRequests(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_ASSIGN_OR_RETURN(bool requester, AuthorizeReader(call, t));
-  PV_ASSIGN_OR_RETURN(auto tenant, call.vault.tenants.Get(t));
-  PV_ASSIGN_OR_RETURN(auto requests, call.vault.lockbox.List(tenant.id));
+  PV_ASSIGN_OR_RETURN(auto requests,
+                      call.vault.lockbox.List(call.decision.tenant().id));
   TimePoint now = call.vault.clock->Now();
   json::array out;
   for (auto& r : requests)
-    if (!requester || r.requested_by == call.identity.id)
-      out.push_back(LockboxJson(r, now));
+    if (Visible(call, r)) out.push_back(LockboxJson(r, now));
   return Reply{200, json::object{{"lockbox_requests", std::move(out)}}};
 }
 
 Result<Reply> GetRequest(Call& call) {
-  std::string_view t = PathParam(call, 0);
-  PV_ASSIGN_OR_RETURN(bool requester, AuthorizeReader(call, t));
   PV_ASSIGN_OR_RETURN(auto request,
-                      call.vault.lockbox.Get(t, PathParam(call, 1)));
-  if (requester && request.requested_by != call.identity.id)
-    return Err(NotFound("no such lockbox request"));
+                      call.vault.lockbox.Get(call.decision.tenant().id,
+                                             PathParam(call, 1)));
+  if (!Visible(call, request)) return Err(NotFound("no such lockbox request"));
   return Reply{200, LockboxJson(request, call.vault.clock->Now())};
 }
 
@@ -120,12 +106,15 @@ Result<Reply> GetRequest(Call& call) {
 
 void AddLockboxRoutes(const RouteAdder& add) {
   const std::string base = "/v1/tenants/{t}/lockbox-requests";
-  add("POST", base, "lockbox.create", CreateRequest);
-  add("GET", base, "lockbox.list", ListRequests);
-  add("GET", base + "/{id}", "lockbox.get", GetRequest);
+  add("POST", base, "lockbox.create", Operation::kRequestLockbox,
+      CreateRequest);
+  add("GET", base, "lockbox.list", Operation::kReadLockbox, ListRequests);
+  add("GET", base + "/{id}", "lockbox.get", Operation::kReadLockbox,
+      GetRequest);
   add("POST", base + "/{id}/approve", "lockbox.approve",
+      Operation::kDecideLockbox,
       [](Call& call) { return Decide(call, true); });
-  add("POST", base + "/{id}/deny", "lockbox.deny",
+  add("POST", base + "/{id}/deny", "lockbox.deny", Operation::kDecideLockbox,
       [](Call& call) { return Decide(call, false); });
 }
 

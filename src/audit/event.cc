@@ -1,5 +1,6 @@
 #include "audit/event.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 namespace piivault::audit {
@@ -15,6 +16,31 @@ EventScope::EventScope(Event* event) : outer_(current_event) {
 }
 EventScope::~EventScope() { current_event = outer_; }
 Event* EventScope::Current() { return current_event; }
+
+namespace {
+
+// Adds `value` to `list` once; `single` names it while it is the only one.
+void NoteOnce(std::vector<std::string>& list, std::string& single,
+              std::string_view value) {
+  if (value.empty()) return;
+  if (std::find(list.begin(), list.end(), value) == list.end())
+    list.emplace_back(value);
+  single = list.size() == 1 ? list.front() : std::string();
+}
+
+}  // namespace
+
+void Event::NoteRecord(std::string_view id) { NoteOnce(records, record, id); }
+
+void Event::NotePrincipal(std::string_view pseudonym) {
+  NoteOnce(principal_pseudonyms, principal_pseudonym, pseudonym);
+}
+
+void Event::NoteFields(const std::vector<std::string>& names) {
+  for (auto& n : names)
+    if (std::find(fields.begin(), fields.end(), n) == fields.end())
+      fields.push_back(n);
+}
 
 namespace {
 
@@ -83,16 +109,25 @@ std::string EncodeEntry(const Event& e) {
   member("collection", e.collection);
   member("record", e.record);
   member("principal_pseudonym", e.principal_pseudonym);
-  out.append(",\"fields\":[");
-  for (std::size_t i = 0; i < e.fields.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    AppendString(out, e.fields[i]);
-  }
-  out.push_back(']');
+  auto list = [&](std::string_view name, const std::vector<std::string>& v) {
+    out.append(",\"").append(name).append("\":[");
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      AppendString(out, v[i]);
+    }
+    out.push_back(']');
+  };
+  list("fields", e.fields);
   member("region", e.region);
   member("outcome", e.outcome);
   member("request_id", e.request_id);
   member("lockbox", e.lockbox);
+  // Members added later are written only when set, so that entries written
+  // before them keep their exact bytes.
+  if (!e.records.empty()) list("records", e.records);
+  if (!e.principal_pseudonyms.empty())
+    list("principal_pseudonyms", e.principal_pseudonyms);
+  if (e.intent) out.append(",\"intent\":").append(std::to_string(*e.intent));
   out.push_back('}');
   return out;
 }
@@ -114,6 +149,15 @@ json::object EntryObject(const Event& e) {
                  {"outcome", e.outcome},
                  {"request_id", e.request_id},
                  {"lockbox", e.lockbox}};
+  auto list = [](const std::vector<std::string>& v) {
+    json::array a;
+    for (auto& s : v) a.emplace_back(s);
+    return a;
+  };
+  if (!e.records.empty()) o["records"] = list(e.records);
+  if (!e.principal_pseudonyms.empty())
+    o["principal_pseudonyms"] = list(e.principal_pseudonyms);
+  if (e.intent) o["intent"] = *e.intent;
   return o;
 }
 
@@ -139,9 +183,24 @@ Result<Event> DecodeEntry(std::string_view entry) {
   e.seq = seq->is_uint64() ? seq->get_uint64()
                            : static_cast<uint64_t>(seq->get_int64());
   e.at = FromUnixMicros(at->get_int64());
-  for (auto& f : fields->get_array()) {
-    if (!f.is_string()) return bad();
-    e.fields.emplace_back(f.get_string());
+  auto strings = [&](const json::value& a, std::vector<std::string>& out) {
+    if (!a.is_array()) return false;
+    for (auto& s : a.get_array()) {
+      if (!s.is_string()) return false;
+      out.emplace_back(s.get_string());
+    }
+    return true;
+  };
+  if (!strings(*fields, e.fields)) return bad();
+  if (auto* r = o.if_contains("records"); r && !strings(*r, e.records))
+    return bad();
+  if (auto* p = o.if_contains("principal_pseudonyms");
+      p && !strings(*p, e.principal_pseudonyms))
+    return bad();
+  if (auto* i = o.if_contains("intent")) {
+    if (!i->is_uint64() && !i->is_int64()) return bad();
+    e.intent = i->is_uint64() ? i->get_uint64()
+                              : static_cast<uint64_t>(i->get_int64());
   }
   if (!str("actor", e.actor) || !str("action", e.action) ||
       !str("purpose", e.purpose) || !str("collection", e.collection) ||

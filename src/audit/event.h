@@ -6,6 +6,7 @@
 
 #include <boost/json/object.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,19 @@ struct Event {
   std::string outcome;  // "ok", "denied" or "error"
   std::string request_id;
   std::string lockbox;  // the lockbox request an operator read under, if any
+  // Every record and principal the request read, returned, changed or
+  // disclosed; `record` and `principal_pseudonym` name the subject while
+  // there is exactly one.
+  std::vector<std::string> records;
+  std::vector<std::string> principal_pseudonyms;
+  // On an outcome entry: the index of the entry written ahead of the
+  // request's first change, whose outcome this one corrects.
+  std::optional<uint64_t> intent;
+
+  // Adds what the request touched (each once; empty arguments are ignored).
+  void NoteRecord(std::string_view id);
+  void NotePrincipal(std::string_view pseudonym);
+  void NoteFields(const std::vector<std::string>& names);
 
   bool operator==(const Event&) const = default;
 };

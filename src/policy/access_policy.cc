@@ -7,7 +7,7 @@
 namespace piivault::policy {
 namespace {
 
-constexpr std::array<std::pair<Action, std::string_view>, 7> kActions{{
+constexpr std::array<std::pair<Action, std::string_view>, 9> kActions{{
     {Action::kRead, "read"},
     {Action::kWrite, "write"},
     {Action::kDelete, "delete"},
@@ -15,6 +15,8 @@ constexpr std::array<std::pair<Action, std::string_view>, 7> kActions{{
     {Action::kTokenize, "tokenize"},
     {Action::kDetokenize, "detokenize"},
     {Action::kExport, "export"},
+    {Action::kConsentRead, "consent_read"},
+    {Action::kConsentWrite, "consent_write"},
 }};
 
 bool Matches(const std::vector<std::string>& list, std::string_view value) {
@@ -40,6 +42,10 @@ Result<std::vector<std::string>> StringList(const boost::json::object& rule,
 }
 
 }  // namespace
+
+bool IsConsentAction(Action action) {
+  return action == Action::kConsentRead || action == Action::kConsentWrite;
+}
 
 std::optional<Action> ParseAction(std::string_view name) {
   for (auto& [a, n] : kActions)
@@ -70,18 +76,25 @@ Result<AccessPolicy> AccessPolicy::Parse(const boost::json::value& doc) {
     }
     Rule rule;
     PV_ASSIGN_OR_RETURN(rule.purposes, StringList(obj, "purposes"));
-    PV_ASSIGN_OR_RETURN(rule.collections, StringList(obj, "collections"));
-    if (obj.contains("fields")) {
-      PV_ASSIGN_OR_RETURN(rule.fields, StringList(obj, "fields"));
-    } else {
-      rule.fields = {"*"};
-    }
     PV_ASSIGN_OR_RETURN(auto actions, StringList(obj, "actions"));
     for (auto& a : actions) {
       auto action = ParseAction(a);
       if (!action)
         return Err(InvalidArgument("unknown policy action '" + a + "'"));
       rule.actions.push_back(*action);
+    }
+    // Collections matter to every action but the consent ones.
+    if (obj.contains("collections") ||
+        !std::all_of(rule.actions.begin(), rule.actions.end(),
+                     IsConsentAction)) {
+      PV_ASSIGN_OR_RETURN(rule.collections, StringList(obj, "collections"));
+    } else {
+      rule.collections = {"*"};
+    }
+    if (obj.contains("fields")) {
+      PV_ASSIGN_OR_RETURN(rule.fields, StringList(obj, "fields"));
+    } else {
+      rule.fields = {"*"};
     }
     if (auto* t = obj.if_contains("transform")) {
       if (*t == "plain")
@@ -117,6 +130,21 @@ std::optional<AccessPolicy::Grant> AccessPolicy::Evaluate(
     }
   }
   return grant;
+}
+
+bool AccessPolicy::Allows(Action action, std::string_view purpose) const {
+  return std::any_of(rules_.begin(), rules_.end(), [&](const Rule& rule) {
+    return std::find(rule.actions.begin(), rule.actions.end(), action) !=
+               rule.actions.end() &&
+           Matches(rule.purposes, purpose);
+  });
+}
+
+bool AccessPolicy::AllowsAnyPurpose(Action action) const {
+  return std::any_of(rules_.begin(), rules_.end(), [&](const Rule& rule) {
+    return std::find(rule.actions.begin(), rule.actions.end(), action) !=
+           rule.actions.end();
+  });
 }
 
 }  // namespace piivault::policy

@@ -27,8 +27,13 @@ enum class Action {
   kSearch,
   kTokenize,
   kDetokenize,
-  kExport
+  kExport,
+  // The consent ledger: rules name the consents' purposes; their collections
+  // and fields play no part (and may be left out).
+  kConsentRead,
+  kConsentWrite,
 };
+bool IsConsentAction(Action action);
 std::optional<Action> ParseAction(std::string_view name);
 
 enum class Transform { kPlain, kMask };
@@ -56,6 +61,12 @@ class AccessPolicy {
   std::optional<Grant> Evaluate(
       Action action, std::string_view purpose, std::string_view collection,
       const std::vector<std::string>& all_fields) const;
+
+  // Whether some rule allows `action` under `purpose`, whatever the
+  // collection: the first check of default deny, before anything is read.
+  bool Allows(Action action, std::string_view purpose) const;
+  // Whether some rule allows `action` at all.
+  bool AllowsAnyPurpose(Action action) const;
 
  private:
   std::vector<Rule> rules_;

@@ -184,7 +184,7 @@ Result<ErasureCertificate> ErasureService::Erase(
   const std::string relocation_key = keys::Relocation(tenant.id, pseudonym);
   const std::string dir_key = keys::PrincipalDirectory(tenant.id, pseudonym);
   audit::Event* event = audit::EventScope::Current();
-  if (event) event->principal_pseudonym = pseudonym;
+  if (event) event->NotePrincipal(pseudonym);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     // Finish an earlier erasure of this principal first.
     PV_ASSIGN_OR_RETURN(auto pending, control_->GetRaw(intent_key));

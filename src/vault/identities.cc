@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "base/encoding.h"
+#include "base/retry.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "vault/storage_keys.h"
@@ -20,6 +21,22 @@ Status BadKey() { return Unauthenticated("invalid or inactive API key"); }
 Result<IssuedIdentity> IdentityService::Create(std::string name, Role role,
                                                std::string tenant,
                                                boost::json::value policy) {
+  return RetryOnConflict("the tenant's admins", [&] {
+    return CreateOnce(name, role, tenant, policy, /*first_admin=*/false);
+  });
+}
+
+Result<IssuedIdentity> IdentityService::CreateFirstAdmin(std::string name,
+                                                         std::string tenant) {
+  return RetryOnConflict("the tenant's admins", [&] {
+    return CreateOnce(name, Role::kTenantAdmin, tenant, nullptr,
+                      /*first_admin=*/true);
+  });
+}
+
+Result<IssuedIdentity> IdentityService::CreateOnce(
+    std::string name, Role role, std::string tenant,
+    const boost::json::value& policy, bool first_admin) {
   if (name.empty() || name.size() > 256)
     return Err(ValidationFailed("name", "1 to 256 characters"));
   for (unsigned char c : name)
@@ -33,7 +50,7 @@ Result<IssuedIdentity> IdentityService::Create(std::string name, Role role,
                     .key_digest = {},
                     .created_at = clock_->Now(),
                     .deactivated_at = std::nullopt,
-                    .policy = std::move(policy)};
+                    .policy = policy};
   std::string secret = Base64UrlEncode(crypto::RandomBytes(kSecretBytes));
   identity.key_digest = control_->keyring().ApiKeyDigest(secret);
 
@@ -45,12 +62,34 @@ Result<IssuedIdentity> IdentityService::Create(std::string name, Role role,
                 ? keys::OperatorIdentity(identity.id)
                 : keys::TenantIdentity(identity.tenant, identity.id),
             "");
-  Status written = control_->Write(batch);
-  if (written.code() == StatusCode::kAborted)
-    return Err(Internal("identity id collision"));  // 2^-128: RNG failure
-  PV_RETURN_IF_ERROR(written);
+  if (role == Role::kTenantAdmin)
+    PV_RETURN_IF_ERROR(TouchAdminsGuard(batch, identity.tenant));
+  if (first_admin) {
+    // Read after the guard: an admin created or deactivated from here on
+    // changes the guard, and this write then aborts and is tried again.
+    PV_ASSIGN_OR_RETURN(auto existing, ListTenant(identity.tenant));
+    for (auto& i : existing)
+      if (i.role == Role::kTenantAdmin && !i.deactivated_at)
+        return Err(PermissionDenied(
+            "the tenant has an active tenant-admin; only it creates "
+            "identities"));
+  }
+  PV_RETURN_IF_ERROR(control_->Write(batch));
   std::string api_key = std::string(kKeyPrefix) + identity.id + "." + secret;
   return IssuedIdentity{std::move(identity), std::move(api_key)};
+}
+
+Status IdentityService::TouchAdminsGuard(storage::WriteBatch& batch,
+                                         std::string_view tenant) {
+  std::string key = keys::TenantAdminsGuard(tenant);
+  PV_ASSIGN_OR_RETURN(auto raw, control_->GetRaw(key));
+  if (raw)
+    batch.RequireValue(key, *raw);
+  else
+    batch.RequireAbsent(key);
+  control_->Put(batch, key,
+                boost::json::object{{"change", crypto::RandomId("chg_")}});
+  return Status::Ok();
 }
 
 Result<Identity> IdentityService::Authenticate(std::string_view api_key) {
@@ -109,22 +148,21 @@ Result<Identity> IdentityService::Modify(std::string_view id,
   if (!id.starts_with("id_") || id.size() > 64)
     return Err(NotFound("no such identity"));
   std::string key = keys::Identity(id);
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  return RetryOnConflict("the identity", [&]() -> Result<Identity> {
     PV_ASSIGN_OR_RETURN(auto raw, control_->GetRaw(key));
     if (!raw) return Err(NotFound("no such identity"));
     PV_ASSIGN_OR_RETURN(auto doc, control_->Decode(key, *raw));
     PV_ASSIGN_OR_RETURN(Identity identity, IdentityFromJson(doc));
     if (identity.tenant != tenant) return Err(NotFound("no such identity"));
-    fn(identity);
+    PV_RETURN_IF_ERROR(fn(identity));
     storage::WriteBatch batch;
     batch.RequireValue(key, *raw);
     control_->Put(batch, key, ToJson(identity));
-    Status written = control_->Write(batch);
-    if (written.code() == StatusCode::kAborted) continue;
-    PV_RETURN_IF_ERROR(written);
+    if (identity.role == Role::kTenantAdmin)
+      PV_RETURN_IF_ERROR(TouchAdminsGuard(batch, identity.tenant));
+    PV_RETURN_IF_ERROR(control_->Write(batch));
     return identity;
-  }
-  return Err(Aborted("the identity changed concurrently; retry"));
+  });
 }
 
 Status IdentityService::Deactivate(std::string_view id,
@@ -132,14 +170,33 @@ Status IdentityService::Deactivate(std::string_view id,
   TimePoint now = clock_->Now();
   return internal::ToStatus(Modify(id, tenant, [&](Identity& identity) {
     if (!identity.deactivated_at) identity.deactivated_at = now;
+    return Status::Ok();
   }));
+}
+
+Result<IssuedIdentity> IdentityService::Rotate(std::string_view id,
+                                               std::string_view tenant) {
+  std::string secret = Base64UrlEncode(crypto::RandomBytes(kSecretBytes));
+  PV_ASSIGN_OR_RETURN(auto identity,
+                      Modify(id, tenant, [&](Identity& identity) {
+                        if (identity.deactivated_at)
+                          return FailedPrecondition(
+                              "the identity is deactivated");
+                        identity.key_digest =
+                            control_->keyring().ApiKeyDigest(secret);
+                        return Status::Ok();
+                      }));
+  std::string api_key = std::string(kKeyPrefix) + identity.id + "." + secret;
+  return IssuedIdentity{std::move(identity), std::move(api_key)};
 }
 
 Result<Identity> IdentityService::SetPolicy(std::string_view id,
                                             std::string_view tenant,
                                             boost::json::value policy) {
-  return Modify(id, tenant,
-                [&](Identity& identity) { identity.policy = policy; });
+  return Modify(id, tenant, [&](Identity& identity) {
+    identity.policy = policy;
+    return Status::Ok();
+  });
 }
 
 }  // namespace piivault::vault

@@ -30,6 +30,16 @@ class IdentityService {
   // names an existing tenant (checked by the caller).
   Result<IssuedIdentity> Create(std::string name, Role role, std::string tenant,
                                 boost::json::value policy = nullptr);
+  // The operator's bootstrap: a tenant-admin of `tenant` only while the
+  // tenant has no active tenant-admin (decided atomically with every
+  // tenant-admin created or deactivated meanwhile); kPermissionDenied
+  // otherwise.
+  Result<IssuedIdentity> CreateFirstAdmin(std::string name,
+                                          std::string tenant);
+
+  // A new API key for the active identity `id` of `tenant` (empty for
+  // operator identities); the old key stops working at once.
+  Result<IssuedIdentity> Rotate(std::string_view id, std::string_view tenant);
 
   // The active identity the key belongs to; kUnauthenticated for malformed,
   // unknown, wrong or deactivated keys (one message for all, so callers
@@ -48,6 +58,13 @@ class IdentityService {
 
  private:
   Result<std::vector<Identity>> ListByIndex(const std::string& prefix);
+  Result<IssuedIdentity> CreateOnce(std::string name, Role role,
+                                    std::string tenant,
+                                    const boost::json::value& policy,
+                                    bool first_admin);
+  // Adds to `batch` the change of the tenant's admins guard, conditioned on
+  // its current value.
+  Status TouchAdminsGuard(storage::WriteBatch& batch, std::string_view tenant);
   // Read-modify-write of one identity under compare-and-set.
   template <typename Fn>
   Result<Identity> Modify(std::string_view id, std::string_view tenant, Fn fn);

@@ -154,12 +154,31 @@ Result<Identity> IdentityFromJson(const json::value& v) {
   return i;
 }
 
+std::string_view TenantStateName(TenantState state) {
+  switch (state) {
+    case TenantState::kActive:
+      return "active";
+    case TenantState::kTerminating:
+      return "terminating";
+    case TenantState::kDisposed:
+      return "disposed";
+  }
+  return "active";
+}
+
+std::optional<TenantState> ParseTenantState(std::string_view name) {
+  for (auto state : {TenantState::kActive, TenantState::kTerminating,
+                     TenantState::kDisposed})
+    if (TenantStateName(state) == name) return state;
+  return std::nullopt;
+}
+
 json::value ToJson(const Tenant& t) {
   return json::object{{"id", t.id},
                       {"name", t.name},
                       {"regions", ToArray(t.regions)},
                       {"default_region", t.default_region},
-                      {"state", t.state},
+                      {"state", TenantStateName(t.state)},
                       {"created_at", ToUnixMicros(t.created_at)},
                       {"closing_regions", ToArray(t.closing_regions)}};
 }
@@ -171,11 +190,12 @@ Result<Tenant> TenantFromJson(const json::value& v) {
   t.name = s.Str("name");
   t.regions = s.StrList("regions");
   t.default_region = s.Str("default_region");
-  t.state = s.Str("state");
+  auto state = ParseTenantState(s.Str("state"));
   t.created_at = FromUnixMicros(s.Int("created_at"));
   if (s.obj->contains("closing_regions"))
     t.closing_regions = s.StrList("closing_regions");
-  if (!s.ok) return Err(Corrupt("tenant"));
+  if (!s.ok || !state) return Err(Corrupt("tenant"));
+  t.state = *state;
   return t;
 }
 

@@ -50,12 +50,18 @@ inline Status ConsentRequired() {
                           "consent_required");
 }
 
+// A tenant's contract state (API.md: terminating and disposed come with
+// termination). Only an active tenant's data may change.
+enum class TenantState { kActive, kTerminating, kDisposed };
+std::string_view TenantStateName(TenantState state);
+std::optional<TenantState> ParseTenantState(std::string_view name);
+
 struct Tenant {
   std::string id;
   std::string name;
   std::vector<std::string> regions;
   std::string default_region;
-  std::string state = "active";
+  TenantState state = TenantState::kActive;
   TimePoint created_at;
   // Regions being removed by a PATCH in progress: still listed (their data
   // stays readable) but closed to new principals.

@@ -50,10 +50,10 @@ void NoteForAudit(std::string_view record, std::string_view pseudonym,
                   std::vector<std::string> fields = {}) {
   audit::Event* e = audit::EventScope::Current();
   if (e == nullptr) return;
-  if (!record.empty()) e->record = record;
-  if (!pseudonym.empty()) e->principal_pseudonym = pseudonym;
+  e->NoteRecord(record);
+  e->NotePrincipal(pseudonym);
   if (!region.empty()) e->region = region;
-  if (!fields.empty()) e->fields = std::move(fields);
+  e->NoteFields(fields);
 }
 
 Status BeingErased() { return Aborted("the principal is being erased"); }
@@ -413,6 +413,7 @@ Result<Record> RecordService::Open(const Tenant& tenant, const Located& loc,
       SealAad(tenant.id, e.collection, loc.id, kPrincipalSlot));
   if (!who) return Err(integrity());
   out.principal = std::move(*who);
+  NoteForAudit(loc.id, e.pseudonym, loc.region);
   for (auto& f : e.fields) {
     if (filter &&
         std::find(filter->begin(), filter->end(), f.name) == filter->end())

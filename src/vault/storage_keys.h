@@ -34,6 +34,11 @@ inline std::string TenantIdentityPrefix(std::string_view t) {
 inline std::string TenantIdentity(std::string_view t, std::string_view id) {
   return Join({"tenant-identity", t, id});
 }
+// Changes with every tenant-admin created or deactivated, so that an
+// operator's bootstrap of a tenant's first admin is decided race-free.
+inline std::string TenantAdminsGuard(std::string_view t) {
+  return Join({"tenant-admins", t});
+}
 inline std::string CollectionPrefix(std::string_view t) {
   return Join({"collection", t, ""});
 }

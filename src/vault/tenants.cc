@@ -41,7 +41,7 @@ Result<Tenant> TenantService::Create(std::string id, std::string name,
                 .name = std::move(name),
                 .regions = std::move(regions),
                 .default_region = std::move(default_region),
-                .state = "active",
+                .state = TenantState::kActive,
                 .created_at = clock_->Now(),
                 .closing_regions = {}};
   storage::WriteBatch batch;

@@ -1,0 +1,189 @@
+// The access decision: who may do what, in one place.
+//
+// Every route of the API declares the Operation it performs; Decide() takes
+// the caller, the operation and the tenant it is on and returns either the
+// error to answer or a Decision that carries everything the handler needs to
+// stay within it: the tenant, the purpose, the lockbox in force, the field
+// grant of each collection and the consent the purpose requires. Handlers
+// never look at roles or policies themselves.
+//
+// Thread safety: AccessDecider is thread-safe; a Decision belongs to one
+// request.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "policy/access_policy.h"
+#include "policy/policy_cache.h"
+#include "vault/vault.h"
+
+namespace piivault::policy {
+
+// What a route does. The table in access.cc says, for each, who may do it,
+// whether it is data-plane processing (X-Purpose, tenant-app policy), whether
+// it writes and what the audit log records of it.
+enum class Operation {
+  // Deployment-wide.
+  kWhoAmI,
+  kListRegions,
+  kReadPublicKey,
+  kCreateOperatorIdentity,
+  kListOperatorIdentities,
+  kDeactivateOperatorIdentity,
+  kRotateOperatorIdentity,
+  kCreateTenant,
+  kReadOperatorAudit,
+  // On one tenant: its control plane.
+  kReadTenant,
+  kUpdateTenant,
+  kReadLocations,
+  kCreateTenantIdentity,
+  kListTenantIdentities,
+  kDeactivateTenantIdentity,
+  kRotateTenantIdentity,
+  kSetIdentityPolicy,
+  kListPurposes,
+  kPutPurpose,
+  kPutCollection,
+  kReadCollection,
+  kReadCertificates,
+  kReadTenantAudit,
+  kRequestLockbox,
+  kDecideLockbox,
+  kReadLockbox,
+  kRelocatePrincipal,
+  // On one tenant: its consent ledger (no purpose: recording consent is not
+  // processing under one; tenant-apps need consent_read/consent_write).
+  kReadConsents,
+  kRecordConsent,
+  // On one tenant: the data plane (X-Purpose; tenant-apps per policy).
+  kCreateRecord,
+  kReadRecord,
+  kUpdateRecord,
+  kDeleteRecord,
+  kSearchRecords,
+  kTokenize,
+  kDetokenize,
+  kReadPrincipal,
+  kExportPrincipal,
+  kErasePrincipal,
+  kLast = kErasePrincipal,
+};
+
+// What the audit log records of an operation.
+enum class Audited {
+  kNever,    // reads nothing personal and changes nothing
+  kAlways,   // reads personal data or changes state: one event per request
+};
+
+struct OperationSpec {
+  std::string_view name;  // for messages and the authorization matrix
+  bool on_tenant;         // the route's first path parameter is the tenant
+  bool on_identity;       // the next path parameter is an identity id
+  bool writes;            // refused while the tenant is not active
+  Audited audited;
+};
+const OperationSpec& Spec(Operation op);
+// Every operation, in declaration order (for tests and the route table).
+const std::vector<Operation>& AllOperations();
+
+// Who is asking, and what the request says about purpose and lockbox.
+struct Caller {
+  const vault::Identity& identity;
+  std::string_view purpose;         // X-Purpose, may be empty
+  std::string_view lockbox;         // X-Lockbox-Request, may be empty
+};
+
+// Which fields of one collection a caller may use for an action: nullopt
+// for unrestricted callers (tenant-admins); for tenant-apps the policy's
+// grant.
+using FieldGrant = std::optional<AccessPolicy::Grant>;
+// Whether `field` may be returned/used in plain text under `grant`.
+bool PlainAllowed(const FieldGrant& grant, std::string_view field);
+// Whether `grant` covers `field` at all (plain or masked).
+bool Granted(const FieldGrant& grant, std::string_view field);
+
+class Decision {
+ public:
+  // The tenant the operation is on (on_tenant operations).
+  const vault::Tenant& tenant() const { return *tenant_; }
+  bool has_tenant() const { return tenant_.has_value(); }
+  // The request's purpose (data-plane operations).
+  const vault::Purpose& purpose() const { return *purpose_; }
+  // The lockbox request an operator acts under, if any.
+  const std::optional<vault::LockboxRequest>& lockbox() const {
+    return lockbox_;
+  }
+  // The purpose whose consent each principal concerned must have given: the
+  // request's when its category requires consent, else empty (other
+  // purposes never look at consent).
+  std::string_view consent_purpose() const;
+
+  // The caller's grant on `collection` for `action`, or permission_denied
+  // when no rule allows it, or when a lockbox does not cover the collection.
+  Result<FieldGrant> Fields(Action action,
+                            const vault::Collection& collection) const;
+  // Like Fields, but for what a reply may show: nullopt (show no field) when
+  // the caller holds no grant, instead of an error.
+  std::optional<FieldGrant> FieldsIfAny(
+      Action action, const vault::Collection& collection) const;
+  // Ok unless a lockbox is in force and does not cover the principal.
+  Status RequireInScope(std::string_view principal) const;
+  // Consent actions name a purpose rather than a collection: whether the
+  // caller may read or record consents for `purpose`.
+  bool AllowsConsentPurpose(Action action, std::string_view purpose) const;
+  // True for identities whose tenant role grants everything (tenant-admin).
+  bool unrestricted() const { return policy_ == nullptr && !lockbox_; }
+
+  // What an allowed operation is further limited to, for the handler (or
+  // the service, atomically) to hold the caller to.
+  enum class Limit {
+    kNone,
+    kFirstAdminOnly,   // an operator creates a tenant's first admin only
+    kOwnRequestsOnly,  // operator staff see the lockbox requests they made
+  };
+  Limit limit() const { return limit_; }
+
+ private:
+  friend class AccessDecider;
+  std::optional<vault::Tenant> tenant_;
+  std::optional<vault::Purpose> purpose_;
+  std::optional<vault::LockboxRequest> lockbox_;
+  std::shared_ptr<const AccessPolicy> policy_;  // tenant-apps only
+  Limit limit_ = Limit::kNone;
+};
+
+class AccessDecider {
+ public:
+  // REQUIRES: both outlive this.
+  AccessDecider(vault::Vault* vault, PolicyCache* policies)
+      : vault_(vault), policies_(policies) {}
+
+  // What an operation is on: the tenant (empty for deployment-wide
+  // operations) and, for operations on an identity, its id (an identity may
+  // rotate its own key).
+  struct Target {
+    std::string_view tenant;
+    std::string_view identity;
+  };
+  // Whether `caller` may perform `op` on `target`. Errors, in this order:
+  // permission_denied (role, tenant, policy, lockbox), not_found (no such
+  // tenant), tenant_not_active (writes), purpose_required / unknown_purpose
+  // (data plane).
+  Result<Decision> Decide(const Caller& caller, Operation op,
+                          const Target& target) const;
+
+ private:
+  Result<Decision> DecideData(const Caller& caller, Operation op,
+                              Decision d) const;
+  vault::Vault* vault_;
+  PolicyCache* policies_;
+};
+
+}  // namespace piivault::policy
