@@ -349,16 +349,15 @@ void App::Handle(const HttpRequest& req, Respond respond) {
   if (!identity) return finish(ErrorResponse(identity.error()));
   x.actor = identity->id;
   const Route& route = routes_->routes[*matched];
-  Call call{req,          std::move(params), std::move(*identity),
-            x.request_id, *vault_,           *audit_,
-            policy::Decision()};
+  Call call{req,     std::move(params), std::move(*identity), x.request_id,
+            *vault_, *audit_,           policy::Decision()};
   // Every route passes the access decision for its operation first.
   auto decide_and_run = [&]() -> Result<Reply> {
     policy::Caller caller{call.identity, req.Header("x-purpose"),
                           req.Header("x-lockbox-request")};
-    PV_ASSIGN_OR_RETURN(call.decision,
-                        access_->Decide(caller, route.op,
-                                        route.Target(call.params)));
+    PV_ASSIGN_OR_RETURN(
+        call.decision,
+        access_->Decide(caller, route.op, route.Target(call.params)));
     return route.fn(call);
   };
   if (!route.audited())

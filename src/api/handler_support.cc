@@ -81,11 +81,14 @@ void Call::NotePrincipal(std::string_view pseudonym) const {
   if (event) event->NotePrincipal(pseudonym);
 }
 
+void Call::NoteRecord(std::string_view id) const {
+  if (event && id.starts_with("rec_") && id.size() <= 64) event->NoteRecord(id);
+}
+
 Status RequireConsent(Call& call, std::string_view principal) {
   std::string_view purpose = call.decision.consent_purpose();
   if (purpose.empty()) return Status::Ok();
-  auto current =
-      call.vault.consents.Current(call.decision.tenant(), principal);
+  auto current = call.vault.consents.Current(call.decision.tenant(), principal);
   if (!current && current.error().code() != StatusCode::kNotFound)
     return current.error();
   if (current) {

@@ -38,6 +38,9 @@ struct Call {
   // Tells the audit event what the request is about (names only).
   void NoteCollection(std::string_view name) const;
   void NotePrincipal(std::string_view pseudonym) const;
+  // The record a request asks for by id, so that an attempt that fails is
+  // on record too (ids of another shape are left out: no arbitrary text).
+  void NoteRecord(std::string_view id) const;
 };
 
 using HandlerFn = std::function<Result<Reply>(Call&)>;

@@ -58,7 +58,8 @@ json::value EventJson(const audit::Event& e) {
     return a;
   };
   o["records"] = list(e.records, e.record);
-  o["principal_pseudonyms"] = list(e.principal_pseudonyms, e.principal_pseudonym);
+  o["principal_pseudonyms"] =
+      list(e.principal_pseudonyms, e.principal_pseudonym);
   return o;
 }
 

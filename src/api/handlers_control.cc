@@ -143,9 +143,9 @@ Result<Reply> CreateTenantIdentity(Call& call) {
                                          std::move(name), tenant));
     return Reply{201, IssuedJson(issued)};
   }
-  PV_ASSIGN_OR_RETURN(auto issued,
-                      call.vault.identities.Create(std::move(name), *role,
-                                                   tenant, std::move(policy)));
+  PV_ASSIGN_OR_RETURN(
+      auto issued, call.vault.identities.Create(std::move(name), *role, tenant,
+                                                std::move(policy)));
   return Reply{201, IssuedJson(issued)};
 }
 
@@ -252,16 +252,17 @@ Result<Reply> PutCollection(Call& call) {
                       ParseObject(call.request, {"fields", "retention"}));
   PV_ASSIGN_OR_RETURN(auto fields, ParseFieldSpecs(body));
   PV_ASSIGN_OR_RETURN(auto retention, OptionalString(body, "retention"));
-  PV_ASSIGN_OR_RETURN(auto put, call.vault.collections.Put(
-                                    call.decision.tenant().id,
-                                    std::string(PathParam(call, 1)),
-                                    std::move(fields), retention.value_or("")));
+  PV_ASSIGN_OR_RETURN(
+      auto put, call.vault.collections.Put(
+                    call.decision.tenant().id, std::string(PathParam(call, 1)),
+                    std::move(fields), retention.value_or("")));
   return Reply{put.created ? 201 : 200, CollectionJson(put.collection)};
 }
 
 Result<Reply> GetCollection(Call& call) {
-  PV_ASSIGN_OR_RETURN(auto c, call.vault.collections.Get(
-                                  call.decision.tenant().id, PathParam(call, 1)));
+  PV_ASSIGN_OR_RETURN(auto c,
+                      call.vault.collections.Get(call.decision.tenant().id,
+                                                 PathParam(call, 1)));
   return Reply{200, CollectionJson(c)};
 }
 

@@ -94,9 +94,8 @@ struct CollectionCall {
 };
 
 Result<vault::Collection> CollectionOf(Call& call, std::string_view name) {
-  PV_ASSIGN_OR_RETURN(
-      auto collection,
-      call.vault.collections.Get(call.decision.tenant().id, name));
+  PV_ASSIGN_OR_RETURN(auto collection, call.vault.collections.Get(
+                                           call.decision.tenant().id, name));
   call.NoteCollection(collection.name);
   return collection;
 }
@@ -122,25 +121,27 @@ Result<Reply> CreateRecord(Call& call) {
     PV_ASSIGN_OR_RETURN(auto value, JsonToFieldValue(field, v));
     fields.emplace_back(std::move(field), std::move(value));
   }
-  PV_ASSIGN_OR_RETURN(auto record,
-                      call.vault.records.Create(call.decision.tenant(),
-                                                c.collection, principal, region,
-                                                fields));
+  PV_ASSIGN_OR_RETURN(auto record, call.vault.records.Create(
+                                       call.decision.tenant(), c.collection,
+                                       principal, region, fields));
   return Reply{201, RecordJson(record, c.collection, c.grant, false)};
 }
 
 Result<Reply> GetRecord(Call& call) {
+  call.NoteRecord(PathParam(call, 2));
   PV_ASSIGN_OR_RETURN(auto c, ForCollection(call, Action::kRead));
   PV_ASSIGN_OR_RETURN(auto filter, FieldsQuery(call, c.collection));
-  PV_ASSIGN_OR_RETURN(auto record, call.vault.records.Get(
-                                       call.decision.tenant(), c.collection.name,
-                                       PathParam(call, 2), filter,
-                                       call.decision.consent_purpose()));
+  PV_ASSIGN_OR_RETURN(
+      auto record,
+      call.vault.records.Get(call.decision.tenant(), c.collection.name,
+                             PathParam(call, 2), filter,
+                             call.decision.consent_purpose()));
   PV_RETURN_IF_ERROR(call.decision.RequireInScope(record.principal));
   return Reply{200, RecordJson(record, c.collection, c.grant)};
 }
 
 Result<Reply> PatchRecord(Call& call) {
+  call.NoteRecord(PathParam(call, 2));
   PV_ASSIGN_OR_RETURN(auto c, ForCollection(call, Action::kWrite));
   PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"fields"}));
   PV_ASSIGN_OR_RETURN(auto* fields_json, FieldsMember(body));
@@ -156,10 +157,9 @@ Result<Reply> PatchRecord(Call& call) {
     changes.emplace_back(std::move(field), std::move(value));
   }
   PV_ASSIGN_OR_RETURN(
-      auto record,
-      call.vault.records.Update(call.decision.tenant(), c.collection,
-                                PathParam(call, 2), changes,
-                                call.decision.consent_purpose()));
+      auto record, call.vault.records.Update(
+                       call.decision.tenant(), c.collection, PathParam(call, 2),
+                       changes, call.decision.consent_purpose()));
   // The reply shows what a read would: the write grant says nothing about
   // what the caller may see.
   auto read = call.decision.FieldsIfAny(Action::kRead, c.collection);
@@ -168,6 +168,7 @@ Result<Reply> PatchRecord(Call& call) {
 }
 
 Result<Reply> DeleteRecord(Call& call) {
+  call.NoteRecord(PathParam(call, 2));
   PV_ASSIGN_OR_RETURN(auto c, ForCollection(call, Action::kDelete));
   PV_RETURN_IF_ERROR(call.vault.records.Delete(
       call.decision.tenant(), c.collection.name, PathParam(call, 2),
@@ -225,9 +226,9 @@ Result<Reply> Tokenize(Call& call) {
       return Err(
           PermissionDenied("the policy does not allow tokenizing a field"));
   PV_ASSIGN_OR_RETURN(
-      auto tokens, call.vault.records.Tokenize(
-                       call.decision.tenant(), collection, record_id, *fields,
-                       call.decision.consent_purpose()));
+      auto tokens,
+      call.vault.records.Tokenize(call.decision.tenant(), collection, record_id,
+                                  *fields, call.decision.consent_purpose()));
   json::object out;
   for (auto& [field, token] : tokens) out[field] = token;
   return Reply{200, json::object{{"tokens", std::move(out)}}};
@@ -250,8 +251,8 @@ Result<Reply> Detokenize(Call& call) {
       PV_ASSIGN_OR_RETURN(auto c, CollectionOf(call, target.collection));
       it = collections.emplace(target.collection, std::move(c)).first;
     }
-    PV_ASSIGN_OR_RETURN(auto grant, call.decision.Fields(Action::kDetokenize,
-                                                         it->second));
+    PV_ASSIGN_OR_RETURN(auto grant,
+                        call.decision.Fields(Action::kDetokenize, it->second));
     if (!policy::PlainAllowed(grant, target.field))
       return Err(
           PermissionDenied("the policy does not allow detokenizing a field"));
@@ -265,6 +266,16 @@ Result<Reply> Detokenize(Call& call) {
     values[token] = FieldValueJson(record.fields.front().second);
   }
   return Reply{200, json::object{{"values", std::move(values)}}};
+}
+
+// Names the principal of the path in the audit event before anything
+// about it is looked up, so that a failed attempt is on record too.
+Status NoteRequestedPrincipal(Call& call) {
+  PV_ASSIGN_OR_RETURN(
+      auto pseudonym,
+      call.vault.records.Pseudonym(call.decision.tenant(), PathParam(call, 1)));
+  call.NotePrincipal(pseudonym);
+  return Status::Ok();
 }
 
 // What a caller may see of a principal for `action` (read or export): the
@@ -295,6 +306,7 @@ struct PrincipalRead {
 
 Result<PrincipalRead> ReadPrincipal(Call& call, Action action) {
   const vault::Tenant& tenant = call.decision.tenant();
+  PV_RETURN_IF_ERROR(NoteRequestedPrincipal(call));
   PrincipalRead read;
   PV_ASSIGN_OR_RETURN(auto collections, call.vault.collections.List(tenant.id));
   for (auto& c : collections)
@@ -303,9 +315,9 @@ Result<PrincipalRead> ReadPrincipal(Call& call, Action action) {
   if (read.grants.empty() && !call.decision.unrestricted())
     return Err(PermissionDenied("no policy rule allows this request"));
   PV_RETURN_IF_ERROR(call.decision.RequireInScope(PathParam(call, 1)));
-  PV_ASSIGN_OR_RETURN(
-      read.view, call.vault.records.GetPrincipal(
-                     tenant, PathParam(call, 1), call.decision.consent_purpose()));
+  PV_ASSIGN_OR_RETURN(read.view, call.vault.records.GetPrincipal(
+                                     tenant, PathParam(call, 1),
+                                     call.decision.consent_purpose()));
   return read;
 }
 
@@ -316,17 +328,6 @@ Result<Reply> GetPrincipal(Call& call) {
                             {"region", read.view.region},
                             {"records", read.RecordsJson()},
                             {"consents", ConsentsJson(read.view.consents)}}};
-}
-
-// The consent ledger is the controller's to keep, with no purpose
-// (recording consent is not processing under one). The principal is named
-// in the audit event before anything about it is looked up.
-Result<vault::Tenant> ConsentTenant(Call& call) {
-  const vault::Tenant& tenant = call.decision.tenant();
-  PV_ASSIGN_OR_RETURN(auto pseudonym,
-                      call.vault.records.Pseudonym(tenant, PathParam(call, 1)));
-  call.NotePrincipal(pseudonym);
-  return tenant;
 }
 
 json::object ConsentEventJson(const vault::ConsentEvent& e) {
@@ -344,7 +345,8 @@ Result<Reply> RecordConsent(Call& call) {
   PV_ASSIGN_OR_RETURN(auto purpose_id, RequiredString(body, "purpose"));
   if (!call.decision.AllowsConsentPurpose(Action::kConsentWrite, purpose_id))
     return Err(PermissionDenied("no policy rule allows this request"));
-  PV_ASSIGN_OR_RETURN(auto tenant, ConsentTenant(call));
+  PV_RETURN_IF_ERROR(NoteRequestedPrincipal(call));
+  const vault::Tenant& tenant = call.decision.tenant();
   PV_ASSIGN_OR_RETURN(auto granted, OptionalBool(body, "granted"));
   if (!granted) return Err(ValidationFailed("granted", "true or false"));
   PV_ASSIGN_OR_RETURN(auto method, OptionalString(body, "method"));
@@ -362,7 +364,8 @@ Result<Reply> RecordConsent(Call& call) {
 }
 
 Result<Reply> ListConsents(Call& call) {
-  PV_ASSIGN_OR_RETURN(auto tenant, ConsentTenant(call));
+  PV_RETURN_IF_ERROR(NoteRequestedPrincipal(call));
+  const vault::Tenant& tenant = call.decision.tenant();
   PV_ASSIGN_OR_RETURN(auto ledger,
                       call.vault.consents.Ledger(tenant, PathParam(call, 1)));
   // A tenant-app sees the purposes its consent_read rules name.
@@ -418,6 +421,7 @@ json::value CertificateJson(const vault::ErasureCertificate& c) {
 // tenant-apps whose policy allows deleting in all of them.
 Result<Reply> ErasePrincipal(Call& call) {
   const vault::Tenant& tenant = call.decision.tenant();
+  PV_RETURN_IF_ERROR(NoteRequestedPrincipal(call));
   PV_ASSIGN_OR_RETURN(auto collections, call.vault.collections.List(tenant.id));
   for (auto& c : collections)
     PV_RETURN_IF_ERROR(
@@ -432,9 +436,8 @@ Result<Reply> ErasePrincipal(Call& call) {
 
 // The tenant's register of certificates: no personal data, so no purpose.
 Result<Reply> ListCertificates(Call& call) {
-  PV_ASSIGN_OR_RETURN(
-      auto certificates,
-      call.vault.erasures.Certificates(call.decision.tenant().id));
+  PV_ASSIGN_OR_RETURN(auto certificates, call.vault.erasures.Certificates(
+                                             call.decision.tenant().id));
   json::array out;
   for (auto& c : certificates) out.push_back(CertificateJson(c));
   return Reply{200, json::object{{"certificates", std::move(out)}}};
@@ -446,6 +449,7 @@ Result<Reply> RelocatePrincipal(Call& call) {
   PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"region"}));
   PV_ASSIGN_OR_RETURN(auto region, RequiredString(body, "region"));
   std::string_view principal = PathParam(call, 1);
+  PV_RETURN_IF_ERROR(NoteRequestedPrincipal(call));
   PV_ASSIGN_OR_RETURN(auto placed,
                       call.vault.relocations.Relocate(call.decision.tenant(),
                                                       principal, region));

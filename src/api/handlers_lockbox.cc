@@ -69,18 +69,17 @@ Result<Reply> CreateRequest(Call& call) {
 }
 
 Result<Reply> Decide(Call& call, bool approve) {
-  PV_ASSIGN_OR_RETURN(auto request,
-                      call.vault.lockbox.Decide(call.decision.tenant(),
-                                                PathParam(call, 1),
-                                                call.identity, approve));
+  PV_ASSIGN_OR_RETURN(
+      auto request,
+      call.vault.lockbox.Decide(call.decision.tenant(), PathParam(call, 1),
+                                call.identity, approve));
   return Reply{200, LockboxJson(request, call.vault.clock->Now())};
 }
 
 // The tenant's admins and auditors see every request; operator staff see
 // the ones they made.
 bool Visible(const Call& call, const vault::LockboxRequest& r) {
-  return call.decision.limit() !=
-             policy::Decision::Limit::kOwnRequestsOnly ||
+  return call.decision.limit() != policy::Decision::Limit::kOwnRequestsOnly ||
          r.requested_by == call.identity.id;
 }
 
@@ -95,9 +94,9 @@ Result<Reply> ListRequests(Call& call) {
 }
 
 Result<Reply> GetRequest(Call& call) {
-  PV_ASSIGN_OR_RETURN(auto request,
-                      call.vault.lockbox.Get(call.decision.tenant().id,
-                                             PathParam(call, 1)));
+  PV_ASSIGN_OR_RETURN(
+      auto request,
+      call.vault.lockbox.Get(call.decision.tenant().id, PathParam(call, 1)));
   if (!Visible(call, request)) return Err(NotFound("no such lockbox request"));
   return Reply{200, LockboxJson(request, call.vault.clock->Now())};
 }
@@ -112,8 +111,7 @@ void AddLockboxRoutes(const RouteAdder& add) {
   add("GET", base + "/{id}", "lockbox.get", Operation::kReadLockbox,
       GetRequest);
   add("POST", base + "/{id}/approve", "lockbox.approve",
-      Operation::kDecideLockbox,
-      [](Call& call) { return Decide(call, true); });
+      Operation::kDecideLockbox, [](Call& call) { return Decide(call, true); });
   add("POST", base + "/{id}/deny", "lockbox.deny", Operation::kDecideLockbox,
       [](Call& call) { return Decide(call, false); });
 }

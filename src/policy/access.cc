@@ -49,11 +49,11 @@ enum class Plane {
 struct Row {
   Operation op;
   OperationSpec spec;
-  unsigned roles;          // who may (tenant roles: of that tenant only)
+  unsigned roles;  // who may (tenant roles: of that tenant only)
   Plane plane = Plane::kControl;
   Action action = Action::kRead;  // kConsent/kData: the policy action
-  bool lockbox = false;    // kData: operator staff may, under a lockbox
-  bool self = false;       // the identity named by the route may, too
+  bool lockbox = false;           // kData: operator staff may, under a lockbox
+  bool self = false;              // the identity named by the route may, too
 };
 
 constexpr auto A = Audited::kAlways;
@@ -120,7 +120,9 @@ static_assert(RowsInOrder(), "kTable needs one row per Operation, in order");
 
 const Row& RowOf(Operation op) { return kTable[static_cast<std::size_t>(op)]; }
 
-Status Denied(std::string_view why) { return PermissionDenied(std::string(why)); }
+Status Denied(std::string_view why) {
+  return PermissionDenied(std::string(why));
+}
 
 }  // namespace
 
@@ -190,7 +192,10 @@ Result<Decision> AccessDecider::Decide(const Caller& caller, Operation op,
   const bool op_staff = vault::IsOperatorRole(who.role);
   const bool self = row.self && target.identity == who.id;
   if (!(row.roles & Bit(who.role)) && !self)
-    return Err(Denied("this identity's role may not do this"));
+    return Err(Denied(op_staff && row.plane == Plane::kData
+                          ? "operator staff reach tenant data only by reading "
+                            "under an approved lockbox request"
+                          : "this identity's role may not do this"));
   if (row.spec.on_tenant && !op_staff && who.tenant != target.tenant)
     return Err(Denied("this identity belongs to another tenant"));
   const std::string_view tenant = target.tenant;
@@ -227,8 +232,8 @@ Result<Decision> AccessDecider::DecideData(const Caller& caller, Operation op,
   // only what the tenant approved, under a lockbox request.
   if (vault::IsOperatorRole(who.role)) {
     if (!row.lockbox) return Err(Denied("a lockbox allows reading only"));
-    PV_ASSIGN_OR_RETURN(d.lockbox_, vault_->lockbox.Active(
-                                        tenant, caller.lockbox, who.id));
+    PV_ASSIGN_OR_RETURN(d.lockbox_,
+                        vault_->lockbox.Active(tenant, caller.lockbox, who.id));
   }
   if (caller.purpose.empty())
     return Err(InvalidArgument("the X-Purpose header is required",
@@ -241,8 +246,8 @@ Result<Decision> AccessDecider::DecideData(const Caller& caller, Operation op,
   d.purpose_ = std::move(*purpose);
   // Never marketing or advertising for the processor's own staff.
   if (d.lockbox_ && vault::RequiresConsent(d.purpose_->category))
-    return Err(Denied(
-        "a lockbox never covers a marketing or advertising purpose"));
+    return Err(
+        Denied("a lockbox never covers a marketing or advertising purpose"));
   if (d.policy_ && !d.policy_->Allows(row.action, d.purpose_->id))
     return Err(Denied("no policy rule allows this request"));
   return d;

@@ -78,8 +78,8 @@ enum class Operation {
 
 // What the audit log records of an operation.
 enum class Audited {
-  kNever,    // reads nothing personal and changes nothing
-  kAlways,   // reads personal data or changes state: one event per request
+  kNever,   // reads nothing personal and changes nothing
+  kAlways,  // reads personal data or changes state: one event per request
 };
 
 struct OperationSpec {
@@ -96,8 +96,8 @@ const std::vector<Operation>& AllOperations();
 // Who is asking, and what the request says about purpose and lockbox.
 struct Caller {
   const vault::Identity& identity;
-  std::string_view purpose;         // X-Purpose, may be empty
-  std::string_view lockbox;         // X-Lockbox-Request, may be empty
+  std::string_view purpose;  // X-Purpose, may be empty
+  std::string_view lockbox;  // X-Lockbox-Request, may be empty
 };
 
 // Which fields of one collection a caller may use for an action: nullopt

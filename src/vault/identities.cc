@@ -177,15 +177,13 @@ Status IdentityService::Deactivate(std::string_view id,
 Result<IssuedIdentity> IdentityService::Rotate(std::string_view id,
                                                std::string_view tenant) {
   std::string secret = Base64UrlEncode(crypto::RandomBytes(kSecretBytes));
-  PV_ASSIGN_OR_RETURN(auto identity,
-                      Modify(id, tenant, [&](Identity& identity) {
-                        if (identity.deactivated_at)
-                          return FailedPrecondition(
-                              "the identity is deactivated");
-                        identity.key_digest =
-                            control_->keyring().ApiKeyDigest(secret);
-                        return Status::Ok();
-                      }));
+  PV_ASSIGN_OR_RETURN(
+      auto identity, Modify(id, tenant, [&](Identity& identity) {
+        if (identity.deactivated_at)
+          return FailedPrecondition("the identity is deactivated");
+        identity.key_digest = control_->keyring().ApiKeyDigest(secret);
+        return Status::Ok();
+      }));
   std::string api_key = std::string(kKeyPrefix) + identity.id + "." + secret;
   return IssuedIdentity{std::move(identity), std::move(api_key)};
 }

@@ -34,8 +34,7 @@ class IdentityService {
   // tenant has no active tenant-admin (decided atomically with every
   // tenant-admin created or deactivated meanwhile); kPermissionDenied
   // otherwise.
-  Result<IssuedIdentity> CreateFirstAdmin(std::string name,
-                                          std::string tenant);
+  Result<IssuedIdentity> CreateFirstAdmin(std::string name, std::string tenant);
 
   // A new API key for the active identity `id` of `tenant` (empty for
   // operator identities); the old key stops working at once.

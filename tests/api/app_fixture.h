@@ -54,7 +54,7 @@ class AppTest : public ::testing::Test {
     ASSERT_EQ(tenant_admin.status, 201) << tenant_admin.body;
     admin_key = Member(tenant_admin, "api_key");
     auto app_identity =
-        Call("POST", "/v1/tenants/acme/identities", operator_key,
+        Call("POST", "/v1/tenants/acme/identities", admin_key,
              R"({"name":"app","role":"tenant-app"})");
     ASSERT_EQ(app_identity.status, 201);
     app_key = Member(app_identity, "api_key");
