@@ -113,6 +113,7 @@ std::vector<std::string> SplitPath(std::string_view path) {
 
 struct App::Route {
   std::string method;
+  std::string path;                  // as registered
   std::vector<std::string> pattern;  // "{x}" segments are parameters
   std::string name;
   policy::Operation op;
@@ -281,7 +282,7 @@ App::App(vault::Vault* vault, audit::AuditLog* audit)
   RouteAdder add = [this](std::string method, std::string pattern,
                           std::string name, policy::Operation op,
                           HandlerFn fn) {
-    routes_->routes.push_back({std::move(method), SplitPath(pattern),
+    routes_->routes.push_back({std::move(method), pattern, SplitPath(pattern),
                                std::move(name), op, std::move(fn)});
   };
   AddControlRoutes(add);
@@ -294,6 +295,13 @@ App::App(vault::Vault* vault, audit::AuditLog* audit)
 }
 
 App::~App() = default;
+
+std::vector<App::RouteInfo> App::RouteTable() const {
+  std::vector<RouteInfo> out;
+  for (auto& r : routes_->routes)
+    out.push_back({r.method, r.path, r.name, r.op});
+  return out;
+}
 
 // What the access log and the metrics need of a request once it is answered,
 // which may be on the audit log's committer thread.

@@ -33,6 +33,15 @@ class App {
   // The same, blocking until the answer (tests, tools).
   HttpResponse Handle(const HttpRequest& request);
 
+  // Every route, as registered (the authorization matrix test walks them).
+  struct RouteInfo {
+    std::string method;
+    std::string pattern;  // "/v1/tenants/{t}/..."
+    std::string name;
+    policy::Operation op;
+  };
+  std::vector<RouteInfo> RouteTable() const;
+
  private:
   struct Route;
   class Routes;
