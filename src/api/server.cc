@@ -44,8 +44,8 @@ struct Shared {
   std::chrono::seconds read_timeout;
   int max_connections;
   std::atomic<bool> stopping{false};
-  std::atomic<int> in_flight{0};   // dispatched, response not yet written
-  std::atomic<int> unanswered{0};  // dispatched, handler not yet responded
+  std::atomic<int> in_flight{0};    // dispatched, response not yet written
+  std::atomic<int> unanswered{0};   // dispatched, handler not yet responded
   std::atomic<int> connections{0};  // accepted and not yet destroyed
   // The listener stopped accepting at max_connections; the next connection
   // to close calls resume_accept.
@@ -364,9 +364,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
         shared_(shared),
         tls_(tls) {}
 
-  // Call once, on the acceptor's strand or before the loop runs. At any
-  // time exactly one of these is pending: an accept, the back-off timer,
-  // or a pause at max_connections.
+  // Starts the next accept, on the acceptor's strand (or before the loop
+  // runs). At any time exactly one of these is pending: an accept, the
+  // back-off timer after a failed one, or a pause at max_connections.
   void Accept() {
     acceptor_.async_accept(
         asio::make_strand(ioc_),
@@ -447,8 +447,9 @@ Result<std::unique_ptr<ssl::context>> MakeTlsContext(const ServerConfig& cfg) {
                    ec);
   // No renegotiation: a client could otherwise make the server redo
   // handshakes on one connection (CPU) at will.
-  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_RENEGOTIATION |
-                                                SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_options(
+      ctx->native_handle(),
+      SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (!ec && SSL_CTX_set_cipher_list(ctx->native_handle(), kTls12Ciphers) != 1)
     return Err(Internal("the TLS 1.2 cipher list is not supported"));
   if (!ec) ctx->use_certificate_chain_file(cfg.tls_cert, ec);

@@ -24,11 +24,28 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+constexpr std::string_view kHealthz =
+    "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
 // A request that must never run: it follows a malformed or ambiguous one on
 // the same connection, where a server that misjudged the first one's end
-// would read it as the next request.
-constexpr std::string_view kHidden =
-    "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+// would read it as the next request. It would create tenant "smuggled".
+std::string Hidden(const ServerProcess& server) {
+  const std::string body =
+      R"({"id":"smuggled","name":"S","regions":["eu"],"default_region":"eu"})";
+  return "POST /v1/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+         "Authorization: Bearer " +
+         server.admin_key() +
+         "\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+::testing::AssertionResult NothingSmuggled(const ServerProcess& server) {
+  return IsError(
+      server.Call("GET", "/v1/tenants/smuggled",
+                  {{"Authorization", "Bearer " + server.admin_key()}}),
+      404, "not_found");
+}
 
 // Reads on after a response: the server must have closed the connection
 // rather than sent anything else.
@@ -44,13 +61,13 @@ constexpr std::string_view kHidden =
          << "the connection is still open: " << next.error;
 }
 
-// Sends `bytes` (followed by kHidden) on a fresh connection: one 400
+// Sends `bytes` (followed by Hidden()) on a fresh connection: one 400
 // invalid_argument comes back, and then the connection closes.
-::testing::AssertionResult RefusedAndClosed(uint16_t port,
+::testing::AssertionResult RefusedAndClosed(const ServerProcess& server,
                                             const std::string& bytes) {
-  HttpConnection conn(port, seconds(10));
+  HttpConnection conn(server.port(), seconds(10));
   if (!conn.connected()) return ::testing::AssertionFailure() << "no connect";
-  conn.SendRaw(bytes + std::string(kHidden));
+  conn.SendRaw(bytes + Hidden(server));
   HttpResponse r = conn.ReadResponse();
   if (auto error = IsError(r, 400, "invalid_argument"); !error) return error;
   return ClosedByServer(conn);
@@ -80,7 +97,7 @@ using Framing = ServerTest;
 // a missing or doubled Host. Each gets 400 and a close, and what the server
 // might have taken for the body never runs as a request of its own.
 TEST_F(Framing, AmbiguousFramingIsRefusedAndCloses) {
-  const std::string hidden_as_body = std::string(kHidden);
+  const std::string hidden_as_body = Hidden(server_);
   const std::string length =
       "Content-Length: " + std::to_string(hidden_as_body.size()) + "\r\n";
   auto post = [](const std::string& headers) {
@@ -117,8 +134,9 @@ TEST_F(Framing, AmbiguousFramingIsRefusedAndCloses) {
     if (bytes.find("Content-Length") != std::string::npos &&
         bytes.find("0\r\n\r\n") == std::string::npos)
       request += hidden_as_body;
-    EXPECT_TRUE(RefusedAndClosed(server_.port(), request));
+    EXPECT_TRUE(RefusedAndClosed(server_, request));
   }
+  EXPECT_TRUE(NothingSmuggled(server_));
   // HTTP/1.0 needs no Host, and a plain chunked body is fine.
   HttpConnection conn(server_.port());
   conn.SendRaw("GET /healthz HTTP/1.0\r\n\r\n");
@@ -175,8 +193,9 @@ TEST_F(Framing, MalformedRequestsGet400AndClose) {
   };
   for (const auto& bytes : cases) {
     SCOPED_TRACE(Printable(bytes));
-    EXPECT_TRUE(RefusedAndClosed(server_.port(), bytes));
+    EXPECT_TRUE(RefusedAndClosed(server_, bytes));
   }
+  EXPECT_TRUE(NothingSmuggled(server_));
   // The server is unharmed.
   EXPECT_EQ(server_.Call("GET", "/healthz").status, 200);
 }
@@ -191,14 +210,13 @@ TEST_F(Framing, BodyMustBeJson) {
     b.replace(b.find('%'), 1, id);
     return b;
   };
-  auto raw_post = [&](const std::string& content_type,
-                      const std::string& id) {
+  auto raw_post = [&](const std::string& content_type, const std::string& id) {
     std::string b = tenant_body(id);
-    std::string head = "POST /v1/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                       "Authorization: Bearer " +
-                       server_.admin_key() + "\r\n";
-    if (!content_type.empty())
-      head += "Content-Type: " + content_type + "\r\n";
+    std::string head =
+        "POST /v1/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Authorization: Bearer " +
+        server_.admin_key() + "\r\n";
+    if (!content_type.empty()) head += "Content-Type: " + content_type + "\r\n";
     return head + "Content-Length: " + std::to_string(b.size()) + "\r\n\r\n" +
            b;
   };
@@ -213,9 +231,9 @@ TEST_F(Framing, BodyMustBeJson) {
     conn.SendRaw(raw_post(bad, id));
     EXPECT_TRUE(IsError(conn.ReadResponse(), 415, "unsupported_media_type"));
     // Nothing was created, and the connection still serves.
-    EXPECT_TRUE(IsError(conn.Send("GET", "/v1/tenants/ct-" + id,
-                                  Auth(server_.admin_key())),
-                        404, "not_found"));
+    EXPECT_TRUE(IsError(
+        conn.Send("GET", "/v1/tenants/ct-" + id, Auth(server_.admin_key())),
+        404, "not_found"));
   }
   // Two Content-Type headers are not one media type.
   std::string twice = raw_post("application/json", "twice");
@@ -226,12 +244,13 @@ TEST_F(Framing, BodyMustBeJson) {
   std::string chunked_body = tenant_body("chunked");
   std::ostringstream hex;
   hex << std::hex << chunked_body.size();
-  conn.SendRaw("POST /v1/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               "Authorization: Bearer " +
-               server_.admin_key() +
-               "\r\nContent-Type: text/plain\r\n"
-               "Transfer-Encoding: chunked\r\n\r\n" +
-               hex.str() + "\r\n" + chunked_body + "\r\n0\r\n\r\n");
+  conn.SendRaw(
+      "POST /v1/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Authorization: Bearer " +
+      server_.admin_key() +
+      "\r\nContent-Type: text/plain\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n" +
+      hex.str() + "\r\n" + chunked_body + "\r\n0\r\n\r\n");
   EXPECT_TRUE(IsError(conn.ReadResponse(), 415, "unsupported_media_type"));
   // A 415 comes before authentication, so it tells a stranger nothing.
   EXPECT_TRUE(IsError(Http(server_.port(), "POST", "/v1/tenants",
@@ -249,13 +268,15 @@ TEST_F(Framing, BodyMustBeJson) {
     EXPECT_EQ(r.status, 201) << r.Describe();
   }
   // Without a body, no Content-Type is needed.
-  conn.SendRaw("GET /v1/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               "Authorization: Bearer " +
-               server_.admin_key() + "\r\nContent-Type: text/plain\r\n\r\n");
+  conn.SendRaw(
+      "GET /v1/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Authorization: Bearer " +
+      server_.admin_key() + "\r\nContent-Type: text/plain\r\n\r\n");
   EXPECT_EQ(conn.ReadResponse().status, 200);
-  conn.SendRaw("POST /v1/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               "Authorization: Bearer " +
-               server_.admin_key() + "\r\nContent-Length: 0\r\n\r\n");
+  conn.SendRaw(
+      "POST /v1/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Authorization: Bearer " +
+      server_.admin_key() + "\r\nContent-Length: 0\r\n\r\n");
   auto empty = conn.ReadResponse();
   EXPECT_NE(empty.status, 415) << empty.Describe();
   EXPECT_EQ(empty.status / 100, 4) << empty.Describe();
@@ -274,8 +295,9 @@ std::chrono::duration<double> CpuTime(pid_t pid) {
     if (i == 14) utime = std::atoll(field.c_str());
     if (i == 15) stime = std::atoll(field.c_str());
   }
-  return std::chrono::duration<double>(static_cast<double>(utime + stime) /
-                                       static_cast<double>(::sysconf(_SC_CLK_TCK)));
+  return std::chrono::duration<double>(
+      static_cast<double>(utime + stime) /
+      static_cast<double>(::sysconf(_SC_CLK_TCK)));
 }
 
 int OpenDescriptors(pid_t pid) {
@@ -326,20 +348,17 @@ TEST_F(Connections, AcceptErrorsDoNotSpin) {
   idle.clear();
   // Once the clients are gone, new ones are accepted and served, storage
   // included.
-  auto who =
-      server_.Call("GET", "/v1/whoami", Auth(server_.admin_key()));
+  auto who = server_.Call("GET", "/v1/whoami", Auth(server_.admin_key()));
   EXPECT_EQ(who.status, 200) << who.Describe();
 }
 
-class ConnectionCap : public ::testing::Test {
+// A started server whose config the subclass edits first.
+class ConfiguredServerTest : public ::testing::Test {
  protected:
+  virtual void Configure(std::string& config) = 0;
   void SetUp() override {
     ASSERT_TRUE(server_.init_ok());
-    server_.EditConfig([](std::string& text) {
-      auto at = text.find("max_connections = 1024");
-      ASSERT_NE(at, std::string::npos);
-      text.replace(at, 22, "max_connections = 4");
-    });
+    server_.EditConfig([this](std::string& text) { Configure(text); });
     ASSERT_TRUE(server_.Start());
   }
   void TearDown() override {
@@ -348,6 +367,20 @@ class ConnectionCap : public ::testing::Test {
     }
   }
   ServerProcess server_;
+};
+
+class ConnectionCap : public ConfiguredServerTest {
+ protected:
+  void Configure(std::string& text) override {
+    auto at = text.find("max_connections = 1024");
+    if (at != std::string::npos) {
+      text.replace(at, 22, "max_connections = 4");
+    } else {  // a config written before the setting existed
+      at = text.find("[server]\n");
+      ASSERT_NE(at, std::string::npos);
+      text.insert(at + 9, "max_connections = 4\n");
+    }
+  }
 };
 
 // At server.max_connections a new connection waits in the backlog; the
@@ -362,7 +395,7 @@ TEST_F(ConnectionCap, OverTheCapWaitsUntilAConnectionCloses) {
   }
   HttpConnection waiting(server_.port());
   ASSERT_TRUE(waiting.connected());  // the kernel's backlog takes it
-  ASSERT_TRUE(waiting.SendRaw(std::string(kHidden)));
+  ASSERT_TRUE(waiting.SendRaw(std::string(kHealthz)));
   // The held connections are still served...
   for (auto& conn : held) EXPECT_EQ(conn->Send("GET", "/healthz").status, 200);
   // ...while the fifth is not accepted.
@@ -380,23 +413,13 @@ TEST_F(ConnectionCap, OverTheCapWaitsUntilAConnectionCloses) {
   EXPECT_EQ(server_.Call("GET", "/healthz").status, 200);
 }
 
-class ReadTimeout : public ::testing::Test {
+class ReadTimeout : public ConfiguredServerTest {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(server_.init_ok());
-    server_.EditConfig([](std::string& text) {
-      auto at = text.find("read_timeout = \"PT30S\"");
-      ASSERT_NE(at, std::string::npos);
-      text.replace(at, 22, "read_timeout = \"PT2S\"");
-    });
-    ASSERT_TRUE(server_.Start());
+  void Configure(std::string& text) override {
+    auto at = text.find("read_timeout = \"PT30S\"");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, 22, "read_timeout = \"PT2S\"");
   }
-  void TearDown() override {
-    if (server_.running()) {
-      EXPECT_EQ(server_.Stop(), 0) << server_.Log();
-    }
-  }
-  ServerProcess server_;
 };
 
 // An idle client and a slow-loris client (a header line now and then, never
@@ -422,6 +445,111 @@ TEST_F(ReadTimeout, IdleAndSlowClientsAreClosed) {
   EXPECT_TRUE(idle.WaitReadable(seconds(4)));
   EXPECT_TRUE(ClosedByServer(idle));
   EXPECT_EQ(server_.Call("GET", "/healthz").status, 200);
+}
+
+// `openssl s_client` on TLS 1.2 with one cipher suite (TLS 1.3 with "tls1_3").
+RunResult Handshake(uint16_t port, const std::string& suite) {
+  std::string args = suite == "tls1_3" ? "-tls1_3" : "-tls1_2 -cipher " + suite;
+  return Shell("timeout 20 openssl s_client -connect 127.0.0.1:" +
+               std::to_string(port) + " " + args + " </dev/null 2>&1");
+}
+
+::testing::AssertionResult Negotiated(const RunResult& r,
+                                      const std::string& suite) {
+  if (r.exit_code == 0 &&
+      r.out.find("Cipher is " + suite + "\n") != std::string::npos)
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << r.out;
+}
+
+// The server refused the handshake (a handshake_failure alert: no suite in
+// common), not the client.
+::testing::AssertionResult Refused(const RunResult& r) {
+  if (r.exit_code != 0 &&
+      r.out.find("alert handshake failure") != std::string::npos &&
+      r.out.find("Cipher is (NONE)") != std::string::npos)
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << r.out;
+}
+
+// TLS 1.2 handshakes: each of `refused` fails, each of `negotiated` works.
+void ExpectSuites(uint16_t port, const std::vector<std::string>& refused,
+                  const std::vector<std::string>& negotiated) {
+  for (const auto& suite : refused) {
+    SCOPED_TRACE(suite);
+    EXPECT_TRUE(Refused(Handshake(port, suite)));
+  }
+  for (const auto& suite : negotiated) {
+    SCOPED_TRACE(suite);
+    EXPECT_TRUE(Negotiated(Handshake(port, suite), suite));
+  }
+}
+
+// TLS 1.2 offers only forward-secret AEAD suites (ECDHE with AES-GCM or
+// ChaCha20-Poly1305): CBC, SHA-1 MACs and RSA key exchange are refused, for
+// ECDSA (`piivault init`'s) and RSA certificates alike. TLS 1.3 keeps its
+// defaults. A client cannot renegotiate.
+TEST(Tls, AeadSuitesOnlyAndNoRenegotiation) {
+  ServerProcess server;
+  ASSERT_TRUE(server.init_ok());
+  server.EnableTls();
+  ASSERT_TRUE(server.Start(/*tls=*/true)) << server.Log();
+  ExpectSuites(
+      server.port(),
+      {"ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA",
+       "ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES256-SHA384"},
+      {"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+       "ECDHE-ECDSA-CHACHA20-POLY1305"});
+  auto tls13 = Handshake(server.port(), "tls1_3");
+  EXPECT_EQ(tls13.exit_code, 0) << tls13.out;
+  EXPECT_NE(tls13.out.find("New, TLSv1.3, Cipher is TLS_"), std::string::npos)
+      << tls13.out;
+
+  // Renegotiation: s_client's "R" command, then a request on the same
+  // connection. Without the "R" the same request is answered.
+  const std::string connect =
+      "openssl s_client -connect 127.0.0.1:" + std::to_string(server.port()) +
+      " -tls1_2";
+  const std::string get =
+      "printf 'GET /healthz HTTP/1.1\\r\\nHost: localhost\\r\\n"
+      "Connection: close\\r\\n\\r\\n'";
+  auto plain =
+      Shell("timeout 20 sh -c \"" + get + " | " + connect + " -ign_eof\" 2>&1");
+  EXPECT_NE(plain.out.find("HTTP/1.1 200"), std::string::npos) << plain.out;
+  // s_client takes "R" only as a line of its own: the sleeps keep the
+  // request out of that read and stdin open until the answer is in.
+  auto renegotiate = Shell("timeout 20 sh -c \"(printf 'R\\n'; sleep 1; " +
+                           get + "; sleep 2) | " + connect + "\" 2>&1");
+  EXPECT_NE(renegotiate.out.find("RENEGOTIATING"), std::string::npos)
+      << renegotiate.out;
+  EXPECT_NE(renegotiate.out.find("no renegotiation"), std::string::npos)
+      << renegotiate.out;
+  EXPECT_EQ(renegotiate.out.find("HTTP/1.1 200"), std::string::npos)
+      << renegotiate.out;
+  EXPECT_EQ(server.Stop(), 0) << server.Log();
+
+  // The same with an RSA certificate.
+  const std::string dir = server.data_dir() + "/tls";
+  auto made = Shell(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 "
+      "-subj /CN=localhost -keyout " +
+      dir + "/rsa-key.pem -out " + dir + "/rsa-cert.pem 2>&1");
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  server.EditConfig([](std::string& text) {
+    for (auto [from, to] : {std::pair{"tls/cert.pem", "tls/rsa-cert.pem"},
+                            std::pair{"tls/key.pem", "tls/rsa-key.pem"}}) {
+      auto at = text.find(from);
+      ASSERT_NE(at, std::string::npos);
+      text.replace(at, std::string_view(from).size(), to);
+    }
+  });
+  ASSERT_TRUE(server.Start(/*tls=*/true)) << server.Log();
+  ExpectSuites(server.port(),
+               {"ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA384",
+                "AES128-GCM-SHA256", "AES128-SHA", "DHE-RSA-AES128-GCM-SHA256"},
+               {"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384",
+                "ECDHE-RSA-CHACHA20-POLY1305"});
+  EXPECT_EQ(server.Stop(), 0) << server.Log();
 }
 
 }  // namespace
