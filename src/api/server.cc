@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -24,6 +25,16 @@ constexpr auto kShutdownGrace = std::chrono::seconds(10);
 constexpr std::size_t kHeaderLimit = 16 * 1024;
 constexpr auto kDrainTimeout = std::chrono::seconds(2);
 constexpr std::size_t kDrainLimit = 64 * 1024 * 1024;
+// After a failed accept (EMFILE, ENFILE, ENOBUFS, ENOMEM...): the pending
+// connection stays in the backlog, so accepting again at once fails at once
+// and spins a core until a descriptor frees up.
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
+// TLS 1.2: forward-secret AEAD suites only (no CBC, no SHA-1 MAC, no RSA key
+// exchange). TLS 1.3 keeps OpenSSL's defaults, which are all AEAD.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
 // State shared by every connection.
 struct Shared {
@@ -31,10 +42,88 @@ struct Shared {
   asio::thread_pool* pool;
   std::size_t body_limit;
   std::chrono::seconds read_timeout;
+  int max_connections;
   std::atomic<bool> stopping{false};
-  std::atomic<int> in_flight{0};   // dispatched, response not yet written
-  std::atomic<int> unanswered{0};  // dispatched, handler not yet responded
+  std::atomic<int> in_flight{0};    // dispatched, response not yet written
+  std::atomic<int> unanswered{0};   // dispatched, handler not yet responded
+  std::atomic<int> connections{0};  // accepted and not yet destroyed
+  // The listener stopped accepting at max_connections; the next connection
+  // to close calls resume_accept.
+  std::atomic<bool> accept_paused{false};
+  std::function<void()> resume_accept = nullptr;
+
+  void ConnectionClosed() {
+    connections.fetch_sub(1);
+    // Both flags are seq_cst, paired with Listener::AcceptIfRoom: either it
+    // sees this decrement or this sees its pause.
+    if (accept_paused.load() && !stopping.load()) resume_accept();
+  }
 };
+
+// Beast's parse errors for a malformed request (as opposed to the peer
+// closing, a timeout or a limit).
+bool IsMalformed(const beast::error_code& ec) {
+  for (http::error e :
+       {http::error::bad_line_ending, http::error::bad_method,
+        http::error::bad_target, http::error::bad_version,
+        http::error::bad_field, http::error::bad_value,
+        http::error::bad_content_length, http::error::bad_transfer_encoding,
+        http::error::bad_chunk, http::error::bad_chunk_extension,
+        http::error::bad_obs_fold, http::error::multiple_content_length})
+    if (ec == e) return true;
+  return false;
+}
+
+std::string_view TrimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+// What Beast accepts but RFC 9112 makes a 400 (§3.2, §6.1, §6.3): Beast
+// frames the body by Content-Length whenever Transfer-Encoding is anything
+// but one final "chunked", and the bytes it did not count as body would run
+// as a second, smuggled request. The one transfer coding accepted is
+// "chunked" alone. Returns the reason, or empty when the header is fine.
+std::string_view FramingProblem(const http::request_header<>& header) {
+  int hosts = 0;
+  int codings = 0;
+  bool chunked = false;
+  bool transfer_encoding = false;
+  for (auto& field : header) {
+    if (field.name() == http::field::host) ++hosts;
+    if (field.name() != http::field::transfer_encoding) continue;
+    transfer_encoding = true;
+    std::string_view rest = field.value();
+    while (true) {
+      auto comma = rest.find(',');
+      std::string_view coding = TrimOws(rest.substr(0, comma));
+      ++codings;
+      chunked = beast::iequals(coding, "chunked");
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  if (transfer_encoding) {
+    if (codings != 1 || !chunked)
+      return "Transfer-Encoding must be \"chunked\" alone";
+    if (header.count(http::field::content_length) > 0)
+      return "Transfer-Encoding and Content-Length must not come together";
+  }
+  if (hosts > 1) return "a request has at most one Host header";
+  if (hosts == 0 && header.version() >= 11)
+    return "an HTTP/1.1 request needs a Host header";
+  return {};
+}
+
+// A request body must be JSON: "application/json", parameters allowed, the
+// media type case-insensitive (RFC 9110 §8.3.1).
+bool IsJsonContentType(std::string_view content_type) {
+  return beast::iequals(TrimOws(content_type.substr(0, content_type.find(';'))),
+                        "application/json");
+}
 
 // Method, target and headers; the body is moved in separately.
 HttpRequest FromHeader(const http::request_header<>& header) {
@@ -71,8 +160,12 @@ http::response<http::string_body> ToBeast(HttpResponse&& r, unsigned version,
 template <typename Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
+  // The listener counted the connection in shared->connections.
   Session(Stream stream, Shared* shared)
       : stream_(std::move(stream)), shared_(shared) {}
+  ~Session() { shared_->ConnectionClosed(); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   void Start() {
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
@@ -106,8 +199,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (ec == http::error::header_limit)
       return Reject(400, "invalid_argument",
                     "the request headers are too large");
+    if (IsMalformed(ec)) return RejectMalformed();
     if (ec) return Close(ec != http::error::end_of_stream);
     auto& req = parser_->get();
+    if (auto problem = FramingProblem(req); !problem.empty())
+      return Reject(400, "invalid_argument", problem);
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(
           http::status::continue_, req.version());
@@ -133,13 +229,26 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void OnRequest(beast::error_code ec) {
     if (ec == http::error::body_limit)
       return Reject(413, "payload_too_large", "the request body is too large");
+    if (IsMalformed(ec)) return RejectMalformed();
     if (ec) return Close(true);
     auto req = parser_->release();
     version_ = req.version();
     keep_alive_ = req.keep_alive();
     HttpRequest request = FromHeader(req);
     request.body = std::move(req.body());
+    // The body was read whole, so the connection stays usable.
+    if (!request.body.empty() &&
+        (req.count(http::field::content_type) != 1 ||
+         !IsJsonContentType(req[http::field::content_type])))
+      request.rejection = {415, "unsupported_media_type",
+                           "the request body must be application/json"};
     Dispatch(std::move(request), false);
+  }
+
+  // The framing cannot be trusted past the error, so nothing after it is
+  // read as a request: answer 400 and close.
+  void RejectMalformed() {
+    Reject(400, "invalid_argument", "the request is not valid HTTP/1.1");
   }
 
   // Answers a request we will not read fully, then closes the connection.
@@ -249,30 +358,28 @@ class Listener : public std::enable_shared_from_this<Listener> {
  public:
   Listener(asio::io_context& ioc, tcp::acceptor acceptor, Shared* shared,
            ssl::context* tls)
-      : ioc_(ioc), acceptor_(std::move(acceptor)), shared_(shared), tls_(tls) {}
+      : ioc_(ioc),
+        acceptor_(std::move(acceptor)),
+        backoff_(acceptor_.get_executor()),
+        shared_(shared),
+        tls_(tls) {}
 
+  // Starts the next accept, on the acceptor's strand (or before the loop
+  // runs). At any time exactly one of these is pending: an accept, the
+  // back-off timer after a failed one, or a pause at max_connections.
   void Accept() {
     acceptor_.async_accept(
         asio::make_strand(ioc_),
         [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-          if (ec) {
-            if (self->acceptor_.is_open()) self->Accept();
-            return;
-          }
-          socket.set_option(tcp::no_delay(true), ec);
-          if (self->tls_) {
-            std::make_shared<Session<ssl::stream<beast::tcp_stream>>>(
-                ssl::stream<beast::tcp_stream>(
-                    beast::tcp_stream(std::move(socket)), *self->tls_),
-                self->shared_)
-                ->Start();
-          } else {
-            std::make_shared<Session<beast::tcp_stream>>(
-                beast::tcp_stream(std::move(socket)), self->shared_)
-                ->Start();
-          }
-          self->Accept();
+          self->OnAccept(ec, std::move(socket));
         });
+  }
+
+  // Any thread: a connection closed while accepting was paused.
+  void Resume() {
+    asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      if (self->shared_->accept_paused.exchange(false)) self->AcceptIfRoom();
+    });
   }
 
   // Called from the signal handler's thread: closing runs on the acceptor's
@@ -282,12 +389,51 @@ class Listener : public std::enable_shared_from_this<Listener> {
     asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
       beast::error_code ignored;
       self->acceptor_.close(ignored);
+      self->backoff_.cancel();
     });
   }
 
  private:
+  void OnAccept(beast::error_code ec, tcp::socket socket) {
+    if (!acceptor_.is_open()) return;
+    if (ec) {
+      backoff_.expires_after(kAcceptBackoff);
+      backoff_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (!ec) self->AcceptIfRoom();
+      });
+      return;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    shared_->connections.fetch_add(1);
+    if (tls_) {
+      std::make_shared<Session<ssl::stream<beast::tcp_stream>>>(
+          ssl::stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)),
+                                         *tls_),
+          shared_)
+          ->Start();
+    } else {
+      std::make_shared<Session<beast::tcp_stream>>(
+          beast::tcp_stream(std::move(socket)), shared_)
+          ->Start();
+    }
+    AcceptIfRoom();
+  }
+
+  // On the acceptor's strand. At the cap, connections wait in the kernel's
+  // backlog until one of ours closes.
+  void AcceptIfRoom() {
+    if (!acceptor_.is_open()) return;
+    if (shared_->connections.load() < shared_->max_connections) return Accept();
+    shared_->accept_paused.store(true);
+    // A connection that closed before the pause was visible did not resume.
+    if (shared_->connections.load() < shared_->max_connections &&
+        shared_->accept_paused.exchange(false))
+      Accept();
+  }
+
   asio::io_context& ioc_;
   tcp::acceptor acceptor_;
+  asio::steady_timer backoff_;
   Shared* shared_;
   ssl::context* tls_;
 };
@@ -299,6 +445,13 @@ Result<std::unique_ptr<ssl::context>> MakeTlsContext(const ServerConfig& cfg) {
                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                        ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
                    ec);
+  // No renegotiation: a client could otherwise make the server redo
+  // handshakes on one connection (CPU) at will.
+  SSL_CTX_set_options(
+      ctx->native_handle(),
+      SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (!ec && SSL_CTX_set_cipher_list(ctx->native_handle(), kTls12Ciphers) != 1)
+    return Err(Internal("the TLS 1.2 cipher list is not supported"));
   if (!ec) ctx->use_certificate_chain_file(cfg.tls_cert, ec);
   if (ec)
     return Err(
@@ -328,9 +481,12 @@ Status RunServer(const ServerOptions& options, Handler handler) {
       cfg.threads > 0
           ? cfg.threads
           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  asio::io_context ioc(io_threads);
+  // Declared before the io_context: sessions its destructor frees still
+  // report to `shared`.
   asio::thread_pool pool(static_cast<std::size_t>(options.handler_threads));
-  Shared shared{std::move(handler), &pool, cfg.body_limit, cfg.read_timeout};
+  Shared shared{std::move(handler), &pool, cfg.body_limit, cfg.read_timeout,
+                cfg.max_connections};
+  asio::io_context ioc(io_threads);
 
   beast::error_code ec;
   std::string host = cfg.host == "localhost" ? "127.0.0.1" : cfg.host;
@@ -352,6 +508,9 @@ Status RunServer(const ServerOptions& options, Handler handler) {
 
   auto listener = std::make_shared<Listener>(ioc, std::move(acceptor), &shared,
                                              tls_ctx.get());
+  shared.resume_accept = [weak = std::weak_ptr<Listener>(listener)] {
+    if (auto l = weak.lock()) l->Resume();
+  };
   listener->Accept();
 
   // Graceful shutdown: stop accepting, wait for in-flight requests (bounded),

@@ -5,9 +5,17 @@
 // fsync never stalls the event loop and concurrent writes reach the storage
 // group commit together.
 //
-// Every read has a timeout and a body limit (413 beyond it); keep-alive is
-// honoured; SIGINT/SIGTERM stop accepting, let in-flight requests finish (up
-// to a grace period) and then return from Run().
+// Every read has a timeout (which also closes idle and slow clients) and a
+// body limit (413 beyond it); a body must be application/json (415).
+// Framing follows RFC 9112 strictly: a malformed request, or one whose end
+// is ambiguous (Transfer-Encoding other than a single "chunked", or with
+// Content-Length; HTTP/1.1 without one Host), gets 400 and the connection
+// closes, so no bytes of it run as a further request. At most
+// max_connections connections are open; further ones wait in the backlog,
+// and failed accepts (out of descriptors) are retried after a pause.
+// TLS 1.2 offers forward-secret AEAD suites only, without renegotiation.
+// Keep-alive is honoured; SIGINT/SIGTERM stop accepting, let in-flight
+// requests finish (up to a grace period) and then return from Run().
 #pragma once
 
 #include <functional>

@@ -80,6 +80,12 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
     int64_t limit = (*server)["body_limit"].value_or(int64_t{1} << 20);
     if (limit < 1024) return Err(ConfigError("server.body_limit too small"));
     s.body_limit = static_cast<std::size_t>(limit);
+    if (auto node = (*server)["max_connections"]) {
+      auto connections = node.value<int64_t>();
+      if (!node.is_integer() || *connections < 1 || *connections > 1'000'000)
+        return Err(ConfigError("server.max_connections must be 1..1000000"));
+      s.max_connections = static_cast<int>(*connections);
+    }
     if (auto t = (*server)["read_timeout"].value<std::string>()) {
       auto d = ParseIsoDuration(*t);
       if (!d || d->count() <= 0)
@@ -186,7 +192,8 @@ std::string DefaultConfigToml() {
 listen = "127.0.0.1:8200"
 threads = 0                 # 0: one worker per core
 body_limit = 1048576        # bytes; larger requests get 413
-read_timeout = "PT30S"
+read_timeout = "PT30S"      # idle and slow clients are closed after this
+max_connections = 1024      # more wait in the backlog; keep below ulimit -n
 # tls_cert = "tls/cert.pem"
 # tls_key = "tls/key.pem"
 

@@ -25,6 +25,9 @@ struct ServerConfig {
   int threads = 0;  // 0: one per core
   std::size_t body_limit = 1 << 20;
   std::chrono::seconds read_timeout{30};
+  // Open client connections at most; more wait in the listen backlog until
+  // one closes. Keep it below the open-file limit (ulimit -n).
+  int max_connections = 1024;
   std::string tls_cert;  // both empty: plain HTTP (loopback only)
   std::string tls_key;
 };

@@ -37,5 +37,36 @@ TEST(ConfigTest, AuditRetentionMustBeADurationOfAtLeastADay) {
   }
 }
 
+// The config `piivault init` writes, with its max_connections line replaced.
+Result<Config> WithMaxConnections(const std::string& line) {
+  std::string toml = DefaultConfigToml();
+  const std::string written = "max_connections = 1024";
+  auto at = toml.find(written);
+  EXPECT_NE(at, std::string::npos);
+  toml.replace(at, written.size(), line);
+  return ParseConfig(toml, "/tmp");
+}
+
+TEST(ConfigTest, MaxConnectionsDefaultsTo1024AndMustBePositive) {
+  auto config = ParseConfig(DefaultConfigToml(), "/tmp");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->server.max_connections, 1024);
+  auto set = WithMaxConnections("max_connections = 8");
+  ASSERT_TRUE(set.has_value()) << set.error().ToString();
+  EXPECT_EQ(set->server.max_connections, 8);
+  auto unset = WithMaxConnections("");
+  ASSERT_TRUE(unset.has_value()) << unset.error().ToString();
+  EXPECT_EQ(unset->server.max_connections, 1024);
+  for (std::string bad :
+       {"max_connections = 0", "max_connections = -5",
+        "max_connections = \"many\"", "max_connections = 1.5"}) {
+    auto config = WithMaxConnections(bad);
+    ASSERT_FALSE(config.has_value()) << bad;
+    EXPECT_NE(config.error().message().find("server.max_connections"),
+              std::string::npos)
+        << config.error().ToString();
+  }
+}
+
 }  // namespace
 }  // namespace piivault

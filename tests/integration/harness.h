@@ -168,6 +168,7 @@ class ServerProcess {
   const std::string& admin_key() const { return admin_key_; }
   uint16_t port() const { return port_; }
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }  // of serve; -1 when not running
 
   // Rewrites the config file (before Start).
   void EditConfig(const std::function<void(std::string&)>& edit);
