@@ -1,6 +1,7 @@
 #include "api/handler_support.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "vault/masks.h"
 
@@ -164,6 +165,22 @@ std::string QueryParam(const HttpRequest& request, std::string_view name) {
     q.remove_prefix(amp + 1);
   }
   return {};
+}
+
+Result<uint64_t> UintParam(const Call& call, std::string_view name,
+                           std::optional<uint64_t> fallback) {
+  std::string text = QueryParam(call.request, name);
+  if (text.empty()) {
+    if (fallback) return *fallback;
+    return Err(InvalidArgument("the query parameter " + std::string(name) +
+                               " is required"));
+  }
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size())
+    return Err(InvalidArgument("the query parameter " + std::string(name) +
+                               " must be a non-negative integer"));
+  return v;
 }
 
 json::value TimeJson(TimePoint t) { return json::string(FormatRfc3339(t)); }

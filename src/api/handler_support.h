@@ -81,6 +81,10 @@ json::object VisibleFields(const vault::Fields& fields,
 
 std::string_view PathParam(const Call& call, std::size_t i);
 std::string QueryParam(const HttpRequest& request, std::string_view name);
+// A non-negative integer query parameter; `fallback` when absent (400 when
+// absent without one, or not such an integer).
+Result<uint64_t> UintParam(const Call& call, std::string_view name,
+                           std::optional<uint64_t> fallback = std::nullopt);
 std::string PercentDecode(std::string_view text, bool* ok);
 
 json::value TimeJson(TimePoint t);

@@ -2,8 +2,6 @@
 // tenant's log (tenant-admin of the tenant, auditor) and of the operator log
 // (operator-admin, auditor); the deployment's public key for anyone
 // authenticated.
-#include <charconv>
-
 #include "api/handler_support.h"
 #include "base/encoding.h"
 
@@ -14,6 +12,8 @@ using policy::Operation;
 
 constexpr std::size_t kMaxPage = 1000;
 constexpr std::size_t kMaxScan = 10000;  // entries read per request, at most
+// Entries in one page of an export (default and most): a few MiB, 16 tiles.
+constexpr uint64_t kExportPage = 4096;
 
 // Which log a request is about, after checking the caller may read it.
 Result<std::string> LogFor(Call& call, bool tenant_log) {
@@ -26,23 +26,6 @@ bool Names(const audit::Event& e, std::string_view pseudonym) {
   return e.principal_pseudonym == pseudonym ||
          std::find(e.principal_pseudonyms.begin(), e.principal_pseudonyms.end(),
                    pseudonym) != e.principal_pseudonyms.end();
-}
-
-// A non-negative integer query parameter; `fallback` when absent.
-Result<uint64_t> UintParam(const Call& call, std::string_view name,
-                           std::optional<uint64_t> fallback = std::nullopt) {
-  std::string text = QueryParam(call.request, name);
-  if (text.empty()) {
-    if (fallback) return *fallback;
-    return Err(InvalidArgument("the query parameter " + std::string(name) +
-                               " is required"));
-  }
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size())
-    return Err(InvalidArgument("the query parameter " + std::string(name) +
-                               " must be a non-negative integer"));
-  return v;
 }
 
 // The entry's members, with the time in RFC 3339 as everywhere in the API.
@@ -145,11 +128,23 @@ Result<Reply> Consistency(Call& call, bool tenant_log) {
   return Reply{200, json::object{{"path", HashesJson(proof)}}};
 }
 
-// The whole log with a signed head, for `piivault audit verify`.
+// The log with a signed head, for `piivault audit verify`, a page of at most
+// kExportPage entries at a time (so no request reads or holds the whole
+// log): ?from=&limit=, and "next" names where the following page starts
+// (null after the last). `piivault audit export` joins the pages.
 Result<Reply> Export(Call& call, bool tenant_log) {
   PV_ASSIGN_OR_RETURN(auto log, LogFor(call, tenant_log));
-  PV_ASSIGN_OR_RETURN(auto exported, call.audit.Export(log));
-  return Reply{200, json::parse(exported.ToJson())};
+  PV_ASSIGN_OR_RETURN(uint64_t from, UintParam(call, "from", 0));
+  PV_ASSIGN_OR_RETURN(uint64_t limit, UintParam(call, "limit", kExportPage));
+  if (limit == 0 || limit > kExportPage)
+    return Err(
+        InvalidArgument("limit must be 1.." + std::to_string(kExportPage)));
+  PV_ASSIGN_OR_RETURN(auto page, call.audit.Export(log, from, limit));
+  const uint64_t end = page.from + page.entries.size();
+  json::value out = json::parse(page.ToJson());
+  out.as_object()["next"] =
+      end < page.head.tree_size ? json::value(end) : json::value();
+  return Reply{200, std::move(out)};
 }
 
 Result<Reply> PublicKey(Call& call) {

@@ -315,19 +315,36 @@ Result<PrincipalRead> ReadPrincipal(Call& call, Action action) {
   if (read.grants.empty() && !call.decision.unrestricted())
     return Err(PermissionDenied("no policy rule allows this request"));
   PV_RETURN_IF_ERROR(call.decision.RequireInScope(PathParam(call, 1)));
+  // A page of the records: ?after=<the previous page's next>&limit=.
+  vault::RecordPage page;
+  page.after = QueryParam(call.request, "after");
+  if (page.after.size() > 128)
+    return Err(InvalidArgument("after must be a record id"));
+  PV_ASSIGN_OR_RETURN(uint64_t limit,
+                      UintParam(call, "limit", vault::RecordPage::kMaxLimit));
+  if (limit == 0 || limit > vault::RecordPage::kMaxLimit)
+    return Err(InvalidArgument("limit must be 1.." +
+                               std::to_string(vault::RecordPage::kMaxLimit)));
+  page.limit = static_cast<std::size_t>(limit);
   PV_ASSIGN_OR_RETURN(read.view, call.vault.records.GetPrincipal(
                                      tenant, PathParam(call, 1),
-                                     call.decision.consent_purpose()));
+                                     call.decision.consent_purpose(), page));
   return read;
+}
+
+// A cursor member: the value, or null after the last page.
+template <typename T>
+json::value NextJson(const std::optional<T>& next) {
+  return next ? json::value(*next) : json::value();
 }
 
 Result<Reply> GetPrincipal(Call& call) {
   PV_ASSIGN_OR_RETURN(auto read, ReadPrincipal(call, Action::kRead));
-  return Reply{200,
-               json::object{{"principal", read.view.principal},
-                            {"region", read.view.region},
-                            {"records", read.RecordsJson()},
-                            {"consents", ConsentsJson(read.view.consents)}}};
+  return Reply{200, json::object{{"principal", read.view.principal},
+                                 {"region", read.view.region},
+                                 {"records", read.RecordsJson()},
+                                 {"consents", ConsentsJson(read.view.consents)},
+                                 {"next", NextJson(read.view.next)}}};
 }
 
 json::object ConsentEventJson(const vault::ConsentEvent& e) {
@@ -363,11 +380,19 @@ Result<Reply> RecordConsent(Call& call) {
   return Reply{201, ConsentEventJson(event)};
 }
 
+// The history a page at a time: ?from=<seq>&limit=, "next" the seq the
+// following page starts at.
 Result<Reply> ListConsents(Call& call) {
   PV_RETURN_IF_ERROR(NoteRequestedPrincipal(call));
   const vault::Tenant& tenant = call.decision.tenant();
-  PV_ASSIGN_OR_RETURN(auto ledger,
-                      call.vault.consents.Ledger(tenant, PathParam(call, 1)));
+  constexpr std::size_t kMax = vault::ConsentLedger::kMaxPage;
+  PV_ASSIGN_OR_RETURN(uint64_t from, UintParam(call, "from", 0));
+  PV_ASSIGN_OR_RETURN(uint64_t limit, UintParam(call, "limit", kMax));
+  if (limit == 0 || limit > kMax)
+    return Err(InvalidArgument("limit must be 1.." + std::to_string(kMax)));
+  PV_ASSIGN_OR_RETURN(
+      auto ledger, call.vault.consents.Ledger(tenant, PathParam(call, 1), from,
+                                              static_cast<std::size_t>(limit)));
   // A tenant-app sees the purposes its consent_read rules name.
   auto readable = [&](std::string_view purpose) {
     return call.decision.AllowsConsentPurpose(Action::kConsentRead, purpose);
@@ -378,11 +403,14 @@ Result<Reply> ListConsents(Call& call) {
   for (auto& e : ledger.history)
     if (readable(e.purpose)) history.push_back(ConsentEventJson(e));
   return Reply{200, json::object{{"current", ConsentsJson(ledger.current)},
-                                 {"history", std::move(history)}}};
+                                 {"history", std::move(history)},
+                                 {"next", NextJson(ledger.next)}}};
 }
 
 // Everything held about a principal as one portable document: its records
-// (as the caller's export grant allows) and its whole consent ledger.
+// (as the caller's export grant allows) and its consent ledger, both bounded
+// like their own reads: the records a page at a time ("next", ?after=), the
+// ledger's first page (consents.next: continue with GET …/consents?from=).
 Result<Reply> ExportPrincipal(Call& call) {
   PV_ASSIGN_OR_RETURN(auto read, ReadPrincipal(call, Action::kExport));
   json::array history;
@@ -391,8 +419,11 @@ Result<Reply> ExportPrincipal(Call& call) {
   // kNotFound: placed, but nothing written yet, so no ledger either.
   if (!ledger && ledger.error().code() != StatusCode::kNotFound)
     return Err(ledger.error());
-  if (ledger)
+  std::optional<uint64_t> history_next;
+  if (ledger) {
     for (auto& e : ledger->history) history.push_back(ConsentEventJson(e));
+    history_next = ledger->next;
+  }
   return Reply{
       200,
       json::object{{"format", "piivault-principal-export-v1"},
@@ -401,9 +432,11 @@ Result<Reply> ExportPrincipal(Call& call) {
                    {"region", read.view.region},
                    {"exported_at", TimeJson(call.vault.clock->Now())},
                    {"records", read.RecordsJson()},
+                   {"next", NextJson(read.view.next)},
                    {"consents",
                     json::object{{"current", ConsentsJson(read.view.consents)},
-                                 {"history", std::move(history)}}}}};
+                                 {"history", std::move(history)},
+                                 {"next", NextJson(history_next)}}}}};
 }
 
 json::value CertificateJson(const vault::ErasureCertificate& c) {

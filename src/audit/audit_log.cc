@@ -594,25 +594,36 @@ Result<std::vector<Hash>> AuditLog::ProveConsistency(std::string_view log,
   return RangeHashes(log, ConsistencyProofRanges(first, second));
 }
 
-Result<LogExport> AuditLog::Export(std::string_view log) {
+Result<LogExport> AuditLog::Export(std::string_view log, uint64_t from,
+                                   uint64_t limit) {
   LogExport out;
   out.log_id = std::string(log);
   PV_ASSIGN_OR_RETURN(out.pruned, LoadCheckpoint(log));
   PV_ASSIGN_OR_RETURN(out.head, Head(log));
   const uint64_t size = out.head.tree_size;
-  PV_ASSIGN_OR_RETURN(out.entries, EntrySlots(log, 0, size));
+  if (from > size)
+    return Err(InvalidArgument("from must be at most the log's size"));
+  out.from = from;
+  const uint64_t count = std::min(limit, size - from);
+  PV_ASSIGN_OR_RETURN(out.entries, EntrySlots(log, from, count));
   std::vector<std::string> keys;
-  for (uint64_t tile = 0; tile * kTileWidth < size; ++tile)
+  const uint64_t first_tile = from / kTileWidth;
+  for (uint64_t tile = first_tile; tile * kTileWidth < from + count; ++tile)
     keys.push_back(TileKey(log, 0, tile));
   PV_ASSIGN_OR_RETURN(auto tiles, control_->MultiGet(keys));
-  out.leaf_hashes.assign(size, Hash{});  // zero where not stored
+  out.leaf_hashes.assign(count, Hash{});  // zero where not stored
   for (std::size_t t = 0; t < tiles.size(); ++t) {
     if (!tiles[t]) continue;
-    uint64_t first = t * kTileWidth;
-    uint64_t n = std::min<uint64_t>(tiles[t]->size() / sizeof(Hash),
-                                    std::min(kTileWidth, size - first));
-    std::memcpy(out.leaf_hashes[first].data(), tiles[t]->data(),
-                n * sizeof(Hash));
+    // The tile's hashes that are in [from, from + count).
+    const uint64_t tile_first = (first_tile + t) * kTileWidth;
+    const uint64_t stored = tiles[t]->size() / sizeof(Hash);
+    const uint64_t begin = std::max(tile_first, from);
+    const uint64_t end =
+        std::min({tile_first + stored, tile_first + kTileWidth, from + count});
+    if (begin >= end) continue;
+    std::memcpy(out.leaf_hashes[begin - from].data(),
+                tiles[t]->data() + (begin - tile_first) * sizeof(Hash),
+                (end - begin) * sizeof(Hash));
   }
   return out;
 }

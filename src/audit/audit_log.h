@@ -43,9 +43,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <string_view>
@@ -105,15 +107,43 @@ struct PruneCheckpoint {
 // verification, not the export, names it; leaf_hashes are the ones the
 // server stored (zero where missing), which locate a modified entry when
 // they match the signed head.
+//
+// A page of an export (AuditLog::Export with a limit) holds the entries and
+// leaf hashes from index `from` on ("from" in the JSON when not 0); only a
+// whole export (from 0 to the head's size) verifies.
 struct LogExport {
   std::string log_id;
   SignedHead head;
+  uint64_t from = 0;
   std::vector<std::optional<std::string>> entries;
   std::vector<Hash> leaf_hashes;
   std::optional<PruneCheckpoint> pruned;
 
   std::string ToJson() const;
   static Result<LogExport> FromJson(std::string_view json);
+};
+
+// Writes the JSON of a whole LogExport to `out` a page at a time, so that an
+// export need never be held in memory as a whole (only its leaf hashes, 32
+// bytes an entry). Begin, then Add every page in order, then Finish.
+class LogExportWriter {
+ public:
+  explicit LogExportWriter(std::ostream& out) : out_(out) {}
+  // `from`: where the first page starts (not 0 for a page of its own).
+  void Begin(std::string_view log_id, const SignedHead& head,
+             uint64_t from = 0);
+  // REQUIRES: the page holds as many leaf hashes as entries.
+  void Add(const LogExport& page);
+  // `pruned`: the newest checkpoint any page carried.
+  void Finish(const std::optional<PruneCheckpoint>& pruned);
+  // The index the next page starts at.
+  uint64_t next() const { return from_ + entries_; }
+
+ private:
+  std::ostream& out_;
+  uint64_t from_ = 0;
+  uint64_t entries_ = 0;
+  std::vector<Hash> leaf_hashes_;
 };
 
 class AuditLog {
@@ -147,8 +177,13 @@ class AuditLog {
   Result<std::vector<std::string>> Entries(std::string_view log, uint64_t from,
                                            std::size_t limit);
 
-  // The log with a freshly signed head, for offline verification.
-  Result<LogExport> Export(std::string_view log);
+  // The log with a freshly signed head, for offline verification: the
+  // entries and leaf hashes [from, from + limit) below the head's size
+  // (kInvalidArgument when `from` is beyond it), so a caller can bound what
+  // one call reads and holds.
+  Result<LogExport> Export(
+      std::string_view log, uint64_t from = 0,
+      uint64_t limit = std::numeric_limits<uint64_t>::max());
 
   // The newest signed head; signs a new one first if the log grew since.
   Result<SignedHead> Head(std::string_view log);

@@ -1,6 +1,7 @@
 #include "audit/verify.h"
 
 #include <boost/json.hpp>
+#include <sstream>
 
 namespace piivault::audit {
 namespace {
@@ -14,18 +15,41 @@ Verdict Bad(std::optional<uint64_t> index, std::string problem) {
 
 }  // namespace
 
+void LogExportWriter::Begin(std::string_view log_id, const SignedHead& head,
+                            uint64_t from) {
+  from_ = from;
+  out_ << "{\"format\":" << json::serialize(json::string(kFormat))
+       << ",\"log_id\":" << json::serialize(json::string(log_id))
+       << ",\"head\":" << head.ToJson();
+  if (from != 0) out_ << ",\"from\":" << from;
+  out_ << ",\"entries\":[";
+}
+
+void LogExportWriter::Add(const LogExport& page) {
+  for (auto& e : page.entries) {
+    if (entries_++ > 0) out_ << ',';
+    out_ << (e ? json::serialize(json::string(*e)) : std::string("null"));
+  }
+  leaf_hashes_.insert(leaf_hashes_.end(), page.leaf_hashes.begin(),
+                      page.leaf_hashes.end());
+}
+
+void LogExportWriter::Finish(const std::optional<PruneCheckpoint>& pruned) {
+  out_ << "],\"leaf_hashes\":[";
+  for (std::size_t i = 0; i < leaf_hashes_.size(); ++i)
+    out_ << (i == 0 ? "\"" : ",\"") << ToHex(leaf_hashes_[i]) << '"';
+  out_ << ']';
+  if (pruned) out_ << ",\"pruned\":" << pruned->ToJson();
+  out_ << '}';
+}
+
 std::string LogExport::ToJson() const {
-  json::array entry_list, leaves;
-  for (auto& e : entries)
-    entry_list.emplace_back(e ? json::value(*e) : json::value());
-  for (auto& h : leaf_hashes) leaves.emplace_back(ToHex(h));
-  json::object out{{"format", kFormat},
-                   {"log_id", log_id},
-                   {"head", json::parse(head.ToJson())},
-                   {"entries", std::move(entry_list)},
-                   {"leaf_hashes", std::move(leaves)}};
-  if (pruned) out["pruned"] = json::parse(pruned->ToJson());
-  return json::serialize(out);
+  std::ostringstream out;
+  LogExportWriter writer(out);
+  writer.Begin(log_id, head, from);
+  writer.Add(*this);
+  writer.Finish(pruned);
+  return std::move(out).str();
 }
 
 Result<LogExport> LogExport::FromJson(std::string_view text) {
@@ -49,6 +73,15 @@ Result<LogExport> LogExport::FromJson(std::string_view text) {
   LogExport out;
   out.log_id = log_id->get_string();
   PV_ASSIGN_OR_RETURN(out.head, SignedHead::FromJson(json::serialize(*head)));
+  if (auto* from = o.if_contains("from")) {
+    if (from->is_uint64()) {
+      out.from = from->get_uint64();
+    } else if (from->is_int64() && from->get_int64() >= 0) {
+      out.from = static_cast<uint64_t>(from->get_int64());
+    } else {
+      return bad("from is not an index");
+    }
+  }
   for (auto& e : entries->get_array()) {
     if (e.is_null()) {
       out.entries.emplace_back();
@@ -78,6 +111,11 @@ Verdict VerifyExport(const LogExport& x, std::string_view public_key,
     return Bad(std::nullopt, "the signed head's signature does not verify");
   if (head.log_id != x.log_id)
     return Bad(std::nullopt, "the signed head is for another log");
+  if (x.from != 0)
+    return Bad(x.from, "this is a page of an export starting at entry " +
+                           std::to_string(x.from) +
+                           ", not a whole export (piivault audit export "
+                           "writes whole ones)");
   const uint64_t size = head.tree_size;
   const uint64_t count = x.entries.size();
 

@@ -160,6 +160,27 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
   if (pool < 1 || pool > 1024)
     return Err(ConfigError("storage.pool_size must be 1..1024"));
   cfg.storage_pool_size = static_cast<std::size_t>(pool);
+  struct Timeout {
+    const char* name;
+    std::chrono::seconds* slot;
+    bool zero_allowed;
+  };
+  for (const Timeout& t :
+       {Timeout{"statement_timeout", &cfg.storage_statement_timeout, true},
+        Timeout{"pool_wait_timeout", &cfg.storage_pool_wait_timeout, false}}) {
+    auto node = tbl["storage"][t.name];
+    if (!node) continue;
+    auto text = node.value<std::string>();
+    auto d = text ? ParseIsoDuration(*text) : std::nullopt;
+    if (!d || (d->count() == 0 && !t.zero_allowed) ||
+        *d > std::chrono::hours(1))
+      return Err(ConfigError(
+          std::string("storage.") + t.name +
+          " must be an ISO 8601 duration of at most one hour, such as "
+          "\"PT5S\"" +
+          (t.zero_allowed ? " (\"PT0S\": none)" : "")));
+    *t.slot = *d;
+  }
   if (auto retention = tbl["audit"]["retention"]) {
     auto text = retention.value<std::string>();
     auto period = text ? ParseIsoDuration(*text) : std::nullopt;
@@ -216,6 +237,8 @@ backend = "sqlite://us.db"
 
 [storage]
 pool_size = 16              # connections per PostgreSQL backend
+statement_timeout = "PT5S"  # a slower PostgreSQL statement answers 503
+pool_wait_timeout = "PT2S"  # so does a wait this long for a free connection
 
 [audit]
 # How long audit events are kept (ISO 27018 12.4.2). Unset: for the life of

@@ -39,6 +39,12 @@ struct Config {
   std::string control_backend;
   std::vector<RegionConfig> regions;   // ascending by id
   std::size_t storage_pool_size = 16;  // per PostgreSQL backend
+  // [storage] statement_timeout: a PostgreSQL statement running (or waiting
+  // for a lock) longer is cancelled, and the request answers 503; zero: none.
+  std::chrono::seconds storage_statement_timeout{5};
+  // [storage] pool_wait_timeout: longest wait for a free PostgreSQL
+  // connection before the request answers 503.
+  std::chrono::seconds storage_pool_wait_timeout{2};
   // [audit] retention; none: audit logs are kept whole.
   std::optional<std::chrono::seconds> audit_retention;
   std::string log_level = "info";

@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -140,18 +142,56 @@ int Send(const ClientFlags& flags, std::string_view method,
   return res->status >= 200 && res->status < 300 ? 0 : 2;
 }
 
+// Fetches the log a page at a time (GET …/export?from=&limit=) and writes
+// the pages as one whole export, holding no more than a page and the leaf
+// hashes in memory. The pages stop at the first page's signed head, so a log
+// that grows meanwhile (each page request is itself audited) still gives an
+// export of exactly the tree that head signs.
 int RunAuditExport(const ClientFlags& flags, const std::string& target,
-                   const std::string& out) {
+                   const std::string& out, uint64_t page_size) {
   api::ClientOptions options{flags.server, flags.token, flags.cacert};
-  auto res = api::SendRequest(options, "GET", target, "", {});
-  if (!res) return Fail(res.error());
-  if (res->status != 200) {
-    std::cerr << "piivault: export failed: " << res->body << "\n";
-    return 2;
-  }
   std::ofstream file(out, std::ios::binary | std::ios::trunc);
-  file << res->body;
-  if (!file.flush()) return Fail(Unavailable("cannot write " + out));
+  if (!file) return Fail(Unavailable("cannot write " + out));
+  // A failed export leaves no partial file behind to be mistaken for one.
+  auto fail = [&](int code) {
+    file.close();
+    std::remove(out.c_str());
+    return code;
+  };
+  audit::LogExportWriter writer(file);
+  std::optional<audit::PruneCheckpoint> pruned;
+  uint64_t size = 0;
+  for (bool first = true; first || writer.next() < size; first = false) {
+    const uint64_t limit =
+        first ? page_size : std::min(page_size, size - writer.next());
+    const std::string query = "?from=" + std::to_string(writer.next()) +
+                              "&limit=" + std::to_string(limit);
+    auto res = api::SendRequest(options, "GET", target + query, "", {});
+    if (!res) return fail(Fail(res.error()));
+    if (res->status != 200) {
+      std::cerr << "piivault: export failed: " << res->body << "\n";
+      return fail(2);
+    }
+    auto page = audit::LogExport::FromJson(res->body);
+    if (!page) return fail(Fail(page.error()));
+    if (first) {
+      size = page->head.tree_size;
+      writer.Begin(page->log_id, page->head);
+    }
+    if (page->from != writer.next() ||
+        page->entries.size() != page->leaf_hashes.size() ||
+        page->entries.size() > size - writer.next() ||
+        (page->entries.empty() && writer.next() < size))
+      return fail(Fail(DataLoss("the server sent a page out of order")));
+    // Retention may prune between pages: the newest checkpoint covers every
+    // entry any page lacks for it.
+    if (page->pruned &&
+        (!pruned || page->pruned->pruned_before > pruned->pruned_before))
+      pruned = page->pruned;
+    writer.Add(*page);
+  }
+  writer.Finish(pruned);
+  if (!file.flush()) return fail(Fail(Unavailable("cannot write " + out)));
   return 0;
 }
 
@@ -384,6 +424,10 @@ int main(int argc, char** argv) {
   audit_export->add_option("--tenant", audit_tenant, "The tenant's log");
   audit_export->add_flag("--operator", audit_operator, "The operator log");
   audit_export->add_option("--out", audit_out, "Output file")->required();
+  uint64_t audit_page = 4096;  // the server's most per page
+  audit_export
+      ->add_option("--page-size", audit_page, "Entries fetched per request")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{4096}));
   add_client_flags(audit_export, false);
   auto* audit_verify = audit_cmd->add_subcommand(
       "verify", "Check an exported log offline (no server, no database)");
@@ -480,7 +524,7 @@ int main(int argc, char** argv) {
           audit_operator
               ? "/v1/operator/audit/export"
               : "/v1/tenants/" + Segment(audit_tenant) + "/audit/export",
-          audit_out);
+          audit_out, audit_page);
     }
     if (*audit_verify)
       return RunAuditVerify(audit_file, audit_key, audit_previous);

@@ -5,6 +5,7 @@
 // Thread safety: every method may be called concurrently from any thread.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -112,6 +113,9 @@ struct BackendOptions {
   std::string base_dir;  // where relative sqlite paths resolve
   // Most connections a networked backend (PostgreSQL) keeps open.
   std::size_t pool_size = 16;
+  // Its bounds on a slow database (storage/postgres/postgres_backend.h).
+  std::chrono::milliseconds pool_wait_timeout{2000};
+  std::chrono::milliseconds statement_timeout{5000};
 };
 
 // Opens a backend from a URL: "memory:", "sqlite://PATH" (PATH relative to

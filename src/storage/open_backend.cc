@@ -35,6 +35,8 @@ Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url,
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
     PostgresBackend::Options pg_options;
     pg_options.pool_size = options.pool_size;
+    pg_options.pool_wait_timeout = options.pool_wait_timeout;
+    pg_options.statement_timeout = options.statement_timeout;
     PV_ASSIGN_OR_RETURN(std::unique_ptr<PostgresBackend> backend,
                         PostgresBackend::Open(url, pg_options));
     return std::unique_ptr<Backend>(std::move(backend));

@@ -119,25 +119,40 @@ Result<Consents> ConsentService::Current(const Tenant& tenant,
 }
 
 Result<ConsentLedger> ConsentService::Ledger(const Tenant& tenant,
-                                             std::string_view principal) {
+                                             std::string_view principal,
+                                             uint64_t from, std::size_t limit) {
   PV_ASSIGN_OR_RETURN(auto home,
                       records_->OpenPrincipal(tenant, principal, false));
   PV_ASSIGN_OR_RETURN(auto stored, ReadState(tenant, home));
   std::string prefix = keys::ConsentEventPrefix(tenant.id, home.pseudonym);
-  PV_ASSIGN_OR_RETURN(auto rows, home.store->Scan(prefix, "", SIZE_MAX));
-  ConsentLedger ledger{stored.state.current, {}};
+  // A page: the events [from, from + count) the state says exist.
+  const uint64_t events = stored.state.events;
+  const uint64_t count =
+      from >= events
+          ? 0
+          : std::min<uint64_t>(
+                events - from,
+                std::clamp<std::size_t>(limit, 1, ConsentLedger::kMaxPage));
+  // On the last page, one more row shows an event beyond the state.
+  const bool last = from + count >= events;
+  PV_ASSIGN_OR_RETURN(
+      auto rows,
+      home.store->Scan(prefix, EventKey(tenant.id, home.pseudonym, from),
+                       count + (last ? 1 : 0)));
+  ConsentLedger ledger{stored.state.current, {}, {}};
   for (auto& row : rows) {
     PV_ASSIGN_OR_RETURN(auto plain,
                         crypto::AeadOpen(home.key, row.value, row.key));
     PV_ASSIGN_OR_RETURN(auto event, DecodeEvent(plain));
     // Every event in its place, none missing: the ledger is append-only.
-    if (event.seq != ledger.history.size() ||
+    if (event.seq != from + ledger.history.size() ||
         row.key != EventKey(tenant.id, home.pseudonym, event.seq))
       return Err(DataLoss("the consent ledger has a gap"));
     ledger.history.push_back(std::move(event));
   }
-  if (ledger.history.size() != stored.state.events)
+  if (ledger.history.size() != count)
     return Err(DataLoss("the consent ledger does not match its state"));
+  if (!last) ledger.next = from + count;
   return ledger;
 }
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,8 +35,11 @@ struct ConsentEvent {
 };
 
 struct ConsentLedger {
+  static constexpr std::size_t kMaxPage = 1000;  // events in one read
   Consents current;
-  std::vector<ConsentEvent> history;  // oldest first
+  std::vector<ConsentEvent> history;  // oldest first, one page
+  // The seq the next page starts at; none after the last page.
+  std::optional<uint64_t> next;
 };
 
 class ConsentService {
@@ -52,8 +56,11 @@ class ConsentService {
                               const Purpose& purpose, bool granted,
                               std::string method, std::string evidence);
 
-  Result<ConsentLedger> Ledger(const Tenant& tenant,
-                               std::string_view principal);
+  // The current consents and the events from seq `from` on, at most
+  // `limit` (clamped to 1..ConsentLedger::kMaxPage).
+  Result<ConsentLedger> Ledger(const Tenant& tenant, std::string_view principal,
+                               uint64_t from = 0,
+                               std::size_t limit = ConsentLedger::kMaxPage);
 
   // The principal's current consents. kNotFound for an unknown principal.
   // (Record reads check a consent themselves: RecordService's

@@ -720,7 +720,7 @@ Result<RecordService::TokenTarget> RecordService::ResolveToken(
 
 Result<PrincipalView> RecordService::GetPrincipal(
     const Tenant& tenant, std::string_view principal,
-    std::string_view consent_purpose) {
+    std::string_view consent_purpose, const RecordPage& page) {
   PV_RETURN_IF_ERROR(ValidatePrincipalId(principal));
   // A principal that does not exist has consented to nothing.
   auto absent = [&] {
@@ -730,7 +730,7 @@ Result<PrincipalView> RecordService::GetPrincipal(
   PV_ASSIGN_OR_RETURN(std::string pseudonym, Pseudonym(tenant, principal));
   PV_ASSIGN_OR_RETURN(auto home, HomeOf(tenant, pseudonym));
   if (!home) return Err(absent());
-  PrincipalView view{std::string(principal), home->region, {}, {}};
+  PrincipalView view{std::string(principal), home->region, {}, {}, {}};
   NoteForAudit("", pseudonym, view.region);
   storage::Backend* backend = router_->region(view.region);
   if (!backend)
@@ -750,7 +750,18 @@ Result<PrincipalView> RecordService::GetPrincipal(
   view.consents = std::move(consents.current);
 
   std::string prefix = keys::PrincipalRecordPrefix(tenant.id, pseudonym);
-  PV_ASSIGN_OR_RETURN(auto entries, backend->Scan(prefix, "", SIZE_MAX));
+  const std::size_t limit =
+      std::clamp<std::size_t>(page.limit, 1, RecordPage::kMaxLimit);
+  const std::string start =
+      page.after.empty()
+          ? std::string()
+          : keys::PrincipalRecord(tenant.id, pseudonym, page.after) + '\0';
+  // One more than the page, to know whether another follows.
+  PV_ASSIGN_OR_RETURN(auto entries, backend->Scan(prefix, start, limit + 1));
+  if (entries.size() > limit) {
+    entries.resize(limit);
+    view.next = entries.back().key.substr(prefix.size());
+  }
   PV_ASSIGN_OR_RETURN(
       auto found, ReadIndexed(tenant, view.region, *backend, prefix, entries));
   for (auto& loc : found) {

@@ -51,8 +51,19 @@ struct Record {
 struct PrincipalView {
   std::string principal;
   std::string region;
-  std::vector<Record> records;
-  Consents consents;  // current ones, by purpose
+  std::vector<Record> records;  // one page, by record id
+  Consents consents;            // current ones, by purpose
+  // The record id to read the next page after; none after the last page.
+  std::optional<std::string> next;
+};
+
+// Which of a principal's records one read returns: at most `limit`, those
+// whose ids sort after `after` (empty: from the first), so no request reads
+// an unbounded number of records.
+struct RecordPage {
+  static constexpr std::size_t kMaxLimit = 1000;
+  std::string after;
+  std::size_t limit = kMaxLimit;
 };
 
 // Which fields a read returns; nullopt means all.
@@ -112,11 +123,13 @@ class RecordService {
   Result<TokenTarget> ResolveToken(const Tenant& tenant,
                                    std::string_view token);
 
-  // Everything held about `principal`. Under a consent purpose, also
-  // consent_required for a principal that does not exist.
+  // Everything held about `principal`, its records a page at a time (the
+  // limit clamped to 1..RecordPage::kMaxLimit). Under a consent
+  // purpose, also consent_required for a principal that does not exist.
   Result<PrincipalView> GetPrincipal(const Tenant& tenant,
                                      std::string_view principal,
-                                     std::string_view consent_purpose = {});
+                                     std::string_view consent_purpose = {},
+                                     const RecordPage& page = {});
 
   // The keyed pseudonym that stands for `principal` in storage keys.
   Result<std::string> Pseudonym(const Tenant& tenant,

@@ -68,5 +68,47 @@ TEST(ConfigTest, MaxConnectionsDefaultsTo1024AndMustBePositive) {
   }
 }
 
+// The config `piivault init` writes, with its [storage] section replaced.
+Result<Config> WithStorage(const std::string& section) {
+  std::string toml = DefaultConfigToml();
+  const auto at = toml.find("[storage]");
+  const auto end = toml.find("\n[", at + 1);
+  EXPECT_NE(at, std::string::npos);
+  EXPECT_NE(end, std::string::npos);
+  toml.replace(at, end + 1 - at, "[storage]\n" + section + "\n");
+  return ParseConfig(toml, "/tmp");
+}
+
+TEST(ConfigTest, PostgresTimeoutsHaveDefaultsAndCanBeSet) {
+  auto defaults = WithStorage("");
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().ToString();
+  EXPECT_EQ(defaults->storage_statement_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(defaults->storage_pool_wait_timeout, std::chrono::seconds(2));
+  auto written = ParseConfig(DefaultConfigToml(), "/tmp");
+  ASSERT_TRUE(written.has_value()) << written.error().ToString();
+  EXPECT_EQ(written->storage_statement_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(written->storage_pool_wait_timeout, std::chrono::seconds(2));
+  auto set = WithStorage(
+      "statement_timeout = \"PT30S\"\npool_wait_timeout = \"PT1S\"");
+  ASSERT_TRUE(set.has_value()) << set.error().ToString();
+  EXPECT_EQ(set->storage_statement_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(set->storage_pool_wait_timeout, std::chrono::seconds(1));
+  auto none = WithStorage("statement_timeout = \"PT0S\"");
+  ASSERT_TRUE(none.has_value()) << none.error().ToString();
+  EXPECT_EQ(none->storage_statement_timeout, std::chrono::seconds(0));
+}
+
+TEST(ConfigTest, PostgresTimeoutsMustBeDurations) {
+  for (std::string bad :
+       {"statement_timeout = 5", "statement_timeout = \"5 s\"",
+        "statement_timeout = \"PT2H\"", "pool_wait_timeout = \"PT0S\"",
+        "pool_wait_timeout = \"2\""}) {
+    auto config = WithStorage(bad);
+    ASSERT_FALSE(config.has_value()) << bad;
+    EXPECT_NE(config.error().message().find("storage."), std::string::npos)
+        << config.error().ToString();
+  }
+}
+
 }  // namespace
 }  // namespace piivault

@@ -219,5 +219,72 @@ TEST_F(AuditTest, OfflineVerificationCatchesEveryTampering) {
       << shortened.out;
 }
 
+// An export is read a page at a time: no request returns more entries than
+// its limit (at most 4096), "next" leads through the log, and `audit export`
+// joins the pages into one whole export that verifies.
+TEST_F(AuditTest, ExportIsPagedAndTheCliJoinsThePages) {
+  Tenant t = SetUpTenant(server_, "acme");
+  for (int i = 0; i < 6; ++i)
+    ASSERT_EQ(PostRecord(server_, t, "P-" + std::to_string(i),
+                         {{"email", std::to_string(i) + "@example.org"}})
+                  .status,
+              201);
+  const std::string url = t.Base() + "/audit/export";
+  auto first = server_.Call("GET", url + "?limit=4", Auth(t.admin_key));
+  ASSERT_EQ(first.status, 200) << first.Describe();
+  const json::value& head = Member(first.Json(), "head");
+  ASSERT_TRUE(Member(head, "tree_size").is_number()) << first.body;
+  const auto size = Member(head, "tree_size").to_number<uint64_t>();
+  ASSERT_GE(size, 8u);
+  EXPECT_EQ(Array(first.Json(), "entries").size(), 4u);
+  EXPECT_EQ(Array(first.Json(), "leaf_hashes").size(), 4u);
+  EXPECT_EQ(Member(first.Json(), "next"), json::value(4));
+
+  // Following "next" reads every entry once, in order, a page at a time.
+  uint64_t from = 4;
+  for (int pages = 0; from < size; ++pages) {
+    ASSERT_LT(pages, 10) << "next never reached the end";
+    auto page =
+        server_.Call("GET", url + "?limit=4&from=" + std::to_string(from),
+                     Auth(t.admin_key));
+    ASSERT_EQ(page.status, 200) << page.Describe();
+    EXPECT_EQ(Member(page.Json(), "from"), json::value(from));
+    const std::size_t n = Array(page.Json(), "entries").size();
+    ASSERT_GE(n, 1u);
+    ASSERT_LE(n, 4u);
+    EXPECT_EQ(Array(page.Json(), "leaf_hashes").size(), n);
+    from += n;
+    const json::value& next = Member(page.Json(), "next");
+    if (!next.is_null()) {
+      EXPECT_EQ(next, json::value(from));
+    }
+  }
+  for (const char* bad : {"?limit=0", "?limit=4097", "?from=1000000"}) {
+    EXPECT_TRUE(IsError(server_.Call("GET", url + bad, Auth(t.admin_key)), 400,
+                        "invalid_argument"))
+        << bad;
+  }
+
+  AuditFlow flow(server_, t);
+  flow.SaveKeyAndHead("head.json");
+  RunResult exported =
+      RunCommand({PiivaultBin(), "audit", "export", "--tenant", "acme", "--out",
+                  flow.File("paged.json"), "--page-size", "3", "--server",
+                  flow.Server(), "--token", t.admin_key});
+  ASSERT_EQ(exported.exit_code, 0) << exported.out << exported.err;
+  auto verified = flow.Verify(flow.File("paged.json"), flow.File("head.json"));
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  const json::value whole = json::parse(ReadFile(flow.File("paged.json")));
+  EXPECT_GE(Array(whole, "entries").size(), size);
+  EXPECT_EQ(Array(whole, "entries").size(),
+            Member(Member(whole, "head"), "tree_size").to_number<uint64_t>());
+  // A page saved on its own is not taken for a whole export.
+  auto page = server_.Call("GET", url + "?from=2", Auth(t.admin_key));
+  ASSERT_EQ(page.status, 200) << page.Describe();
+  WriteFile(flow.File("page.json"), page.body);
+  auto partial = flow.Verify(flow.File("page.json"));
+  EXPECT_EQ(partial.exit_code, 1) << partial.out << partial.err;
+}
+
 }  // namespace
 }  // namespace it

@@ -656,5 +656,86 @@ TEST_F(DataTest, ConcurrentWritesAllLand) {
   EXPECT_EQ(Array(found.Json(), "records").size(), 1u) << found.Describe();
 }
 
+// One request reads a bounded part of a principal: its records a page at a
+// time (?after=&limit=, at most 1000, "next"), its consent history too
+// (?from=&limit=), and the principal export likewise.
+TEST_F(DataTest, PrincipalViewAndConsentLedgerArePaged) {
+  Tenant t = SetUpTenant(server_, "acme");
+  const std::string base = t.Base() + "/principals/Pager-1";
+  std::set<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto r = PostRecord(server_, t, "Pager-1",
+                        {{"email", std::to_string(i) + "@example.org"}});
+    ASSERT_EQ(r.status, 201) << r.Describe();
+    ids.insert(Str(r.Json(), "id"));
+  }
+  std::set<std::string> seen;
+  std::string after;
+  int pages = 0;
+  for (;; ++pages) {
+    ASSERT_LT(pages, 5) << "next never reached the end";
+    auto view = server_.Call(
+        "GET", base + "?limit=2" + (after.empty() ? "" : "&after=" + after),
+        Data(t.admin_key));
+    ASSERT_EQ(view.status, 200) << view.Describe();
+    const auto& records = Array(view.Json(), "records");
+    EXPECT_LE(records.size(), 2u);
+    for (auto& r : records) EXPECT_TRUE(seen.insert(Str(r, "id")).second);
+    const json::value& next = Member(view.Json(), "next");
+    if (next.is_null()) break;
+    ASSERT_TRUE(next.is_string()) << view.body;
+    after = std::string(next.get_string());
+  }
+  EXPECT_EQ(pages, 2);  // pages 0, 1 and 2
+  EXPECT_EQ(seen, ids);
+  auto whole = server_.Call("GET", base, Data(t.admin_key));
+  ASSERT_EQ(whole.status, 200) << whole.Describe();
+  EXPECT_EQ(Array(whole.Json(), "records").size(), 5u);
+  EXPECT_TRUE(Member(whole.Json(), "next").is_null());
+  for (const char* bad : {"?limit=0", "?limit=1001", "?limit=x"}) {
+    EXPECT_TRUE(IsError(server_.Call("GET", base + bad, Data(t.admin_key)), 400,
+                        "invalid_argument"))
+        << bad;
+  }
+
+  for (int i = 0; i < 5; ++i) {
+    auto r =
+        server_.Call("POST", base + "/consents", Auth(t.admin_key),
+                     json::object{{"purpose", "marketing"},
+                                  {"granted", i % 2 == 0},
+                                  {"evidence", "form-" + std::to_string(i)}});
+    ASSERT_EQ(r.status, 201) << r.Describe();
+  }
+  std::vector<std::string> history;
+  std::vector<json::value> nexts;
+  for (const char* query : {"?limit=2", "?limit=2&from=2", "?limit=2&from=4"}) {
+    auto ledger =
+        server_.Call("GET", base + "/consents" + query, Auth(t.admin_key));
+    ASSERT_EQ(ledger.status, 200) << ledger.Describe();
+    EXPECT_LE(Array(ledger.Json(), "history").size(), 2u) << query;
+    for (auto& e : Array(ledger.Json(), "history"))
+      history.push_back(Str(e, "evidence"));
+    nexts.push_back(Member(ledger.Json(), "next"));
+    EXPECT_EQ(Member(Member(ledger.Json(), "current"), "marketing"),
+              json::value(true));
+  }
+  EXPECT_EQ(history, (std::vector<std::string>{"form-0", "form-1", "form-2",
+                                               "form-3", "form-4"}));
+  EXPECT_EQ(nexts, (std::vector<json::value>{json::value(2), json::value(4),
+                                             json::value(nullptr)}));
+  EXPECT_TRUE(IsError(
+      server_.Call("GET", base + "/consents?limit=1001", Auth(t.admin_key)),
+      400, "invalid_argument"));
+
+  auto exported =
+      server_.Call("GET", base + "/export?limit=2", Data(t.admin_key));
+  ASSERT_EQ(exported.status, 200) << exported.Describe();
+  EXPECT_EQ(Array(exported.Json(), "records").size(), 2u);
+  EXPECT_TRUE(Member(exported.Json(), "next").is_string()) << exported.body;
+  const json::value& consents = Member(exported.Json(), "consents");
+  EXPECT_EQ(Array(consents, "history").size(), 5u);
+  EXPECT_TRUE(Member(consents, "next").is_null()) << exported.body;
+}
+
 }  // namespace
 }  // namespace it

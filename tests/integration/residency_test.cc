@@ -265,6 +265,13 @@ TEST_F(ResidencyTest, TwoNodesServeOneDeployment) {
   EXPECT_EQ(node_b.Stop(), 0);
 }
 
+void Replace(std::string& text, const std::string& from,
+             const std::string& to) {
+  auto at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  text.replace(at, from.size(), to);
+}
+
 // A PostgreSQL region that goes down: its principals get 503, the other
 // region keeps working, nothing is half-written, and it recovers.
 TEST(RegionDown, Gives503ForItsPrincipalsOnly) {
@@ -277,10 +284,8 @@ TEST(RegionDown, Gives503ForItsPrincipalsOnly) {
   ServerProcess deployment;
   ASSERT_TRUE(deployment.init_ok());
   deployment.EditConfig([&](std::string& config) {
-    std::string us = "\"" + deployment.StoreUrl("us") + "\"";
-    auto at = config.find(us);
-    ASSERT_NE(at, std::string::npos);
-    config.replace(at, us.size(), "\"" + us_db->url + "\"");
+    Replace(config, "\"" + deployment.StoreUrl("us") + "\"",
+            "\"" + us_db->url + "\"");
   });
   ASSERT_TRUE(deployment.Start());
   Tenant t = SetUpTenant(deployment, "acme");
@@ -337,13 +342,6 @@ TEST(RegionDown, Gives503ForItsPrincipalsOnly) {
   EXPECT_EQ(Locations(deployment, t), (Counts{1, 2, 1, 1}));
   deployment.Stop();
   (void)piivault::testing::DropTestDatabase(*server, us_db->name);
-}
-
-void Replace(std::string& text, const std::string& from,
-             const std::string& to) {
-  auto at = text.find(from);
-  ASSERT_NE(at, std::string::npos) << from;
-  text.replace(at, from.size(), to);
 }
 
 TEST(ServeConfig, RefusesBadRegionConfigWithOneLine) {
@@ -413,6 +411,65 @@ TEST(ServeConfig, RefusesConfigMissingATenantsRegion) {
                                         port, &output));
   EXPECT_NE(output.find("tenant acme uses region us"), std::string::npos)
       << output;
+}
+
+// A PostgreSQL region stuck behind a lock (another session holds its table
+// exclusively): requests for its principals answer 503 within the
+// configured statement timeout instead of hanging, the server keeps
+// answering meanwhile, and it reads normally once the lock is gone.
+TEST(RegionLocked, Gives503WithinTheStatementTimeout) {
+  auto server = piivault::testing::TestPostgresUrl();
+  ASSERT_TRUE(server.has_value()) << server.error();
+  auto us_db = piivault::testing::CreateTestDatabase(*server);
+  ASSERT_TRUE(us_db.has_value()) << us_db.error();
+  ServerProcess deployment;
+  ASSERT_TRUE(deployment.init_ok());
+  deployment.EditConfig([&](std::string& config) {
+    Replace(config, "\"" + deployment.StoreUrl("us") + "\"",
+            "\"" + us_db->url + "\"");
+    Replace(config, "statement_timeout = \"PT5S\"",
+            "statement_timeout = \"PT1S\"");
+    Replace(config, "pool_wait_timeout = \"PT2S\"",
+            "pool_wait_timeout = \"PT1S\"");
+  });
+  ASSERT_TRUE(deployment.Start());
+  Tenant t = SetUpTenant(deployment, "acme");
+  auto in_us =
+      PostRecord(deployment, t, "p-us", {{"email", "u@example.org"}}, "us");
+  ASSERT_EQ(in_us.status, 201) << in_us.Describe();
+
+  auto lock = piivault::testing::HeldSession::Start(
+      us_db->url, "BEGIN; LOCK TABLE piivault_kv IN ACCESS EXCLUSIVE MODE");
+  ASSERT_TRUE(lock.has_value()) << lock.error();
+  // The client's own bound, well above the server's: a request that waits
+  // without limit fails here instead of hanging the test.
+  constexpr auto kClientTimeout = std::chrono::seconds(8);
+  auto bounded = [&](std::string_view method, const std::string& path,
+                     const Headers& headers, std::string_view body = {}) {
+    HttpConnection conn(deployment.port(), kClientTimeout);
+    return conn.Send(method, path, headers, body);
+  };
+  const auto started = std::chrono::steady_clock::now();
+  auto read = bounded("GET", t.Record(RecordId(in_us)), Data(t.admin_key));
+  EXPECT_TRUE(IsError(read, 503, "unavailable")) << read.Describe();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, kClientTimeout);
+  auto view = bounded("GET", t.Base() + "/principals/p-us", Data(t.admin_key));
+  EXPECT_TRUE(IsError(view, 503, "unavailable")) << view.Describe();
+  auto write =
+      bounded("POST", t.Records(), Data(t.admin_key),
+              Serialize(json::object{
+                  {"principal", "p-us"},
+                  {"fields", json::object{{"email", "w@example.org"}}}}));
+  EXPECT_TRUE(IsError(write, 503, "unavailable")) << write.Describe();
+  auto health = bounded("GET", "/healthz", {});
+  EXPECT_EQ(health.status, 200) << health.Describe();
+
+  lock->reset();
+  auto after =
+      deployment.Call("GET", t.Record(RecordId(in_us)), Data(t.admin_key));
+  EXPECT_EQ(after.status, 200) << after.Describe();
+  EXPECT_EQ(deployment.Stop(), 0) << deployment.Log();
+  (void)piivault::testing::DropTestDatabase(*server, us_db->name);
 }
 
 }  // namespace

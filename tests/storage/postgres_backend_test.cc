@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,10 +28,12 @@ namespace {
 
 using piivault::testing::CreateTestDatabase;
 using piivault::testing::DropTestDatabase;
+using piivault::testing::HeldSession;
 using piivault::testing::QueryRows;
 using piivault::testing::TerminateConnections;
 using piivault::testing::TestDatabase;
 using piivault::testing::TestPostgresUrl;
+using piivault::testing::WaitForLockWaiters;
 using piivault::testing::WithDatabase;
 using Rows = std::vector<std::vector<std::string>>;
 
@@ -84,6 +88,10 @@ class PostgresBackendTest : public ::testing::Test {
   std::unique_ptr<PostgresBackend> OpenDb(std::size_t pool_size = 4) {
     PostgresBackend::Options options;
     options.pool_size = pool_size;
+    return OpenDb(options);
+  }
+  std::unique_ptr<PostgresBackend> OpenDb(
+      const PostgresBackend::Options& options) {
     auto backend = PostgresBackend::Open(db_.url, options);
     EXPECT_TRUE(backend.has_value()) << backend.error().ToString();
     return backend.has_value() ? *std::move(backend) : nullptr;
@@ -103,9 +111,52 @@ class PostgresBackendTest : public ::testing::Test {
         "k");
   }
 
+  // A backend with "k" = "v1" stored (so its tables exist and a connection
+  // is open).
+  std::unique_ptr<PostgresBackend> OpenWithK(
+      const PostgresBackend::Options& options) {
+    auto db = OpenDb(options);
+    if (db == nullptr) return nullptr;
+    WriteBatch batch;
+    batch.Put("k", "v1");
+    const Status s = db->Write(batch);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return s.ok() ? std::move(db) : nullptr;
+  }
+
+  // Another session takes the table lock that every statement on
+  // piivault_kv waits for, and holds it until the result is destroyed.
+  std::unique_ptr<HeldSession> LockKvTable() {
+    auto held = HeldSession::Start(
+        db_.url, "BEGIN; LOCK TABLE piivault_kv IN ACCESS EXCLUSIVE MODE");
+    EXPECT_TRUE(held.has_value()) << held.error();
+    return held.has_value() ? *std::move(held) : nullptr;
+  }
+
   std::string server_;
   TestDatabase db_;
 };
+
+// The test's own bound on a call that must not hang: generous against the
+// backend's limits, so only a call that waits without limit runs into it.
+constexpr auto kMustAnswerWithin = std::chrono::seconds(10);
+
+// Runs `call` on another thread; waits for it at most kMustAnswerWithin.
+// When it does not answer, fails the test, runs `unblock` (which must let
+// the call finish, so the test ends rather than hangs) and returns nullopt.
+template <typename F>
+auto Bounded(F call, const std::function<void()>& unblock)
+    -> std::optional<decltype(call())> {
+  auto future = std::async(std::launch::async, std::move(call));
+  if (future.wait_for(kMustAnswerWithin) == std::future_status::ready) {
+    return future.get();
+  }
+  ADD_FAILURE() << "the call did not answer within "
+                << kMustAnswerWithin.count() << " s";
+  unblock();
+  future.wait();
+  return std::nullopt;
+}
 
 TEST(PostgresOpenTest, MalformedUrlsAreInvalidAndNeverEchoed) {
   for (const char* url : {
@@ -406,6 +457,110 @@ TEST_F(PostgresBackendTest, WorksWithDataPrivilegesOnly) {
   db_.name.clear();
   auto dropped = QueryRows(server_, "DROP ROLE " + role);
   EXPECT_TRUE(dropped.has_value()) << dropped.error();
+}
+
+TEST_F(PostgresBackendTest, StatementTimeoutCancelsAStatementStuckOnALock) {
+  PostgresBackend::Options options;
+  options.pool_size = 2;
+  options.statement_timeout = std::chrono::milliseconds(300);
+  auto db = OpenWithK(options);
+  ASSERT_NE(db, nullptr);
+
+  std::unique_ptr<HeldSession> lock = LockKvTable();
+  ASSERT_NE(lock, nullptr);
+  auto unlock = [&] { lock.reset(); };
+  auto expect_timed_out = [](const Status& s, const char* what) {
+    EXPECT_EQ(s.code(), StatusCode::kUnavailable)
+        << what << ": " << s.ToString();
+    EXPECT_NE(s.message().find("57014"), std::string::npos)
+        << what << ": " << s.message();
+  };
+  auto get = Bounded([&] { return db->Get("k"); }, unlock);
+  ASSERT_TRUE(get.has_value());
+  ASSERT_FALSE(get->has_value());
+  expect_timed_out(get->error(), "Get");
+  auto scan = Bounded([&] { return db->Scan("", "", 10); }, unlock);
+  ASSERT_TRUE(scan.has_value());
+  ASSERT_FALSE(scan->has_value());
+  expect_timed_out(scan->error(), "Scan");
+  // A write waiting for its row lock is cancelled before COMMIT: nothing is
+  // applied, and the caller is told so (not "outcome unknown").
+  WriteBatch second;
+  second.RequireValue("k", "v1");
+  second.Put("k", "v2");
+  auto write = Bounded([&] { return db->Write(second); }, unlock);
+  ASSERT_TRUE(write.has_value());
+  expect_timed_out(*write, "Write");
+
+  // The connections stay usable once the lock is gone.
+  lock.reset();
+  EXPECT_EQ(db->Get("k").value_or("error"), "v1");
+  ASSERT_TRUE(db->Write(second).ok());
+  EXPECT_EQ(db->Get("k").value_or("error"), "v2");
+}
+
+TEST_F(PostgresBackendTest, NewConnectionsAreBoundedByTheStatementTimeout) {
+  // Preparing the statements on a locked table waits for the lock too.
+  {
+    auto setup = OpenDb();
+    ASSERT_NE(setup, nullptr);
+    ASSERT_TRUE(setup->Get("k").has_value());  // creates the tables
+  }
+  PostgresBackend::Options options;
+  options.statement_timeout = std::chrono::milliseconds(300);
+  auto db = OpenDb(options);
+  ASSERT_NE(db, nullptr);
+  std::unique_ptr<HeldSession> lock = LockKvTable();
+  ASSERT_NE(lock, nullptr);
+  auto get = Bounded([&] { return db->Get("k"); }, [&] { lock.reset(); });
+  ASSERT_TRUE(get.has_value());
+  ASSERT_FALSE(get->has_value());
+  EXPECT_EQ(get->error().code(), StatusCode::kUnavailable)
+      << get->error().ToString();
+}
+
+TEST_F(PostgresBackendTest, PoolWaitIsBoundedWhenEveryConnectionIsBusy) {
+  PostgresBackend::Options options;
+  options.pool_size = 1;
+  options.statement_timeout = std::chrono::milliseconds(0);  // none
+  options.pool_wait_timeout = std::chrono::milliseconds(300);
+  auto db = OpenWithK(options);
+  ASSERT_NE(db, nullptr);
+
+  // The pool's only connection waits for the lock.
+  std::unique_ptr<HeldSession> lock = LockKvTable();
+  ASSERT_NE(lock, nullptr);
+  auto stuck = std::async(std::launch::async, [&] { return db->Get("k"); });
+  // Whatever fails below, the lock goes before `stuck` is waited for.
+  struct ReleaseAtExit {
+    std::unique_ptr<HeldSession>& held;
+    ~ReleaseAtExit() { held.reset(); }
+  } release_at_exit{lock};
+  ASSERT_TRUE(
+      WaitForLockWaiters(server_, db_.name, "piivault", 1, kMustAnswerWithin))
+      << "the first Get never reached the lock";
+
+  auto unlock = [&] { lock.reset(); };
+  const auto started = std::chrono::steady_clock::now();
+  auto get = Bounded([&] { return db->Get("k"); }, unlock);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(get.has_value());
+  ASSERT_FALSE(get->has_value());
+  EXPECT_EQ(get->error().code(), StatusCode::kUnavailable)
+      << get->error().ToString();
+  EXPECT_GE(waited, std::chrono::milliseconds(300));
+  // Writes wait no longer.
+  WriteBatch second;
+  second.Put("k", "v2");
+  auto write = Bounded([&] { return db->Write(second); }, unlock);
+  ASSERT_TRUE(write.has_value());
+  EXPECT_EQ(write->code(), StatusCode::kUnavailable) << write->ToString();
+
+  // The stuck read finishes once the lock is gone, and the pool serves again.
+  lock.reset();
+  EXPECT_EQ(stuck.get().value_or("error"), "v1");
+  ASSERT_TRUE(db->Write(second).ok());
+  EXPECT_EQ(db->Get("k").value_or("error"), "v2");
 }
 
 }  // namespace

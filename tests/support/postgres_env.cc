@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 namespace piivault::testing {
 namespace {
@@ -169,6 +170,40 @@ PgResult<int> TerminateConnections(std::string_view server_url,
            {std::string(dbname)});
   if (!r) return std::unexpected(r.error());
   return std::atoi(PQgetvalue(r->get(), 0, 0));
+}
+
+struct HeldSession::Conn {
+  std::unique_ptr<PGconn, ConnCloser> pg;
+};
+
+HeldSession::HeldSession(std::unique_ptr<Conn> conn) : conn_(std::move(conn)) {}
+HeldSession::~HeldSession() = default;
+
+PgResult<std::unique_ptr<HeldSession>> HeldSession::Start(
+    std::string_view url, std::string_view sql) {
+  auto conn = Connect(url);
+  if (!conn) return std::unexpected(conn.error());
+  auto r = Exec(conn->get(), sql);
+  if (!r) return std::unexpected(r.error());
+  return std::unique_ptr<HeldSession>(
+      new HeldSession(std::make_unique<Conn>(Conn{*std::move(conn)})));
+}
+
+bool WaitForLockWaiters(std::string_view server_url, std::string_view dbname,
+                        std::string_view app, int count,
+                        std::chrono::milliseconds wait) {
+  auto conn = Connect(server_url);
+  if (!conn) return false;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  do {
+    auto r = Exec(conn->get(),
+                  "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
+                  "AND application_name = $2 AND wait_event_type = 'Lock'",
+                  {std::string(dbname), std::string(app)});
+    if (r && std::atoi(PQgetvalue(r->get(), 0, 0)) >= count) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return false;
 }
 
 }  // namespace piivault::testing

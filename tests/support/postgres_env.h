@@ -14,7 +14,9 @@
 //   (void)piivault::testing::DropTestDatabase(*server, db->name);
 #pragma once
 
+#include <chrono>
 #include <expected>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,5 +57,29 @@ PgResult<std::vector<std::vector<std::string>>> QueryRows(std::string_view url,
 // until they are gone; returns how many were terminated.
 PgResult<int> TerminateConnections(std::string_view server_url,
                                    std::string_view dbname);
+
+// A session that ran some SQL and stays open, holding whatever it took
+// (e.g. "BEGIN; LOCK TABLE piivault_kv IN ACCESS EXCLUSIVE MODE" stalls
+// every statement on that table), until it is destroyed, which closes it.
+class HeldSession {
+ public:
+  static PgResult<std::unique_ptr<HeldSession>> Start(std::string_view url,
+                                                      std::string_view sql);
+  ~HeldSession();
+  HeldSession(const HeldSession&) = delete;
+  HeldSession& operator=(const HeldSession&) = delete;
+
+ private:
+  struct Conn;
+  explicit HeldSession(std::unique_ptr<Conn> conn);
+  std::unique_ptr<Conn> conn_;
+};
+
+// Waits up to `wait` until `count` sessions of the application `app` on
+// database `dbname` are waiting for a lock (pg_stat_activity), polling;
+// false if they never were.
+bool WaitForLockWaiters(std::string_view server_url, std::string_view dbname,
+                        std::string_view app, int count,
+                        std::chrono::milliseconds wait);
 
 }  // namespace piivault::testing

@@ -231,6 +231,11 @@ Status ConnectionLost() {
   return Unavailable("postgres: connection lost (SQLSTATE 08006)");
 }
 
+Status PoolBusy() {
+  return Unavailable(
+      "postgres: no connection became free within the pool wait timeout");
+}
+
 Status OutcomeUnknown() {
   return Unavailable(
       "postgres: connection lost during COMMIT; the outcome of the write is "
@@ -241,9 +246,11 @@ Status QueryError(const std::string& state) {
   if (state.empty()) return Internal("postgres: query failed (no SQLSTATE)");
   const std::string msg = "postgres: query failed (SQLSTATE " + state + ")";
   const std::string_view cls = std::string_view(state).substr(0, 2);
-  // Transient: connection, conflicts, resources, operator intervention,
-  // system errors.
-  if (cls == "08" || cls == "40" || cls == "53" || cls == "57" || cls == "58") {
+  // Transient: connection, conflicts, resources, operator intervention
+  // (57014 is a statement cancelled by statement_timeout), system errors,
+  // and a lock not granted within a lock_timeout the role may set (55P03).
+  if (cls == "08" || cls == "40" || cls == "53" || cls == "57" || cls == "58" ||
+      state == "55P03") {
     return Unavailable(msg);
   }
   // Data exceptions and program limits: a key or value the server refuses.
@@ -315,6 +322,14 @@ class Pipeline {
     ++calls_;
     if (!ok_) return;
     ok_ = PQsendPrepare(pg_, s.name, s.sql, s.nparams, s.types.data()) == 1;
+    if (ok_) ++queued_;
+  }
+  // A statement without parameters that is not prepared (a SET).
+  void Statement(const std::string& sql) {
+    ++calls_;
+    if (!ok_) return;
+    ok_ = PQsendQueryParams(pg_, sql.c_str(), 0, nullptr, nullptr, nullptr,
+                            nullptr, /*resultFormat=*/1) == 1;
     if (ok_) ++queued_;
   }
 
@@ -556,6 +571,10 @@ Result<std::unique_ptr<PostgresBackend>> PostgresBackend::Open(
 
   Options opts = options;
   opts.pool_size = std::max<std::size_t>(opts.pool_size, 1);
+  opts.pool_wait_timeout =
+      std::max(opts.pool_wait_timeout, std::chrono::milliseconds(0));
+  opts.statement_timeout =
+      std::max(opts.statement_timeout, std::chrono::milliseconds(0));
   return std::unique_ptr<PostgresBackend>(
       new PostgresBackend(std::move(keywords), std::move(values), opts));
 }
@@ -593,8 +612,17 @@ PostgresBackend::Connect() {
 }
 
 Status PostgresBackend::Setup(Connection& conn) {
+  // The timeout is set in the same round trip as the statements (and set
+  // again if that pipeline fails, which rolls it back), so preparing them on
+  // a table someone holds locked is bounded too.
+  const std::string set_timeout =
+      options_.statement_timeout.count() > 0
+          ? "SET statement_timeout = '" +
+                std::to_string(options_.statement_timeout.count()) + "ms'"
+          : std::string();
   auto prepare = [&]() -> PipelineCheck {
     Pipeline p(conn.pg);
+    if (!set_timeout.empty()) p.Statement(set_timeout);
     for (const StmtDef& s : kStmts) p.Prepare(s);
     std::vector<PgResult> results = p.Finish();
     return Check(conn.pg, results, p.calls());
@@ -636,6 +664,8 @@ Status PostgresBackend::Setup(Connection& conn) {
 }
 
 Result<PostgresBackend::Lease> PostgresBackend::Acquire() {
+  const auto deadline =
+      std::chrono::steady_clock::now() + options_.pool_wait_timeout;
   // Declared before the lock, so dropped connections close after unlocking.
   std::vector<std::unique_ptr<Connection>> dropped;
   std::unique_lock lock(mu_);
@@ -665,7 +695,12 @@ Result<PostgresBackend::Lease> PostgresBackend::Acquire() {
       down_until_ = {};
       return Lease(this, *std::move(conn));
     }
-    cv_.wait(lock);
+    // Every connection is busy, perhaps on a slow or locked database: wait
+    // for one only so long, so callers do not pile up behind it.
+    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout &&
+        idle_.empty() && open_ >= options_.pool_size) {
+      return Err(PoolBusy());
+    }
   }
 }
 

@@ -11,6 +11,13 @@
 // the requests sent to it, with kUnavailable). Every connection prepares the
 // statements once; parameters and results travel in binary form.
 //
+// Time bounds: no call waits without limit for a slow or locked database.
+// A caller that finds every connection busy waits at most pool_wait_timeout,
+// then gets kUnavailable; every connection runs with the server's
+// statement_timeout set to Options::statement_timeout, so a statement that
+// runs (or waits for a lock) longer is cancelled by the server (SQLSTATE
+// 57014), which is kUnavailable too, and the connection stays usable.
+//
 // Writes: one transaction per batch, sent with libpq's pipeline mode: one
 // round trip for a batch without conditions, two for a batch with some (the
 // conditions are checked, and their rows locked or claimed, in the first).
@@ -51,6 +58,13 @@ class PostgresBackend final : public Backend {
     // Times a transaction is run again after a serialization failure or a
     // deadlock (SQLSTATE 40001, 40P01) before giving up with kUnavailable.
     int max_conflict_retries = 8;
+    // Longest a caller waits for a free connection when all pool_size are
+    // in use; then kUnavailable.
+    std::chrono::milliseconds pool_wait_timeout{2000};
+    // The server-side statement_timeout of every connection (a statement,
+    // lock waits included, is cancelled after it). Zero sets none, leaving
+    // whatever the URL's options or the role configure.
+    std::chrono::milliseconds statement_timeout{5000};
   };
 
   // `conninfo_url` is a libpq connection URI (postgresql://… or
