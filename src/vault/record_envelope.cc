@@ -1,21 +1,21 @@
 #include "vault/record_envelope.h"
 
 #include "base/bytes.h"
+#include "crypto/aead.h"
+#include "crypto/hash.h"
 #include "vault/storage_keys.h"
 
 namespace piivault::vault {
 namespace {
-constexpr uint8_t kEnvelopeVersion = 1;
-}  // namespace
 
-std::string RecordEnvelope::Encode() const {
-  ByteWriter w;
-  w.U8(kEnvelopeVersion);
-  w.Bytes(collection);
-  w.Bytes(pseudonym);
-  w.I64(created_us);
-  w.I64(updated_us);
-  w.Bytes(sealed_principal);
+// Where the principal id is sealed: no field name starts with '$'. Version 2
+// seals it under a slot of its own, so its sealed id does not open as a
+// version 1 one (which would shed the digest).
+constexpr std::string_view kLegacyPrincipalSlot = "$principal";
+constexpr std::string_view kPrincipalSlot = "$record";
+constexpr uint32_t kSealVersion = 1;
+
+void WriteFields(ByteWriter& w, const std::vector<StoredField>& fields) {
   w.Varint(fields.size());
   for (auto& f : fields) {
     w.Bytes(f.name);
@@ -23,16 +23,45 @@ std::string RecordEnvelope::Encode() const {
     w.Bytes(f.sealed);
     w.Bytes(f.blind_hash);
   }
+}
+
+Status Tampered() {
+  return DataLoss("a stored record failed its integrity check");
+}
+
+}  // namespace
+
+std::string FieldAad(std::string_view tenant, std::string_view collection,
+                     std::string_view record_id, std::string_view field) {
+  std::string aad;
+  aad.reserve(tenant.size() + collection.size() + record_id.size() +
+              field.size() + 4);
+  aad.append("f\0", 2).append(tenant).push_back('\0');
+  aad.append(collection).push_back('\0');
+  aad.append(record_id).push_back('\0');
+  aad.append(field);
+  return aad;
+}
+
+std::string RecordEnvelope::Encode() const {
+  ByteWriter w;
+  w.U8(version);
+  w.Bytes(collection);
+  w.Bytes(pseudonym);
+  w.I64(created_us);
+  w.I64(updated_us);
+  w.Bytes(sealed_principal);
+  WriteFields(w, fields);
   return w.Take();
 }
 
 Result<RecordEnvelope> RecordEnvelope::Decode(std::string_view bytes) {
   ByteReader r(bytes);
   RecordEnvelope e;
-  uint8_t version = 0;
   std::string_view collection, pseudonym, principal;
   uint64_t n = 0;
-  bool ok = r.U8(version) && version == kEnvelopeVersion &&
+  bool ok = r.U8(e.version) &&
+            (e.version == kVersion || e.version == kLegacyVersion) &&
             r.Bytes(collection) && r.Bytes(pseudonym) && r.I64(e.created_us) &&
             r.I64(e.updated_us) && r.Bytes(principal) && r.Varint(n) &&
             n <= 4096;
@@ -51,6 +80,55 @@ Result<RecordEnvelope> RecordEnvelope::Decode(std::string_view bytes) {
   e.pseudonym = pseudonym;
   e.sealed_principal = principal;
   return e;
+}
+
+// Everything but the sealed principal id (which carries this digest), and
+// the tenant and record id the envelope is stored under.
+std::string RecordEnvelope::Digest(std::string_view tenant,
+                                   std::string_view record_id) const {
+  ByteWriter w;
+  w.Bytes("piivault record envelope v2");
+  w.Bytes(tenant);
+  w.Bytes(record_id);
+  w.Bytes(collection);
+  w.Bytes(pseudonym);
+  w.I64(created_us);
+  w.I64(updated_us);
+  WriteFields(w, fields);
+  return crypto::Sha256(w.str());
+}
+
+void RecordEnvelope::SealPrincipal(const crypto::SecretBytes& key,
+                                   std::string_view tenant,
+                                   std::string_view record_id,
+                                   std::string_view principal) {
+  version = kVersion;
+  std::string plain = Digest(tenant, record_id);
+  plain.append(principal);
+  sealed_principal =
+      crypto::AeadSeal(key, kSealVersion, plain,
+                       FieldAad(tenant, collection, record_id, kPrincipalSlot));
+}
+
+Result<std::string> RecordEnvelope::OpenPrincipal(
+    const crypto::SecretBytes& key, std::string_view tenant,
+    std::string_view record_id) const {
+  if (version == kLegacyVersion) {
+    auto who = crypto::AeadOpen(
+        key, sealed_principal,
+        FieldAad(tenant, collection, record_id, kLegacyPrincipalSlot));
+    if (!who) return Err(Tampered());
+    return who;
+  }
+  auto plain =
+      crypto::AeadOpen(key, sealed_principal,
+                       FieldAad(tenant, collection, record_id, kPrincipalSlot));
+  if (!plain || plain->size() <= crypto::kSha256Size ||
+      !crypto::ConstantTimeEquals(
+          std::string_view(*plain).substr(0, crypto::kSha256Size),
+          Digest(tenant, record_id)))
+    return Err(Tampered());
+  return plain->substr(crypto::kSha256Size);
 }
 
 StoredField* RecordEnvelope::Find(std::string_view name) {
