@@ -30,11 +30,15 @@ Status RolledBack() {
   return DataLoss("the consent state does not match its ledger");
 }
 
-// The rows CheckLedger reads: the state's newest event, if any, and the
-// slot after it.
-void AddLedgerKeys(const ConsentState& state, std::string_view tenant,
-                   std::string_view pseudonym, std::vector<std::string>& out) {
-  if (state.events > 0)
+// The rows CheckLedger reads: for kNewest the state's newest event, if
+// any; then the slot after it.
+std::size_t LedgerKeyCount(const ConsentState& state, LedgerDepth depth) {
+  return depth == LedgerDepth::kNewest && state.events > 0 ? 2 : 1;
+}
+void AddLedgerKeys(const ConsentState& state, LedgerDepth depth,
+                   std::string_view tenant, std::string_view pseudonym,
+                   std::vector<std::string>& out) {
+  if (LedgerKeyCount(state, depth) == 2)
     out.push_back(ConsentEventKey(tenant, pseudonym, state.events - 1));
   out.push_back(ConsentEventKey(tenant, pseudonym, state.events));
 }
@@ -44,7 +48,7 @@ Result<std::string> MatchRows(
     const ConsentState& state,
     std::span<const std::optional<std::string>> rows) {
   if (rows.back()) return Err(RolledBack());  // a newer event exists
-  if (state.events == 0) return std::string();
+  if (rows.size() == 1) return state.head;
   if (!rows.front()) return Err(RolledBack());  // the newest event is gone
   std::string head = ConsentEventHash(*rows.front());
   // A state sealed before the head was kept names none.
@@ -112,11 +116,12 @@ Result<ConsentState> ConsentState::Open(const crypto::SecretBytes& key,
   return out;
 }
 
-Result<std::string> ConsentState::CheckLedger(
-    storage::Backend& backend, std::string_view tenant,
-    std::string_view pseudonym) const {
+Result<std::string> ConsentState::CheckLedger(storage::Backend& backend,
+                                              std::string_view tenant,
+                                              std::string_view pseudonym,
+                                              LedgerDepth depth) const {
   std::vector<std::string> keys;
-  AddLedgerKeys(*this, tenant, pseudonym, keys);
+  AddLedgerKeys(*this, depth, tenant, pseudonym, keys);
   PV_ASSIGN_OR_RETURN(auto rows, backend.MultiGet(keys));
   return MatchRows(*this, rows);
 }
@@ -124,12 +129,13 @@ Result<std::string> ConsentState::CheckLedger(
 Status CheckAgainstLedger(storage::Backend& backend,
                           const crypto::SecretBytes& key,
                           std::string_view tenant, std::string_view pseudonym,
-                          std::string_view entry, ConsentState& state) {
+                          std::string_view entry, ConsentState& state,
+                          LedgerDepth depth) {
   constexpr int kMaxAttempts = 8;
   PV_ASSIGN_OR_RETURN(auto read, PrincipalKeyState::Decode(entry));
   std::string seen(entry);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    auto head = state.CheckLedger(backend, tenant, pseudonym);
+    auto head = state.CheckLedger(backend, tenant, pseudonym, depth);
     if (head) {
       state.head = std::move(*head);
       return Status::Ok();
@@ -153,14 +159,16 @@ Status CheckAgainstLedger(storage::Backend& backend,
 }
 
 Status CheckAgainstLedgers(storage::Backend& backend, std::string_view tenant,
-                           std::span<const LedgerCheck> checks) {
+                           std::span<const LedgerCheck> checks,
+                           LedgerDepth depth) {
   if (checks.empty()) return Status::Ok();
   std::vector<std::string> keys;
-  for (auto& c : checks) AddLedgerKeys(*c.state, tenant, c.pseudonym, keys);
+  for (auto& c : checks)
+    AddLedgerKeys(*c.state, depth, tenant, c.pseudonym, keys);
   PV_ASSIGN_OR_RETURN(auto rows, backend.MultiGet(keys));
   std::span<const std::optional<std::string>> rest(rows);
   for (auto& c : checks) {
-    const std::size_t n = c.state->events > 0 ? 2 : 1;
+    const std::size_t n = LedgerKeyCount(*c.state, depth);
     auto head = MatchRows(*c.state, rest.first(n));
     rest = rest.subspan(n);
     if (head) {
@@ -168,7 +176,7 @@ Status CheckAgainstLedgers(storage::Backend& backend, std::string_view tenant,
       continue;
     }
     PV_RETURN_IF_ERROR(CheckAgainstLedger(backend, *c.key, tenant, c.pseudonym,
-                                          c.entry, *c.state));
+                                          c.entry, *c.state, depth));
   }
   return Status::Ok();
 }

@@ -11,11 +11,10 @@
 //
 // Rollback: an older sealed state is still valid ciphertext, so the state
 // also names the ledger's length and the hash of its newest event (each
-// event carries the hash of the one before it). CheckLedger reads the
-// principal's newest event and the slot after it (two keys, one read): a
-// state put back over a newer one finds the newer event there, and fails
-// with kDataLoss. It cannot tell when the newer events were deleted along
-// with it (docs/SECURITY.md, "Rollback").
+// event carries the hash of the one before it), and is checked against the
+// ledger (LedgerDepth): a state put back over a newer one finds the newer
+// events after it, and fails with kDataLoss. It cannot tell when the newer
+// events were deleted along with it (docs/SECURITY.md, "Rollback").
 #pragma once
 
 #include <cstdint>
@@ -40,6 +39,16 @@ std::string ConsentEventKey(std::string_view tenant, std::string_view pseudonym,
 // (its sealed bytes, which a relocation copies as they are).
 std::string ConsentEventHash(std::string_view stored);
 
+// How much of the ledger a check of the state reads.
+enum class LedgerDepth : uint8_t {
+  // That no event follows the state: one key. Enough before a grant is used:
+  // an older state put back finds the newer events after it.
+  kNothingAfter,
+  // Also that the ledger's newest event is the one the state names (by its
+  // hash): two keys, in one read. For what shows or extends the consents.
+  kNewest,
+};
+
 struct ConsentState {
   uint64_t events = 0;  // ledger length
   // ConsentEventHash of the ledger's newest event; empty when there is none,
@@ -63,13 +72,14 @@ struct ConsentState {
                                    std::string_view sealed);
 
   // Whether this state is the one the principal's ledger in `backend` ends
-  // with; one read. Returns the hash of the ledger's newest event (empty
-  // when it has none). kDataLoss when the ledger holds an event after this
-  // state's newest (an older state was put back), lacks that event, or
-  // holds another one in its place.
+  // with, to `depth`; one read. Returns the hash of the ledger's newest
+  // event (for kNothingAfter: `head` as it is). kDataLoss when the ledger
+  // holds an event after this state's newest (an older state was put back)
+  // or, for kNewest, lacks that event or holds another one in its place.
   Result<std::string> CheckLedger(storage::Backend& backend,
                                   std::string_view tenant,
-                                  std::string_view pseudonym) const;
+                                  std::string_view pseudonym,
+                                  LedgerDepth depth) const;
 };
 
 // CheckLedger for `state`, opened from the key entry `entry` of principal
@@ -83,7 +93,8 @@ struct ConsentState {
 Status CheckAgainstLedger(storage::Backend& backend,
                           const crypto::SecretBytes& key,
                           std::string_view tenant, std::string_view pseudonym,
-                          std::string_view entry, ConsentState& state);
+                          std::string_view entry, ConsentState& state,
+                          LedgerDepth depth);
 
 // CheckAgainstLedger for many principals of one region, in one read for all
 // (a MultiGet of two keys each) unless one's entry changed meanwhile.
@@ -94,6 +105,7 @@ struct LedgerCheck {
   ConsentState* state;
 };
 Status CheckAgainstLedgers(storage::Backend& backend, std::string_view tenant,
-                           std::span<const LedgerCheck> checks);
+                           std::span<const LedgerCheck> checks,
+                           LedgerDepth depth);
 
 }  // namespace piivault::vault

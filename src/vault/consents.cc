@@ -67,7 +67,7 @@ Result<StoredState> ReadState(const Tenant& tenant,
                                          out.entry.consents));
   PV_RETURN_IF_ERROR(CheckAgainstLedger(*home.store, home.key, tenant.id,
                                         home.pseudonym, home.key_entry,
-                                        out.state));
+                                        out.state, LedgerDepth::kNewest));
   return out;
 }
 

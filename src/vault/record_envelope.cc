@@ -2,17 +2,15 @@
 
 #include "base/bytes.h"
 #include "crypto/aead.h"
-#include "crypto/hash.h"
 #include "vault/storage_keys.h"
 
 namespace piivault::vault {
 namespace {
 
-// Where the principal id is sealed: no field name starts with '$'. Version 2
-// seals it under a slot of its own, so its sealed id does not open as a
-// version 1 one (which would shed the digest).
+// Where a version 1 envelope's principal id is sealed: no field name starts
+// with '$'. Version 2 binds it to another AAD (BoundAad), so its sealed id
+// does not open as a version 1 one (which would shed the check).
 constexpr std::string_view kLegacyPrincipalSlot = "$principal";
-constexpr std::string_view kPrincipalSlot = "$record";
 constexpr uint32_t kSealVersion = 1;
 
 void WriteFields(ByteWriter& w, const std::vector<StoredField>& fields) {
@@ -82,12 +80,14 @@ Result<RecordEnvelope> RecordEnvelope::Decode(std::string_view bytes) {
   return e;
 }
 
-// Everything but the sealed principal id (which carries this digest), and
-// the tenant and record id the envelope is stored under.
-std::string RecordEnvelope::Digest(std::string_view tenant,
-                                   std::string_view record_id) const {
+// What a version 2 envelope's sealed principal id is bound to: where the
+// envelope is stored and every other member of it, so GCM's tag over them
+// authenticates the envelope as a whole (cheaper than hashing it first).
+// Length-prefixed, so it never equals a FieldAad.
+std::string RecordEnvelope::BoundAad(std::string_view tenant,
+                                     std::string_view record_id) const {
   ByteWriter w;
-  w.Bytes("piivault record envelope v2");
+  w.Bytes("record envelope v2");
   w.Bytes(tenant);
   w.Bytes(record_id);
   w.Bytes(collection);
@@ -95,7 +95,7 @@ std::string RecordEnvelope::Digest(std::string_view tenant,
   w.I64(created_us);
   w.I64(updated_us);
   WriteFields(w, fields);
-  return crypto::Sha256(w.str());
+  return w.Take();
 }
 
 void RecordEnvelope::SealPrincipal(const crypto::SecretBytes& key,
@@ -103,32 +103,21 @@ void RecordEnvelope::SealPrincipal(const crypto::SecretBytes& key,
                                    std::string_view record_id,
                                    std::string_view principal) {
   version = kVersion;
-  std::string plain = Digest(tenant, record_id);
-  plain.append(principal);
-  sealed_principal =
-      crypto::AeadSeal(key, kSealVersion, plain,
-                       FieldAad(tenant, collection, record_id, kPrincipalSlot));
+  sealed_principal = crypto::AeadSeal(key, kSealVersion, principal,
+                                      BoundAad(tenant, record_id));
 }
 
 Result<std::string> RecordEnvelope::OpenPrincipal(
     const crypto::SecretBytes& key, std::string_view tenant,
     std::string_view record_id) const {
-  if (version == kLegacyVersion) {
-    auto who = crypto::AeadOpen(
-        key, sealed_principal,
-        FieldAad(tenant, collection, record_id, kLegacyPrincipalSlot));
-    if (!who) return Err(Tampered());
-    return who;
-  }
-  auto plain =
-      crypto::AeadOpen(key, sealed_principal,
-                       FieldAad(tenant, collection, record_id, kPrincipalSlot));
-  if (!plain || plain->size() <= crypto::kSha256Size ||
-      !crypto::ConstantTimeEquals(
-          std::string_view(*plain).substr(0, crypto::kSha256Size),
-          Digest(tenant, record_id)))
-    return Err(Tampered());
-  return plain->substr(crypto::kSha256Size);
+  auto who = version == kLegacyVersion
+                 ? crypto::AeadOpen(key, sealed_principal,
+                                    FieldAad(tenant, collection, record_id,
+                                             kLegacyPrincipalSlot))
+                 : crypto::AeadOpen(key, sealed_principal,
+                                    BoundAad(tenant, record_id));
+  if (!who) return Err(Tampered());
+  return who;
 }
 
 StoredField* RecordEnvelope::Find(std::string_view name) {

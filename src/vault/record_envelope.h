@@ -5,20 +5,19 @@
 // Integrity: each value is sealed with AAD = tenant | collection | record id
 // | field (FieldAad), so a ciphertext moved to another record or field fails
 // to open. The envelope as a whole is authenticated too (version 2): the
-// sealed principal id carries a SHA-256 digest of everything else in the
-// envelope (record id, collection, pseudonym, times, and every field entry:
-// name, type, ciphertext, blind hash, in order), sealed under the principal
-// key with an AAD of its own. A field entry dropped, added (even one put back
-// from an older copy of the same record), reordered or swapped, or any
-// metadata altered, makes OpenPrincipal fail with kDataLoss. The digest binds
-// only what a relocation keeps (it copies the envelope and the key as they
-// are), never the region.
+// principal id is sealed under the principal key with AAD = everything else
+// in the envelope (record id, collection, pseudonym, times, and every field
+// entry: name, type, ciphertext, blind hash, in order). A field entry
+// dropped, added (even one put back from an older copy of the same record),
+// reordered or swapped, or any metadata altered, makes OpenPrincipal fail
+// with kDataLoss. The AAD binds only what a relocation keeps (it copies the
+// envelope and the key as they are), never the region.
 //
-// Version 1 envelopes (written before the digest existed) are still read:
-// their principal id is sealed under a different AAD, so a version 2
-// envelope cannot be relabelled as version 1 to shed its digest; but a
+// Version 1 envelopes (written before this check) are still read: their
+// principal id is sealed under a plain per-record AAD, so a version 2
+// envelope cannot be relabelled as version 1 to shed the check; but a
 // version 1 envelope's field list itself is not authenticated until the
-// record is next updated (docs/SECURITY.md, "Migration").
+// record is next updated (docs/SECURITY.md, "Rollback and tampering").
 #pragma once
 
 #include <cstdint>
@@ -45,7 +44,7 @@ std::string FieldAad(std::string_view tenant, std::string_view collection,
                      std::string_view record_id, std::string_view field);
 
 struct RecordEnvelope {
-  // 1: legacy, the field list is not authenticated; 2: with the digest.
+  // 1: legacy, the field list is not authenticated; 2: it is.
   static constexpr uint8_t kLegacyVersion = 1;
   static constexpr uint8_t kVersion = 2;
 
@@ -61,14 +60,14 @@ struct RecordEnvelope {
   // kDataLoss for bytes that are not an envelope.
   static Result<RecordEnvelope> Decode(std::string_view bytes);
 
-  // Seals `principal` (the principal's id) with the digest of every other
-  // member into sealed_principal and makes this a version 2 envelope. Call
-  // after every other member has its final value.
+  // Seals `principal` (the principal's id), bound to every other member,
+  // into sealed_principal and makes this a version 2 envelope. Call after
+  // every other member has its final value.
   void SealPrincipal(const crypto::SecretBytes& key, std::string_view tenant,
                      std::string_view record_id, std::string_view principal);
   // The principal's id, once the envelope (stored as `record_id` of tenant
-  // `tenant`) is shown to be as written: kDataLoss when the sealed id does
-  // not open under `key` or, for version 2, the digest does not match.
+  // `tenant`) is shown to be as written: kDataLoss unless the sealed id
+  // opens under `key` and, for version 2, every other member as written.
   Result<std::string> OpenPrincipal(const crypto::SecretBytes& key,
                                     std::string_view tenant,
                                     std::string_view record_id) const;
@@ -83,7 +82,8 @@ struct RecordEnvelope {
                                      std::string_view record_id) const;
 
  private:
-  std::string Digest(std::string_view tenant, std::string_view record_id) const;
+  std::string BoundAad(std::string_view tenant,
+                       std::string_view record_id) const;
 };
 
 }  // namespace piivault::vault

@@ -245,11 +245,12 @@ Status RecordService::CheckConsent(const Tenant& tenant,
                       ConsentState::Open(principal.key, tenant.id, pseudonym,
                                          principal.consents));
   if (!state.Allows(consent_purpose)) return ConsentRequired();
-  // Only a grant is worth putting an older state back for: check that it is
-  // the newest (one read), and decide again if the consents moved on.
+  // Only a grant is worth putting an older state back for: check that no
+  // event follows it (one point read), and decide again if the consents
+  // moved on meanwhile.
   PV_RETURN_IF_ERROR(CheckAgainstLedger(*principal.store, principal.key,
                                         tenant.id, pseudonym, principal.raw,
-                                        state));
+                                        state, LedgerDepth::kNothingAfter));
   return state.Allows(consent_purpose) ? Status::Ok() : ConsentRequired();
 }
 
@@ -509,7 +510,7 @@ Result<Record> RecordService::Update(const Tenant& tenant,
     for (auto& index_key : e.IndexKeys(tenant.id, id))
       batch.Put(index_key, e.pseudonym);
     e.updated_us = ToUnixMicros(clock_->Now());
-    // Also turns a version 1 envelope into one with the digest.
+    // Also turns a version 1 envelope into a checked version 2 one.
     e.SealPrincipal(principal.key, tenant.id, id, *loc.principal);
     std::string encoded = e.Encode();
     batch.Put(keys::Record(tenant.id, id), encoded);
@@ -632,7 +633,8 @@ Result<std::vector<Record>> RecordService::Search(
         const PrincipalContext& ctx = *principals.at(*pseudonym);
         checks.push_back({*pseudonym, &ctx.key, ctx.raw, &state});
       }
-      PV_RETURN_IF_ERROR(CheckAgainstLedgers(*backend, tenant.id, checks));
+      PV_RETURN_IF_ERROR(CheckAgainstLedgers(*backend, tenant.id, checks,
+                                             LedgerDepth::kNothingAfter));
       // The consents of one that moved on meanwhile may no longer allow it.
       for (auto& [pseudonym, state] : allowing)
         if (!state.Allows(consent_purpose)) principals[*pseudonym].reset();
@@ -773,7 +775,8 @@ Result<PrincipalView> RecordService::GetPrincipal(
     return Err(ConsentRequired());
   // The view shows the consents, so they are the newest whatever the purpose.
   PV_RETURN_IF_ERROR(CheckAgainstLedger(*backend, ctx->key, tenant.id,
-                                        pseudonym, ctx->raw, consents));
+                                        pseudonym, ctx->raw, consents,
+                                        LedgerDepth::kNewest));
   if (!consent_purpose.empty() && !consents.Allows(consent_purpose))
     return Err(ConsentRequired());
   view.consents = std::move(consents.current);

@@ -131,9 +131,9 @@ TEST_F(RecordServiceTest, FlippedCiphertextByteIsAnIntegrityError) {
 }
 
 // A database writer without the master key edits envelopes: every field
-// entry and every piece of metadata is covered by the envelope's sealed
-// digest, so any change is an integrity error on every path that reads the
-// record, and never returns data.
+// entry and every piece of metadata is bound to the envelope's sealed
+// principal id (its AAD), so any change is an integrity error on every path
+// that reads the record, and never returns data.
 class EnvelopeIntegrityTest : public RecordServiceTest {
  protected:
   RecordEnvelope Stored(const std::string& id) {
@@ -247,8 +247,8 @@ TEST_F(EnvelopeIntegrityTest, SwappedCiphertextsAreIntegrityErrors) {
   EXPECT_TRUE(records().Get(tenant, "customers", b.id, std::nullopt));
 }
 
-// A version 2 envelope relabelled as a version 1 one (which carries no
-// digest) to drop a field: its sealed principal id does not open as a
+// A version 2 envelope relabelled as a version 1 one (whose field list is
+// not checked) to drop a field: its sealed principal id does not open as a
 // version 1 one.
 TEST_F(EnvelopeIntegrityTest, AnEnvelopeRelabelledAsLegacyIsAnIntegrityError) {
   Record a = MustCreate("user-1", Alice());
@@ -262,9 +262,9 @@ TEST_F(EnvelopeIntegrityTest, AnEnvelopeRelabelledAsLegacyIsAnIntegrityError) {
   ExpectEveryReadRefused(a.id);
 }
 
-// Envelopes written before the digest existed still read, and an update
-// gives them one.
-TEST_F(EnvelopeIntegrityTest, LegacyEnvelopesReadAndGainTheDigestOnUpdate) {
+// Envelopes written before the check existed still read, and an update
+// makes them checked ones.
+TEST_F(EnvelopeIntegrityTest, LegacyEnvelopesReadAndAreCheckedAfterAnUpdate) {
   Record a = MustCreate("user-1", Alice());
   auto pseudonym = records().Pseudonym(tenant, "user-1");
   ASSERT_TRUE(pseudonym.has_value());
@@ -294,7 +294,7 @@ TEST_F(EnvelopeIntegrityTest, LegacyEnvelopesReadAndGainTheDigestOnUpdate) {
   ExpectEveryReadRefused(a.id);
 }
 
-// The digest binds what a relocation keeps: the envelope is copied as it is.
+// The check binds what a relocation keeps: the envelope is copied as it is.
 TEST_F(EnvelopeIntegrityTest, RelocatedEnvelopesKeepTheirCheck) {
   Record a = MustCreate("user-1", Alice());
   const std::string before = Peek(*h.eu_backend, "rec/acme/" + a.id);
