@@ -132,8 +132,8 @@ Status CheckAgainstLedger(storage::Backend& backend,
                           std::string_view entry, ConsentState& state,
                           LedgerDepth depth) {
   constexpr int kMaxAttempts = 8;
-  PV_ASSIGN_OR_RETURN(auto read, PrincipalKeyState::Decode(entry));
-  std::string seen(entry);
+  std::optional<PrincipalKeyState> read;  // `entry`, once a check failed
+  std::string seen;                       // the entry `state` came from
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     auto head = state.CheckLedger(backend, tenant, pseudonym, depth);
     if (head) {
@@ -143,6 +143,10 @@ Status CheckAgainstLedger(storage::Backend& backend,
     if (head.error().code() != StatusCode::kDataLoss) return head.error();
     // Only the entry can tell a consent change since it was read from an
     // older state put back: it moved on, or it did not.
+    if (!read) {
+      PV_ASSIGN_OR_RETURN(read, PrincipalKeyState::Decode(entry));
+      seen = entry;
+    }
     PV_ASSIGN_OR_RETURN(auto now,
                         backend.Get(keys::PrincipalKey(tenant, pseudonym)));
     if (now && *now == seen) return head.error();
@@ -150,7 +154,7 @@ Status CheckAgainstLedger(storage::Backend& backend,
     if (now) {
       PV_ASSIGN_OR_RETURN(moved, PrincipalKeyState::Decode(*now));
     }
-    if (!moved || moved->wrapped != read.wrapped) break;  // no longer its key
+    if (!moved || moved->wrapped != read->wrapped) break;  // no longer its key
     PV_ASSIGN_OR_RETURN(
         state, ConsentState::Open(key, tenant, pseudonym, moved->consents));
     seen = std::move(*now);
