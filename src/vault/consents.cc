@@ -1,8 +1,8 @@
 #include "vault/consents.h"
 
 #include <boost/json.hpp>
-#include <cstdio>
 
+#include "base/encoding.h"
 #include "crypto/aead.h"
 #include "vault/principal_key_state.h"
 #include "vault/storage_keys.h"
@@ -16,24 +16,25 @@ namespace json = boost::json;
 constexpr int kMaxAttempts = 16;
 constexpr std::size_t kMaxMethod = 64, kMaxEvidence = 1024;
 
-std::string EventKey(std::string_view tenant, std::string_view pseudonym,
-                     uint64_t seq) {
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(seq));
-  return keys::ConsentEventPrefix(tenant, pseudonym) + hex;
-}
-
-std::string EncodeEvent(const ConsentEvent& e) {
+// `prev`: ConsentEventHash of the event before, hex (empty for the first).
+std::string EncodeEvent(const ConsentEvent& e, std::string_view prev) {
   return json::serialize(json::object{{"seq", e.seq},
                                       {"purpose", e.purpose},
                                       {"granted", e.granted},
                                       {"at", ToUnixMicros(e.at)},
                                       {"method", e.method},
-                                      {"evidence", e.evidence}});
+                                      {"evidence", e.evidence},
+                                      {"prev", prev}});
 }
 
-Result<ConsentEvent> DecodeEvent(std::string_view text) {
+// A decoded event and the hash (hex) of the event before it that it names;
+// empty for the first, and for events written before events named one.
+struct ChainedEvent {
+  ConsentEvent event;
+  std::string prev;
+};
+
+Result<ChainedEvent> DecodeEvent(std::string_view text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec) return Err(Corrupt("consent event"));
@@ -45,11 +46,13 @@ Result<ConsentEvent> DecodeEvent(std::string_view text) {
   e.at = FromUnixMicros(s.Int("at"));
   e.method = s.Str("method");
   e.evidence = s.Str("evidence");
+  std::string prev = s.OptStr("prev");
   if (!s.ok) return Err(Corrupt("consent event"));
-  return e;
+  return ChainedEvent{std::move(e), std::move(prev)};
 }
 
-// The principal's key entry and the consent state sealed in it.
+// The principal's key entry and the consent state sealed in it, checked
+// against the ledger (its head is the hash of the ledger's newest event).
 struct StoredState {
   PrincipalKeyState entry;
   ConsentState state;
@@ -62,6 +65,9 @@ Result<StoredState> ReadState(const Tenant& tenant,
   PV_ASSIGN_OR_RETURN(out.state,
                       ConsentState::Open(home.key, tenant.id, home.pseudonym,
                                          out.entry.consents));
+  PV_RETURN_IF_ERROR(CheckAgainstLedger(*home.store, home.key, tenant.id,
+                                        home.pseudonym, home.key_entry,
+                                        out.state, LedgerDepth::kNewest));
   return out;
 }
 
@@ -83,20 +89,24 @@ Result<ConsentEvent> ConsentService::Record(const Tenant& tenant,
     ConsentEvent event{
         stored.state.events, purpose.id,        granted,
         clock_->Now(),       std::move(method), std::move(evidence)};
+    std::string event_key =
+        ConsentEventKey(tenant.id, home.pseudonym, event.seq);
+    std::string sealed_event = crypto::AeadSeal(
+        home.key, 1, EncodeEvent(event, HexEncode(stored.state.head)),
+        event_key);
     ConsentState next = stored.state;
     next.events += 1;
+    next.head = ConsentEventHash(sealed_event);
     next.current[purpose.id] = granted;
     stored.entry.consents = next.Seal(home.key, tenant.id, home.pseudonym);
 
-    std::string event_key = EventKey(tenant.id, home.pseudonym, event.seq);
     std::string pkey = keys::PrincipalKey(tenant.id, home.pseudonym);
     storage::WriteBatch batch;
     // The active key entry as read: a concurrent consent change or a
     // relocation (which freezes it) aborts us.
     batch.RequireValue(pkey, home.key_entry);
     batch.RequireAbsent(event_key);
-    batch.Put(event_key,
-              crypto::AeadSeal(home.key, 1, EncodeEvent(event), event_key));
+    batch.Put(event_key, sealed_event);
     batch.Put(pkey, stored.entry.Encode());
     Status written = home.store->Write(batch);
     if (written.code() == StatusCode::kAborted) {
@@ -137,20 +147,31 @@ Result<ConsentLedger> ConsentService::Ledger(const Tenant& tenant,
   const bool last = from + count >= events;
   PV_ASSIGN_OR_RETURN(
       auto rows,
-      home.store->Scan(prefix, EventKey(tenant.id, home.pseudonym, from),
+      home.store->Scan(prefix, ConsentEventKey(tenant.id, home.pseudonym, from),
                        count + (last ? 1 : 0)));
   ConsentLedger ledger{stored.state.current, {}, {}};
+  std::string prev;  // the hash of the event before (unknown before `from`)
   for (auto& row : rows) {
     PV_ASSIGN_OR_RETURN(auto plain,
                         crypto::AeadOpen(home.key, row.value, row.key));
-    PV_ASSIGN_OR_RETURN(auto event, DecodeEvent(plain));
-    // Every event in its place, none missing: the ledger is append-only.
+    PV_ASSIGN_OR_RETURN(auto chained, DecodeEvent(plain));
+    auto& event = chained.event;
+    // Every event in its place, none missing, each naming the one before
+    // (events written before they named one name none): the ledger is
+    // append-only.
+    const bool chain_known = !ledger.history.empty() || from == 0;
     if (event.seq != from + ledger.history.size() ||
-        row.key != EventKey(tenant.id, home.pseudonym, event.seq))
+        row.key != ConsentEventKey(tenant.id, home.pseudonym, event.seq) ||
+        (chain_known && !chained.prev.empty() &&
+         chained.prev != HexEncode(prev)))
       return Err(DataLoss("the consent ledger has a gap"));
+    prev = ConsentEventHash(row.value);
     ledger.history.push_back(std::move(event));
   }
-  if (ledger.history.size() != count)
+  // ReadState matched the state with the newest event; this, with the
+  // page (and on the last page, the newest event with the state's head).
+  if (ledger.history.size() != count ||
+      (last && count > 0 && prev != stored.state.head))
     return Err(DataLoss("the consent ledger does not match its state"));
   if (!last) ledger.next = from + count;
   return ledger;

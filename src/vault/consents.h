@@ -3,7 +3,9 @@
 // to (vault/consent_state.h). It lives in the principal's region next to its
 // records, sealed under the principal's key, so it moves with a relocation
 // and is destroyed with the key. Every append is a compare-and-set on the
-// principal's key entry, which holds the state.
+// principal's key entry, which holds the state. Every call here checks the
+// state against the ledger's newest event (LedgerDepth::kNewest): kDataLoss
+// when an older state was put back or the ledger was cut short.
 //
 // Storage (region store; keys/storage_keys.h):
 //   consent/<t>/<pseudonym>/<seq: 16 hex>  one event (sealed JSON)

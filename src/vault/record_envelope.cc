@@ -1,21 +1,19 @@
 #include "vault/record_envelope.h"
 
 #include "base/bytes.h"
+#include "crypto/aead.h"
 #include "vault/storage_keys.h"
 
 namespace piivault::vault {
 namespace {
-constexpr uint8_t kEnvelopeVersion = 1;
-}  // namespace
 
-std::string RecordEnvelope::Encode() const {
-  ByteWriter w;
-  w.U8(kEnvelopeVersion);
-  w.Bytes(collection);
-  w.Bytes(pseudonym);
-  w.I64(created_us);
-  w.I64(updated_us);
-  w.Bytes(sealed_principal);
+// Where a version 1 envelope's principal id is sealed: no field name starts
+// with '$'. Version 2 binds it to another AAD (BoundAad), so its sealed id
+// does not open as a version 1 one (which would shed the check).
+constexpr std::string_view kLegacyPrincipalSlot = "$principal";
+constexpr uint32_t kSealVersion = 1;
+
+void WriteFields(ByteWriter& w, const std::vector<StoredField>& fields) {
   w.Varint(fields.size());
   for (auto& f : fields) {
     w.Bytes(f.name);
@@ -23,16 +21,45 @@ std::string RecordEnvelope::Encode() const {
     w.Bytes(f.sealed);
     w.Bytes(f.blind_hash);
   }
+}
+
+Status Tampered() {
+  return DataLoss("a stored record failed its integrity check");
+}
+
+}  // namespace
+
+std::string FieldAad(std::string_view tenant, std::string_view collection,
+                     std::string_view record_id, std::string_view field) {
+  std::string aad;
+  aad.reserve(tenant.size() + collection.size() + record_id.size() +
+              field.size() + 4);
+  aad.append("f\0", 2).append(tenant).push_back('\0');
+  aad.append(collection).push_back('\0');
+  aad.append(record_id).push_back('\0');
+  aad.append(field);
+  return aad;
+}
+
+std::string RecordEnvelope::Encode() const {
+  ByteWriter w;
+  w.U8(version);
+  w.Bytes(collection);
+  w.Bytes(pseudonym);
+  w.I64(created_us);
+  w.I64(updated_us);
+  w.Bytes(sealed_principal);
+  WriteFields(w, fields);
   return w.Take();
 }
 
 Result<RecordEnvelope> RecordEnvelope::Decode(std::string_view bytes) {
   ByteReader r(bytes);
   RecordEnvelope e;
-  uint8_t version = 0;
   std::string_view collection, pseudonym, principal;
   uint64_t n = 0;
-  bool ok = r.U8(version) && version == kEnvelopeVersion &&
+  bool ok = r.U8(e.version) &&
+            (e.version == kVersion || e.version == kLegacyVersion) &&
             r.Bytes(collection) && r.Bytes(pseudonym) && r.I64(e.created_us) &&
             r.I64(e.updated_us) && r.Bytes(principal) && r.Varint(n) &&
             n <= 4096;
@@ -51,6 +78,46 @@ Result<RecordEnvelope> RecordEnvelope::Decode(std::string_view bytes) {
   e.pseudonym = pseudonym;
   e.sealed_principal = principal;
   return e;
+}
+
+// What a version 2 envelope's sealed principal id is bound to: where the
+// envelope is stored and every other member of it, so GCM's tag over them
+// authenticates the envelope as a whole (cheaper than hashing it first).
+// Length-prefixed, so it never equals a FieldAad.
+std::string RecordEnvelope::BoundAad(std::string_view tenant,
+                                     std::string_view record_id) const {
+  ByteWriter w;
+  w.Bytes("record envelope v2");
+  w.Bytes(tenant);
+  w.Bytes(record_id);
+  w.Bytes(collection);
+  w.Bytes(pseudonym);
+  w.I64(created_us);
+  w.I64(updated_us);
+  WriteFields(w, fields);
+  return w.Take();
+}
+
+void RecordEnvelope::SealPrincipal(const crypto::SecretBytes& key,
+                                   std::string_view tenant,
+                                   std::string_view record_id,
+                                   std::string_view principal) {
+  version = kVersion;
+  sealed_principal = crypto::AeadSeal(key, kSealVersion, principal,
+                                      BoundAad(tenant, record_id));
+}
+
+Result<std::string> RecordEnvelope::OpenPrincipal(
+    const crypto::SecretBytes& key, std::string_view tenant,
+    std::string_view record_id) const {
+  auto who = version == kLegacyVersion
+                 ? crypto::AeadOpen(key, sealed_principal,
+                                    FieldAad(tenant, collection, record_id,
+                                             kLegacyPrincipalSlot))
+                 : crypto::AeadOpen(key, sealed_principal,
+                                    BoundAad(tenant, record_id));
+  if (!who) return Err(Tampered());
+  return who;
 }
 
 StoredField* RecordEnvelope::Find(std::string_view name) {

@@ -18,20 +18,7 @@
 namespace piivault::vault {
 namespace {
 
-constexpr std::string_view kPrincipalSlot = "$principal";  // not a field name
 constexpr int kMaxAttempts = 8;
-
-std::string SealAad(std::string_view tenant, std::string_view collection,
-                    std::string_view record_id, std::string_view field) {
-  std::string aad;
-  aad.reserve(tenant.size() + collection.size() + record_id.size() +
-              field.size() + 4);
-  aad.append("f\0", 2).append(tenant).push_back('\0');
-  aad.append(collection).push_back('\0');
-  aad.append(record_id).push_back('\0');
-  aad.append(field);
-  return aad;
-}
 
 bool LooksLikeRecordId(std::string_view id) {
   return id.size() == 30 && id.starts_with("rec_");
@@ -71,6 +58,8 @@ struct RecordService::Located {
   storage::Backend* backend = nullptr;
   std::string raw;  // stored bytes, for compare-and-set
   RecordEnvelope envelope;
+  // The principal's id, once the envelope passed its integrity check.
+  std::optional<std::string> principal;
 };
 
 struct RecordService::PrincipalContext {
@@ -78,6 +67,7 @@ struct RecordService::PrincipalContext {
   crypto::SecretBytes key;
   std::string raw;       // the key entry as stored (for compare-and-set)
   std::string consents;  // the sealed consent state in it
+  storage::Backend* store = nullptr;  // where it was read (with its ledger)
   bool is_new = false;
   std::string replaces;  // for a new key: the tombstone it replaces, if any
 };
@@ -189,7 +179,10 @@ Result<RecordService::PrincipalContext> RecordService::LoadPrincipalKey(
     std::string_view pseudonym, KeyUse use) {
   PV_ASSIGN_OR_RETURN(auto raw,
                       backend.Get(keys::PrincipalKey(tenant.id, pseudonym)));
-  return PrincipalFromEntry(tenant, region, pseudonym, std::move(raw), use);
+  PV_ASSIGN_OR_RETURN(auto ctx, PrincipalFromEntry(tenant, region, pseudonym,
+                                                   std::move(raw), use));
+  ctx.store = &backend;
+  return ctx;
 }
 
 Result<RecordService::PrincipalContext> RecordService::PrincipalFromEntry(
@@ -251,6 +244,13 @@ Status RecordService::CheckConsent(const Tenant& tenant,
   PV_ASSIGN_OR_RETURN(auto state,
                       ConsentState::Open(principal.key, tenant.id, pseudonym,
                                          principal.consents));
+  if (!state.Allows(consent_purpose)) return ConsentRequired();
+  // Only a grant is worth putting an older state back for: check that no
+  // event follows it (one point read), and decide again if the consents
+  // moved on meanwhile.
+  PV_RETURN_IF_ERROR(CheckAgainstLedger(*principal.store, principal.key,
+                                        tenant.id, pseudonym, principal.raw,
+                                        state, LedgerDepth::kNothingAfter));
   return state.Allows(consent_purpose) ? Status::Ok() : ConsentRequired();
 }
 
@@ -307,22 +307,20 @@ Result<Record> RecordService::Create(const Tenant& tenant,
     e.collection = collection.name;
     e.pseudonym = pseudonym;
     e.created_us = e.updated_us = ToUnixMicros(now);
-    e.sealed_principal = crypto::AeadSeal(
-        ctx.key, 1, principal,
-        SealAad(tenant.id, collection.name, id, kPrincipalSlot));
     storage::WriteBatch batch;
     for (auto& [spec, text] : canonical) {
-      StoredField f{
-          spec->name,
-          spec->type,
-          crypto::AeadSeal(ctx.key, 1, text,
-                           SealAad(tenant.id, collection.name, id, spec->name)),
-          {}};
+      StoredField f{spec->name,
+                    spec->type,
+                    crypto::AeadSeal(
+                        ctx.key, 1, text,
+                        FieldAad(tenant.id, collection.name, id, spec->name)),
+                    {}};
       if (spec->searchable)
         f.blind_hash =
             BlindHash(*ctx.keys, collection.name, spec->name, spec->type, text);
       e.fields.push_back(std::move(f));
     }
+    e.SealPrincipal(ctx.key, tenant.id, id, principal);
     // Index entries name their record's principal, so that a search can
     // check a consent before reading the record.
     for (auto& index_key : e.IndexKeys(tenant.id, id))
@@ -386,9 +384,15 @@ Result<RecordService::Found> RecordService::Find(const Tenant& tenant,
     if (!principal && principal.error().code() == StatusCode::kNotFound)
       continue;
     if (!principal) return Err(principal.error());
-    return Found{Located{std::string(id), std::string(region), backend,
-                         std::move(**raw), std::move(envelope)},
-                 std::move(*principal)};
+    // Whatever the caller does with the record (even a delete, which
+    // removes the index entries the envelope names) it does with the
+    // envelope as written.
+    PV_ASSIGN_OR_RETURN(auto principal_id,
+                        envelope.OpenPrincipal(principal->key, tenant.id, id));
+    return Found{
+        Located{std::string(id), std::string(region), backend, std::move(**raw),
+                std::move(envelope), std::move(principal_id)},
+        std::move(*principal)};
   }
   if (unreachable)
     return Err(Unavailable("a region of the tenant is unavailable"));
@@ -408,11 +412,12 @@ Result<Record> RecordService::Open(const Tenant& tenant, const Located& loc,
   auto integrity = [] {
     return DataLoss("a stored value failed its integrity check");
   };
-  auto who = crypto::AeadOpen(
-      principal.key, e.sealed_principal,
-      SealAad(tenant.id, e.collection, loc.id, kPrincipalSlot));
-  if (!who) return Err(integrity());
-  out.principal = std::move(*who);
+  if (loc.principal) {
+    out.principal = *loc.principal;  // Find checked the envelope
+  } else {
+    PV_ASSIGN_OR_RETURN(out.principal,
+                        e.OpenPrincipal(principal.key, tenant.id, loc.id));
+  }
   NoteForAudit(loc.id, e.pseudonym, loc.region);
   for (auto& f : e.fields) {
     if (filter &&
@@ -420,7 +425,7 @@ Result<Record> RecordService::Open(const Tenant& tenant, const Located& loc,
       continue;
     auto text =
         crypto::AeadOpen(principal.key, f.sealed,
-                         SealAad(tenant.id, e.collection, loc.id, f.name));
+                         FieldAad(tenant.id, e.collection, loc.id, f.name));
     if (!text) return Err(integrity());
     out.fields.emplace_back(f.name, CanonicalToFieldValue(f.type, *text));
   }
@@ -487,12 +492,12 @@ Result<Record> RecordService::Update(const Tenant& tenant,
           e.fields.erase(e.fields.begin() + (existing - e.fields.data()));
         continue;
       }
-      StoredField f{
-          spec->name,
-          spec->type,
-          crypto::AeadSeal(principal.key, 1, *text,
-                           SealAad(tenant.id, collection.name, id, spec->name)),
-          {}};
+      StoredField f{spec->name,
+                    spec->type,
+                    crypto::AeadSeal(
+                        principal.key, 1, *text,
+                        FieldAad(tenant.id, collection.name, id, spec->name)),
+                    {}};
       if (spec->searchable)
         f.blind_hash = BlindHash(*principal.keys, collection.name, spec->name,
                                  spec->type, *text);
@@ -505,6 +510,8 @@ Result<Record> RecordService::Update(const Tenant& tenant,
     for (auto& index_key : e.IndexKeys(tenant.id, id))
       batch.Put(index_key, e.pseudonym);
     e.updated_us = ToUnixMicros(clock_->Now());
+    // Also turns a version 1 envelope into a checked version 2 one.
+    e.SealPrincipal(principal.key, tenant.id, id, *loc.principal);
     std::string encoded = e.Encode();
     batch.Put(keys::Record(tenant.id, id), encoded);
     Status written = loc.backend->Write(batch);
@@ -556,7 +563,8 @@ Result<std::vector<RecordService::Located>> RecordService::ReadIndexed(
   std::vector<Located> out;
   for (std::size_t i = 0; i < raws.size(); ++i) {
     if (!raws[i]) continue;  // deleted since the scan
-    Located loc{std::move(ids[i]), region, &backend, std::move(*raws[i]), {}};
+    Located loc{std::move(ids[i]),   region, &backend,
+                std::move(*raws[i]), {},     std::nullopt};
     PV_ASSIGN_OR_RETURN(loc.envelope, RecordEnvelope::Decode(loc.raw));
     out.push_back(std::move(loc));
   }
@@ -602,16 +610,34 @@ Result<std::vector<Record>> RecordService::Search(
         fresh.push_back(std::move(p));
       }
       PV_ASSIGN_OR_RETURN(auto entries, backend->MultiGet(key_names));
+      // Under a consent purpose: the principals whose state allows it, to
+      // check against their ledgers all in one read.
+      std::vector<std::pair<std::string*, ConsentState>> allowing;
       for (std::size_t i = 0; i < fresh.size(); ++i) {
         auto ctx = PrincipalFromEntry(tenant, region, fresh[i],
                                       std::move(entries[i]), KeyUse::kRead);
         if (!ctx && ctx.error().code() == StatusCode::kNotFound) continue;
         if (!ctx) return ctx.error();
-        Status consent = CheckConsent(tenant, fresh[i], *ctx, consent_purpose);
-        if (consent.reason() == "consent_required") continue;
-        PV_RETURN_IF_ERROR(consent);
+        ctx->store = backend;
+        if (!consent_purpose.empty()) {
+          PV_ASSIGN_OR_RETURN(
+              auto state,
+              ConsentState::Open(ctx->key, tenant.id, fresh[i], ctx->consents));
+          if (!state.Allows(consent_purpose)) continue;
+          allowing.emplace_back(&fresh[i], std::move(state));
+        }
         principals[fresh[i]] = std::move(*ctx);
       }
+      std::vector<LedgerCheck> checks;
+      for (auto& [pseudonym, state] : allowing) {
+        const PrincipalContext& ctx = *principals.at(*pseudonym);
+        checks.push_back({*pseudonym, &ctx.key, ctx.raw, &state});
+      }
+      PV_RETURN_IF_ERROR(CheckAgainstLedgers(*backend, tenant.id, checks,
+                                             LedgerDepth::kNothingAfter));
+      // The consents of one that moved on meanwhile may no longer allow it.
+      for (auto& [pseudonym, state] : allowing)
+        if (!state.Allows(consent_purpose)) principals[*pseudonym].reset();
       return Status::Ok();
     };
     auto served = [&](const std::string& pseudonym) {
@@ -745,6 +771,12 @@ Result<PrincipalView> RecordService::GetPrincipal(
   PV_ASSIGN_OR_RETURN(
       auto consents,
       ConsentState::Open(ctx->key, tenant.id, pseudonym, ctx->consents));
+  if (!consent_purpose.empty() && !consents.Allows(consent_purpose))
+    return Err(ConsentRequired());
+  // The view shows the consents, so they are the newest whatever the purpose.
+  PV_RETURN_IF_ERROR(CheckAgainstLedger(*backend, ctx->key, tenant.id,
+                                        pseudonym, ctx->raw, consents,
+                                        LedgerDepth::kNewest));
   if (!consent_purpose.empty() && !consents.Allows(consent_purpose))
     return Err(ConsentRequired());
   view.consents = std::move(consents.current);

@@ -10,9 +10,10 @@
 //
 // Reads and changes under a purpose that requires consent (marketing,
 // advertising) pass it as `consent_purpose`: a principal is then served only
-// while its consent state (vault/consent_state.h, kept in its key entry, so
-// the check costs no extra read) holds an active consent for it, checked
-// before any value is opened. Otherwise 403 consent_required; a search
+// while its consent state (vault/consent_state.h, kept in its key entry)
+// holds an active consent for it and no ledger event follows that state (one
+// point read, so an older state put back is kDataLoss), checked before any
+// value is opened. Otherwise 403 consent_required; a search
 // leaves such principals' records out instead. Empty: no check, and the
 // consent state is never opened.
 //

@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "crypto/aead.h"
 #include "vault/storage_keys.h"
 #include "vault_fixture.h"
 
@@ -14,6 +15,8 @@ namespace piivault::vault {
 namespace {
 
 using testing::Dump;
+using testing::Peek;
+using testing::Poke;
 using testing::VaultHarness;
 
 class ConsentTest : public ::testing::Test {
@@ -32,6 +35,8 @@ class ConsentTest : public ::testing::Test {
                                      {{"email", std::string("p@example.org")}});
     ASSERT_TRUE(r.has_value()) << r.error().ToString();
     record = r->id;
+    pseudonym = h.vault->records.Pseudonym(tenant, "Pat-1").value_or("");
+    pkey = keys::PrincipalKey("acme", pseudonym);
     marketing = *h.vault->tenants.GetPurpose("acme", "marketing");
     advertising = *h.vault->tenants.GetPurpose("acme", "advertising");
   }
@@ -43,6 +48,13 @@ class ConsentTest : public ::testing::Test {
          {"plan", std::string("gold")}});
   }
 
+  // How a read of Pat-1's record under marketing ends.
+  Status GetUnderMarketing() {
+    auto got = h.vault->records.Get(tenant, "customers", record, std::nullopt,
+                                    "marketing");
+    return got ? Status::Ok() : got.error();
+  }
+
   Result<ConsentEvent> Give(const Purpose& p, bool granted,
                             std::string principal = "Pat-1") {
     return h.vault->consents.Record(tenant, principal, p, granted, "web_form",
@@ -51,7 +63,8 @@ class ConsentTest : public ::testing::Test {
 
   VaultHarness h;
   Collection customers;
-  std::string record;  // Pat-1's
+  std::string record;           // Pat-1's
+  std::string pseudonym, pkey;  // Pat-1's, and its key entry's key
   Tenant tenant;
   Purpose marketing, advertising;
 };
@@ -144,6 +157,157 @@ TEST_F(ConsentTest, AGapInTheLedgerIsDataLoss) {
   }
   EXPECT_EQ(h.vault->consents.Ledger(tenant, "Pat-1").error().code(),
             StatusCode::kDataLoss);
+}
+
+// A database writer without the master key puts back the principal's key
+// entry as it was before a withdrawal: the sealed state in it still opens,
+// but the ledger holds the withdrawal after it.
+TEST_F(ConsentTest, AnOlderConsentStatePutBackIsAnIntegrityError) {
+  ASSERT_TRUE(Give(marketing, true));
+  const std::string granted = Peek(*h.eu_backend, pkey);
+  ASSERT_TRUE(Give(marketing, false));
+  Poke(*h.eu_backend, pkey, granted);
+
+  auto& records = h.vault->records;
+  auto integrity = [](const Status& s) {
+    return s.code() == StatusCode::kDataLoss;
+  };
+  EXPECT_TRUE(integrity(GetUnderMarketing()));
+  EXPECT_TRUE(
+      integrity(records
+                    .Update(tenant, customers, record,
+                            {{"plan", std::string("gold")}}, "marketing")
+                    .error()));
+  EXPECT_TRUE(
+      integrity(records.Delete(tenant, "customers", record, "marketing")));
+  EXPECT_TRUE(integrity(
+      records.Tokenize(tenant, customers, record, {"email"}, "marketing")
+          .error()));
+  EXPECT_TRUE(
+      integrity(records.GetPrincipal(tenant, "Pat-1", "marketing").error()));
+  EXPECT_TRUE(
+      integrity(records
+                    .Search(tenant, customers, "email",
+                            std::string("p@example.org"), 10, "marketing")
+                    .error()));
+  // What shows the consents checks them whatever the purpose.
+  EXPECT_TRUE(integrity(records.GetPrincipal(tenant, "Pat-1").error()));
+  EXPECT_TRUE(integrity(h.vault->consents.Current(tenant, "Pat-1").error()));
+  EXPECT_TRUE(integrity(h.vault->consents.Ledger(tenant, "Pat-1").error()));
+  // Nor does a new event build on it.
+  EXPECT_TRUE(integrity(Give(marketing, true).error()));
+  // A purpose that needs no consent does not look at the ledger.
+  EXPECT_TRUE(records.Get(tenant, "customers", record, std::nullopt));
+  // And a state that does not grant the purpose is refused without it.
+  auto other =
+      records.Get(tenant, "customers", record, std::nullopt, "advertising");
+  ASSERT_FALSE(other.has_value());
+  EXPECT_EQ(other.error().reason(), "consent_required");
+}
+
+// The state names the ledger's newest event; with that event gone the two
+// no longer match, which what shows or extends the consents reports. (A read
+// under a consent purpose only checks that no event follows the state: the
+// state itself is the newest, so it grants nothing it should not.)
+TEST_F(ConsentTest, ANewestEventDeletedIsAnIntegrityError) {
+  ASSERT_TRUE(Give(marketing, true));
+  ASSERT_TRUE(Give(advertising, true));
+  std::string newest;  // keys ascend with the sequence number
+  for (auto& kv : Dump(*h.eu_backend))
+    if (kv.key.starts_with("consent/")) newest = kv.key;
+  ASSERT_FALSE(newest.empty());
+  storage::WriteBatch b;
+  b.Delete(newest);
+  ASSERT_TRUE(h.eu_backend->Write(b).ok());
+  EXPECT_EQ(h.vault->consents.Current(tenant, "Pat-1").error().code(),
+            StatusCode::kDataLoss);
+  EXPECT_EQ(h.vault->records.GetPrincipal(tenant, "Pat-1").error().code(),
+            StatusCode::kDataLoss);
+  EXPECT_EQ(Give(marketing, false).error().code(), StatusCode::kDataLoss);
+}
+
+// A key entry without its consent state refuses every consent purpose (it
+// grants nothing), and what shows the consents reports the mismatch.
+TEST_F(ConsentTest, AStrippedConsentStateGrantsNothing) {
+  ASSERT_TRUE(Give(marketing, true));
+  auto entry = PrincipalKeyState::Decode(Peek(*h.eu_backend, pkey));
+  ASSERT_TRUE(entry.has_value());
+  entry->consents.clear();
+  Poke(*h.eu_backend, pkey, entry->Encode());
+  EXPECT_EQ(GetUnderMarketing().reason(), "consent_required");
+  EXPECT_EQ(h.vault->consents.Current(tenant, "Pat-1").error().code(),
+            StatusCode::kDataLoss);
+}
+
+// A consent change committed between reading the key entry and reading the
+// ledger looks like an older state put back, until the entry is read again.
+TEST_F(ConsentTest, AChangeBetweenTheTwoReadsIsNoRollback) {
+  ASSERT_TRUE(Give(marketing, true));
+  const std::string read = Peek(*h.eu_backend, pkey);
+  crypto::SecretBytes key =
+      testing::PrincipalKeyOf(h, *h.eu_backend, "acme", pseudonym);
+  auto open = [&] {
+    auto entry = PrincipalKeyState::Decode(read);
+    EXPECT_TRUE(entry.has_value());
+    auto state = ConsentState::Open(key, "acme", pseudonym, entry->consents);
+    EXPECT_TRUE(state.has_value());
+    return state.value_or(ConsentState{});
+  };
+  ConsentState state = open();
+  ASSERT_TRUE(state.Allows("marketing"));
+  ASSERT_TRUE(Give(marketing, false));  // meanwhile
+  ASSERT_TRUE(CheckAgainstLedger(*h.eu_backend, key, "acme", pseudonym, read,
+                                 state, LedgerDepth::kNothingAfter)
+                  .ok());
+  EXPECT_FALSE(state.Allows("marketing"));
+  EXPECT_EQ(state.events, 2u);
+  // The same two reads with the entry put back are a rollback.
+  Poke(*h.eu_backend, pkey, read);
+  state = open();
+  EXPECT_EQ(CheckAgainstLedger(*h.eu_backend, key, "acme", pseudonym, read,
+                               state, LedgerDepth::kNothingAfter)
+                .code(),
+            StatusCode::kDataLoss);
+}
+
+// States and events written before the state named the ledger's head still
+// read; the next change carries the head on.
+TEST_F(ConsentTest, LegacyStatesAndEventsStillRead) {
+  crypto::SecretBytes key =
+      testing::PrincipalKeyOf(h, *h.eu_backend, "acme", pseudonym);
+  // As the earlier version wrote them: an event without "prev", and a state
+  // without the head, under the state's first AAD.
+  const std::string event_key = ConsentEventKey("acme", pseudonym, 0);
+  Poke(*h.eu_backend, event_key,
+       crypto::AeadSeal(key, 1,
+                        R"({"seq":0,"purpose":"marketing","granted":true,)"
+                        R"("at":1800000000000000,"method":"web_form",)"
+                        R"("evidence":""})",
+                        event_key));
+  std::string plain;
+  plain += '\x01';  // events
+  plain += '\x01';  // one purpose
+  plain += '\x09';
+  plain += "marketing";
+  plain += '\x01';  // granted
+  std::string aad("consents\0acme\0", 14);
+  aad += pseudonym;
+  auto entry = PrincipalKeyState::Decode(Peek(*h.eu_backend, pkey));
+  ASSERT_TRUE(entry.has_value());
+  entry->consents = crypto::AeadSeal(key, 1, plain, aad);
+  Poke(*h.eu_backend, pkey, entry->Encode());
+
+  EXPECT_EQ(*h.vault->consents.Current(tenant, "Pat-1"),
+            (Consents{{"marketing", true}}));
+  EXPECT_TRUE(GetUnderMarketing().ok());
+  ASSERT_TRUE(Give(marketing, false));
+  auto ledger = h.vault->consents.Ledger(tenant, "Pat-1");
+  ASSERT_TRUE(ledger.has_value()) << ledger.error().ToString();
+  EXPECT_EQ(ledger->history.size(), 2u);
+  EXPECT_EQ(ledger->current, (Consents{{"marketing", false}}));
+  // Put back, the legacy state is caught like any older one.
+  Poke(*h.eu_backend, pkey, entry->Encode());
+  EXPECT_EQ(GetUnderMarketing().code(), StatusCode::kDataLoss);
 }
 
 // Reads and changes name the consent purpose they run under; the record
@@ -250,9 +414,9 @@ TEST_F(ConsentTest, SearchReturnsOnlyConsentingPrincipalsUpToTheLimit) {
   rewrite_index("");
   EXPECT_EQ(search(1000, "marketing"), consenting);
   EXPECT_EQ(search(100, "marketing"), consenting);
-  auto pseudonym = h.vault->records.Pseudonym(tenant, *consenting.begin());
-  ASSERT_TRUE(pseudonym.has_value());
-  rewrite_index(*pseudonym);
+  auto consenting_one = h.vault->records.Pseudonym(tenant, *consenting.begin());
+  ASSERT_TRUE(consenting_one.has_value());
+  rewrite_index(*consenting_one);
   EXPECT_EQ(search(1000, "marketing"), consenting);
   EXPECT_EQ(search(1000, "").size(), 300u);
 }

@@ -2,16 +2,21 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 #include <thread>
 
+#include "crypto/aead.h"
 #include "storage/sqlite/sqlite_backend.h"
+#include "vault/record_envelope.h"
 #include "vault_fixture.h"
 
 namespace piivault::vault {
 namespace {
 
 using testing::Dump;
+using testing::Peek;
+using testing::Poke;
 using testing::VaultHarness;
 
 class RecordServiceTest : public ::testing::Test {
@@ -121,6 +126,190 @@ TEST_F(RecordServiceTest, FlippedCiphertextByteIsAnIntegrityError) {
   tamper.Put(key, bytes);
   ASSERT_TRUE(h.eu_backend->Write(tamper).ok());
   auto got = records().Get(tenant, "customers", a.id, std::nullopt);
+  ASSERT_FALSE(got.has_value());
+  EXPECT_EQ(got.error().code(), StatusCode::kDataLoss);
+}
+
+// A database writer without the master key edits envelopes: every field
+// entry and every piece of metadata is bound to the envelope's sealed
+// principal id (its AAD), so any change is an integrity error on every path
+// that reads the record, and never returns data.
+class EnvelopeIntegrityTest : public RecordServiceTest {
+ protected:
+  RecordEnvelope Stored(const std::string& id) {
+    auto e = RecordEnvelope::Decode(Peek(*h.eu_backend, "rec/acme/" + id));
+    EXPECT_TRUE(e.has_value());
+    return e.value_or(RecordEnvelope{});
+  }
+  void Store(const std::string& id, const RecordEnvelope& e) {
+    Poke(*h.eu_backend, "rec/acme/" + id, e.Encode());
+  }
+  // Every read of record `id` (of user-1, with email alice's) fails its
+  // integrity check.
+  void ExpectEveryReadRefused(const std::string& id) {
+    auto refused = [](const Status& s) {
+      return s.code() == StatusCode::kDataLoss;
+    };
+    EXPECT_TRUE(
+        refused(records().Get(tenant, "customers", id, std::nullopt).error()));
+    EXPECT_TRUE(refused(
+        records()
+            .Get(tenant, "customers", id, std::vector<std::string>{"email"})
+            .error()));
+    EXPECT_TRUE(
+        refused(records().Tokenize(tenant, collection, id, {"email"}).error()));
+    EXPECT_TRUE(refused(records().GetPrincipal(tenant, "user-1").error()));
+    EXPECT_TRUE(
+        refused(records()
+                    .Search(tenant, collection, "email",
+                            std::string("alice.liddell@example.com"), 10)
+                    .error()));
+    EXPECT_TRUE(refused(
+        records().Update(tenant, collection, id, {{"vip", false}}).error()));
+  }
+};
+
+TEST_F(EnvelopeIntegrityTest, ADroppedFieldEntryIsAnIntegrityError) {
+  Record a = MustCreate("user-1", Alice());
+  Record other = MustCreate("user-2", Alice());
+  RecordEnvelope e = Stored(a.id);
+  ASSERT_NE(e.Find("phone"), nullptr);
+  std::erase_if(e.fields, [](auto& f) { return f.name == "phone"; });
+  Store(a.id, e);
+  ExpectEveryReadRefused(a.id);
+  // An untouched record still reads.
+  auto got = records().Get(tenant, "customers", other.id, std::nullopt);
+  ASSERT_TRUE(got.has_value()) << got.error().ToString();
+  EXPECT_EQ(got->fields.size(), 5u);
+}
+
+// Each value of the older copy opens (same record, same field), but the
+// record never held this combination.
+TEST_F(EnvelopeIntegrityTest, AFieldPutBackFromAnOlderCopyIsAnIntegrityError) {
+  Record a = MustCreate("user-1", Alice());
+  RecordEnvelope older = Stored(a.id);
+  ASSERT_TRUE(
+      records().Update(tenant, collection, a.id, {{"phone", std::nullopt}}));
+  RecordEnvelope now = Stored(a.id);
+  ASSERT_EQ(now.Find("phone"), nullptr);
+  now.fields.push_back(*older.Find("phone"));
+  Store(a.id, now);
+  ExpectEveryReadRefused(a.id);
+}
+
+TEST_F(EnvelopeIntegrityTest, AlteredMetadataIsAnIntegrityError) {
+  Record a = MustCreate("user-1", Alice());
+  const RecordEnvelope original = Stored(a.id);
+  std::vector<std::function<void(RecordEnvelope&)>> edits = {
+      [](RecordEnvelope& e) { e.created_us -= 1'000'000; },
+      [](RecordEnvelope& e) { e.updated_us += 1; },
+      [](RecordEnvelope& e) { e.Find("age")->type = FieldType::kString; },
+      [](RecordEnvelope& e) { e.Find("phone")->blind_hash = "00"; },
+      [](RecordEnvelope& e) { std::swap(e.fields[0], e.fields[1]); },
+  };
+  for (std::size_t i = 0; i < edits.size(); ++i) {
+    SCOPED_TRACE(i);
+    RecordEnvelope e = original;
+    edits[i](e);
+    Store(a.id, e);
+    auto got = records().Get(tenant, "customers", a.id, std::nullopt);
+    ASSERT_FALSE(got.has_value());
+    EXPECT_EQ(got.error().code(), StatusCode::kDataLoss);
+  }
+  Store(a.id, original);
+  EXPECT_TRUE(records().Get(tenant, "customers", a.id, std::nullopt));
+}
+
+// Swapped ciphertexts fail already on their AAD (tenant | collection |
+// record | field); kept here next to the envelope's own check.
+TEST_F(EnvelopeIntegrityTest, SwappedCiphertextsAreIntegrityErrors) {
+  Record a = MustCreate("user-1", Alice());
+  Record b = MustCreate("user-1", Alice());
+  const RecordEnvelope ea = Stored(a.id), eb = Stored(b.id);
+  // Between two fields of one record.
+  RecordEnvelope e = ea;
+  std::swap(e.Find("email")->sealed, e.Find("name")->sealed);
+  Store(a.id, e);
+  ExpectEveryReadRefused(a.id);
+  // One field between two records of the same principal (the same key).
+  RecordEnvelope e1 = ea, e2 = eb;
+  std::swap(e1.Find("email")->sealed, e2.Find("email")->sealed);
+  Store(a.id, e1);
+  Store(b.id, e2);
+  for (auto& id : {a.id, b.id}) {
+    auto got = records().Get(tenant, "customers", id, std::nullopt);
+    ASSERT_FALSE(got.has_value());
+    EXPECT_EQ(got.error().code(), StatusCode::kDataLoss);
+  }
+  Store(a.id, ea);
+  Store(b.id, eb);
+  EXPECT_TRUE(records().Get(tenant, "customers", a.id, std::nullopt));
+  EXPECT_TRUE(records().Get(tenant, "customers", b.id, std::nullopt));
+}
+
+// A version 2 envelope relabelled as a version 1 one (whose field list is
+// not checked) to drop a field: its sealed principal id does not open as a
+// version 1 one.
+TEST_F(EnvelopeIntegrityTest, AnEnvelopeRelabelledAsLegacyIsAnIntegrityError) {
+  Record a = MustCreate("user-1", Alice());
+  RecordEnvelope e = Stored(a.id);
+  EXPECT_EQ(e.version, RecordEnvelope::kVersion);
+  e.version = RecordEnvelope::kLegacyVersion;
+  Store(a.id, e);
+  ExpectEveryReadRefused(a.id);
+  std::erase_if(e.fields, [](auto& f) { return f.name == "phone"; });
+  Store(a.id, e);
+  ExpectEveryReadRefused(a.id);
+}
+
+// Envelopes written before the check existed still read, and an update
+// makes them checked ones.
+TEST_F(EnvelopeIntegrityTest, LegacyEnvelopesReadAndAreCheckedAfterAnUpdate) {
+  Record a = MustCreate("user-1", Alice());
+  auto pseudonym = records().Pseudonym(tenant, "user-1");
+  ASSERT_TRUE(pseudonym.has_value());
+  crypto::SecretBytes key =
+      testing::PrincipalKeyOf(h, *h.eu_backend, "acme", *pseudonym);
+  // As version 1 wrote it: the principal id alone, in its own slot.
+  RecordEnvelope legacy = Stored(a.id);
+  legacy.version = RecordEnvelope::kLegacyVersion;
+  legacy.sealed_principal = crypto::AeadSeal(
+      key, 1, "user-1", FieldAad("acme", "customers", a.id, "$principal"));
+  Store(a.id, legacy);
+  auto got = records().Get(tenant, "customers", a.id, std::nullopt);
+  ASSERT_TRUE(got.has_value()) << got.error().ToString();
+  EXPECT_EQ(got->principal, "user-1");
+  EXPECT_EQ(got->fields.size(), 5u);
+  auto view = records().GetPrincipal(tenant, "user-1");
+  ASSERT_TRUE(view.has_value()) << view.error().ToString();
+
+  ASSERT_TRUE(records().Update(tenant, collection, a.id, {{"vip", false}}));
+  EXPECT_EQ(Stored(a.id).version, RecordEnvelope::kVersion);
+  got = records().Get(tenant, "customers", a.id, std::nullopt);
+  ASSERT_TRUE(got.has_value()) << got.error().ToString();
+  EXPECT_EQ(got->principal, "user-1");
+  RecordEnvelope e = Stored(a.id);
+  std::erase_if(e.fields, [](auto& f) { return f.name == "phone"; });
+  Store(a.id, e);
+  ExpectEveryReadRefused(a.id);
+}
+
+// The check binds what a relocation keeps: the envelope is copied as it is.
+TEST_F(EnvelopeIntegrityTest, RelocatedEnvelopesKeepTheirCheck) {
+  Record a = MustCreate("user-1", Alice());
+  const std::string before = Peek(*h.eu_backend, "rec/acme/" + a.id);
+  auto moved = h.vault->relocations.Relocate(tenant, "user-1", "us");
+  ASSERT_TRUE(moved.has_value()) << moved.error().ToString();
+  EXPECT_EQ(Peek(*h.us_backend, "rec/acme/" + a.id), before);
+  auto got = records().Get(tenant, "customers", a.id, std::nullopt);
+  ASSERT_TRUE(got.has_value()) << got.error().ToString();
+  EXPECT_EQ(got->region, "us");
+  EXPECT_EQ(got->fields.size(), 5u);
+  auto e = RecordEnvelope::Decode(before);
+  ASSERT_TRUE(e.has_value());
+  std::erase_if(e->fields, [](auto& f) { return f.name == "phone"; });
+  Poke(*h.us_backend, "rec/acme/" + a.id, e->Encode());
+  got = records().Get(tenant, "customers", a.id, std::nullopt);
   ASSERT_FALSE(got.has_value());
   EXPECT_EQ(got.error().code(), StatusCode::kDataLoss);
 }

@@ -14,6 +14,7 @@
 #include "storage/memory/memory_backend.h"
 #include "storage/write_hook.h"
 #include "vault/principal_key_state.h"
+#include "vault/storage_keys.h"
 #include "vault/vault.h"
 
 namespace piivault::vault::testing {
@@ -138,6 +139,42 @@ inline std::vector<storage::KeyValue> Dump(storage::Backend& backend) {
   auto all = backend.Scan("", "", SIZE_MAX);
   EXPECT_TRUE(all.has_value());
   return all.value_or(std::vector<storage::KeyValue>{});
+}
+
+// The value stored under `key` (tests read rows to tamper with them).
+inline std::string Peek(storage::Backend& backend, const std::string& key) {
+  auto value = backend.Get(key);
+  EXPECT_TRUE(value.has_value() && value->has_value()) << key;
+  return value && *value ? **value : std::string();
+}
+
+// Stores `value` under `key` as a database writer without the master key
+// could.
+inline void Poke(storage::Backend& backend, const std::string& key,
+                 const std::string& value) {
+  storage::WriteBatch batch;
+  batch.Put(key, value);
+  EXPECT_TRUE(backend.Write(batch).ok()) << key;
+}
+
+// The key of principal `pseudonym` of `tenant` as its key entry in `backend`
+// holds it, unwrapped: tests seal rows in the formats of earlier versions
+// with it.
+inline crypto::SecretBytes PrincipalKeyOf(VaultHarness& h,
+                                          storage::Backend& backend,
+                                          std::string_view tenant,
+                                          std::string_view pseudonym) {
+  auto entry = PrincipalKeyState::Decode(
+      Peek(backend, keys::PrincipalKey(tenant, pseudonym)));
+  EXPECT_TRUE(entry.has_value());
+  auto keys = h.keyring->GetTenantKeys(tenant);
+  EXPECT_TRUE(keys.has_value());
+  if (!entry || !keys) return {};
+  auto key = crypto::Keyring::UnwrapPrincipalKey(**keys, tenant, pseudonym,
+                                                 entry->wrapped);
+  EXPECT_TRUE(key.has_value());
+  if (!key) return {};
+  return std::move(*key);
 }
 
 // Whether `backend` holds anything under a key naming `needle` (a pseudonym,
