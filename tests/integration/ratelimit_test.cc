@@ -15,14 +15,10 @@ class RateLimitTest : public ::testing::Test {
     ASSERT_TRUE(server_.init_ok());
     // Low budgets that refill slowly (one unit a minute), so nothing comes
     // back while a test runs.
-    server_.EditConfig([](std::string& text) {
-      if (auto at = text.find("[limits]"); at != std::string::npos)
-        text.erase(at, text.find("\n[", at) + 1 - at);
-      text += "\n[limits]\nfailed_auth_per_minute = 1\nfailed_auth_burst = " +
-              std::to_string(kFailedAuthBurst) +
-              "\ndenied_per_minute = 1\ndenied_burst = " +
-              std::to_string(kDeniedBurst) + "\n";
-    });
+    server_.SetLimits("failed_auth_per_minute = 1\nfailed_auth_burst = " +
+                      std::to_string(kFailedAuthBurst) +
+                      "\ndenied_per_minute = 1\ndenied_burst = " +
+                      std::to_string(kDeniedBurst) + "\n");
     ASSERT_TRUE(server_.Start());
   }
   void TearDown() override {
