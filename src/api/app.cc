@@ -79,6 +79,13 @@ HttpResponse ReplyResponse(std::string_view request_id, Result<Reply> reply) {
   return ErrorResponse(error);
 }
 
+// 429 rate_limited, saying when to come back (RFC 6585 §4).
+HttpResponse RateLimitedResponse(std::chrono::seconds wait) {
+  HttpResponse r = ErrorResponse(RequestLimits::RateLimited());
+  r.headers.emplace_back("Retry-After", std::to_string(wait.count()));
+  return r;
+}
+
 // A client-supplied request id is echoed only if it is short and plain, so
 // it cannot inject into logs or headers.
 std::string RequestId(const HttpRequest& req) {
@@ -273,12 +280,14 @@ class App::AuditTrail {
   audit::Event intent_event_;       // as it was written
 };
 
-App::App(vault::Vault* vault, audit::AuditLog* audit)
+App::App(vault::Vault* vault, audit::AuditLog* audit,
+         const LimitsConfig& limits)
     : routes_(std::make_unique<Routes>()),
       vault_(vault),
       audit_(audit),
       policies_(std::make_unique<policy::PolicyCache>()),
-      access_(std::make_unique<policy::AccessDecider>(vault, policies_.get())) {
+      access_(std::make_unique<policy::AccessDecider>(vault, policies_.get())),
+      limits_(std::make_unique<RequestLimits>(limits, vault->clock)) {
   RouteAdder add = [this](std::string method, std::string pattern,
                           std::string name, policy::Operation op,
                           HandlerFn fn) {
@@ -346,16 +355,29 @@ void App::Handle(const HttpRequest& req, Respond respond) {
   auto matched = routes_->Match(req, params);
   if (!matched) return finish(ErrorResponse(matched.error()));
   x.route_index = *matched;
+  // Rate limit: an address that failed to authenticate too often is not
+  // even asked for its key.
+  if (auto wait = limits_->SourceBlocked(req.remote_address))
+    return finish(RateLimitedResponse(*wait));
   // The auth scheme is case-insensitive (RFC 9110 §11.1).
   std::string_view auth = req.Header("authorization");
   if (auth.size() <= 7 ||
-      !boost::algorithm::iequals(auth.substr(0, 7), "Bearer "))
-    return finish(
-        ErrorResponse(Unauthenticated("a Bearer API key is required")));
+      !boost::algorithm::iequals(auth.substr(0, 7), "Bearer ")) {
+    Status missing = Unauthenticated("a Bearer API key is required");
+    limits_->Authenticated(req.remote_address, missing);  // rate limit
+    return finish(ErrorResponse(missing));
+  }
   vault::ControlStore::RequestScope scope(vault_->control);
   auto identity = vault_->identities.Authenticate(auth.substr(7));
-  if (!identity) return finish(ErrorResponse(identity.error()));
+  if (!identity) {
+    limits_->Authenticated(req.remote_address, identity.error());  // rate limit
+    return finish(ErrorResponse(identity.error()));
+  }
   x.actor = identity->id;
+  // Rate limit: an identity denied too often is answered before its request
+  // runs or is audited, so it cannot flood another tenant's audit log.
+  if (auto wait = limits_->IdentityBlocked(x.actor))
+    return finish(RateLimitedResponse(*wait));
   const Route& route = routes_->routes[*matched];
   Call call{req,     std::move(params), std::move(*identity), x.request_id,
             *vault_, *audit_,           policy::Decision()};
@@ -368,11 +390,15 @@ void App::Handle(const HttpRequest& req, Respond respond) {
         access_->Decide(caller, route.op, route.Target(call.params)));
     return route.fn(call);
   };
-  if (!route.audited())
-    return finish(ReplyResponse(x.request_id, decide_and_run()));
+  if (!route.audited()) {
+    Result<Reply> reply = decide_and_run();
+    if (!reply) limits_->Answered(x.actor, reply.error());  // rate limit
+    return finish(ReplyResponse(x.request_id, std::move(reply)));
+  }
   AuditTrail trail(route, call, *audit_);
   call.event = trail.event();
   Result<Reply> reply = trail.Run(decide_and_run);
+  if (!reply) limits_->Answered(x.actor, reply.error());  // rate limit
   if (trail.written()) {
     Status outcome = trail.WriteOutcome(reply);
     // Fail closed: a change whose final outcome cannot be logged is not

@@ -10,6 +10,7 @@
 
 #include "api/http.h"
 #include "api/metrics.h"
+#include "api/rate_limiter.h"
 #include "audit/audit_log.h"
 #include "policy/access.h"
 #include "policy/policy_cache.h"
@@ -22,8 +23,12 @@ class App {
   // Every authenticated request to a route that touches PII, and every one
   // that changes something, appends one event to `audit` (fail closed: no
   // event, no response; for changes the event is written first).
+  // Failed authentications per client address and denied requests per
+  // identity are limited as `limits` says (api/rate_limiter.h), on the
+  // vault's clock.
   // REQUIRES: both outlive this.
-  App(vault::Vault* vault, audit::AuditLog* audit);
+  App(vault::Vault* vault, audit::AuditLog* audit,
+      const LimitsConfig& limits = {});
   ~App();
 
   // Answers `request` by calling `respond` exactly once: on this thread, or
@@ -56,6 +61,7 @@ class App {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<policy::PolicyCache> policies_;
   std::unique_ptr<policy::AccessDecider> access_;
+  std::unique_ptr<RequestLimits> limits_;
 };
 
 }  // namespace piivault::api

@@ -16,6 +16,9 @@ struct HttpRequest {
   std::string query;   // after '?', percent-encoded
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercase
   std::string body;
+  // The client's IP address as the server saw it ("127.0.0.1", "::1");
+  // empty when the request did not come over a socket.
+  std::string remote_address;
 
   // Set by the server when it refuses a request before reading it fully
   // (status 0: not refused); the handler answers with this error.

@@ -162,7 +162,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   // The listener counted the connection in shared->connections.
   Session(Stream stream, Shared* shared)
-      : stream_(std::move(stream)), shared_(shared) {}
+      : stream_(std::move(stream)), shared_(shared) {
+    // The client's address, for the failed-authentication limit.
+    beast::error_code ec;
+    auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) remote_address_ = remote.address().to_string();
+  }
   ~Session() { shared_->ConnectionClosed(); }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -267,6 +272,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void Dispatch(HttpRequest&& request, bool close) {
+    request.remote_address = remote_address_;
     shared_->in_flight.fetch_add(1);
     shared_->unanswered.fetch_add(1);
     // The answer may come from another thread (the audit log's committer):
@@ -346,6 +352,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   Stream stream_;
   Shared* shared_;
+  std::string remote_address_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   unsigned version_ = 11;

@@ -19,6 +19,33 @@ Status ConfigError(std::string msg) {
   return InvalidArgument("config: " + std::move(msg));
 }
 
+// Each rate and burst is a whole number in 1..kMaxLimit; a burst left out
+// is one minute's worth of its rate.
+Status ParseLimits(toml::node_view<toml::node> limits, LimitsConfig& out) {
+  constexpr int64_t kMaxLimit = 1'000'000;
+  if (limits && !limits.is_table())
+    return ConfigError("limits must be a table");
+  auto read = [&](const char* name, int& value) -> Status {
+    auto node = limits[name];
+    if (!node) return Status::Ok();
+    auto n = node.value_exact<int64_t>();
+    if (!n || *n < 1 || *n > kMaxLimit)
+      return ConfigError(std::string("limits.") + name +
+                         " must be a whole number in 1..1000000 (limits "
+                         "cannot be turned off)");
+    value = static_cast<int>(*n);
+    return Status::Ok();
+  };
+  PV_RETURN_IF_ERROR(
+      read("failed_auth_per_minute", out.failed_auth_per_minute));
+  out.failed_auth_burst = out.failed_auth_per_minute;
+  PV_RETURN_IF_ERROR(read("failed_auth_burst", out.failed_auth_burst));
+  PV_RETURN_IF_ERROR(read("denied_per_minute", out.denied_per_minute));
+  out.denied_burst = out.denied_per_minute;
+  PV_RETURN_IF_ERROR(read("denied_burst", out.denied_burst));
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string ResolvePath(const std::string& dir, const std::string& path) {
@@ -190,6 +217,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
           "such as \"P400D\""));
     cfg.audit_retention = *period;
   }
+  PV_RETURN_IF_ERROR(ParseLimits(tbl["limits"], cfg.limits));
   cfg.log_level = tbl["log"]["level"].value_or(std::string("info"));
   return cfg;
 }
@@ -245,6 +273,19 @@ pool_wait_timeout = "PT2S"  # so does a wait this long for a free connection
 # the deployment. Expired events are removed in whole bundles of 256 behind a
 # signed checkpoint; heads and proofs stay valid (docs/operations/audit.md).
 # retention = "P400D"
+
+[limits]
+# Failed authentications (401) per client address (IPv6: per /64). Once the
+# burst is spent, every request from the address gets 429 rate_limited with
+# Retry-After, a valid key included, until the rate has earned a unit back.
+# Behind a proxy all clients share the proxy's address.
+failed_auth_per_minute = 20
+failed_auth_burst = 20
+# 403 permission_denied answers per identity. Once spent, the identity's
+# requests get 429 without running and without an audit event. Limits cannot
+# be turned off; each value is 1..1000000.
+denied_per_minute = 60
+denied_burst = 60
 
 [log]
 level = "info"

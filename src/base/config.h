@@ -32,6 +32,15 @@ struct ServerConfig {
   std::string tls_key;
 };
 
+// [limits]: token buckets of the API (api/rate_limiter.h); each rate is per
+// minute, each burst what may be spent at once. They cannot be turned off.
+struct LimitsConfig {
+  int failed_auth_per_minute = 20;  // 401s per client address (IPv6: /64)
+  int failed_auth_burst = 20;
+  int denied_per_minute = 60;  // 403 permission_denied per identity
+  int denied_burst = 60;
+};
+
 struct Config {
   std::string dir;  // directory of the config file, absolute
   ServerConfig server;
@@ -47,6 +56,7 @@ struct Config {
   std::chrono::seconds storage_pool_wait_timeout{2};
   // [audit] retention; none: audit logs are kept whole.
   std::optional<std::chrono::seconds> audit_retention;
+  LimitsConfig limits;
   std::string log_level = "info";
 };
 

@@ -97,7 +97,8 @@ int RunServe(const std::string& config_path, const std::string& listen) {
              spdlog::error(R"("msg":"audit retention failed","error":{})",
                            Quoted(s.ToString()));
            }});
-  api::App app((*deployment)->vault.get(), (*deployment)->audit.get());
+  api::App app((*deployment)->vault.get(), (*deployment)->audit.get(),
+               config->limits);
   api::ServerOptions options;
   options.config = config->server;
   options.on_listening = [&](uint16_t port) {

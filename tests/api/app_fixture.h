@@ -32,11 +32,11 @@ class SwitchableBackend final : public storage::ForwardingBackend {
 
 class AppTest : public ::testing::Test {
  protected:
-  AppTest()
+  explicit AppTest(const LimitsConfig& limits = {})
       : audit_store(h.control_backend),
         signer(crypto::Ed25519Key::Generate()),
         audit(&audit_store, h.keyring.get(), &signer, &h.clock),
-        app(h.vault.get(), &audit) {}
+        app(h.vault.get(), &audit, limits) {}
 
   void SetUp() override {
     auto admin =
@@ -80,6 +80,7 @@ class AppTest : public ::testing::Test {
     req.headers.emplace_back("authorization", "Bearer " + key);
     if (!purpose.empty()) req.headers.emplace_back("x-purpose", purpose);
     req.body = std::move(body);
+    req.remote_address = source;
     return app.Handle(req);
   }
   HttpResponse Data(std::string method, std::string path,
@@ -121,6 +122,7 @@ class AppTest : public ::testing::Test {
   audit::AuditLog audit;
   App app;
   std::string operator_key, admin_key, app_key;
+  std::string source = "192.0.2.1";  // the client address of Call()
 };
 
 }  // namespace piivault::api::testing

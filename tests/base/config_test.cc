@@ -68,15 +68,19 @@ TEST(ConfigTest, MaxConnectionsDefaultsTo1024AndMustBePositive) {
   }
 }
 
-// The config `piivault init` writes, with its [storage] section replaced.
-Result<Config> WithStorage(const std::string& section) {
+// The config `piivault init` writes, with the body of its [name] table
+// replaced.
+Result<Config> WithTable(const std::string& name, const std::string& body) {
   std::string toml = DefaultConfigToml();
-  const auto at = toml.find("[storage]");
+  const auto at = toml.find("[" + name + "]");
   const auto end = toml.find("\n[", at + 1);
   EXPECT_NE(at, std::string::npos);
   EXPECT_NE(end, std::string::npos);
-  toml.replace(at, end + 1 - at, "[storage]\n" + section + "\n");
+  toml.replace(at, end + 1 - at, "[" + name + "]\n" + body + "\n");
   return ParseConfig(toml, "/tmp");
+}
+Result<Config> WithStorage(const std::string& section) {
+  return WithTable("storage", section);
 }
 
 TEST(ConfigTest, PostgresTimeoutsHaveDefaultsAndCanBeSet) {
@@ -106,6 +110,38 @@ TEST(ConfigTest, PostgresTimeoutsMustBeDurations) {
     auto config = WithStorage(bad);
     ASSERT_FALSE(config.has_value()) << bad;
     EXPECT_NE(config.error().message().find("storage."), std::string::npos)
+        << config.error().ToString();
+  }
+}
+
+TEST(ConfigLimitsTest, DefaultsAndBurstsOfAMinutesWorth) {
+  auto written = ParseConfig(DefaultConfigToml(), "/tmp");
+  auto empty = WithTable("limits", "");
+  for (auto* config : {&written, &empty}) {
+    ASSERT_TRUE(config->has_value()) << config->error().ToString();
+    EXPECT_EQ((*config)->limits.failed_auth_per_minute, 20);
+    EXPECT_EQ((*config)->limits.failed_auth_burst, 20);
+    EXPECT_EQ((*config)->limits.denied_per_minute, 60);
+    EXPECT_EQ((*config)->limits.denied_burst, 60);
+  }
+  auto set = WithTable("limits",
+                       "failed_auth_per_minute = 5\ndenied_per_minute = 7\n"
+                       "denied_burst = 30");
+  ASSERT_TRUE(set.has_value()) << set.error().ToString();
+  EXPECT_EQ(set->limits.failed_auth_per_minute, 5);
+  EXPECT_EQ(set->limits.failed_auth_burst, 5);
+  EXPECT_EQ(set->limits.denied_per_minute, 7);
+  EXPECT_EQ(set->limits.denied_burst, 30);
+}
+
+TEST(ConfigLimitsTest, LimitsCannotBeTurnedOff) {
+  for (std::string bad :
+       {"failed_auth_per_minute = 0", "failed_auth_burst = -1",
+        "denied_per_minute = 1.5", "denied_burst = \"60\"",
+        "denied_per_minute = 1000001"}) {
+    auto config = WithTable("limits", bad);
+    ASSERT_FALSE(config.has_value()) << bad;
+    EXPECT_NE(config.error().message().find("limits."), std::string::npos)
         << config.error().ToString();
   }
 }

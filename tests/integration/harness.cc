@@ -748,6 +748,17 @@ void ServerProcess::EditConfig(const std::function<void(std::string&)>& edit) {
   WriteFile(config_path(), text);
 }
 
+void ServerProcess::SetLimits(const std::string& lines) {
+  EditConfig([&](std::string& text) {
+    if (auto at = text.find("[limits]"); at != std::string::npos) {
+      auto next = text.find("\n[", at);
+      text.erase(at,
+                 next == std::string::npos ? std::string::npos : next + 1 - at);
+    }
+    text += "\n[limits]\n" + lines;
+  });
+}
+
 void ServerProcess::EnableTls() {
   EditConfig([](std::string& text) {
     auto uncomment = [&](const std::string& line) {

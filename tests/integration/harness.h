@@ -174,6 +174,9 @@ class ServerProcess {
   void EditConfig(const std::function<void(std::string&)>& edit);
   // Uncomments tls_cert/tls_key so the server serves TLS.
   void EnableTls();
+  // Replaces the [limits] table (the API's rate limits) with `lines`, such
+  // as "failed_auth_burst = 4\n" (before Start).
+  void SetLimits(const std::string& lines);
 
   // Starts serve on a fresh free port and waits (up to ~10 s) until it
   // answers GET /healthz (plain) or logs "listening" and accepts (TLS).
