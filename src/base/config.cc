@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -44,6 +45,28 @@ Status ParseLimits(toml::node_view<toml::node> limits, LimitsConfig& out) {
   out.denied_burst = out.denied_per_minute;
   PV_RETURN_IF_ERROR(read("denied_burst", out.denied_burst));
   return Status::Ok();
+}
+
+constexpr std::array<std::pair<std::string_view, LogLevel>, 7> kLogLevels{{
+    {"trace", LogLevel::kTrace},
+    {"debug", LogLevel::kDebug},
+    {"info", LogLevel::kInfo},
+    {"warn", LogLevel::kWarn},
+    {"error", LogLevel::kError},
+    {"critical", LogLevel::kCritical},
+    {"off", LogLevel::kOff},
+}};
+
+// A misspelt level must not pass: spdlog reads any unknown name as "off",
+// which would silently drop every log line, the access log included.
+Result<LogLevel> ParseLogLevel(const toml::node_view<toml::node>& node) {
+  if (!node) return LogLevel::kInfo;
+  if (auto name = node.value<std::string>())
+    for (auto& [n, level] : kLogLevels)
+      if (n == *name) return level;
+  return Err(ConfigError(
+      "log.level must be one of trace, debug, info, warn, error, critical, "
+      "off"));
 }
 
 }  // namespace
@@ -218,7 +241,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
     cfg.audit_retention = *period;
   }
   PV_RETURN_IF_ERROR(ParseLimits(tbl["limits"], cfg.limits));
-  cfg.log_level = tbl["log"]["level"].value_or(std::string("info"));
+  PV_ASSIGN_OR_RETURN(cfg.log_level, ParseLogLevel(tbl["log"]["level"]));
   return cfg;
 }
 
@@ -288,7 +311,7 @@ denied_per_minute = 60
 denied_burst = 60
 
 [log]
-level = "info"
+level = "info"              # trace, debug, info, warn, error, critical or off
 )";
 }
 

@@ -41,6 +41,9 @@ struct LimitsConfig {
   int denied_burst = 60;
 };
 
+// [log] level: exactly these names, the threshold of the stderr log.
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
+
 struct Config {
   std::string dir;  // directory of the config file, absolute
   ServerConfig server;
@@ -57,7 +60,7 @@ struct Config {
   // [audit] retention; none: audit logs are kept whole.
   std::optional<std::chrono::seconds> audit_retention;
   LimitsConfig limits;
-  std::string log_level = "info";
+  LogLevel log_level = LogLevel::kInfo;
 };
 
 // Parses TOML text. `dir` is where relative paths resolve.

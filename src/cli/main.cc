@@ -28,12 +28,32 @@ int Fail(const Status& s) {
   return 1;
 }
 
-void SetUpLogging(const std::string& level) {
+spdlog::level::level_enum SpdlogLevel(LogLevel level) {
+  switch (level) {
+    case LogLevel::kTrace:
+      return spdlog::level::trace;
+    case LogLevel::kDebug:
+      return spdlog::level::debug;
+    case LogLevel::kInfo:
+      return spdlog::level::info;
+    case LogLevel::kWarn:
+      return spdlog::level::warn;
+    case LogLevel::kError:
+      return spdlog::level::err;
+    case LogLevel::kCritical:
+      return spdlog::level::critical;
+    case LogLevel::kOff:
+      return spdlog::level::off;
+  }
+  return spdlog::level::info;
+}
+
+void SetUpLogging(LogLevel level) {
   auto logger = spdlog::stderr_logger_mt("piivault");
   // One JSON object per line; call sites pass pre-escaped members.
   logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
                       spdlog::pattern_time_type::utc);
-  logger->set_level(spdlog::level::from_str(level));
+  logger->set_level(SpdlogLevel(level));
   // Warnings and errors are written at once; routine lines are flushed every
   // second and at exit, so the access log costs no write per request.
   logger->flush_on(spdlog::level::warn);

@@ -3,18 +3,27 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace piivault {
 namespace {
 
+// The config `piivault init` writes, with its line starting `original`
+// replaced by `line`.
+Result<Config> Replacing(const std::string& original, const std::string& line) {
+  std::string toml = DefaultConfigToml();
+  auto at = toml.find("\n" + original);
+  EXPECT_NE(at, std::string::npos) << original;
+  if (at == std::string::npos) return Err(Internal("no such line"));
+  ++at;
+  toml.replace(at, toml.find('\n', at) - at, line);
+  return ParseConfig(toml, "/tmp");
+}
+
 // The config `piivault init` writes, with the audit retention line set.
 Result<Config> WithRetention(const std::string& line) {
-  std::string toml = DefaultConfigToml();
-  const std::string commented = "# retention = \"P400D\"";
-  auto at = toml.find(commented);
-  EXPECT_NE(at, std::string::npos);
-  toml.replace(at, commented.size(), line);
-  return ParseConfig(toml, "/tmp");
+  return Replacing("# retention = \"P400D\"", line);
 }
 
 TEST(ConfigTest, AuditLogsAreKeptWholeUnlessARetentionIsSet) {
@@ -39,12 +48,7 @@ TEST(ConfigTest, AuditRetentionMustBeADurationOfAtLeastADay) {
 
 // The config `piivault init` writes, with its max_connections line replaced.
 Result<Config> WithMaxConnections(const std::string& line) {
-  std::string toml = DefaultConfigToml();
-  const std::string written = "max_connections = 1024";
-  auto at = toml.find(written);
-  EXPECT_NE(at, std::string::npos);
-  toml.replace(at, written.size(), line);
-  return ParseConfig(toml, "/tmp");
+  return Replacing("max_connections = 1024", line);
 }
 
 TEST(ConfigTest, MaxConnectionsDefaultsTo1024AndMustBePositive) {
@@ -142,6 +146,38 @@ TEST(ConfigLimitsTest, LimitsCannotBeTurnedOff) {
     auto config = WithTable("limits", bad);
     ASSERT_FALSE(config.has_value()) << bad;
     EXPECT_NE(config.error().message().find("limits."), std::string::npos)
+        << config.error().ToString();
+  }
+}
+
+TEST(ConfigTest, LogLevelIsOneOfTheDocumentedNames) {
+  auto config = ParseConfig(DefaultConfigToml(), "/tmp");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->log_level, LogLevel::kInfo);
+  for (auto [name, level] : std::vector<std::pair<std::string, LogLevel>>{
+           {"trace", LogLevel::kTrace},
+           {"debug", LogLevel::kDebug},
+           {"info", LogLevel::kInfo},
+           {"warn", LogLevel::kWarn},
+           {"error", LogLevel::kError},
+           {"critical", LogLevel::kCritical},
+           {"off", LogLevel::kOff}}) {
+    auto set = Replacing("level = ", "level = \"" + name + "\"");
+    ASSERT_TRUE(set.has_value()) << name << ": " << set.error().ToString();
+    EXPECT_EQ(set->log_level, level) << name;
+  }
+}
+
+// spdlog reads any name it does not know as "off": a typo would silently
+// turn logging off, the access log included.
+TEST(ConfigTest, AnUnknownLogLevelIsAConfigError) {
+  for (std::string bad :
+       {"level = \"infoo\"", "level = \"INFO\"", "level = \"warning\"",
+        "level = \"err\"", "level = \"\"", "level = 2"}) {
+    auto config = Replacing("level = ", bad);
+    ASSERT_FALSE(config.has_value()) << bad;
+    EXPECT_EQ(config.error().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(config.error().message().find("log.level"), std::string::npos)
         << config.error().ToString();
   }
 }
