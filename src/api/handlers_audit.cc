@@ -150,7 +150,7 @@ Result<Reply> Export(Call& call, bool tenant_log) {
 Result<Reply> PublicKey(Call& call) {
   const crypto::Ed25519Key& key = call.audit.signer();
   return Reply{200,
-               json::object{{"algorithm", "Ed25519"},
+               json::object{{"algorithm", "ed25519"},
                             {"key_id", key.key_id()},
                             {"public_key", Base64Encode(key.public_key())}}};
 }

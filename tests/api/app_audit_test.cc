@@ -3,6 +3,7 @@
 // included), write-ahead for changes, and fail-closed when the event cannot
 // be written.
 #include "app_fixture.h"
+#include "base/encoding.h"
 
 namespace piivault::api {
 namespace {
@@ -235,6 +236,16 @@ TEST_F(AppAuditTest, ReadingEventsStartsAfterThosePrunedByRetention) {
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].at("seq").to_number<uint64_t>(), old_events);
   EXPECT_EQ(events[0].at("record").as_string(), "rec_y");
+}
+
+// The contract (API.md, Audit) names the algorithm exactly "ed25519".
+TEST_F(AppAuditTest, PublicKeyNamesItsAlgorithmAsTheContractSpellsIt) {
+  auto r = Call("GET", "/v1/audit/public-key", app_key);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body),
+            json::parse(R"({"algorithm":"ed25519","key_id":")" +
+                        signer.key_id() + R"(","public_key":")" +
+                        Base64Encode(signer.public_key()) + R"("})"));
 }
 
 }  // namespace
