@@ -78,10 +78,8 @@ Result<ConsentEvent> ConsentService::Record(const Tenant& tenant,
                                             const Purpose& purpose,
                                             bool granted, std::string method,
                                             std::string evidence) {
-  if (method.size() > kMaxMethod)
-    return Err(ValidationFailed("method", "at most 64 characters"));
-  if (evidence.size() > kMaxEvidence)
-    return Err(ValidationFailed("evidence", "at most 1024 characters"));
+  PV_RETURN_IF_ERROR(ValidateFreeText("method", method, 0, kMaxMethod));
+  PV_RETURN_IF_ERROR(ValidateFreeText("evidence", evidence, 0, kMaxEvidence));
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     PV_ASSIGN_OR_RETURN(auto home,
                         records_->OpenPrincipal(tenant, principal, true));

@@ -53,7 +53,8 @@ class ConsentService {
   // Appends a grant (granted) or a withdrawal of `purpose` for an existing
   // principal; effective for the very next request. Errors: kNotFound for an
   // unknown principal, validation_failed for a method or evidence that is
-  // too long, kAborted while the principal is being relocated.
+  // not free text (ValidateFreeText) of at most 64 and 1024 characters,
+  // kAborted while the principal is being relocated.
   Result<ConsentEvent> Record(const Tenant& tenant, std::string_view principal,
                               const Purpose& purpose, bool granted,
                               std::string method, std::string evidence);

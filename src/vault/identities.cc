@@ -37,11 +37,7 @@ Result<IssuedIdentity> IdentityService::CreateFirstAdmin(std::string name,
 Result<IssuedIdentity> IdentityService::CreateOnce(
     std::string name, Role role, std::string tenant,
     const boost::json::value& policy, bool first_admin) {
-  if (name.empty() || name.size() > 256)
-    return Err(ValidationFailed("name", "1 to 256 characters"));
-  for (unsigned char c : name)
-    if (c < 0x20 || c == 0x7f)
-      return Err(ValidationFailed("name", "control characters not allowed"));
+  PV_RETURN_IF_ERROR(ValidateFreeText("name", name, 1, 256));
 
   Identity identity{.id = crypto::RandomId("id_"),
                     .name = std::move(name),

@@ -27,7 +27,9 @@ class IdentityService {
       : control_(control), clock_(clock) {}
 
   // REQUIRES: tenant is non-empty exactly when role is a tenant role, and
-  // names an existing tenant (checked by the caller).
+  // names an existing tenant (checked by the caller). validation_failed
+  // ("name") unless `name` is free text of 1 to 256 characters
+  // (ValidateFreeText).
   Result<IssuedIdentity> Create(std::string name, Role role, std::string tenant,
                                 boost::json::value policy = nullptr);
   // The operator's bootstrap: a tenant-admin of `tenant` only while the

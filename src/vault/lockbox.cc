@@ -79,8 +79,7 @@ Result<LockboxRequest> LockboxService::Create(const Tenant& tenant,
                                               std::string reason,
                                               LockboxScope scope,
                                               std::string_view duration) {
-  if (reason.empty() || reason.size() > kMaxReason)
-    return Err(ValidationFailed("reason", "1 to 1024 characters"));
+  PV_RETURN_IF_ERROR(ValidateFreeText("reason", reason, 1, kMaxReason));
   auto period = ParseIsoDuration(duration);
   if (!period || *period < kMinDuration || *period > kMaxDuration)
     return Err(ValidationFailed(

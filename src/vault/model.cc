@@ -30,6 +30,15 @@ constexpr std::array<std::pair<PurposeCategory, std::string_view>, 6>
         {PurposeCategory::kAdvertising, "advertising"},
     }};
 
+// Unicode general category Cc.
+bool IsControl(char32_t cp) { return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f); }
+
+// Bidi_Control: the marks, embeddings, overrides and isolates.
+bool IsBidiControl(char32_t cp) {
+  return cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 }  // namespace
 
 std::optional<Role> ParseRole(std::string_view name) {
@@ -50,6 +59,31 @@ Status ValidatePrincipalId(std::string_view principal) {
   for (unsigned char c : principal)
     if (c < 0x20 || c == 0x7f)
       return ValidationFailed("principal", "control characters not allowed");
+  return Status::Ok();
+}
+
+Status ValidateFreeText(std::string_view field, std::string_view text,
+                        std::size_t min_chars, std::size_t max_chars) {
+  std::size_t chars = 0;
+  for (std::size_t at = 0; at < text.size(); ++chars) {
+    char32_t cp;
+    std::size_t len = DecodeUtf8Char(text.substr(at), &cp);
+    if (len == 0)
+      return ValidationFailed(std::string(field), "must be valid UTF-8");
+    if (IsControl(cp))
+      return ValidationFailed(std::string(field),
+                              "control characters not allowed");
+    if (IsBidiControl(cp))
+      return ValidationFailed(std::string(field),
+                              "bidirectional control characters not allowed");
+    at += len;
+  }
+  if (chars < min_chars || chars > max_chars)
+    return ValidationFailed(
+        std::string(field),
+        min_chars == 0 ? "at most " + std::to_string(max_chars) + " characters"
+                       : std::to_string(min_chars) + " to " +
+                             std::to_string(max_chars) + " characters");
   return Status::Ok();
 }
 

@@ -134,6 +134,15 @@ struct Collection {
 Status ValidateName(std::string_view what, std::string_view name);
 // Principal ids (the tenant's own): 1-256 bytes, no control characters.
 Status ValidatePrincipalId(std::string_view principal);
+// Free text a person reads (tenant and identity names, purpose
+// descriptions, consent method and evidence, lockbox reasons): strictly
+// valid UTF-8 of min_chars..max_chars code points, with no control character
+// (C0, DEL, C1) and no bidirectional mark, embedding, override or isolate
+// (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), which could make
+// the text a tenant-admin approves read differently from what it says.
+// validation_failed naming `field` otherwise (never the text).
+Status ValidateFreeText(std::string_view field, std::string_view text,
+                        std::size_t min_chars, std::size_t max_chars);
 
 // Stored forms (JSON, sealed by the caller). FromJson returns kDataLoss on a
 // malformed stored value.

@@ -7,6 +7,11 @@
 #include "vault/storage_keys.h"
 
 namespace piivault::vault {
+namespace {
+
+constexpr std::size_t kMaxName = 256, kMaxDescription = 1024;
+
+}  // namespace
 
 Status TenantService::ValidateRegions(const std::vector<std::string>& regions,
                                       const std::string& default_region) const {
@@ -30,8 +35,7 @@ Result<Tenant> TenantService::Create(std::string id, std::string name,
                                      std::string default_region) {
   PV_RETURN_IF_ERROR(ValidateName("tenant id", id));
   if (name.empty()) name = id;
-  if (name.size() > 256)
-    return Err(ValidationFailed("name", "at most 256 characters"));
+  PV_RETURN_IF_ERROR(ValidateFreeText("name", name, 1, kMaxName));
   if (regions.empty())
     for (auto& r : router_->regions()) regions.push_back(r.id);
   if (default_region.empty()) default_region = regions.front();
@@ -95,8 +99,7 @@ Result<Tenant> TenantService::Update(std::string_view id,
     PV_ASSIGN_OR_RETURN(Stored stored, Load(id));
     Tenant tenant = stored.tenant;
     if (patch.name) {
-      if (patch.name->empty() || patch.name->size() > 256)
-        return Err(ValidationFailed("name", "1 to 256 characters"));
+      PV_RETURN_IF_ERROR(ValidateFreeText("name", *patch.name, 1, kMaxName));
       tenant.name = *patch.name;
     }
     if (patch.regions) tenant.regions = *patch.regions;
@@ -195,8 +198,8 @@ Result<Purpose> TenantService::GetPurpose(std::string_view tenant,
 Result<Purpose> TenantService::PutPurpose(std::string_view tenant,
                                           Purpose purpose) {
   PV_RETURN_IF_ERROR(ValidateName("purpose id", purpose.id));
-  if (purpose.description.size() > 1024)
-    return Err(ValidationFailed("description", "at most 1024 characters"));
+  PV_RETURN_IF_ERROR(
+      ValidateFreeText("description", purpose.description, 0, kMaxDescription));
   std::string key = keys::Purpose(tenant, purpose.id);
   PV_ASSIGN_OR_RETURN(auto raw, control_->GetRaw(key));
   storage::WriteBatch batch;

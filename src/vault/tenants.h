@@ -36,7 +36,9 @@ class TenantService {
 
   // Creates the tenant, its key and its default purposes in one batch.
   // Empty `regions` means every configured region; empty default means the
-  // first allowed region.
+  // first allowed region; empty `name` means the id. Names (here and in
+  // Update) and purpose descriptions are free text (ValidateFreeText):
+  // validation_failed naming the member otherwise.
   Result<Tenant> Create(std::string id, std::string name,
                         std::vector<std::string> regions,
                         std::string default_region);

@@ -8,6 +8,8 @@
 
 #include <boost/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "api/app.h"
 #include "storage/forwarding_backend.h"
@@ -95,6 +97,17 @@ class AppTest : public ::testing::Test {
     return m && m->is_string() ? std::string(m->get_string()) : "";
   }
 
+  // A record of `principal` in "people" with `fields` (a JSON object),
+  // created by the tenant-admin; its id.
+  std::string CreatePerson(const std::string& principal,
+                           const std::string& fields) {
+    auto r =
+        Data("POST", "/v1/tenants/acme/collections/people/records", admin_key,
+             R"({"principal":")" + principal + R"(","fields":)" + fields + "}");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Member(r, "id");
+  }
+
   // Gives the tenant-app identity one policy rule on "people" under
   // service_delivery, allowing `actions` (a JSON array), with `transform`
   // ("" for none: masked).
@@ -107,6 +120,28 @@ class AppTest : public ::testing::Test {
     auto r = Call("PUT", "/v1/tenants/acme/identities/" + id + "/policy",
                   admin_key, R"({"rules":[)" + rule + "}]}");
     ASSERT_EQ(r.status, 200) << r.body;
+  }
+
+  // Every store's contents but the audit logs, which record refusals too:
+  // the same before and after a request that must change nothing.
+  std::vector<std::vector<storage::KeyValue>> Stores() {
+    auto control = Dump(*h.control_backend);
+    std::erase_if(control, [](const storage::KeyValue& kv) {
+      return kv.key.starts_with("audit/") || kv.key.starts_with("audit-log/");
+    });
+    return {std::move(control), Dump(*h.eu_backend), Dump(*h.us_backend)};
+  }
+
+  // The error code and field of a refusal ("" when absent).
+  static std::pair<std::string, std::string> Error(const HttpResponse& r) {
+    auto v = json::parse(r.body);
+    auto* error = v.as_object().if_contains("error");
+    if (!error || !error->is_object()) return {};
+    auto member = [&](const char* name) {
+      auto* m = error->as_object().if_contains(name);
+      return m && m->is_string() ? std::string(m->get_string()) : "";
+    };
+    return {member("code"), member("field")};
   }
 
   uint64_t Events() { return audit.Size("t/acme").value_or(0); }
