@@ -48,8 +48,20 @@ Result<LockboxRequest> FromJson(const json::value& v) {
   return r;
 }
 
+// Never true for an empty list: an empty scope covers nothing.
 bool Contains(const std::vector<std::string>& v, std::string_view s) {
-  return v.empty() || std::find(v.begin(), v.end(), s) != v.end();
+  return std::any_of(v.begin(), v.end(), [&](const std::string& entry) {
+    return entry == LockboxScope::kAll || entry == s;
+  });
+}
+
+// An empty list becomes the explicit ["*"]; "*" must stand alone.
+Status MakeExplicit(std::vector<std::string>& list) {
+  if (list.empty()) list.emplace_back(LockboxScope::kAll);
+  if (list.size() > 1 &&
+      std::find(list.begin(), list.end(), LockboxScope::kAll) != list.end())
+    return ValidationFailed("scope", "\"*\" stands alone in a list");
+  return Status::Ok();
 }
 
 }  // namespace
@@ -84,10 +96,17 @@ Result<LockboxRequest> LockboxService::Create(const Tenant& tenant,
   if (!period || *period < kMinDuration || *period > kMaxDuration)
     return Err(ValidationFailed(
         "duration", "an ISO 8601 duration from PT1M to P1D, such as PT2H"));
+  if (scope.collections.empty() && scope.principals.empty())
+    return Err(InvalidArgument(
+        "the scope names nothing: list its collections (\"*\" for every "
+        "collection) and, optionally, principals"));
   if (scope.collections.size() > kMaxScopeEntries ||
       scope.principals.size() > kMaxScopeEntries)
     return Err(ValidationFailed("scope", "at most 100 entries each"));
+  PV_RETURN_IF_ERROR(MakeExplicit(scope.collections));
+  PV_RETURN_IF_ERROR(MakeExplicit(scope.principals));
   for (auto& c : scope.collections) {
+    if (c == LockboxScope::kAll) continue;
     if (!ValidateName("collection", c).ok())
       return Err(ValidationFailed("scope", "names an unknown collection"));
     PV_ASSIGN_OR_RETURN(auto doc,

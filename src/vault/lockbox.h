@@ -25,9 +25,16 @@
 
 namespace piivault::vault {
 
+// What an approved request lets its operator read: the records of the
+// listed principals in the listed collections. Each list is explicit: ["*"]
+// means all (every collection of the tenant, every principal of those
+// collections), and an empty list covers nothing, so what an approving
+// tenant-admin reads is what is granted. (Requests stored before scopes were
+// explicit may hold empty lists: they now cover nothing.)
 struct LockboxScope {
-  std::vector<std::string> collections;  // empty: every collection
-  std::vector<std::string> principals;   // empty: every principal
+  static constexpr std::string_view kAll = "*";
+  std::vector<std::string> collections;
+  std::vector<std::string> principals;
   bool Covers(std::string_view collection) const;
   bool CoversPrincipal(std::string_view principal) const;
 };
@@ -58,9 +65,14 @@ class LockboxService {
   LockboxService(ControlStore* control, const Clock* clock)
       : control_(control), clock_(clock) {}
 
-  // validation_failed for a reason of 0 or more than 1024 characters, a
-  // duration outside PT1M..P1D, or a scope naming a collection the tenant
-  // does not have or a malformed principal id.
+  // The scope must name something: invalid_argument when both lists are
+  // empty. One list left empty means all along that axis and is stored as
+  // ["*"] (collections ["*"] for the whole tenant, principals omitted for
+  // every principal of the named collections), so the stored scope is
+  // always explicit. validation_failed for a reason that is not free text
+  // (ValidateFreeText) of 1 to 1024 characters, a duration outside
+  // PT1M..P1D, or a scope naming a collection the tenant does not have, a
+  // malformed principal id, or "*" next to other entries.
   Result<LockboxRequest> Create(const Tenant& tenant, const Identity& requester,
                                 std::string reason, LockboxScope scope,
                                 std::string_view duration);

@@ -3,6 +3,7 @@
 // reads only, in scope, never for marketing or advertising; every access in
 // the tenant's audit log with the lockbox id; denial and expiry at once.
 #include "app_fixture.h"
+#include "vault/storage_keys.h"
 
 namespace piivault::api {
 namespace {
@@ -12,19 +13,14 @@ namespace json = boost::json;
 class AppLockboxTest : public testing::AppTest {
  protected:
   const std::string base = "/v1/tenants/acme/lockbox-requests";
+  static constexpr const char* kWholeTenant = R"({"collections":["*"]})";
   const std::string records = "/v1/tenants/acme/collections/people/records";
 
   void SetUp() override {
     AppTest::SetUp();
-    auto r = Data("POST", records, admin_key,
-                  R"({"principal":"Ann","fields":{"email":"ann@example.org",
-                                                  "ssn":"219-09-9999"}})");
-    ASSERT_EQ(r.status, 201) << r.body;
-    ann_record = Member(r, "id");
-    r = Data("POST", records, admin_key,
-             R"({"principal":"Bob","fields":{"email":"bob@example.org"}})");
-    ASSERT_EQ(r.status, 201) << r.body;
-    bob_record = Member(r, "id");
+    ann_record = CreatePerson(
+        "Ann", R"({"email":"ann@example.org","ssn":"219-09-9999"})");
+    bob_record = CreatePerson("Bob", R"({"email":"bob@example.org"})");
     ASSERT_EQ(Call("PUT", "/v1/tenants/acme/collections/orders", admin_key,
                    R"({"fields":[{"name":"item","type":"string"}]})")
                   .status,
@@ -77,7 +73,7 @@ class AppLockboxTest : public testing::AppTest {
 };
 
 TEST_F(AppLockboxTest, OperatorsSeeNothingWithoutAnApprovedLockbox) {
-  std::string pending = Request(R"({})", false);
+  std::string pending = Request(kWholeTenant, false);
   for (const std::string& id :
        {std::string(), std::string("lbx_nope"), pending}) {
     SCOPED_TRACE("lockbox '" + id + "'");
@@ -159,14 +155,14 @@ TEST_F(AppLockboxTest, ApprovedRequestsReadInScopeOnlyAndAreAudited) {
 }
 
 TEST_F(AppLockboxTest, DenialAndExpiryTakeEffectAtOnce) {
-  std::string id = Request(R"({})", true, "PT30M");
+  std::string id = Request(kWholeTenant, true, "PT30M");
   ASSERT_EQ(AsOperator("GET", records + "/" + ann_record, id).status, 200);
   h.clock.now += std::chrono::minutes(31);
   auto expired = AsOperator("GET", records + "/" + ann_record, id);
   EXPECT_TRUE(RefusedForLockbox(expired)) << expired.body;
 
   h.clock.now += std::chrono::seconds(1);
-  std::string revoked = Request(R"({})", true);
+  std::string revoked = Request(kWholeTenant, true);
   ASSERT_EQ(AsOperator("GET", records + "/" + ann_record, revoked).status, 200);
   ASSERT_EQ(Call("POST", base + "/" + revoked + "/deny", admin_key).status,
             200);
@@ -174,7 +170,7 @@ TEST_F(AppLockboxTest, DenialAndExpiryTakeEffectAtOnce) {
 
   // A request left pending past the decision window cannot be approved.
   h.clock.now += std::chrono::seconds(1);
-  std::string stale = Request(R"({})", false);
+  std::string stale = Request(kWholeTenant, false);
   h.clock.now += std::chrono::hours(25);
   auto late = Call("POST", base + "/" + stale + "/approve", admin_key);
   EXPECT_EQ(late.status, 409) << late.body;
@@ -192,7 +188,7 @@ TEST_F(AppLockboxTest, DenialAndExpiryTakeEffectAtOnce) {
 }
 
 TEST_F(AppLockboxTest, OnlyATenantAdminOfTheTenantDecides) {
-  std::string id = Request(R"({})", false);
+  std::string id = Request(kWholeTenant, false);
   ASSERT_EQ(Call("POST", "/v1/tenants", operator_key,
                  R"({"id":"other","regions":["eu"],"default_region":"eu"})")
                 .status,
@@ -214,24 +210,90 @@ TEST_F(AppLockboxTest, OnlyATenantAdminOfTheTenantDecides) {
 }
 
 TEST_F(AppLockboxTest, BadRequestsAreRefusedAndChangeNothing) {
-  for (std::string body :
-       {R"({"reason":"","duration":"PT1H"})",
-        R"({"reason":"x","duration":"P2D"})",
-        R"({"reason":"x","duration":"PT30S"})",
-        R"({"reason":"x","duration":"soon"})",
-        R"({"reason":"x","duration":"PT1H","scope":{"collections":["nope"]}})",
-        R"({"reason":"x","duration":"PT1H","scope":{"tables":["people"]}})",
-        R"({"reason":"x"})"}) {
+  for (
+      std::string body :
+      {R"({"reason":"","duration":"PT1H"})",
+       R"({"reason":"x","duration":"P2D"})",
+       R"({"reason":"x","duration":"PT30S"})",
+       R"({"reason":"x","duration":"soon"})",
+       R"({"reason":"x","duration":"PT1H","scope":{"collections":["nope"]}})",
+       R"({"reason":"x","duration":"PT1H","scope":{"tables":["people"]}})",
+       R"({"reason":"x","duration":"PT1H","scope":{"collections":["*","people"]}})",
+       R"({"reason":"x","duration":"PT1H","scope":{"collections":["people"],"principals":["*","Ann"]}})",
+       R"({"reason":"x"})"}) {
     auto r = Call("POST", base, operator_key, body);
     EXPECT_EQ(r.status, 400) << body << " " << r.body;
   }
+  // A scope must name what it grants: nothing named is not "everything".
+  for (
+      std::string body :
+      {R"({"reason":"x","duration":"PT1H"})",
+       R"({"reason":"x","duration":"PT1H","scope":null})",
+       R"({"reason":"x","duration":"PT1H","scope":{}})",
+       R"({"reason":"x","duration":"PT1H","scope":{"collections":[]}})",
+       R"({"reason":"x","duration":"PT1H","scope":{"principals":[]}})",
+       R"({"reason":"x","duration":"PT1H","scope":{"collections":[],"principals":[]}})"}) {
+    auto r = Call("POST", base, operator_key, body);
+    EXPECT_EQ(r.status, 400) << body << " " << r.body;
+    EXPECT_EQ(json::parse(r.body).at("error").at("code"), "invalid_argument")
+        << body << " " << r.body;
+  }
   // Not for tenant identities or auditors.
-  EXPECT_EQ(Call("POST", base, admin_key, R"({"reason":"x","duration":"PT1H"})")
-                .status,
-            403);
+  EXPECT_EQ(
+      Call("POST", base, admin_key,
+           R"({"reason":"x","duration":"PT1H","scope":{"collections":["*"]}})")
+          .status,
+      403);
   auto list = Call("GET", base, admin_key);
   EXPECT_EQ(json::parse(list.body).at("lockbox_requests").as_array().size(),
             0u);
+}
+
+// What the tenant-admin reads before approving is what is granted: the
+// scope comes back with both lists spelled out.
+TEST_F(AppLockboxTest, TheScopeAnAdminApprovesIsExplicit) {
+  auto scope_of = [&](const std::string& scope) {
+    auto r = Call(
+        "POST", base, operator_key,
+        R"({"reason":"ticket 1","duration":"PT1H","scope":)" + scope + "}");
+    EXPECT_EQ(r.status, 201) << scope << " " << r.body;
+    auto shown = Call("GET", base + "/" + Member(r, "id"), admin_key);
+    EXPECT_EQ(shown.status, 200) << shown.body;
+    return json::serialize(json::parse(shown.body).at("scope"));
+  };
+  EXPECT_EQ(scope_of(R"({"collections":["*"]})"),
+            R"({"collections":["*"],"principals":["*"]})");
+  EXPECT_EQ(scope_of(R"({"collections":["people"],"principals":["*"]})"),
+            R"({"collections":["people"],"principals":["*"]})");
+  EXPECT_EQ(scope_of(R"({"principals":["Ann"]})"),
+            R"({"collections":["*"],"principals":["Ann"]})");
+}
+
+// A request stored while an empty list meant "everything" now covers
+// nothing: it fails closed (docs/operations/access.md).
+TEST_F(AppLockboxTest, AStoredScopeWithEmptyListsCoversNothing) {
+  std::string id = Request(kWholeTenant, true);
+  ASSERT_EQ(AsOperator("GET", records + "/" + ann_record, id).status, 200);
+  std::string key = vault::keys::Lockbox("acme", id);
+  auto doc = h.vault->control.Get(key);
+  ASSERT_TRUE(doc.has_value() && doc->has_value());
+  json::object legacy = (*doc)->as_object();
+  legacy["collections"] = json::array{};
+  legacy["principals"] = json::array{};
+  storage::WriteBatch batch;
+  h.vault->control.Put(batch, key, legacy);
+  ASSERT_TRUE(h.vault->control.Write(batch).ok());
+
+  for (auto [method, path, body] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"GET", records + "/" + ann_record, ""},
+           {"GET", "/v1/tenants/acme/principals/Ann", ""},
+           {"POST", "/v1/tenants/acme/collections/people/search",
+            R"({"match":{"email":"ann@example.org"}})"}}) {
+    auto r = AsOperator(method, path, id, body);
+    EXPECT_TRUE(RefusedForLockbox(r)) << method << " " << path << r.body;
+    EXPECT_EQ(r.body.find("ann@example.org"), std::string::npos);
+  }
 }
 
 }  // namespace

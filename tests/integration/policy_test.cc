@@ -110,7 +110,8 @@ TEST_F(PolicyTest, OperatorReadsOnlyUnderAnApprovedLockbox) {
   auto request = server_.Call(
       "POST", t.Base() + "/lockbox-requests", Auth(op),
       json::object{{"reason", "ticket 4711"},
-                   {"scope", json::object{{"principals", json::array{"Ann"}}}},
+                   {"scope", json::object{{"collections", json::array{"*"}},
+                                          {"principals", json::array{"Ann"}}}},
                    {"duration", "PT1H"}});
   ASSERT_EQ(request.status, 201) << request.Describe();
   const std::string id = Str(request.Json(), "id");
@@ -203,9 +204,11 @@ TEST_F(PolicyTest, ChangesApplyAtOnceOnEveryNode) {
 
   // Lockbox: approved, used on B, denied through A, refused on B.
   const std::string op = server_.admin_key();
-  auto request =
-      node_b.Call("POST", t.Base() + "/lockbox-requests", Auth(op),
-                  json::object{{"reason", "ticket 9"}, {"duration", "PT1H"}});
+  auto request = node_b.Call(
+      "POST", t.Base() + "/lockbox-requests", Auth(op),
+      json::object{{"reason", "ticket 9"},
+                   {"scope", json::object{{"collections", json::array{"*"}}}},
+                   {"duration", "PT1H"}});
   ASSERT_EQ(request.status, 201) << request.Describe();
   const std::string id = Str(request.Json(), "id");
   ASSERT_EQ(server_
