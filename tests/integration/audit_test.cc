@@ -286,5 +286,53 @@ TEST_F(AuditTest, ExportIsPagedAndTheCliJoinsThePages) {
   EXPECT_EQ(partial.exit_code, 1) << partial.out << partial.err;
 }
 
+// No response leaves without its audit event: with the control store, where
+// the audit log lives, refusing writes (for SQLite each request waits out
+// the server's 5 s busy timeout), a read answers 503 `unavailable` with no
+// PII, and creates change nothing anywhere (every other endpoint:
+// tests/api). Once the log can be written again, service resumes.
+TEST_F(AuditTest, FailsClosedOverHttpWhenTheLogCannotBeWritten) {
+  Tenant t = SetUpTenant(server_, "acme");
+  auto created =
+      PostRecord(server_, t, "Principal-Fail",
+                 {{"email", "ann.fail@example.org"}, {"ssn", "219-09-9999"}});
+  ASSERT_EQ(created.status, 201) << created.Describe();
+  const std::string rid = Str(created.Json(), "id");
+  ASSERT_EQ(PostRecord(server_, t, "Principal-Us",
+                       {{"email", "us.fail@example.org"}}, "us")
+                .status,
+            201);
+  auto data_rows = [&] {
+    Rows control = server_.StoreRows("control");
+    std::erase_if(control,
+                  [](auto& kv) { return kv.first.starts_with("audit"); });
+    return std::vector<Rows>{control, server_.StoreRows("eu"),
+                             server_.StoreRows("us")};
+  };
+  const auto before = data_rows();
+  const int64_t events = server_.StoreCountPrefix("control", "audit/t/acme/e/");
+
+  server_.StoreRefuseWrites("control", true);
+  auto read = server_.Call("GET", t.Record(rid), Data(t.admin_key));
+  EXPECT_TRUE(IsError(read, 503, "unavailable")) << read.Describe();
+  for (const char* pii :
+       {"ann.fail", "219-09-9999", "219099999", "Principal-Fail"})
+    EXPECT_FALSE(ContainsIgnoreCase(read.body, pii)) << read.body;
+  // A new principal (placed in the control store) and a known one (its
+  // region only).
+  for (const std::string principal : {"Bob", "Principal-Fail"}) {
+    auto r = PostRecord(server_, t, principal, {{"email", "new@example.org"}});
+    EXPECT_TRUE(IsError(r, 503, "unavailable")) << principal << r.Describe();
+  }
+  EXPECT_EQ(data_rows(), before);
+  EXPECT_EQ(server_.StoreCountPrefix("control", "audit/t/acme/e/"), events);
+
+  server_.StoreRefuseWrites("control", false);
+  auto again = server_.Call("GET", t.Record(rid), Data(t.admin_key));
+  ASSERT_EQ(again.status, 200) << again.Describe();
+  EXPECT_EQ(Str(Member(again.Json(), "fields"), "email"),
+            "ann.fail@example.org");
+}
+
 }  // namespace
 }  // namespace it

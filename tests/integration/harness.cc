@@ -613,6 +613,41 @@ void ServerProcess::StoreDelete(const std::string& store,
                   .has_value());
 }
 
+void ServerProcess::StoreRefuseWrites(const std::string& store, bool refuse) {
+  if (BackendUnderTest() == "postgres") {
+    std::string sql =
+        "DROP TRIGGER IF EXISTS pv_refuse_writes ON piivault_kv;"
+        "DROP FUNCTION IF EXISTS pv_refuse_writes();";
+    if (refuse)
+      sql +=
+          "CREATE FUNCTION pv_refuse_writes() RETURNS trigger LANGUAGE "
+          "plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected: writes refused'; "
+          "END $$;"
+          "CREATE TRIGGER pv_refuse_writes BEFORE INSERT OR UPDATE OR DELETE "
+          "ON piivault_kv FOR EACH ROW EXECUTE FUNCTION pv_refuse_writes();";
+    EXPECT_TRUE(PgRows(StoreUrl(store), sql).has_value());
+    return;
+  }
+  // The server disables SQLite triggers on its connections, so the lock it
+  // is: BEGIN IMMEDIATE takes the write lock and keeps it until rollback.
+  write_locks_.erase(store);
+  if (!refuse) return;
+  sqlite3* conn = nullptr;
+  std::string db = data_dir_ + "/" + store + ".db";
+  int rc = sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READWRITE, nullptr);
+  std::shared_ptr<sqlite3> held(conn, [](sqlite3* c) {
+    sqlite3_exec(c, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(c);
+  });
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(conn, 5000);
+    rc = sqlite3_exec(conn, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  }
+  ASSERT_EQ(rc, SQLITE_OK) << "cannot lock " << db << ": "
+                           << (conn ? sqlite3_errmsg(conn) : "open");
+  write_locks_[store] = std::move(held);
+}
+
 int64_t ServerProcess::StoreCountPrefix(const std::string& store,
                                         const std::string& prefix) const {
   int64_t n = 0;

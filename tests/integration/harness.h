@@ -11,11 +11,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+struct sqlite3;
 
 namespace it {
 
@@ -202,6 +205,12 @@ class ServerProcess {
   void StorePut(const std::string& store, const std::string& key,
                 const std::string& value) const;
   void StoreDelete(const std::string& store, const std::string& key) const;
+  // While `refuse` holds, every write to `store` fails, as on a full disk:
+  // for SQLite the test holds the database's write lock, so the server's
+  // writes give up busy after its timeout (file modes would not stop root);
+  // for PostgreSQL a trigger raises on every change of a row. Reads go on.
+  // false lifts it.
+  void StoreRefuseWrites(const std::string& store, bool refuse);
   // SIGTERM, then waits (up to ~15 s) and returns the exit status
   // (128 + signal if killed by a signal, -1 if it had to be killed).
   int Stop();
@@ -245,6 +254,8 @@ class ServerProcess {
   RunResult init_result_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+  // StoreRefuseWrites on SQLite: store -> the connection holding its lock.
+  std::map<std::string, std::shared_ptr<sqlite3>> write_locks_;
 };
 
 // ---------------------------------------------------------------------------
