@@ -114,7 +114,7 @@ TEST_F(AppFreeTextTest, IdentityNames) {
   ExpectOnlyCleanTextAccepted({"POST", "/v1/identities", &operator_key,
                                R"({"name":TEXT,"role":"auditor"})", "name"});
   ExpectOnlyCleanTextAccepted({"POST", "/v1/tenants/acme/identities",
-                               &operator_key,
+                               &admin_key,
                                R"({"name":TEXT,"role":"tenant-app"})", "name"});
 }
 

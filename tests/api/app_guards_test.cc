@@ -76,7 +76,8 @@ TEST_F(AppGuardsTest, AnotherTenantsIdentitiesGetNothing) {
   auto other_admin = Call("POST", "/v1/tenants/other/identities", operator_key,
                           R"({"name":"adm","role":"tenant-admin"})");
   ASSERT_EQ(other_admin.status, 201) << other_admin.body;
-  auto other_app = Call("POST", "/v1/tenants/other/identities", operator_key,
+  auto other_app = Call("POST", "/v1/tenants/other/identities",
+                        Member(other_admin, "api_key"),
                         R"({"name":"app","role":"tenant-app"})");
   ASSERT_EQ(other_app.status, 201) << other_app.body;
   const std::string other_admin_key = Member(other_admin, "api_key");

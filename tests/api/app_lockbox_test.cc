@@ -291,7 +291,8 @@ TEST_F(AppLockboxTest, AStoredScopeWithEmptyListsCoversNothing) {
            {"POST", "/v1/tenants/acme/collections/people/search",
             R"({"match":{"email":"ann@example.org"}})"}}) {
     auto r = AsOperator(method, path, id, body);
-    EXPECT_TRUE(RefusedForLockbox(r)) << method << " " << path << r.body;
+    EXPECT_EQ(r.status, 403) << method << " " << path << r.body;
+    EXPECT_EQ(Error(r).first, "permission_denied") << r.body;
     EXPECT_EQ(r.body.find("ann@example.org"), std::string::npos);
   }
 }
