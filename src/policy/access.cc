@@ -54,6 +54,8 @@ struct Row {
   Action action = Action::kRead;  // kConsent/kData: the policy action
   bool lockbox = false;           // kData: operator staff may, under a lockbox
   bool self = false;              // the identity named by the route may, too
+  // What operator staff (not auditors) are held to when they may.
+  Decision::Limit staff_limit = Decision::Limit::kNone;
 };
 
 constexpr auto A = Audited::kAlways;
@@ -66,46 +68,46 @@ constexpr auto N = Audited::kNever;
 // policy of a tenant identity.
 // clang-format off
 constexpr std::array<Row, 39> kTable{{
-  // op                               name                     tenant identity writes audit  roles
-  {Operation::kWhoAmI,                {"whoami",                false, false, false, N},   kAnyone},
-  {Operation::kListRegions,           {"list regions",          false, false, false, N},   kAnyone},
-  {Operation::kReadPublicKey,         {"read public key",       false, false, false, N},   kAnyone},
-  {Operation::kCreateOperatorIdentity,{"create operator identity", false, false, false, A}, kOpAdmin},
-  {Operation::kListOperatorIdentities,{"list operator identities", false, false, false, N}, kOpAdmin},
-  {Operation::kDeactivateOperatorIdentity, {"deactivate operator identity", false, true , false, A}, kOpAdmin},
-  {Operation::kRotateOperatorIdentity,{"rotate operator identity", false, true , false, A}, kOpAdmin, Plane::kControl, Action::kRead, false, true},
-  {Operation::kCreateTenant,          {"create tenant",         false, false, false, A},   kOpAdmin},
-  {Operation::kReadOperatorAudit,     {"read operator audit log", false, false, false, N}, kOpAdmin | kAuditor},
-  {Operation::kReadTenant,            {"read tenant",           true, false,  false, N},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
-  {Operation::kUpdateTenant,          {"update tenant",         true, false,  false, A},   kOpAdmin},
-  {Operation::kReadLocations,         {"read locations",        true, false,  false, N},   kOpAdmin | kAuditor | kTenantAdmin},
-  {Operation::kCreateTenantIdentity,  {"create tenant identity", true, false, false, A},   kOpAdmin | kTenantAdmin},
-  {Operation::kListTenantIdentities,  {"list tenant identities", true, false, false, N},   kOpAdmin | kTenantAdmin},
-  {Operation::kDeactivateTenantIdentity, {"deactivate tenant identity", true, true , false, A}, kTenantAdmin},
-  {Operation::kRotateTenantIdentity,  {"rotate tenant identity", true, true , false, A},   kTenantAdmin, Plane::kControl, Action::kRead, false, true},
-  {Operation::kSetIdentityPolicy,     {"set identity policy",   true, true ,  false, A},   kTenantAdmin},
-  {Operation::kListPurposes,          {"list purposes",         true, false,  false, N},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
-  {Operation::kPutPurpose,            {"put purpose",           true, false,  false, A},   kTenantAdmin},
-  {Operation::kPutCollection,         {"put collection",        true, false,  true,  A},   kTenantAdmin},
-  {Operation::kReadCollection,        {"read collection",       true, false,  false, N},   kTenantAdmin | kTenantApp},
-  {Operation::kReadCertificates,      {"read certificates",     true, false,  false, N},   kOpAdmin | kAuditor | kTenantAdmin},
-  {Operation::kReadTenantAudit,       {"read tenant audit log", true, false,  false, N},   kAuditor | kTenantAdmin},
-  {Operation::kRequestLockbox,        {"request lockbox",       true, false,  false, A},   kOpStaff},
-  {Operation::kDecideLockbox,         {"decide lockbox",        true, false,  false, A},   kTenantAdmin},
-  {Operation::kReadLockbox,           {"read lockbox requests", true, false,  false, N},   kOpStaff | kAuditor | kTenantAdmin},
-  {Operation::kRelocatePrincipal,     {"relocate principal",    true, false,  true,  A},   kTenantAdmin},
-  {Operation::kReadConsents,          {"read consents",         true, false,  false, A},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentRead},
-  {Operation::kRecordConsent,         {"record consent",        true, false,  true,  A},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentWrite},
-  {Operation::kCreateRecord,          {"create record",         true, false,  true,  A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},
-  {Operation::kReadRecord,            {"read record",           true, false,  false, A},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kRead, true},
-  {Operation::kUpdateRecord,          {"update record",         true, false,  true,  A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},
-  {Operation::kDeleteRecord,          {"delete record",         true, false,  true,  A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDelete},
-  {Operation::kSearchRecords,         {"search records",        true, false,  false, A},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kSearch, true},
-  {Operation::kTokenize,              {"tokenize",              true, false,  false, A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kTokenize},
-  {Operation::kDetokenize,            {"detokenize",            true, false,  false, A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDetokenize},
-  {Operation::kReadPrincipal,         {"read principal",        true, false,  false, A},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kRead, true},
-  {Operation::kExportPrincipal,       {"export principal",      true, false,  false, A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kExport},
-  {Operation::kErasePrincipal,        {"erase principal",       true, false,  true,  A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDelete},
+  // op                               {tenant identity writes audit}  roles  [plane action lockbox self staff_limit]
+  {Operation::kWhoAmI,                {false, false, false, N},   kAnyone},
+  {Operation::kListRegions,           {false, false, false, N},   kAnyone},
+  {Operation::kReadPublicKey,         {false, false, false, N},   kAnyone},
+  {Operation::kCreateOperatorIdentity,{false, false, false, A}, kOpAdmin},
+  {Operation::kListOperatorIdentities,{false, false, false, N}, kOpAdmin},
+  {Operation::kDeactivateOperatorIdentity, {false, true , false, A}, kOpAdmin},
+  {Operation::kRotateOperatorIdentity,{false, true , false, A}, kOpAdmin, Plane::kControl, Action::kRead, false, true},
+  {Operation::kCreateTenant,          {false, false, false, A},   kOpAdmin},
+  {Operation::kReadOperatorAudit,     {false, false, false, N}, kOpAdmin | kAuditor},
+  {Operation::kReadTenant,            {true, false,  false, N},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
+  {Operation::kUpdateTenant,          {true, false,  false, A},   kOpAdmin},
+  {Operation::kReadLocations,         {true, false,  false, N},   kOpAdmin | kAuditor | kTenantAdmin},
+  {Operation::kCreateTenantIdentity,  {true, false, false, A},   kOpAdmin | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kFirstAdminOnly},
+  {Operation::kListTenantIdentities,  {true, false, false, N},   kOpAdmin | kTenantAdmin},
+  {Operation::kDeactivateTenantIdentity, {true, true , false, A}, kTenantAdmin},
+  {Operation::kRotateTenantIdentity,  {true, true , false, A},   kTenantAdmin, Plane::kControl, Action::kRead, false, true},
+  {Operation::kSetIdentityPolicy,     {true, true ,  false, A},   kTenantAdmin},
+  {Operation::kListPurposes,          {true, false,  false, N},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
+  {Operation::kPutPurpose,            {true, false,  false, A},   kTenantAdmin},
+  {Operation::kPutCollection,         {true, false,  true,  A},   kTenantAdmin},
+  {Operation::kReadCollection,        {true, false,  false, N},   kTenantAdmin | kTenantApp},
+  {Operation::kReadCertificates,      {true, false,  false, N},   kOpAdmin | kAuditor | kTenantAdmin},
+  {Operation::kReadTenantAudit,       {true, false,  false, N},   kAuditor | kTenantAdmin},
+  {Operation::kRequestLockbox,        {true, false,  false, A},   kOpStaff},
+  {Operation::kDecideLockbox,         {true, false,  false, A},   kTenantAdmin},
+  {Operation::kReadLockbox,           {true, false,  false, N},   kOpStaff | kAuditor | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kOwnRequestsOnly},
+  {Operation::kRelocatePrincipal,     {true, false,  true,  A},   kTenantAdmin},
+  {Operation::kReadConsents,          {true, false,  false, A},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentRead},
+  {Operation::kRecordConsent,         {true, false,  true,  A},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentWrite},
+  {Operation::kCreateRecord,          {true, false,  true,  A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},
+  {Operation::kReadRecord,            {true, false,  false, A},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kRead, true},
+  {Operation::kUpdateRecord,          {true, false,  true,  A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},
+  {Operation::kDeleteRecord,          {true, false,  true,  A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDelete},
+  {Operation::kSearchRecords,         {true, false,  false, A},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kSearch, true},
+  {Operation::kTokenize,              {true, false,  false, A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kTokenize},
+  {Operation::kDetokenize,            {true, false,  false, A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDetokenize},
+  {Operation::kReadPrincipal,         {true, false,  false, A},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kRead, true},
+  {Operation::kExportPrincipal,       {true, false,  false, A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kExport},
+  {Operation::kErasePrincipal,        {true, false,  true,  A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDelete},
 }};
 // clang-format on
 
@@ -120,22 +122,9 @@ static_assert(RowsInOrder(), "kTable needs one row per Operation, in order");
 
 const Row& RowOf(Operation op) { return kTable[static_cast<std::size_t>(op)]; }
 
-Status Denied(std::string_view why) {
-  return PermissionDenied(std::string(why));
-}
-
 }  // namespace
 
 const OperationSpec& Spec(Operation op) { return RowOf(op).spec; }
-
-const std::vector<Operation>& AllOperations() {
-  static const std::vector<Operation> all = [] {
-    std::vector<Operation> out;
-    for (auto& row : kTable) out.push_back(row.op);
-    return out;
-  }();
-  return all;
-}
 
 bool PlainAllowed(const FieldGrant& grant, std::string_view field) {
   if (!grant) return true;
@@ -156,14 +145,15 @@ std::string_view Decision::consent_purpose() const {
 Result<FieldGrant> Decision::Fields(Action action,
                                     const vault::Collection& collection) const {
   if (lockbox_ && !lockbox_->scope.Covers(collection.name))
-    return Err(Denied("outside the lockbox request's scope"));
+    return Err(PermissionDenied("outside the lockbox request's scope"));
   if (!policy_) return FieldGrant();
   std::vector<std::string> fields;
   fields.reserve(collection.fields.size());
   for (auto& f : collection.fields) fields.push_back(f.name);
   auto grant = policy_->Evaluate(action, purpose_ ? purpose_->id : "",
                                  collection.name, fields);
-  if (!grant) return Err(Denied("no policy rule allows this request"));
+  if (!grant)
+    return Err(PermissionDenied("no policy rule allows this request"));
   return FieldGrant(std::move(*grant));
 }
 
@@ -176,7 +166,7 @@ std::optional<FieldGrant> Decision::FieldsIfAny(
 
 Status Decision::RequireInScope(std::string_view principal) const {
   if (lockbox_ && !lockbox_->scope.CoversPrincipal(principal))
-    return Denied("outside the lockbox request's scope");
+    return PermissionDenied("outside the lockbox request's scope");
   return Status::Ok();
 }
 
@@ -192,12 +182,13 @@ Result<Decision> AccessDecider::Decide(const Caller& caller, Operation op,
   const bool op_staff = vault::IsOperatorRole(who.role);
   const bool self = row.self && target.identity == who.id;
   if (!(row.roles & Bit(who.role)) && !self)
-    return Err(Denied(op_staff && row.plane == Plane::kData
-                          ? "operator staff reach tenant data only by reading "
-                            "under an approved lockbox request"
-                          : "this identity's role may not do this"));
+    return Err(PermissionDenied(
+        op_staff && row.plane == Plane::kData
+            ? "operator staff reach tenant data only by reading "
+              "under an approved lockbox request"
+            : "this identity's role may not do this"));
   if (row.spec.on_tenant && !op_staff && who.tenant != target.tenant)
-    return Err(Denied("this identity belongs to another tenant"));
+    return Err(PermissionDenied("this identity belongs to another tenant"));
   const std::string_view tenant = target.tenant;
 
   Decision d;
@@ -207,10 +198,7 @@ Result<Decision> AccessDecider::Decide(const Caller& caller, Operation op,
       return Err(
           PermissionDenied("the tenant is not active", "tenant_not_active"));
   }
-  if (op_staff && op == Operation::kCreateTenantIdentity)
-    d.limit_ = Decision::Limit::kFirstAdminOnly;
-  if (op_staff && who.role != Role::kAuditor && op == Operation::kReadLockbox)
-    d.limit_ = Decision::Limit::kOwnRequestsOnly;
+  if (Bit(who.role) & kOpStaff) d.limit_ = row.staff_limit;
   if (who.role == Role::kTenantApp && row.plane != Plane::kControl) {
     PV_ASSIGN_OR_RETURN(d.policy_, policies_->Get(who.id, who.policy));
   }
@@ -218,7 +206,7 @@ Result<Decision> AccessDecider::Decide(const Caller& caller, Operation op,
   // must not learn even whether the principal exists.
   if (row.plane == Plane::kConsent && d.policy_ &&
       !d.policy_->AllowsAnyPurpose(row.action))
-    return Err(Denied("no policy rule allows this request"));
+    return Err(PermissionDenied("no policy rule allows this request"));
   if (row.plane == Plane::kData) return DecideData(caller, op, std::move(d));
   return d;
 }
@@ -231,7 +219,8 @@ Result<Decision> AccessDecider::DecideData(const Caller& caller, Operation op,
   // Operator staff have no purpose of their own over tenant data: they read
   // only what the tenant approved, under a lockbox request.
   if (vault::IsOperatorRole(who.role)) {
-    if (!row.lockbox) return Err(Denied("a lockbox allows reading only"));
+    if (!row.lockbox)
+      return Err(PermissionDenied("a lockbox allows reading only"));
     PV_ASSIGN_OR_RETURN(d.lockbox_,
                         vault_->lockbox.Active(tenant, caller.lockbox, who.id));
   }
@@ -246,10 +235,10 @@ Result<Decision> AccessDecider::DecideData(const Caller& caller, Operation op,
   d.purpose_ = std::move(*purpose);
   // Never marketing or advertising for the processor's own staff.
   if (d.lockbox_ && vault::RequiresConsent(d.purpose_->category))
-    return Err(
-        Denied("a lockbox never covers a marketing or advertising purpose"));
+    return Err(PermissionDenied(
+        "a lockbox never covers a marketing or advertising purpose"));
   if (d.policy_ && !d.policy_->Allows(row.action, d.purpose_->id))
-    return Err(Denied("no policy rule allows this request"));
+    return Err(PermissionDenied("no policy rule allows this request"));
   return d;
 }
 

@@ -83,15 +83,12 @@ enum class Audited {
 };
 
 struct OperationSpec {
-  std::string_view name;  // for messages and the authorization matrix
-  bool on_tenant;         // the route's first path parameter is the tenant
-  bool on_identity;       // the next path parameter is an identity id
-  bool writes;            // refused while the tenant is not active
+  bool on_tenant;    // the route's first path parameter is the tenant
+  bool on_identity;  // the next path parameter is an identity id
+  bool writes;       // refused while the tenant is not active
   Audited audited;
 };
 const OperationSpec& Spec(Operation op);
-// Every operation, in declaration order (for tests and the route table).
-const std::vector<Operation>& AllOperations();
 
 // Who is asking, and what the request says about purpose and lockbox.
 struct Caller {
