@@ -191,7 +191,10 @@ class App::Routes {
 class App::AuditTrail {
  public:
   AuditTrail(const Route& route, const Call& call, audit::AuditLog& log)
-      : log_(log), clock_(*call.vault.clock) {
+      : log_(log),
+        call_(call),
+        tenant_(route.Target(call.params).tenant),
+        clock_(*call.vault.clock) {
     audit::Event& e = event_;
     e.actor = call.identity.id;
     e.action = route.name;
@@ -205,11 +208,6 @@ class App::AuditTrail {
     e.purpose = name(call.request.Header("x-purpose"));
     if (vault::IsOperatorRole(call.identity.role))
       e.lockbox = name(call.request.Header("x-lockbox-request"));
-    log_id_ = std::string(audit::AuditLog::kOperatorLog);
-    // A request on a tenant goes to that tenant's log, allowed or not.
-    std::string_view tenant = route.Target(call.params).tenant;
-    if (!tenant.empty() && call.vault.tenants.Get(tenant))
-      log_id_ = audit::AuditLog::TenantLog(tenant);
   }
 
   audit::Event* event() { return &event_; }
@@ -222,7 +220,7 @@ class App::AuditTrail {
     audit::EventScope scope(&event_);
     storage::BeforeFirstWrite write_ahead([&] {
       Stamp("ok");
-      auto appended = log_.Append(log_id_, event_);
+      auto appended = log_.Append(LogId(), event_);
       if (!appended) return appended.error();
       intent_ = *appended;
       intent_event_ = event_;
@@ -243,7 +241,7 @@ class App::AuditTrail {
     if (final_word == intent_event_) return Status::Ok();
     Stamp(final_word.outcome);
     event_.intent = *intent_;
-    return internal::ToStatus(log_.Append(log_id_, event_));
+    return internal::ToStatus(log_.Append(LogId(), event_));
   }
 
   // Appends the event with the reply's outcome, without blocking; `done` gets
@@ -252,7 +250,7 @@ class App::AuditTrail {
                   std::function<void(Result<Reply>)> done) {
     Stamp(reply ? "ok" : Outcome(reply.error()));
     log_.AppendAsync(
-        log_id_, std::move(event_),
+        LogId(), std::move(event_),
         [reply = std::move(reply),
          done = std::move(done)](Result<uint64_t> appended) mutable {
           done(appended ? std::move(reply) : Err(appended.error()));
@@ -260,6 +258,21 @@ class App::AuditTrail {
   }
 
  private:
+  // A request on a tenant goes to that tenant's log, allowed or not: the
+  // decision has read the tenant when it allowed the request; a refused one
+  // looks it up.
+  const std::string& LogId() {
+    if (log_id_.empty()) {
+      if (call_.decision.has_tenant())
+        log_id_ = audit::AuditLog::TenantLog(call_.decision.tenant().id);
+      else if (!tenant_.empty() && call_.vault.tenants.Get(tenant_))
+        log_id_ = audit::AuditLog::TenantLog(tenant_);
+      else
+        log_id_ = std::string(audit::AuditLog::kOperatorLog);
+    }
+    return log_id_;
+  }
+
   static std::string Outcome(const Status& s) {
     return s.code() == StatusCode::kPermissionDenied ||
                    s.code() == StatusCode::kUnauthenticated
@@ -273,8 +286,10 @@ class App::AuditTrail {
   }
 
   audit::AuditLog& log_;
+  const Call& call_;
+  std::string_view tenant_;  // the route's, as requested
   const Clock& clock_;
-  std::string log_id_;
+  std::string log_id_;  // once known
   audit::Event event_;
   std::optional<uint64_t> intent_;  // index of the entry written ahead
   audit::Event intent_event_;       // as it was written

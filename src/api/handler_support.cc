@@ -183,6 +183,15 @@ Result<uint64_t> UintParam(const Call& call, std::string_view name,
   return v;
 }
 
+Result<std::size_t> PageLimit(const Call& call, std::size_t max,
+                              std::optional<std::size_t> fallback) {
+  PV_ASSIGN_OR_RETURN(uint64_t limit,
+                      UintParam(call, "limit", fallback.value_or(max)));
+  if (limit == 0 || limit > max)
+    return Err(InvalidArgument("limit must be 1.." + std::to_string(max)));
+  return static_cast<std::size_t>(limit);
+}
+
 json::value TimeJson(TimePoint t) { return json::string(FormatRfc3339(t)); }
 
 json::value FieldValueJson(const vault::FieldValue& v) {

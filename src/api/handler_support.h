@@ -85,6 +85,10 @@ std::string QueryParam(const HttpRequest& request, std::string_view name);
 // absent without one, or not such an integer).
 Result<uint64_t> UintParam(const Call& call, std::string_view name,
                            std::optional<uint64_t> fallback = std::nullopt);
+// The ?limit= of a paged read: 1..`max`, `fallback` when absent (400
+// otherwise).
+Result<std::size_t> PageLimit(const Call& call, std::size_t max,
+                              std::optional<std::size_t> fallback = {});
 std::string PercentDecode(std::string_view text, bool* ok);
 
 json::value TimeJson(TimePoint t);

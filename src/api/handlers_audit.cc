@@ -10,10 +10,10 @@ namespace {
 
 using policy::Operation;
 
-constexpr std::size_t kMaxPage = 1000;
+constexpr std::size_t kMaxPage = 1000, kDefaultPage = 100;
 constexpr std::size_t kMaxScan = 10000;  // entries read per request, at most
 // Entries in one page of an export (default and most): a few MiB, 16 tiles.
-constexpr uint64_t kExportPage = 4096;
+constexpr std::size_t kExportPage = 4096;
 
 // Which log a request is about, after checking the caller may read it.
 Result<std::string> LogFor(Call& call, bool tenant_log) {
@@ -32,17 +32,14 @@ bool Names(const audit::Event& e, std::string_view pseudonym) {
 json::value EventJson(const audit::Event& e) {
   json::object o = audit::EntryObject(e);
   o["at"] = TimeJson(e.at);
-  // Every subject, also for entries written before the lists were (which
-  // name at most one of each).
-  auto list = [](const std::vector<std::string>& many, const std::string& one) {
-    json::array a;
-    for (auto& s : many) a.emplace_back(s);
-    if (a.empty() && !one.empty()) a.emplace_back(one);
-    return a;
+  // Every subject as a list, also for entries written before the lists
+  // were (which name at most one, in the singular member).
+  auto list = [&](const char* many, const std::string& one) {
+    if (!o.contains(many))
+      o[many] = one.empty() ? json::array() : json::array{json::value(one)};
   };
-  o["records"] = list(e.records, e.record);
-  o["principal_pseudonyms"] =
-      list(e.principal_pseudonyms, e.principal_pseudonym);
+  list("records", e.record);
+  list("principal_pseudonyms", e.principal_pseudonym);
   return o;
 }
 
@@ -55,9 +52,8 @@ json::array HashesJson(const std::vector<audit::Hash>& hashes) {
 Result<Reply> Events(Call& call, bool tenant_log) {
   PV_ASSIGN_OR_RETURN(auto log, LogFor(call, tenant_log));
   PV_ASSIGN_OR_RETURN(uint64_t from, UintParam(call, "from", 0));
-  PV_ASSIGN_OR_RETURN(uint64_t limit, UintParam(call, "limit", 100));
-  if (limit == 0 || limit > kMaxPage)
-    return Err(InvalidArgument("limit must be 1.." + std::to_string(kMaxPage)));
+  PV_ASSIGN_OR_RETURN(std::size_t limit,
+                      PageLimit(call, kMaxPage, kDefaultPage));
   // Filters: action, a principal (by id, turned into its pseudonym here, or
   // by pseudonym), and a time window.
   std::string action = QueryParam(call.request, "action");
@@ -135,10 +131,7 @@ Result<Reply> Consistency(Call& call, bool tenant_log) {
 Result<Reply> Export(Call& call, bool tenant_log) {
   PV_ASSIGN_OR_RETURN(auto log, LogFor(call, tenant_log));
   PV_ASSIGN_OR_RETURN(uint64_t from, UintParam(call, "from", 0));
-  PV_ASSIGN_OR_RETURN(uint64_t limit, UintParam(call, "limit", kExportPage));
-  if (limit == 0 || limit > kExportPage)
-    return Err(
-        InvalidArgument("limit must be 1.." + std::to_string(kExportPage)));
+  PV_ASSIGN_OR_RETURN(std::size_t limit, PageLimit(call, kExportPage));
   PV_ASSIGN_OR_RETURN(auto page, call.audit.Export(log, from, limit));
   const uint64_t end = page.from + page.entries.size();
   json::value out = json::parse(page.ToJson());

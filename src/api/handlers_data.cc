@@ -320,12 +320,8 @@ Result<PrincipalRead> ReadPrincipal(Call& call, Action action) {
   page.after = QueryParam(call.request, "after");
   if (page.after.size() > 128)
     return Err(InvalidArgument("after must be a record id"));
-  PV_ASSIGN_OR_RETURN(uint64_t limit,
-                      UintParam(call, "limit", vault::RecordPage::kMaxLimit));
-  if (limit == 0 || limit > vault::RecordPage::kMaxLimit)
-    return Err(InvalidArgument("limit must be 1.." +
-                               std::to_string(vault::RecordPage::kMaxLimit)));
-  page.limit = static_cast<std::size_t>(limit);
+  PV_ASSIGN_OR_RETURN(page.limit,
+                      PageLimit(call, vault::RecordPage::kMaxLimit));
   PV_ASSIGN_OR_RETURN(read.view, call.vault.records.GetPrincipal(
                                      tenant, PathParam(call, 1),
                                      call.decision.consent_purpose(), page));
@@ -385,14 +381,12 @@ Result<Reply> RecordConsent(Call& call) {
 Result<Reply> ListConsents(Call& call) {
   PV_RETURN_IF_ERROR(NoteRequestedPrincipal(call));
   const vault::Tenant& tenant = call.decision.tenant();
-  constexpr std::size_t kMax = vault::ConsentLedger::kMaxPage;
   PV_ASSIGN_OR_RETURN(uint64_t from, UintParam(call, "from", 0));
-  PV_ASSIGN_OR_RETURN(uint64_t limit, UintParam(call, "limit", kMax));
-  if (limit == 0 || limit > kMax)
-    return Err(InvalidArgument("limit must be 1.." + std::to_string(kMax)));
+  PV_ASSIGN_OR_RETURN(std::size_t limit,
+                      PageLimit(call, vault::ConsentLedger::kMaxPage));
   PV_ASSIGN_OR_RETURN(
-      auto ledger, call.vault.consents.Ledger(tenant, PathParam(call, 1), from,
-                                              static_cast<std::size_t>(limit)));
+      auto ledger,
+      call.vault.consents.Ledger(tenant, PathParam(call, 1), from, limit));
   // A tenant-app sees the purposes its consent_read rules name.
   auto readable = [&](std::string_view purpose) {
     return call.decision.AllowsConsentPurpose(Action::kConsentRead, purpose);

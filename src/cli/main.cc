@@ -166,8 +166,8 @@ int Send(const ClientFlags& flags, std::string_view method,
 // Fetches the log a page at a time (GET …/export?from=&limit=) and writes
 // the pages as one whole export, holding no more than a page and the leaf
 // hashes in memory. The pages stop at the first page's signed head, so a log
-// that grows meanwhile (each page request is itself audited) still gives an
-// export of exactly the tree that head signs.
+// that grows meanwhile still gives an export of exactly the tree that head
+// signs.
 int RunAuditExport(const ClientFlags& flags, const std::string& target,
                    const std::string& out, uint64_t page_size) {
   api::ClientOptions options{flags.server, flags.token, flags.cacert};
