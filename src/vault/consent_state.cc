@@ -1,6 +1,5 @@
 #include "vault/consent_state.h"
 
-#include <cstdio>
 #include <vector>
 
 #include "base/bytes.h"
@@ -39,8 +38,8 @@ void AddLedgerKeys(const ConsentState& state, LedgerDepth depth,
                    std::string_view tenant, std::string_view pseudonym,
                    std::vector<std::string>& out) {
   if (LedgerKeyCount(state, depth) == 2)
-    out.push_back(ConsentEventKey(tenant, pseudonym, state.events - 1));
-  out.push_back(ConsentEventKey(tenant, pseudonym, state.events));
+    out.push_back(keys::ConsentEvent(tenant, pseudonym, state.events - 1));
+  out.push_back(keys::ConsentEvent(tenant, pseudonym, state.events));
 }
 
 // `rows` as read for AddLedgerKeys.
@@ -58,14 +57,6 @@ Result<std::string> MatchRows(
 }
 
 }  // namespace
-
-std::string ConsentEventKey(std::string_view tenant, std::string_view pseudonym,
-                            uint64_t seq) {
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(seq));
-  return keys::ConsentEventPrefix(tenant, pseudonym) + hex;
-}
 
 std::string ConsentEventHash(std::string_view stored) {
   return crypto::Sha256(stored);

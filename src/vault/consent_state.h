@@ -32,9 +32,6 @@ namespace piivault::vault {
 // Purpose -> whether its consent is active.
 using Consents = std::map<std::string, bool, std::less<>>;
 
-// Where event `seq` of a principal's ledger is kept.
-std::string ConsentEventKey(std::string_view tenant, std::string_view pseudonym,
-                            uint64_t seq);
 // What the next event and the state chain to: a digest of an event as stored
 // (its sealed bytes, which a relocation copies as they are).
 std::string ConsentEventHash(std::string_view stored);

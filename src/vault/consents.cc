@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "base/encoding.h"
+#include "base/retry.h"
 #include "crypto/aead.h"
 #include "vault/principal_key_state.h"
 #include "vault/storage_keys.h"
@@ -80,42 +81,38 @@ Result<ConsentEvent> ConsentService::Record(const Tenant& tenant,
                                             std::string evidence) {
   PV_RETURN_IF_ERROR(ValidateFreeText("method", method, 0, kMaxMethod));
   PV_RETURN_IF_ERROR(ValidateFreeText("evidence", evidence, 0, kMaxEvidence));
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    PV_ASSIGN_OR_RETURN(auto home,
-                        records_->OpenPrincipal(tenant, principal, true));
-    PV_ASSIGN_OR_RETURN(auto stored, ReadState(tenant, home));
-    ConsentEvent event{
-        stored.state.events, purpose.id,        granted,
-        clock_->Now(),       std::move(method), std::move(evidence)};
-    std::string event_key =
-        ConsentEventKey(tenant.id, home.pseudonym, event.seq);
-    std::string sealed_event = crypto::AeadSeal(
-        home.key, 1, EncodeEvent(event, HexEncode(stored.state.head)),
-        event_key);
-    ConsentState next = stored.state;
-    next.events += 1;
-    next.head = ConsentEventHash(sealed_event);
-    next.current[purpose.id] = granted;
-    stored.entry.consents = next.Seal(home.key, tenant.id, home.pseudonym);
+  // A concurrent consent change, or a relocation, aborts the write: re-read.
+  return RetryOnConflict(
+      "the consents",
+      [&]() -> Result<ConsentEvent> {
+        PV_ASSIGN_OR_RETURN(auto home,
+                            records_->OpenPrincipal(tenant, principal, true));
+        PV_ASSIGN_OR_RETURN(auto stored, ReadState(tenant, home));
+        ConsentEvent event{stored.state.events, purpose.id, granted,
+                           clock_->Now(),       method,     evidence};
+        std::string event_key =
+            keys::ConsentEvent(tenant.id, home.pseudonym, event.seq);
+        std::string sealed_event = crypto::AeadSeal(
+            home.key, 1, EncodeEvent(event, HexEncode(stored.state.head)),
+            event_key);
+        ConsentState next = stored.state;
+        next.events += 1;
+        next.head = ConsentEventHash(sealed_event);
+        next.current[purpose.id] = granted;
+        stored.entry.consents = next.Seal(home.key, tenant.id, home.pseudonym);
 
-    std::string pkey = keys::PrincipalKey(tenant.id, home.pseudonym);
-    storage::WriteBatch batch;
-    // The active key entry as read: a concurrent consent change or a
-    // relocation (which freezes it) aborts us.
-    batch.RequireValue(pkey, home.key_entry);
-    batch.RequireAbsent(event_key);
-    batch.Put(event_key, sealed_event);
-    batch.Put(pkey, stored.entry.Encode());
-    Status written = home.store->Write(batch);
-    if (written.code() == StatusCode::kAborted) {
-      method = std::move(event.method);
-      evidence = std::move(event.evidence);
-      continue;  // a concurrent consent change, or a relocation: re-read
-    }
-    PV_RETURN_IF_ERROR(written);
-    return event;
-  }
-  return Err(Aborted("the consents changed concurrently; retry"));
+        std::string pkey = keys::PrincipalKey(tenant.id, home.pseudonym);
+        storage::WriteBatch batch;
+        // The active key entry as read: a concurrent consent change or a
+        // relocation (which freezes it) aborts us.
+        batch.RequireValue(pkey, home.key_entry);
+        batch.RequireAbsent(event_key);
+        batch.Put(event_key, sealed_event);
+        batch.Put(pkey, stored.entry.Encode());
+        PV_RETURN_IF_ERROR(home.store->Write(batch));
+        return event;
+      },
+      kMaxAttempts);
 }
 
 Result<Consents> ConsentService::Current(const Tenant& tenant,
@@ -145,7 +142,8 @@ Result<ConsentLedger> ConsentService::Ledger(const Tenant& tenant,
   const bool last = from + count >= events;
   PV_ASSIGN_OR_RETURN(
       auto rows,
-      home.store->Scan(prefix, ConsentEventKey(tenant.id, home.pseudonym, from),
+      home.store->Scan(prefix,
+                       keys::ConsentEvent(tenant.id, home.pseudonym, from),
                        count + (last ? 1 : 0)));
   ConsentLedger ledger{stored.state.current, {}, {}};
   std::string prev;  // the hash of the event before (unknown before `from`)
@@ -159,7 +157,7 @@ Result<ConsentLedger> ConsentService::Ledger(const Tenant& tenant,
     // append-only.
     const bool chain_known = !ledger.history.empty() || from == 0;
     if (event.seq != from + ledger.history.size() ||
-        row.key != ConsentEventKey(tenant.id, home.pseudonym, event.seq) ||
+        row.key != keys::ConsentEvent(tenant.id, home.pseudonym, event.seq) ||
         (chain_known && !chained.prev.empty() &&
          chained.prev != HexEncode(prev)))
       return Err(DataLoss("the consent ledger has a gap"));

@@ -3,6 +3,8 @@
 // keyed-HMAC pseudonyms in hex — never a principal id or any other PII.
 #pragma once
 
+#include <cstdint>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <string_view>
@@ -130,6 +132,14 @@ inline std::string PrincipalRecord(std::string_view t,
 inline std::string ConsentEventPrefix(std::string_view t,
                                       std::string_view pseudonym) {
   return Join({"consent", t, pseudonym, ""});
+}
+// Event `seq`, as 16 hex digits so that keys sort in ledger order.
+inline std::string ConsentEvent(std::string_view t, std::string_view pseudonym,
+                                uint64_t seq) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                static_cast<unsigned long long>(seq));
+  return ConsentEventPrefix(t, pseudonym) + hex;
 }
 inline std::string BlindIndexPrefix(std::string_view t, std::string_view c,
                                     std::string_view field,

@@ -277,7 +277,7 @@ TEST_F(ConsentTest, LegacyStatesAndEventsStillRead) {
       testing::PrincipalKeyOf(h, *h.eu_backend, "acme", pseudonym);
   // As the earlier version wrote them: an event without "prev", and a state
   // without the head, under the state's first AAD.
-  const std::string event_key = ConsentEventKey("acme", pseudonym, 0);
+  const std::string event_key = keys::ConsentEvent("acme", pseudonym, 0);
   Poke(*h.eu_backend, event_key,
        crypto::AeadSeal(key, 1,
                         R"({"seq":0,"purpose":"marketing","granted":true,)"
