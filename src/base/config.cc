@@ -20,30 +20,40 @@ Status ConfigError(std::string msg) {
   return InvalidArgument("config: " + std::move(msg));
 }
 
-// Each rate and burst is a whole number in 1..kMaxLimit; a burst left out
-// is one minute's worth of its rate.
+// The whole number at `node` (named `key` in messages) in lo..hi, or
+// `fallback` when absent. Not a number, a fraction or out of range:
+// a config error.
+Result<int64_t> WholeNumber(toml::node_view<toml::node> node,
+                            std::string_view key, int64_t lo, int64_t hi,
+                            int64_t fallback) {
+  if (!node) return fallback;
+  auto n = node.value_exact<int64_t>();
+  if (!n || *n < lo || *n > hi)
+    return Err(ConfigError(std::string(key) + " must be a whole number in " +
+                           std::to_string(lo) + ".." + std::to_string(hi)));
+  return *n;
+}
+
+// Each rate and burst is a whole number in 1..1000000 (limits cannot be
+// turned off); a burst left out is one minute's worth of its rate.
 Status ParseLimits(toml::node_view<toml::node> limits, LimitsConfig& out) {
-  constexpr int64_t kMaxLimit = 1'000'000;
   if (limits && !limits.is_table())
     return ConfigError("limits must be a table");
-  auto read = [&](const char* name, int& value) -> Status {
-    auto node = limits[name];
-    if (!node) return Status::Ok();
-    auto n = node.value_exact<int64_t>();
-    if (!n || *n < 1 || *n > kMaxLimit)
-      return ConfigError(std::string("limits.") + name +
-                         " must be a whole number in 1..1000000 (limits "
-                         "cannot be turned off)");
-    value = static_cast<int>(*n);
+  auto read = [&](const char* name, int& value, int fallback) -> Status {
+    PV_ASSIGN_OR_RETURN(
+        int64_t n, WholeNumber(limits[name], std::string("limits.") + name, 1,
+                               1'000'000, fallback));
+    value = static_cast<int>(n);
     return Status::Ok();
   };
+  PV_RETURN_IF_ERROR(read("failed_auth_per_minute", out.failed_auth_per_minute,
+                          out.failed_auth_per_minute));
+  PV_RETURN_IF_ERROR(read("failed_auth_burst", out.failed_auth_burst,
+                          out.failed_auth_per_minute));
   PV_RETURN_IF_ERROR(
-      read("failed_auth_per_minute", out.failed_auth_per_minute));
-  out.failed_auth_burst = out.failed_auth_per_minute;
-  PV_RETURN_IF_ERROR(read("failed_auth_burst", out.failed_auth_burst));
-  PV_RETURN_IF_ERROR(read("denied_per_minute", out.denied_per_minute));
-  out.denied_burst = out.denied_per_minute;
-  PV_RETURN_IF_ERROR(read("denied_burst", out.denied_burst));
+      read("denied_per_minute", out.denied_per_minute, out.denied_per_minute));
+  PV_RETURN_IF_ERROR(
+      read("denied_burst", out.denied_burst, out.denied_per_minute));
   return Status::Ok();
 }
 
@@ -130,12 +140,11 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
     int64_t limit = (*server)["body_limit"].value_or(int64_t{1} << 20);
     if (limit < 1024) return Err(ConfigError("server.body_limit too small"));
     s.body_limit = static_cast<std::size_t>(limit);
-    if (auto node = (*server)["max_connections"]) {
-      auto connections = node.value<int64_t>();
-      if (!node.is_integer() || *connections < 1 || *connections > 1'000'000)
-        return Err(ConfigError("server.max_connections must be 1..1000000"));
-      s.max_connections = static_cast<int>(*connections);
-    }
+    PV_ASSIGN_OR_RETURN(
+        int64_t connections,
+        WholeNumber((*server)["max_connections"], "server.max_connections", 1,
+                    1'000'000, s.max_connections));
+    s.max_connections = static_cast<int>(connections);
     if (auto t = (*server)["read_timeout"].value<std::string>()) {
       auto d = ParseIsoDuration(*t);
       if (!d || d->count() <= 0)
@@ -206,9 +215,9 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
           ConfigError("regions." + region.id + ".countries is required"));
     cfg.regions.push_back(std::move(region));
   }
-  int64_t pool = tbl["storage"]["pool_size"].value_or(int64_t{16});
-  if (pool < 1 || pool > 1024)
-    return Err(ConfigError("storage.pool_size must be 1..1024"));
+  PV_ASSIGN_OR_RETURN(int64_t pool,
+                      WholeNumber(tbl["storage"]["pool_size"],
+                                  "storage.pool_size", 1, 1024, 16));
   cfg.storage_pool_size = static_cast<std::size_t>(pool);
   struct Timeout {
     const char* name;
