@@ -54,16 +54,11 @@ class World : public AppTest {
     keys[kOpLegal] = op("legal", vault::Role::kOperatorLegal);
     keys[kOpSecurity] = op("security", vault::Role::kOperatorSecurity);
     keys[kAuditor] = op("auditor", vault::Role::kAuditor);
-    auto app = [&](const char* name, const char* actions) {
-      auto r =
-          Call("POST", "/v1/tenants/acme/identities", admin_key,
-               std::string(R"({"name":")") + name +
-                   R"(","role":"tenant-app","policy":{"rules":[)"
-                   R"({"purposes":["service_delivery"],"collections":["*"],)"
-                   R"("actions":)" +
-                   actions + R"(,"transform":"plain"}]}})");
-      EXPECT_EQ(r.status, 201) << r.body;
-      return Member(r, "api_key");
+    auto app = [&](const char* name, const std::string& actions) {
+      return CreateApp(
+          name, R"([{"purposes":["service_delivery"],"collections":["*"],)"
+                R"("actions":)" +
+                    actions + R"(,"transform":"plain"}])");
     };
     keys[kAppReadOnly] = app("reader", R"(["read","search"])");
     keys[kAppWriteOnly] = app("writer", R"(["write"])");
@@ -82,23 +77,13 @@ class World : public AppTest {
              R"("ssn":"123-45-6789"}})");
     EXPECT_EQ(ann.status, 201) << ann.body;
     record = Member(ann, "id");
-    auto tokens = Data("POST", "/v1/tenants/acme/tokenize", admin_key,
-                       R"({"collection":"people","record":")" + record +
-                           R"(","fields":["ssn"]})");
-    EXPECT_EQ(tokens.status, 200) << tokens.body;
-    token = std::string(
-        json::parse(tokens.body).at("tokens").at("ssn").as_string());
+    token = SsnToken(record);
     auto lockbox =
         Call("POST", "/v1/tenants/acme/lockbox-requests", operator_key,
              R"({"reason":"support case","scope":)"
              R"({"collections":["people"]},"duration":"PT1H"})");
     EXPECT_EQ(lockbox.status, 201) << lockbox.body;
     lockbox_id = Member(lockbox, "id");
-  }
-
-  // The id in an API key "pv.<id>.<secret>".
-  static std::string IdOf(const std::string& key) {
-    return key.substr(3, key.find('.', 3) - 3);
   }
 
   // The route's pattern with its parameters filled in for this world.

@@ -55,9 +55,8 @@ class AppTest : public ::testing::Test {
              R"({"name":"adm","role":"tenant-admin"})");
     ASSERT_EQ(tenant_admin.status, 201) << tenant_admin.body;
     admin_key = Member(tenant_admin, "api_key");
-    auto app_identity =
-        Call("POST", "/v1/tenants/acme/identities", admin_key,
-             R"({"name":"app","role":"tenant-app"})");
+    auto app_identity = Call("POST", "/v1/tenants/acme/identities", admin_key,
+                             R"({"name":"app","role":"tenant-app"})");
     ASSERT_EQ(app_identity.status, 201);
     app_key = Member(app_identity, "api_key");
     ASSERT_EQ(
@@ -108,11 +107,38 @@ class AppTest : public ::testing::Test {
     return Member(r, "id");
   }
 
+  // The token of `record`'s "ssn", made by the tenant-admin.
+  std::string SsnToken(const std::string& record) {
+    auto r = Data("POST", "/v1/tenants/acme/tokenize", admin_key,
+                  R"({"collection":"people","record":")" + record +
+                      R"(","fields":["ssn"]})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto doc = json::parse(r.body);
+    auto* ssn = doc.as_object().if_contains("tokens");
+    return ssn ? std::string(ssn->at("ssn").as_string()) : "";
+  }
+
+  // A new tenant-app of acme, created by the tenant-admin, whose policy has
+  // `rules` (a JSON array); its API key.
+  std::string CreateApp(const std::string& name, const std::string& rules) {
+    auto r =
+        Call("POST", "/v1/tenants/acme/identities", admin_key,
+             R"({"name":")" + name +
+                 R"(","role":"tenant-app","policy":{"rules":)" + rules + "}}");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Member(r, "api_key");
+  }
+
+  // The identity id in an API key "pv.<id>.<secret>".
+  static std::string IdOf(const std::string& key) {
+    return key.substr(3, key.find('.', 3) - 3);
+  }
+
   // Gives the tenant-app identity one policy rule on "people" under
   // service_delivery, allowing `actions` (a JSON array), with `transform`
   // ("" for none: masked).
   void SetAppRule(const std::string& actions, const std::string& transform) {
-    std::string id = app_key.substr(3, app_key.find('.', 3) - 3);
+    std::string id = IdOf(app_key);
     std::string rule = R"({"purposes":["service_delivery"],)"
                        R"("collections":["people"],"actions":)" +
                        actions;

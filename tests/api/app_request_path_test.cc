@@ -15,34 +15,16 @@ using testing::AppTest;
 
 class RequestPathTest : public AppTest {
  protected:
-  std::string IdOf(const std::string& key) {
-    return key.substr(3, key.find('.', 3) - 3);
-  }
-  // A tenant-app of acme with `rules` (a JSON array) as its policy.
-  std::string App(const std::string& rules) {
-    auto r = Call("POST", "/v1/tenants/acme/identities", admin_key,
-                  R"({"name":"app2","role":"tenant-app","policy":{"rules":)" +
-                      rules + "}}");
-    EXPECT_EQ(r.status, 201) << r.body;
-    return Member(r, "api_key");
-  }
+  // A record of `principal` in "people" with that e-mail and SSN.
   std::string Create(const std::string& principal, const std::string& email,
                      const std::string& ssn = "123-45-6789") {
-    auto r =
-        Data("POST", "/v1/tenants/acme/collections/people/records", admin_key,
-             R"({"principal":")" + principal + R"(","fields":{"email":")" +
-                 email + R"(","ssn":")" + ssn + R"("}})");
-    EXPECT_EQ(r.status, 201) << r.body;
-    return Member(r, "id");
+    return CreatePerson(
+        principal, R"({"email":")" + email + R"(","ssn":")" + ssn + R"("})");
   }
   std::string Pseudonym(const std::string& principal) {
     auto tenant = h.vault->tenants.Get("acme");
     EXPECT_TRUE(tenant.has_value());
     return h.vault->records.Pseudonym(*tenant, principal).value_or("");
-  }
-  std::vector<audit::Event> AllEvents() {
-    return audit.Read("t/acme", 0, Events())
-        .value_or(std::vector<audit::Event>{});
   }
 };
 
@@ -132,7 +114,7 @@ TEST_F(RequestPathTest, RotationKillsTheOldKeyAtOnce) {
   EXPECT_EQ(Call("GET", "/v1/tenants/acme", fresh).status, 200);
   admin_key = fresh;
   // An app rotates its own key; not another's.
-  std::string other = App(R"([])");
+  std::string other = CreateApp("app2", R"([])");
   EXPECT_EQ(
       Call("POST", "/v1/tenants/acme/identities/" + IdOf(other) + "/rotate",
            app_key)
@@ -168,9 +150,9 @@ TEST_F(RequestPathTest, RotationKillsTheOldKeyAtOnce) {
 TEST_F(RequestPathTest, PatchRepliesShowOnlyWhatAReadGrantAllows) {
   std::string id = Create("Ann", "ann@example.org");
   const std::string path = "/v1/tenants/acme/collections/people/records/" + id;
-  std::string writer =
-      App(R"([{"purposes":["service_delivery"],"collections":["people"],)"
-          R"("actions":["write"],"transform":"plain"}])");
+  std::string writer = CreateApp(
+      "app2", R"([{"purposes":["service_delivery"],"collections":["people"],)"
+              R"("actions":["write"],"transform":"plain"}])");
   for (const char* body :
        {R"({"fields":{}})", R"({"fields":{"email":"ann2@example.org"}})"}) {
     auto r = Data("PATCH", path, writer, body);
@@ -183,11 +165,11 @@ TEST_F(RequestPathTest, PatchRepliesShowOnlyWhatAReadGrantAllows) {
     EXPECT_EQ(reply.at("id").as_string(), id);
   }
   // With a masked read grant the reply is masked, even under a plain write.
-  std::string masked =
-      App(R"([{"purposes":["service_delivery"],"collections":["people"],)"
-          R"("actions":["write"],"transform":"plain"},)"
-          R"({"purposes":["service_delivery"],"collections":["people"],)"
-          R"("actions":["read"]}])");
+  std::string masked = CreateApp(
+      "app2", R"([{"purposes":["service_delivery"],"collections":["people"],)"
+              R"("actions":["write"],"transform":"plain"},)"
+              R"({"purposes":["service_delivery"],"collections":["people"],)"
+              R"("actions":["read"]}])");
   auto r = Data("PATCH", path, masked, R"({"fields":{}})");
   ASSERT_EQ(r.status, 200) << r.body;
   auto fields = json::parse(r.body).at("fields").as_object();
@@ -220,8 +202,8 @@ TEST_F(RequestPathTest, ConsentEndpointsFollowTheAppPolicy) {
   EXPECT_EQ(ledger->history.size(), 1u) << "a refused grant changed nothing";
 
   // consent_write for marketing: that purpose only.
-  std::string marketer =
-      App(R"([{"purposes":["marketing"],"actions":["consent_write"]}])");
+  std::string marketer = CreateApp(
+      "app2", R"([{"purposes":["marketing"],"actions":["consent_write"]}])");
   EXPECT_EQ(
       Call("POST", ann, marketer, R"({"purpose":"marketing","granted":true})")
           .status,
@@ -233,8 +215,8 @@ TEST_F(RequestPathTest, ConsentEndpointsFollowTheAppPolicy) {
   EXPECT_EQ(Call("GET", ann, marketer).status, 403);
 
   // consent_read for marketing: sees the marketing consents only.
-  std::string reader =
-      App(R"([{"purposes":["marketing"],"actions":["consent_read"]}])");
+  std::string reader = CreateApp(
+      "app2", R"([{"purposes":["marketing"],"actions":["consent_read"]}])");
   auto r = Call("GET", ann, reader);
   ASSERT_EQ(r.status, 200) << r.body;
   auto doc = json::parse(r.body);
@@ -252,12 +234,7 @@ TEST_F(RequestPathTest, EventsNameEverySubjectTheRequestTouched) {
   std::vector<std::string> records, tokens;
   for (auto& p : principals) {
     records.push_back(Create(p, p + "@example.org"));
-    auto t = Data("POST", "/v1/tenants/acme/tokenize", admin_key,
-                  R"({"collection":"people","record":")" + records.back() +
-                      R"(","fields":["ssn"]})");
-    ASSERT_EQ(t.status, 200) << t.body;
-    tokens.push_back(
-        std::string(json::parse(t.body).at("tokens").at("ssn").as_string()));
+    tokens.push_back(SsnToken(records.back()));
   }
   auto d = Data("POST", "/v1/tenants/acme/detokenize", admin_key,
                 R"({"tokens":[")" + tokens[0] + R"(",")" + tokens[1] +
