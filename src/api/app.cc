@@ -235,6 +235,7 @@ class App::AuditTrail {
   // failed, or touched more than the intent says, an outcome entry linked
   // to the intent records the final word (the log is append-only).
   Status WriteOutcome(const Result<Reply>& reply) {
+    event_.SettleSubjects();
     audit::Event final_word = event_;
     final_word.outcome = reply ? "ok" : Outcome(reply.error());
     final_word.at = intent_event_.at;
@@ -280,7 +281,9 @@ class App::AuditTrail {
                : "error";
   }
 
+  // Readies the event for writing.
   void Stamp(std::string outcome) {
+    event_.SettleSubjects();
     event_.outcome = std::move(outcome);
     event_.at = clock_.Now();
   }

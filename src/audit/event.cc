@@ -19,21 +19,31 @@ Event* EventScope::Current() { return current_event; }
 
 namespace {
 
-// Adds `value` to `list` once; `single` names it while it is the only one.
-void NoteOnce(std::vector<std::string>& list, std::string& single,
-              std::string_view value) {
-  if (value.empty()) return;
-  if (std::find(list.begin(), list.end(), value) == list.end())
+// Appends `value` unless it repeats the last one (a record is often noted
+// twice in a row: when opened, and by the read that opened it).
+void Append(std::vector<std::string>& list, std::string_view value) {
+  if (!value.empty() && (list.empty() || list.back() != value))
     list.emplace_back(value);
+}
+
+// Sorts `list`, drops repeats; `single` names its only member, if one.
+void Settle(std::vector<std::string>& list, std::string& single) {
+  std::sort(list.begin(), list.end());
+  list.erase(std::unique(list.begin(), list.end()), list.end());
   single = list.size() == 1 ? list.front() : std::string();
 }
 
 }  // namespace
 
-void Event::NoteRecord(std::string_view id) { NoteOnce(records, record, id); }
+void Event::NoteRecord(std::string_view id) { Append(records, id); }
 
 void Event::NotePrincipal(std::string_view pseudonym) {
-  NoteOnce(principal_pseudonyms, principal_pseudonym, pseudonym);
+  Append(principal_pseudonyms, pseudonym);
+}
+
+void Event::SettleSubjects() {
+  Settle(records, record);
+  Settle(principal_pseudonyms, principal_pseudonym);
 }
 
 void Event::NoteFields(const std::vector<std::string>& names) {

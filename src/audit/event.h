@@ -39,10 +39,16 @@ struct Event {
   // request's first change, whose outcome this one corrects.
   std::optional<uint64_t> intent;
 
-  // Adds what the request touched (each once; empty arguments are ignored).
+  // Adds what the request touched (empty arguments are ignored). Cheap
+  // enough for a search that touches a thousand records: repeats are
+  // dropped by SettleSubjects(), which the writer calls before the event
+  // is written.
   void NoteRecord(std::string_view id);
   void NotePrincipal(std::string_view pseudonym);
   void NoteFields(const std::vector<std::string>& names);
+  // Each subject once (in sorted order), and the singular members naming
+  // the subject while there is exactly one.
+  void SettleSubjects();
 
   bool operator==(const Event&) const = default;
 };

@@ -56,5 +56,24 @@ TEST(EventEncodingTest, EntriesRoundTripAndOnlyCanonicalBytesDecode) {
   EXPECT_FALSE(DecodeEntry("not json").has_value());
 }
 
+TEST(EventSubjectsTest, EachSubjectOnceAndTheSingularOnlyForOne) {
+  Event e;
+  for (const char* id : {"rec_b", "rec_a", "rec_b", "", "rec_b", "rec_a"})
+    e.NoteRecord(id);
+  e.NotePrincipal("p1");
+  e.NotePrincipal("p1");
+  e.NotePrincipal("");
+  e.SettleSubjects();
+  EXPECT_EQ(e.records, (std::vector<std::string>{"rec_a", "rec_b"}));
+  EXPECT_EQ(e.record, "") << "two records: no singular member";
+  EXPECT_EQ(e.principal_pseudonyms, (std::vector<std::string>{"p1"}));
+  EXPECT_EQ(e.principal_pseudonym, "p1");
+  // Settling again changes nothing; more subjects clear the singular.
+  e.NotePrincipal("p0");
+  e.SettleSubjects();
+  EXPECT_EQ(e.principal_pseudonyms, (std::vector<std::string>{"p0", "p1"}));
+  EXPECT_EQ(e.principal_pseudonym, "");
+}
+
 }  // namespace
 }  // namespace piivault::audit
