@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -313,7 +314,28 @@ int OpenDescriptors(pid_t pid) {
 // Out of file descriptors, accept fails until one frees up: the server
 // backs off instead of retrying at once (which spun a core), keeps serving
 // the connections it has, and accepts again once clients leave.
-using Connections = ServerTest;
+class Connections : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.init_ok());
+    // UBSan checks a virtual call's vptr by writing the memory to a pipe; with
+    // no descriptor left for the pipe it reports every such call as an
+    // "invalid vptr" (shown in a sanitizer build, once the lookup cache
+    // misses). This server runs out of descriptors on purpose, so it skips
+    // that one check; every other sanitizer check stays on. Ignored by
+    // builds without sanitizers.
+    const std::string suppressions = server_.data_dir() + "/ubsan.supp";
+    std::ofstream(suppressions) << "vptr:*\n";
+    ASSERT_TRUE(server_.Start(
+        false, {{"UBSAN_OPTIONS", "suppressions=" + suppressions}}));
+  }
+  void TearDown() override {
+    if (server_.running()) {
+      EXPECT_EQ(server_.Stop(), 0) << server_.Log();
+    }
+  }
+  ServerProcess server_;
+};
 
 TEST_F(Connections, AcceptErrorsDoNotSpin) {
   const pid_t pid = server_.pid();
