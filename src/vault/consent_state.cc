@@ -3,26 +3,13 @@
 #include <vector>
 
 #include "base/bytes.h"
-#include "crypto/aead.h"
 #include "crypto/hash.h"
+#include "vault/barrier.h"
 #include "vault/principal_key_state.h"
 #include "vault/storage_keys.h"
 
 namespace piivault::vault {
 namespace {
-
-// Version 2 states (with the ledger head) are sealed under an AAD of their
-// own, so the two layouts never need telling apart by their bytes.
-std::string Aad(std::string_view version, std::string_view tenant,
-                std::string_view pseudonym) {
-  std::string aad(version);
-  aad.push_back('\0');
-  aad.append(tenant).push_back('\0');
-  aad.append(pseudonym);
-  return aad;
-}
-constexpr std::string_view kStateV2 = "consents/v2";
-constexpr std::string_view kStateV1 = "consents";
 
 Status Malformed() { return DataLoss("the consent state is malformed"); }
 Status RolledBack() {
@@ -73,7 +60,7 @@ std::string ConsentState::Seal(const crypto::SecretBytes& key,
     w.Bytes(purpose);
     w.U8(granted ? 1 : 0);
   }
-  return crypto::AeadSeal(key, 1, w.Take(), Aad(kStateV2, tenant, pseudonym));
+  return PrincipalBarrier(key, tenant).SealConsentState(pseudonym, w.Take());
 }
 
 Result<ConsentState> ConsentState::Open(const crypto::SecretBytes& key,
@@ -82,15 +69,13 @@ Result<ConsentState> ConsentState::Open(const crypto::SecretBytes& key,
                                         std::string_view sealed) {
   ConsentState out;
   if (sealed.empty()) return out;
-  bool v2 = true;
-  auto plain = crypto::AeadOpen(key, sealed, Aad(kStateV2, tenant, pseudonym));
-  if (!plain) {
-    // Sealed before the ledger head was kept; replaced at the next change.
-    v2 = false;
-    plain = crypto::AeadOpen(key, sealed, Aad(kStateV1, tenant, pseudonym));
-  }
-  if (!plain) return Err(Malformed());
-  ByteReader r(*plain);
+  auto opened =
+      PrincipalBarrier(key, tenant).OpenConsentState(pseudonym, sealed);
+  if (!opened) return Err(Malformed());
+  // A legacy state was sealed before the ledger head was kept; it is
+  // replaced at the next change.
+  const bool v2 = !opened->legacy;
+  ByteReader r(opened->state);
   uint64_t count = 0;
   std::string_view head;
   if (!r.Varint(out.events) || (v2 && !r.Bytes(head)) || !r.Varint(count))

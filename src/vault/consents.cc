@@ -4,7 +4,7 @@
 
 #include "base/encoding.h"
 #include "base/retry.h"
-#include "crypto/aead.h"
+#include "vault/barrier.h"
 #include "vault/principal_key_state.h"
 #include "vault/storage_keys.h"
 #include "vault/stored_object.h"
@@ -92,9 +92,11 @@ Result<ConsentEvent> ConsentService::Record(const Tenant& tenant,
                            clock_->Now(),       method,     evidence};
         std::string event_key =
             keys::ConsentEvent(tenant.id, home.pseudonym, event.seq);
-        std::string sealed_event = crypto::AeadSeal(
-            home.key, 1, EncodeEvent(event, HexEncode(stored.state.head)),
-            event_key);
+        std::string sealed_event =
+            PrincipalBarrier(home.key, tenant.id)
+                .SealConsentEvent(
+                    event_key,
+                    EncodeEvent(event, HexEncode(stored.state.head)));
         ConsentState next = stored.state;
         next.events += 1;
         next.head = ConsentEventHash(sealed_event);
@@ -147,9 +149,10 @@ Result<ConsentLedger> ConsentService::Ledger(const Tenant& tenant,
                        count + (last ? 1 : 0)));
   ConsentLedger ledger{stored.state.current, {}, {}};
   std::string prev;  // the hash of the event before (unknown before `from`)
+  PrincipalBarrier barrier(home.key, tenant.id);
   for (auto& row : rows) {
     PV_ASSIGN_OR_RETURN(auto plain,
-                        crypto::AeadOpen(home.key, row.value, row.key));
+                        barrier.OpenConsentEvent(row.key, row.value));
     PV_ASSIGN_OR_RETURN(auto chained, DecodeEvent(plain));
     auto& event = chained.event;
     // Every event in its place, none missing, each naming the one before

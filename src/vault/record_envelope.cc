@@ -1,17 +1,11 @@
 #include "vault/record_envelope.h"
 
 #include "base/bytes.h"
-#include "crypto/aead.h"
+#include "vault/barrier.h"
 #include "vault/storage_keys.h"
 
 namespace piivault::vault {
 namespace {
-
-// Where a version 1 envelope's principal id is sealed: no field name starts
-// with '$'. Version 2 binds it to another AAD (BoundAad), so its sealed id
-// does not open as a version 1 one (which would shed the check).
-constexpr std::string_view kLegacyPrincipalSlot = "$principal";
-constexpr uint32_t kSealVersion = 1;
 
 void WriteFields(ByteWriter& w, const std::vector<StoredField>& fields) {
   w.Varint(fields.size());
@@ -28,18 +22,6 @@ Status Tampered() {
 }
 
 }  // namespace
-
-std::string FieldAad(std::string_view tenant, std::string_view collection,
-                     std::string_view record_id, std::string_view field) {
-  std::string aad;
-  aad.reserve(tenant.size() + collection.size() + record_id.size() +
-              field.size() + 4);
-  aad.append("f\0", 2).append(tenant).push_back('\0');
-  aad.append(collection).push_back('\0');
-  aad.append(record_id).push_back('\0');
-  aad.append(field);
-  return aad;
-}
 
 std::string RecordEnvelope::Encode() const {
   ByteWriter w;
@@ -80,16 +62,12 @@ Result<RecordEnvelope> RecordEnvelope::Decode(std::string_view bytes) {
   return e;
 }
 
-// What a version 2 envelope's sealed principal id is bound to: where the
-// envelope is stored and every other member of it, so GCM's tag over them
-// authenticates the envelope as a whole (cheaper than hashing it first).
-// Length-prefixed, so it never equals a FieldAad.
-std::string RecordEnvelope::BoundAad(std::string_view tenant,
-                                     std::string_view record_id) const {
+// What a version 2 envelope's sealed principal id is bound to: every other
+// member of it, so GCM's tag over them authenticates the envelope as a whole
+// (cheaper than hashing it first). The barrier adds where it is stored. A
+// version 1 id is bound to another AAD, so it does not open as version 2.
+std::string RecordEnvelope::Members() const {
   ByteWriter w;
-  w.Bytes("record envelope v2");
-  w.Bytes(tenant);
-  w.Bytes(record_id);
   w.Bytes(collection);
   w.Bytes(pseudonym);
   w.I64(created_us);
@@ -103,19 +81,18 @@ void RecordEnvelope::SealPrincipal(const crypto::SecretBytes& key,
                                    std::string_view record_id,
                                    std::string_view principal) {
   version = kVersion;
-  sealed_principal = crypto::AeadSeal(key, kSealVersion, principal,
-                                      BoundAad(tenant, record_id));
+  sealed_principal = PrincipalBarrier(key, tenant)
+                         .SealEnvelope(record_id, Members(), principal);
 }
 
 Result<std::string> RecordEnvelope::OpenPrincipal(
     const crypto::SecretBytes& key, std::string_view tenant,
     std::string_view record_id) const {
-  auto who = version == kLegacyVersion
-                 ? crypto::AeadOpen(key, sealed_principal,
-                                    FieldAad(tenant, collection, record_id,
-                                             kLegacyPrincipalSlot))
-                 : crypto::AeadOpen(key, sealed_principal,
-                                    BoundAad(tenant, record_id));
+  PrincipalBarrier barrier(key, tenant);
+  auto who =
+      version == kLegacyVersion
+          ? barrier.OpenLegacyEnvelope(collection, record_id, sealed_principal)
+          : barrier.OpenEnvelope(record_id, Members(), sealed_principal);
   if (!who) return Err(Tampered());
   return who;
 }

@@ -2,16 +2,16 @@
 // clear (collection, principal pseudonym, times, field names and types) and
 // every value sealed under the principal's key.
 //
-// Integrity: each value is sealed with AAD = tenant | collection | record id
-// | field (FieldAad), so a ciphertext moved to another record or field fails
-// to open. The envelope as a whole is authenticated too (version 2): the
-// principal id is sealed under the principal key with AAD = everything else
-// in the envelope (record id, collection, pseudonym, times, and every field
-// entry: name, type, ciphertext, blind hash, in order). A field entry
-// dropped, added (even one put back from an older copy of the same record),
-// reordered or swapped, or any metadata altered, makes OpenPrincipal fail
-// with kDataLoss. The AAD binds only what a relocation keeps (it copies the
-// envelope and the key as they are), never the region.
+// Integrity: each value is sealed through the barrier (vault/barrier.h),
+// bound to tenant, collection, record id and field, so a ciphertext moved to
+// another record or field fails to open. The envelope as a whole is
+// authenticated too (version 2): the principal id is sealed under the principal
+// key with AAD = everything else in the envelope (record id, collection,
+// pseudonym, times, and every field entry: name, type, ciphertext, blind hash,
+// in order). A field entry dropped, added (even one put back from an older copy
+// of the same record), reordered or swapped, or any metadata altered, makes
+// OpenPrincipal fail with kDataLoss. The AAD binds only what a relocation keeps
+// (it copies the envelope and the key as they are), never the region.
 //
 // Version 1 envelopes (written before this check) are still read: their
 // principal id is sealed under a plain per-record AAD, so a version 2
@@ -38,10 +38,6 @@ struct StoredField {
   std::string sealed;
   std::string blind_hash;  // hex; empty unless searchable
 };
-
-// The AAD of field `field`'s sealed value.
-std::string FieldAad(std::string_view tenant, std::string_view collection,
-                     std::string_view record_id, std::string_view field);
 
 struct RecordEnvelope {
   // 1: legacy, the field list is not authenticated; 2: it is.
@@ -82,8 +78,8 @@ struct RecordEnvelope {
                                      std::string_view record_id) const;
 
  private:
-  std::string BoundAad(std::string_view tenant,
-                       std::string_view record_id) const;
+  // Every member but the version and the sealed principal id, encoded.
+  std::string Members() const;
 };
 
 }  // namespace piivault::vault

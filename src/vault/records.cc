@@ -8,9 +8,9 @@
 #include "audit/event.h"
 #include "base/bytes.h"
 #include "base/encoding.h"
-#include "crypto/aead.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
+#include "vault/barrier.h"
 #include "vault/principal_key_state.h"
 #include "vault/record_envelope.h"
 #include "vault/storage_keys.h"
@@ -308,12 +308,11 @@ Result<Record> RecordService::Create(const Tenant& tenant,
     e.pseudonym = pseudonym;
     e.created_us = e.updated_us = ToUnixMicros(now);
     storage::WriteBatch batch;
+    PrincipalBarrier barrier(ctx.key, tenant.id);
     for (auto& [spec, text] : canonical) {
       StoredField f{spec->name,
                     spec->type,
-                    crypto::AeadSeal(
-                        ctx.key, 1, text,
-                        FieldAad(tenant.id, collection.name, id, spec->name)),
+                    barrier.SealField(collection.name, id, spec->name, text),
                     {}};
       if (spec->searchable)
         f.blind_hash =
@@ -419,13 +418,12 @@ Result<Record> RecordService::Open(const Tenant& tenant, const Located& loc,
                         e.OpenPrincipal(principal.key, tenant.id, loc.id));
   }
   NoteForAudit(loc.id, e.pseudonym, loc.region);
+  PrincipalBarrier barrier(principal.key, tenant.id);
   for (auto& f : e.fields) {
     if (filter &&
         std::find(filter->begin(), filter->end(), f.name) == filter->end())
       continue;
-    auto text =
-        crypto::AeadOpen(principal.key, f.sealed,
-                         FieldAad(tenant.id, e.collection, loc.id, f.name));
+    auto text = barrier.OpenField(e.collection, loc.id, f.name, f.sealed);
     if (!text) return Err(integrity());
     out.fields.emplace_back(f.name, CanonicalToFieldValue(f.type, *text));
   }
@@ -494,9 +492,8 @@ Result<Record> RecordService::Update(const Tenant& tenant,
       }
       StoredField f{spec->name,
                     spec->type,
-                    crypto::AeadSeal(
-                        principal.key, 1, *text,
-                        FieldAad(tenant.id, collection.name, id, spec->name)),
+                    PrincipalBarrier(principal.key, tenant.id)
+                        .SealField(collection.name, id, spec->name, *text),
                     {}};
       if (spec->searchable)
         f.blind_hash = BlindHash(*principal.keys, collection.name, spec->name,
@@ -688,14 +685,6 @@ Result<std::vector<Record>> RecordService::Search(
   return out;
 }
 
-namespace {
-
-std::string TokenAad(const Tenant& tenant) {
-  return std::string("token\0", 6) + tenant.id;
-}
-
-}  // namespace
-
 Result<std::map<std::string, std::string>> RecordService::Tokenize(
     const Tenant& tenant, const Collection& collection,
     std::string_view record_id, const std::vector<std::string>& fields,
@@ -718,8 +707,7 @@ Result<std::map<std::string, std::string>> RecordService::Tokenize(
       return Err(ValidationFailed(f, "the record has no value for this field"));
     std::string pointer =
         collection.name + '\0' + std::string(record_id) + '\0' + f;
-    out[f] = "tok_" + Base64UrlEncode(crypto::SivSeal(keys->token_key, pointer,
-                                                      TokenAad(tenant)));
+    out[f] = "tok_" + Base64UrlEncode(SealToken(*keys, tenant.id, pointer));
   }
   return out;
 }
@@ -733,7 +721,7 @@ Result<RecordService::TokenTarget> RecordService::ResolveToken(
   auto sealed = Base64UrlDecode(token.substr(4));
   if (!sealed) return Err(invalid());
   PV_ASSIGN_OR_RETURN(auto keys, control_->keyring().GetTenantKeys(tenant.id));
-  auto pointer = crypto::SivOpen(keys->token_key, *sealed, TokenAad(tenant));
+  auto pointer = OpenToken(*keys, tenant.id, *sealed);
   if (!pointer) return Err(invalid());
   auto first = pointer->find('\0');
   auto second = pointer->find('\0', first + 1);

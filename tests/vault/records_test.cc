@@ -270,11 +270,13 @@ TEST_F(EnvelopeIntegrityTest, LegacyEnvelopesReadAndAreCheckedAfterAnUpdate) {
   ASSERT_TRUE(pseudonym.has_value());
   crypto::SecretBytes key =
       testing::PrincipalKeyOf(h, *h.eu_backend, "acme", *pseudonym);
-  // As version 1 wrote it: the principal id alone, in its own slot.
+  // As version 1 wrote it: the principal id alone, in a field's AAD with a
+  // slot no field can have.
   RecordEnvelope legacy = Stored(a.id);
   legacy.version = RecordEnvelope::kLegacyVersion;
+  using namespace std::string_literals;
   legacy.sealed_principal = crypto::AeadSeal(
-      key, 1, "user-1", FieldAad("acme", "customers", a.id, "$principal"));
+      key, 1, "user-1", "f\0acme\0customers\0"s + a.id + "\0$principal"s);
   Store(a.id, legacy);
   auto got = records().Get(tenant, "customers", a.id, std::nullopt);
   ASSERT_TRUE(got.has_value()) << got.error().ToString();
