@@ -215,23 +215,25 @@ std::unique_ptr<Env> BuildEnv(
   Must(env->keyring->InitializeOrVerify(), "keyring");
   env->vault = std::make_unique<vault::Vault>(env->router.get(),
                                               env->keyring.get(), &env->clock);
-  env->tenant = Must(env->vault->tenants.Create(std::string(kTenant), "Bench",
-                                                {"eu", "us"}, "eu"),
-                     "create tenant");
+  env->tenant = Must(
+      env->vault->tenants.Create(vault::RequestContext(), std::string(kTenant),
+                                 "Bench", {"eu", "us"}, "eu"),
+      "create tenant");
   using vault::FieldSpec;
   using vault::FieldType;
   env->collection =
-      Must(env->vault->collections.Put(
-               env->tenant.id, std::string(kCollection),
-               {FieldSpec{"email", FieldType::kEmail, true, true},
-                FieldSpec{"name", FieldType::kName, false, false},
-                FieldSpec{"phone", FieldType::kPhone, false, false},
-                FieldSpec{"birth_date", FieldType::kDate, false, false},
-                FieldSpec{"loyalty_points", FieldType::kInteger, false, false},
-                // Set only in the search store (section 6).
-                FieldSpec{"segment", FieldType::kString, false, true}},
-               "P365D"),
-           "create collection")
+      Must(
+          env->vault->collections.Put(
+              vault::RequestContext(), env->tenant.id, std::string(kCollection),
+              {FieldSpec{"email", FieldType::kEmail, true, true},
+               FieldSpec{"name", FieldType::kName, false, false},
+               FieldSpec{"phone", FieldType::kPhone, false, false},
+               FieldSpec{"birth_date", FieldType::kDate, false, false},
+               FieldSpec{"loyalty_points", FieldType::kInteger, false, false},
+               // Set only in the search store (section 6).
+               FieldSpec{"segment", FieldType::kString, false, true}},
+              "P365D"),
+          "create collection")
           .collection;
 
   for (int i = 0; i < principals; ++i)
@@ -249,7 +251,7 @@ std::unique_ptr<Env> BuildEnv(
         // Records i, i+P, i+2P... share principal i % P; the first round
         // places the principals.
         auto rec = env->vault->records.Create(
-            env->tenant, env->collection,
+            vault::RequestContext(), env->tenant, env->collection,
             env->principals[static_cast<std::size_t>(i % principals)],
             std::nullopt, fields(static_cast<uint64_t>(i)));
         if (!rec) Die("preload: " + rec.error().ToString());
@@ -623,9 +625,9 @@ void BM_PutOursExisting(benchmark::State& state) {
   CommitStats stats(state, env.router->region("eu"));
   CpuClock cpu(state);
   for (auto _ : state) {
-    auto rec = env.vault->records.Create(env.tenant, env.collection,
-                                         env.principals[pick(tl_rng)],
-                                         std::nullopt, RecordFields(++n));
+    auto rec = env.vault->records.Create(
+        vault::RequestContext(), env.tenant, env.collection,
+        env.principals[pick(tl_rng)], std::nullopt, RecordFields(++n));
     if (!rec) {
       state.SkipWithError(rec.error().ToString().c_str());
       break;
@@ -640,9 +642,9 @@ void BM_PutOursNew(benchmark::State& state) {
   CpuClock cpu(state);
   for (auto _ : state) {
     const uint64_t n = env.next_principal.fetch_add(1);
-    auto rec = env.vault->records.Create(env.tenant, env.collection,
-                                         "new-" + std::to_string(n),
-                                         std::nullopt, RecordFields(n));
+    auto rec = env.vault->records.Create(
+        vault::RequestContext(), env.tenant, env.collection,
+        "new-" + std::to_string(n), std::nullopt, RecordFields(n));
     if (!rec) {
       state.SkipWithError(rec.error().ToString().c_str());
       break;
@@ -679,9 +681,9 @@ void GetRandomRecords(benchmark::State& state, Env& env) {
   std::uniform_int_distribution<std::size_t> pick(0, env.record_ids.size() - 1);
   CpuClock cpu(state);
   for (auto _ : state) {
-    auto rec =
-        env.vault->records.Get(env.tenant, env.collection.name,
-                               env.record_ids[pick(tl_rng)], std::nullopt);
+    auto rec = env.vault->records.Get(
+        vault::RequestContext(), env.tenant, env.collection.name,
+        env.record_ids[pick(tl_rng)], std::nullopt);
     if (!rec || rec->fields.size() != 5) {
       state.SkipWithError("RecordService::Get failed");
       break;
@@ -716,8 +718,10 @@ constexpr std::string_view kAppPolicy = R"({"rules":[
 // Grants "marketing" consent to every `step`th preloaded principal of `env`,
 // with 16 writers, as for the preload, so group commit makes it quick.
 void GrantMarketing(Env& env, std::size_t step) {
-  const vault::Purpose marketing = Must(
-      env.vault->tenants.GetPurpose(env.tenant.id, "marketing"), "purpose");
+  const vault::Purpose marketing =
+      Must(env.vault->tenants.GetPurpose(vault::RequestContext(), env.tenant.id,
+                                         "marketing"),
+           "purpose");
   if (!vault::RequiresConsent(marketing.category))
     Die("the marketing purpose does not require consent");
   std::fprintf(stderr,
@@ -729,8 +733,9 @@ void GrantMarketing(Env& env, std::size_t step) {
   for (int t = 0; t < 16; ++t) {
     writers.emplace_back([&] {
       for (std::size_t i; (i = next.fetch_add(step)) < env.principals.size();)
-        Must(env.vault->consents.Record(env.tenant, env.principals[i],
-                                        marketing, true, "web_form",
+        Must(env.vault->consents.Record(vault::RequestContext(), env.tenant,
+                                        env.principals[i], marketing, true,
+                                        "web_form",
                                         "bench-consent-" + std::to_string(i)),
              "grant consent");
     });
@@ -784,9 +789,9 @@ void BM_ChecksOurs(benchmark::State& state) {
     }
     // The consent check: the get opens the consent state sealed in the
     // principal's key entry, which it reads anyway.
-    auto rec = env.vault->records.Get(env.tenant, env.collection.name,
-                                      env.record_ids[pick(tl_rng)],
-                                      std::nullopt, purpose);
+    auto rec = env.vault->records.Get(
+        vault::RequestContext(), env.tenant, env.collection.name,
+        env.record_ids[pick(tl_rng)], std::nullopt, purpose);
     if (!rec || rec->fields.size() != 5) {
       state.SkipWithError(rec ? "RecordService::Get returned too few fields"
                               : rec.error().ToString().c_str());
@@ -834,9 +839,9 @@ void SearchSegment(benchmark::State& state, std::string_view purpose) {
                       : std::min<std::size_t>(limit, kSearchPrincipals / 2);
   CpuClock cpu(state);
   for (auto _ : state) {
-    auto found =
-        env.vault->records.Search(env.tenant, env.collection, "segment",
-                                  std::string(kSegment), limit, purpose);
+    auto found = env.vault->records.Search(
+        vault::RequestContext(), env.tenant, env.collection, "segment",
+        std::string(kSegment), limit, purpose);
     if (!found || found->size() != expected) {
       state.SkipWithError(found ? "the search found an unexpected number"
                                 : found.error().ToString().c_str());

@@ -9,6 +9,7 @@
 #include "api/handler_support.h"
 #include "crypto/random.h"
 #include "storage/write_hook.h"
+#include "vault/request_context.h"
 
 namespace piivault::api {
 namespace {
@@ -212,21 +213,12 @@ class App::AuditTrail {
 
   audit::Event* event() { return &event_; }
 
-  // Runs `run` with the event open for the services to complete. The event
-  // is written ahead of the first change (blocking), or, if nothing
-  // changed, must be written afterwards with WriteAfter(): a reply is only
-  // ever returned once its event is durable.
-  Result<Reply> Run(const std::function<Result<Reply>()>& run) {
-    audit::EventScope scope(&event_);
-    storage::BeforeFirstWrite write_ahead([&] {
-      Stamp("ok");
-      auto appended = log_.Append(LogId(), event_);
-      if (!appended) return appended.error();
-      intent_ = *appended;
-      intent_event_ = event_;
-      return Status::Ok();
-    });
-    return run();
+  // The context the request's services run in: they complete the event, and
+  // its first change waits for the event to be written ahead (blocking). A
+  // request that changes nothing has its event written afterwards, with
+  // WriteAfter(): a reply is only ever returned once its event is durable.
+  vault::RequestContext Context(vault::ControlEpoch* epoch) {
+    return vault::RequestContext(&event_, &write_ahead_, epoch);
   }
 
   bool written() const { return intent_.has_value(); }
@@ -266,7 +258,8 @@ class App::AuditTrail {
     if (log_id_.empty()) {
       if (call_.decision.has_tenant())
         log_id_ = audit::AuditLog::TenantLog(call_.decision.tenant().id);
-      else if (!tenant_.empty() && call_.vault.tenants.Get(tenant_))
+      else if (!tenant_.empty() &&
+               call_.vault.tenants.Get(call_.context, tenant_))
         log_id_ = audit::AuditLog::TenantLog(tenant_);
       else
         log_id_ = std::string(audit::AuditLog::kOperatorLog);
@@ -279,6 +272,16 @@ class App::AuditTrail {
                    s.code() == StatusCode::kUnauthenticated
                ? "denied"
                : "error";
+  }
+
+  // The event as it stands, before the request's first change.
+  Status WriteIntent() {
+    Stamp("ok");
+    auto appended = log_.Append(LogId(), event_);
+    if (!appended) return appended.error();
+    intent_ = *appended;
+    intent_event_ = event_;
+    return Status::Ok();
   }
 
   // Readies the event for writing.
@@ -294,6 +297,7 @@ class App::AuditTrail {
   const Clock& clock_;
   std::string log_id_;  // once known
   audit::Event event_;
+  storage::WriteAhead write_ahead_{[this] { return WriteIntent(); }};
   std::optional<uint64_t> intent_;  // index of the entry written ahead
   audit::Event intent_event_;       // as it was written
 };
@@ -385,8 +389,11 @@ void App::Handle(const HttpRequest& req, Respond respond) {
     limits_->Authenticated(req.remote_address, missing);  // rate limit
     return finish(ErrorResponse(missing));
   }
-  vault::ControlStore::RequestScope scope(vault_->control);
-  auto identity = vault_->identities.Authenticate(auth.substr(7));
+  // The control documents this request reads may come from the cache as of
+  // now (an identity, its tenant, the purpose, the collection).
+  vault::ControlEpoch epoch = vault_->control.ReadEpoch();
+  const vault::RequestContext unaudited(nullptr, nullptr, &epoch);
+  auto identity = vault_->identities.Authenticate(unaudited, auth.substr(7));
   if (!identity) {
     limits_->Authenticated(req.remote_address, identity.error());  // rate limit
     return finish(ErrorResponse(identity.error()));
@@ -397,15 +404,16 @@ void App::Handle(const HttpRequest& req, Respond respond) {
   if (auto wait = limits_->IdentityBlocked(x.actor))
     return finish(RateLimitedResponse(*wait));
   const Route& route = routes_->routes[*matched];
-  Call call{req,     std::move(params), std::move(*identity), x.request_id,
-            *vault_, *audit_,           policy::Decision()};
+  Call call{req,      std::move(params), std::move(*identity), x.request_id,
+            *vault_,  *audit_,           policy::Decision(),   nullptr,
+            unaudited};
   // Every route passes the access decision for its operation first.
   auto decide_and_run = [&]() -> Result<Reply> {
     policy::Caller caller{call.identity, req.Header("x-purpose"),
                           req.Header("x-lockbox-request")};
-    PV_ASSIGN_OR_RETURN(
-        call.decision,
-        access_->Decide(caller, route.op, route.Target(call.params)));
+    PV_ASSIGN_OR_RETURN(call.decision,
+                        access_->Decide(call.context, caller, route.op,
+                                        route.Target(call.params)));
     return route.fn(call);
   };
   if (!route.audited()) {
@@ -415,7 +423,8 @@ void App::Handle(const HttpRequest& req, Respond respond) {
   }
   AuditTrail trail(route, call, *audit_);
   call.event = trail.event();
-  Result<Reply> reply = trail.Run(decide_and_run);
+  call.context = trail.Context(&epoch);
+  Result<Reply> reply = decide_and_run();
   if (!reply) limits_->Answered(x.actor, reply.error());  // rate limit
   if (trail.written()) {
     Status outcome = trail.WriteOutcome(reply);

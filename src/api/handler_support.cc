@@ -89,7 +89,8 @@ void Call::NoteRecord(std::string_view id) const {
 Status RequireConsent(Call& call, std::string_view principal) {
   std::string_view purpose = call.decision.consent_purpose();
   if (purpose.empty()) return Status::Ok();
-  auto current = call.vault.consents.Current(call.decision.tenant(), principal);
+  auto current = call.vault.consents.Current(call.context,
+                                             call.decision.tenant(), principal);
   if (!current && current.error().code() != StatusCode::kNotFound)
     return current.error();
   if (current) {

@@ -34,6 +34,7 @@ struct Call {
   audit::AuditLog& audit;
   policy::Decision decision;
   audit::Event* event = nullptr;  // the request's audit event, if audited
+  vault::RequestContext context;  // what the services carry of the request
 
   // Tells the audit event what the request is about (names only).
   void NoteCollection(std::string_view name) const;

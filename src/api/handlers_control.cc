@@ -37,18 +37,21 @@ Result<Reply> CreateOperatorIdentity(Call& call) {
     return Err(ValidationFailed("role",
                                 "must be operator-admin, operator-legal, "
                                 "operator-security or auditor"));
-  PV_ASSIGN_OR_RETURN(auto issued,
-                      call.vault.identities.Create(std::move(name), *role, ""));
+  PV_ASSIGN_OR_RETURN(
+      auto issued,
+      call.vault.identities.Create(call.context, std::move(name), *role, ""));
   return Reply{201, IssuedJson(issued)};
 }
 
 Result<Reply> ListOperatorIdentities(Call& call) {
-  PV_ASSIGN_OR_RETURN(auto list, call.vault.identities.ListOperators());
+  PV_ASSIGN_OR_RETURN(auto list,
+                      call.vault.identities.ListOperators(call.context));
   return Reply{200, IdentityList(list)};
 }
 
 Result<Reply> DeleteOperatorIdentity(Call& call) {
-  PV_RETURN_IF_ERROR(call.vault.identities.Deactivate(PathParam(call, 0), ""));
+  PV_RETURN_IF_ERROR(
+      call.vault.identities.Deactivate(call.context, PathParam(call, 0), ""));
   return Reply{204, nullptr};
 }
 
@@ -74,7 +77,7 @@ Result<Reply> CreateTenant(Call& call) {
                       OptionalString(body, "default_region"));
   PV_ASSIGN_OR_RETURN(
       auto tenant,
-      call.vault.tenants.Create(std::move(id), name.value_or(""),
+      call.vault.tenants.Create(call.context, std::move(id), name.value_or(""),
                                 regions.value_or(std::vector<std::string>{}),
                                 default_region.value_or("")));
   return Reply{201, TenantJson(tenant)};
@@ -92,8 +95,9 @@ Result<Reply> PatchTenant(Call& call) {
   PV_ASSIGN_OR_RETURN(patch.regions, OptionalStringList(body, "regions"));
   PV_ASSIGN_OR_RETURN(patch.default_region,
                       OptionalString(body, "default_region"));
-  PV_ASSIGN_OR_RETURN(auto tenant,
-                      call.vault.tenants.Update(PathParam(call, 0), patch));
+  PV_ASSIGN_OR_RETURN(
+      auto tenant,
+      call.vault.tenants.Update(call.context, PathParam(call, 0), patch));
   return Reply{200, TenantJson(tenant)};
 }
 
@@ -139,31 +143,33 @@ Result<Reply> CreateTenantIdentity(Call& call) {
     if (*role != Role::kTenantAdmin || !policy.is_null())
       return Err(PermissionDenied(
           "an operator creates only a tenant's first tenant-admin"));
-    PV_ASSIGN_OR_RETURN(auto issued, call.vault.identities.CreateFirstAdmin(
-                                         std::move(name), tenant));
+    PV_ASSIGN_OR_RETURN(auto issued,
+                        call.vault.identities.CreateFirstAdmin(
+                            call.context, std::move(name), tenant));
     return Reply{201, IssuedJson(issued)};
   }
-  PV_ASSIGN_OR_RETURN(
-      auto issued, call.vault.identities.Create(std::move(name), *role, tenant,
-                                                std::move(policy)));
+  PV_ASSIGN_OR_RETURN(auto issued, call.vault.identities.Create(
+                                       call.context, std::move(name), *role,
+                                       tenant, std::move(policy)));
   return Reply{201, IssuedJson(issued)};
 }
 
 Result<Reply> ListTenantIdentities(Call& call) {
-  PV_ASSIGN_OR_RETURN(
-      auto list, call.vault.identities.ListTenant(call.decision.tenant().id));
+  PV_ASSIGN_OR_RETURN(auto list, call.vault.identities.ListTenant(
+                                     call.context, call.decision.tenant().id));
   return Reply{200, IdentityList(list)};
 }
 
 Result<Reply> DeleteTenantIdentity(Call& call) {
   PV_RETURN_IF_ERROR(call.vault.identities.Deactivate(
-      PathParam(call, 1), call.decision.tenant().id));
+      call.context, PathParam(call, 1), call.decision.tenant().id));
   return Reply{204, nullptr};
 }
 
 // A new key for an identity; the old one stops working at once.
 Result<Reply> Rotate(Call& call, std::string_view id, std::string_view tenant) {
-  PV_ASSIGN_OR_RETURN(auto issued, call.vault.identities.Rotate(id, tenant));
+  PV_ASSIGN_OR_RETURN(auto issued,
+                      call.vault.identities.Rotate(call.context, id, tenant));
   return Reply{200, json::object{{"id", issued.identity.id},
                                  {"api_key", issued.api_key}}};
 }
@@ -181,10 +187,10 @@ Result<Reply> PutIdentityPolicy(Call& call) {
   json::value doc = std::move(body);
   auto parsed = policy::AccessPolicy::Parse(doc);
   if (!parsed) return Err(ValidationFailed("policy", parsed.error().message()));
-  PV_ASSIGN_OR_RETURN(
-      auto identity,
-      call.vault.identities.SetPolicy(
-          PathParam(call, 1), call.decision.tenant().id, std::move(doc)));
+  PV_ASSIGN_OR_RETURN(auto identity,
+                      call.vault.identities.SetPolicy(
+                          call.context, PathParam(call, 1),
+                          call.decision.tenant().id, std::move(doc)));
   return Reply{200, IdentityJson(identity)};
 }
 
@@ -208,13 +214,14 @@ Result<Reply> PutPurpose(Call& call) {
                                 "marketing or advertising"));
   const vault::Tenant& tenant = call.decision.tenant();
   // 201 for a new purpose, 200 for a changed description (as collections).
-  auto existing = call.vault.tenants.GetPurpose(tenant.id, PathParam(call, 1));
+  auto existing = call.vault.tenants.GetPurpose(call.context, tenant.id,
+                                                PathParam(call, 1));
   if (!existing && existing.error().code() != StatusCode::kNotFound)
     return Err(existing.error());
-  PV_ASSIGN_OR_RETURN(
-      auto purpose, call.vault.tenants.PutPurpose(
-                        tenant.id, {std::string(PathParam(call, 1)), *category,
-                                    description.value_or("")}));
+  PV_ASSIGN_OR_RETURN(auto purpose, call.vault.tenants.PutPurpose(
+                                        call.context, tenant.id,
+                                        {std::string(PathParam(call, 1)),
+                                         *category, description.value_or("")}));
   return Reply{existing ? 200 : 201, PurposeJson(purpose)};
 }
 
@@ -252,17 +259,17 @@ Result<Reply> PutCollection(Call& call) {
                       ParseObject(call.request, {"fields", "retention"}));
   PV_ASSIGN_OR_RETURN(auto fields, ParseFieldSpecs(body));
   PV_ASSIGN_OR_RETURN(auto retention, OptionalString(body, "retention"));
-  PV_ASSIGN_OR_RETURN(
-      auto put, call.vault.collections.Put(
-                    call.decision.tenant().id, std::string(PathParam(call, 1)),
-                    std::move(fields), retention.value_or("")));
+  PV_ASSIGN_OR_RETURN(auto put, call.vault.collections.Put(
+                                    call.context, call.decision.tenant().id,
+                                    std::string(PathParam(call, 1)),
+                                    std::move(fields), retention.value_or("")));
   return Reply{put.created ? 201 : 200, CollectionJson(put.collection)};
 }
 
 Result<Reply> GetCollection(Call& call) {
-  PV_ASSIGN_OR_RETURN(auto c,
-                      call.vault.collections.Get(call.decision.tenant().id,
-                                                 PathParam(call, 1)));
+  PV_ASSIGN_OR_RETURN(
+      auto c, call.vault.collections.Get(
+                  call.context, call.decision.tenant().id, PathParam(call, 1)));
   return Reply{200, CollectionJson(c)};
 }
 

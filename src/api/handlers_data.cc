@@ -94,8 +94,9 @@ struct CollectionCall {
 };
 
 Result<vault::Collection> CollectionOf(Call& call, std::string_view name) {
-  PV_ASSIGN_OR_RETURN(auto collection, call.vault.collections.Get(
-                                           call.decision.tenant().id, name));
+  PV_ASSIGN_OR_RETURN(auto collection,
+                      call.vault.collections.Get(
+                          call.context, call.decision.tenant().id, name));
   call.NoteCollection(collection.name);
   return collection;
 }
@@ -121,9 +122,10 @@ Result<Reply> CreateRecord(Call& call) {
     PV_ASSIGN_OR_RETURN(auto value, JsonToFieldValue(field, v));
     fields.emplace_back(std::move(field), std::move(value));
   }
-  PV_ASSIGN_OR_RETURN(auto record, call.vault.records.Create(
-                                       call.decision.tenant(), c.collection,
-                                       principal, region, fields));
+  PV_ASSIGN_OR_RETURN(
+      auto record,
+      call.vault.records.Create(call.context, call.decision.tenant(),
+                                c.collection, principal, region, fields));
   return Reply{201, RecordJson(record, c.collection, c.grant, false)};
 }
 
@@ -133,8 +135,8 @@ Result<Reply> GetRecord(Call& call) {
   PV_ASSIGN_OR_RETURN(auto filter, FieldsQuery(call, c.collection));
   PV_ASSIGN_OR_RETURN(
       auto record,
-      call.vault.records.Get(call.decision.tenant(), c.collection.name,
-                             PathParam(call, 2), filter,
+      call.vault.records.Get(call.context, call.decision.tenant(),
+                             c.collection.name, PathParam(call, 2), filter,
                              call.decision.consent_purpose()));
   PV_RETURN_IF_ERROR(call.decision.RequireInScope(record.principal));
   return Reply{200, RecordJson(record, c.collection, c.grant)};
@@ -157,9 +159,10 @@ Result<Reply> PatchRecord(Call& call) {
     changes.emplace_back(std::move(field), std::move(value));
   }
   PV_ASSIGN_OR_RETURN(
-      auto record, call.vault.records.Update(
-                       call.decision.tenant(), c.collection, PathParam(call, 2),
-                       changes, call.decision.consent_purpose()));
+      auto record,
+      call.vault.records.Update(call.context, call.decision.tenant(),
+                                c.collection, PathParam(call, 2), changes,
+                                call.decision.consent_purpose()));
   // The reply shows what a read would: the write grant says nothing about
   // what the caller may see.
   auto read = call.decision.FieldsIfAny(Action::kRead, c.collection);
@@ -171,8 +174,8 @@ Result<Reply> DeleteRecord(Call& call) {
   call.NoteRecord(PathParam(call, 2));
   PV_ASSIGN_OR_RETURN(auto c, ForCollection(call, Action::kDelete));
   PV_RETURN_IF_ERROR(call.vault.records.Delete(
-      call.decision.tenant(), c.collection.name, PathParam(call, 2),
-      call.decision.consent_purpose()));
+      call.context, call.decision.tenant(), c.collection.name,
+      PathParam(call, 2), call.decision.consent_purpose()));
   return Reply{204, nullptr};
 }
 
@@ -199,9 +202,9 @@ Result<Reply> Search(Call& call) {
   PV_ASSIGN_OR_RETURN(auto value, JsonToFieldValue(field, value_json));
   // Under a consent-requiring purpose, only consenting principals' records.
   PV_ASSIGN_OR_RETURN(
-      auto records,
-      call.vault.records.Search(call.decision.tenant(), c.collection, field,
-                                value, limit, call.decision.consent_purpose()));
+      auto records, call.vault.records.Search(
+                        call.context, call.decision.tenant(), c.collection,
+                        field, value, limit, call.decision.consent_purpose()));
   json::array out;
   for (auto& r : records) {
     if (!call.decision.RequireInScope(r.principal).ok())
@@ -225,10 +228,10 @@ Result<Reply> Tokenize(Call& call) {
     if (!policy::PlainAllowed(grant, f) && collection.FindField(f))
       return Err(
           PermissionDenied("the policy does not allow tokenizing a field"));
-  PV_ASSIGN_OR_RETURN(
-      auto tokens,
-      call.vault.records.Tokenize(call.decision.tenant(), collection, record_id,
-                                  *fields, call.decision.consent_purpose()));
+  PV_ASSIGN_OR_RETURN(auto tokens,
+                      call.vault.records.Tokenize(
+                          call.context, call.decision.tenant(), collection,
+                          record_id, *fields, call.decision.consent_purpose()));
   json::object out;
   for (auto& [field, token] : tokens) out[field] = token;
   return Reply{200, json::object{{"tokens", std::move(out)}}};
@@ -256,11 +259,11 @@ Result<Reply> Detokenize(Call& call) {
     if (!policy::PlainAllowed(grant, target.field))
       return Err(
           PermissionDenied("the policy does not allow detokenizing a field"));
-    PV_ASSIGN_OR_RETURN(
-        auto record,
-        call.vault.records.Get(tenant, target.collection, target.record_id,
-                               std::vector<std::string>{target.field},
-                               call.decision.consent_purpose()));
+    PV_ASSIGN_OR_RETURN(auto record, call.vault.records.Get(
+                                         call.context, tenant,
+                                         target.collection, target.record_id,
+                                         std::vector<std::string>{target.field},
+                                         call.decision.consent_purpose()));
     if (record.fields.empty())
       return Err(NotFound("the tokenized value no longer exists"));
     values[token] = FieldValueJson(record.fields.front().second);
@@ -323,7 +326,7 @@ Result<PrincipalRead> ReadPrincipal(Call& call, Action action) {
   PV_ASSIGN_OR_RETURN(page.limit,
                       PageLimit(call, vault::RecordPage::kMaxLimit));
   PV_ASSIGN_OR_RETURN(read.view, call.vault.records.GetPrincipal(
-                                     tenant, PathParam(call, 1),
+                                     call.context, tenant, PathParam(call, 1),
                                      call.decision.consent_purpose(), page));
   return read;
 }
@@ -364,15 +367,16 @@ Result<Reply> RecordConsent(Call& call) {
   if (!granted) return Err(ValidationFailed("granted", "true or false"));
   PV_ASSIGN_OR_RETURN(auto method, OptionalString(body, "method"));
   PV_ASSIGN_OR_RETURN(auto evidence, OptionalString(body, "evidence"));
-  auto purpose = call.vault.tenants.GetPurpose(tenant.id, purpose_id);
+  auto purpose =
+      call.vault.tenants.GetPurpose(call.context, tenant.id, purpose_id);
   if (!purpose && purpose.error().code() == StatusCode::kNotFound)
     return Err(InvalidArgument("the purpose is not defined for this tenant",
                                "unknown_purpose"));
   if (!purpose) return Err(purpose.error());
   PV_ASSIGN_OR_RETURN(
-      auto event,
-      call.vault.consents.Record(tenant, PathParam(call, 1), *purpose, *granted,
-                                 method.value_or(""), evidence.value_or("")));
+      auto event, call.vault.consents.Record(
+                      call.context, tenant, PathParam(call, 1), *purpose,
+                      *granted, method.value_or(""), evidence.value_or("")));
   return Reply{201, ConsentEventJson(event)};
 }
 
@@ -385,8 +389,8 @@ Result<Reply> ListConsents(Call& call) {
   PV_ASSIGN_OR_RETURN(std::size_t limit,
                       PageLimit(call, vault::ConsentLedger::kMaxPage));
   PV_ASSIGN_OR_RETURN(
-      auto ledger,
-      call.vault.consents.Ledger(tenant, PathParam(call, 1), from, limit));
+      auto ledger, call.vault.consents.Ledger(call.context, tenant,
+                                              PathParam(call, 1), from, limit));
   // A tenant-app sees the purposes its consent_read rules name.
   auto readable = [&](std::string_view purpose) {
     return call.decision.AllowsConsentPurpose(Action::kConsentRead, purpose);
@@ -408,8 +412,8 @@ Result<Reply> ListConsents(Call& call) {
 Result<Reply> ExportPrincipal(Call& call) {
   PV_ASSIGN_OR_RETURN(auto read, ReadPrincipal(call, Action::kExport));
   json::array history;
-  auto ledger =
-      call.vault.consents.Ledger(call.decision.tenant(), read.view.principal);
+  auto ledger = call.vault.consents.Ledger(call.context, call.decision.tenant(),
+                                           read.view.principal);
   // kNotFound: placed, but nothing written yet, so no ledger either.
   if (!ledger && ledger.error().code() != StatusCode::kNotFound)
     return Err(ledger.error());
@@ -454,9 +458,10 @@ Result<Reply> ErasePrincipal(Call& call) {
     PV_RETURN_IF_ERROR(
         internal::ToStatus(call.decision.Fields(Action::kDelete, c)));
   PV_RETURN_IF_ERROR(RequireConsent(call, PathParam(call, 1)));
-  PV_ASSIGN_OR_RETURN(auto certificate,
-                      call.vault.erasures.Erase(tenant, PathParam(call, 1),
-                                                call.audit.signer()));
+  PV_ASSIGN_OR_RETURN(
+      auto certificate,
+      call.vault.erasures.Erase(call.context, tenant, PathParam(call, 1),
+                                call.audit.signer()));
   return Reply{200,
                json::object{{"certificate", CertificateJson(certificate)}}};
 }
@@ -477,9 +482,9 @@ Result<Reply> RelocatePrincipal(Call& call) {
   PV_ASSIGN_OR_RETURN(auto region, RequiredString(body, "region"));
   std::string_view principal = PathParam(call, 1);
   PV_RETURN_IF_ERROR(NoteRequestedPrincipal(call));
-  PV_ASSIGN_OR_RETURN(auto placed,
-                      call.vault.relocations.Relocate(call.decision.tenant(),
-                                                      principal, region));
+  PV_ASSIGN_OR_RETURN(auto placed, call.vault.relocations.Relocate(
+                                       call.context, call.decision.tenant(),
+                                       principal, region));
   return Reply{200, json::object{{"principal", principal}, {"region", placed}}};
 }
 

@@ -63,16 +63,16 @@ Result<Reply> CreateRequest(Call& call) {
   }
   PV_ASSIGN_OR_RETURN(
       auto request,
-      call.vault.lockbox.Create(tenant, call.identity, std::move(reason),
-                                std::move(scope), duration));
+      call.vault.lockbox.Create(call.context, tenant, call.identity,
+                                std::move(reason), std::move(scope), duration));
   return Reply{201, LockboxJson(request, call.vault.clock->Now())};
 }
 
 Result<Reply> Decide(Call& call, bool approve) {
   PV_ASSIGN_OR_RETURN(
       auto request,
-      call.vault.lockbox.Decide(call.decision.tenant(), PathParam(call, 1),
-                                call.identity, approve));
+      call.vault.lockbox.Decide(call.context, call.decision.tenant(),
+                                PathParam(call, 1), call.identity, approve));
   return Reply{200, LockboxJson(request, call.vault.clock->Now())};
 }
 
@@ -94,9 +94,9 @@ Result<Reply> ListRequests(Call& call) {
 }
 
 Result<Reply> GetRequest(Call& call) {
-  PV_ASSIGN_OR_RETURN(
-      auto request,
-      call.vault.lockbox.Get(call.decision.tenant().id, PathParam(call, 1)));
+  PV_ASSIGN_OR_RETURN(auto request, call.vault.lockbox.Get(
+                                        call.context, call.decision.tenant().id,
+                                        PathParam(call, 1)));
   if (!Visible(call, request)) return Err(NotFound("no such lockbox request"));
   return Reply{200, LockboxJson(request, call.vault.clock->Now())};
 }

@@ -8,16 +8,6 @@ namespace piivault::audit {
 namespace json = boost::json;
 
 namespace {
-thread_local Event* current_event = nullptr;
-}  // namespace
-
-EventScope::EventScope(Event* event) : outer_(current_event) {
-  current_event = event;
-}
-EventScope::~EventScope() { current_event = outer_; }
-Event* EventScope::Current() { return current_event; }
-
-namespace {
 
 // Appends `value` unless it repeats the last one (a record is often noted
 // twice in a row: when opened, and by the read that opened it).

@@ -53,21 +53,6 @@ struct Event {
   bool operator==(const Event&) const = default;
 };
 
-// The event of the request running on this thread, for the services to fill
-// in what only they learn (record id, principal pseudonym, region, fields)
-// before the event is written. Current() is nullptr outside a scope.
-class EventScope {
- public:
-  explicit EventScope(Event* event);
-  ~EventScope();
-  EventScope(const EventScope&) = delete;
-  EventScope& operator=(const EventScope&) = delete;
-  static Event* Current();
-
- private:
-  Event* outer_;
-};
-
 // The entry: compact JSON with the members in a fixed order, so the same
 // event always gives the same bytes. `at` has microsecond precision.
 std::string EncodeEntry(const Event& event);

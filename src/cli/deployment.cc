@@ -116,9 +116,11 @@ Result<std::string> InitDeployment(const std::string& dir) {
   }
 
   PV_ASSIGN_OR_RETURN(auto deployment, OpenDeployment(std::move(config)));
-  PV_ASSIGN_OR_RETURN(auto issued, deployment->vault->identities.Create(
-                                       "initial operator admin",
-                                       vault::Role::kOperatorAdmin, ""));
+  // On no request's behalf: the deployment is being initialized.
+  PV_ASSIGN_OR_RETURN(auto issued,
+                      deployment->vault->identities.Create(
+                          vault::RequestContext(), "initial operator admin",
+                          vault::Role::kOperatorAdmin, ""));
   PV_RETURN_IF_ERROR(
       WriteNewFile((fs::path(deployment->config.dir) / "admin.key").string(),
                    issued.api_key + "\n", 0600));

@@ -175,7 +175,8 @@ bool Decision::AllowsConsentPurpose(Action action,
   return !policy_ || policy_->Allows(action, purpose);
 }
 
-Result<Decision> AccessDecider::Decide(const Caller& caller, Operation op,
+Result<Decision> AccessDecider::Decide(const vault::RequestContext& context,
+                                       const Caller& caller, Operation op,
                                        const Target& target) const {
   const Row& row = RowOf(op);
   const vault::Identity& who = caller.identity;
@@ -193,7 +194,7 @@ Result<Decision> AccessDecider::Decide(const Caller& caller, Operation op,
 
   Decision d;
   if (row.spec.on_tenant) {
-    PV_ASSIGN_OR_RETURN(d.tenant_, vault_->tenants.Get(tenant));
+    PV_ASSIGN_OR_RETURN(d.tenant_, vault_->tenants.Get(context, tenant));
     if (row.spec.writes && d.tenant_->state != vault::TenantState::kActive)
       return Err(
           PermissionDenied("the tenant is not active", "tenant_not_active"));
@@ -207,11 +208,13 @@ Result<Decision> AccessDecider::Decide(const Caller& caller, Operation op,
   if (row.plane == Plane::kConsent && d.policy_ &&
       !d.policy_->AllowsAnyPurpose(row.action))
     return Err(PermissionDenied("no policy rule allows this request"));
-  if (row.plane == Plane::kData) return DecideData(caller, op, std::move(d));
+  if (row.plane == Plane::kData)
+    return DecideData(context, caller, op, std::move(d));
   return d;
 }
 
-Result<Decision> AccessDecider::DecideData(const Caller& caller, Operation op,
+Result<Decision> AccessDecider::DecideData(const vault::RequestContext& context,
+                                           const Caller& caller, Operation op,
                                            Decision d) const {
   const Row& row = RowOf(op);
   const vault::Identity& who = caller.identity;
@@ -221,13 +224,14 @@ Result<Decision> AccessDecider::DecideData(const Caller& caller, Operation op,
   if (vault::IsOperatorRole(who.role)) {
     if (!row.lockbox)
       return Err(PermissionDenied("a lockbox allows reading only"));
-    PV_ASSIGN_OR_RETURN(d.lockbox_,
-                        vault_->lockbox.Active(tenant, caller.lockbox, who.id));
+    PV_ASSIGN_OR_RETURN(
+        d.lockbox_,
+        vault_->lockbox.Active(context, tenant, caller.lockbox, who.id));
   }
   if (caller.purpose.empty())
     return Err(InvalidArgument("the X-Purpose header is required",
                                "purpose_required"));
-  auto purpose = vault_->tenants.GetPurpose(tenant, caller.purpose);
+  auto purpose = vault_->tenants.GetPurpose(context, tenant, caller.purpose);
   if (!purpose && purpose.error().code() == StatusCode::kNotFound)
     return Err(InvalidArgument("the purpose is not defined for this tenant",
                                "unknown_purpose"));

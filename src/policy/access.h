@@ -173,11 +173,14 @@ class AccessDecider {
   // permission_denied (role, tenant, policy, lockbox), not_found (no such
   // tenant), tenant_not_active (writes), purpose_required / unknown_purpose
   // (data plane).
-  Result<Decision> Decide(const Caller& caller, Operation op,
+  // Reads what it needs (tenant, purpose, lockbox) within `context`.
+  Result<Decision> Decide(const vault::RequestContext& context,
+                          const Caller& caller, Operation op,
                           const Target& target) const;
 
  private:
-  Result<Decision> DecideData(const Caller& caller, Operation op,
+  Result<Decision> DecideData(const vault::RequestContext& context,
+                              const Caller& caller, Operation op,
                               Decision d) const;
   vault::Vault* vault_;
   PolicyCache* policies_;

@@ -33,8 +33,15 @@ struct KeyValue {
 // Counters are a key space of their own: Get/Scan never see them and
 // SumCounters sees only them. Adds commute, so their order does not matter;
 // callers spread a hot counter over several keys ("shards") and sum them.
+class WriteAhead;  // storage/write_hook.h
+
 class WriteBatch {
  public:
+  WriteBatch() = default;
+  // A batch of a request, whose write-ahead (if any) a HookedBackend runs
+  // before applying it.
+  explicit WriteBatch(WriteAhead* write_ahead) : write_ahead_(write_ahead) {}
+
   struct Op {
     enum class Kind { kPut, kDelete, kAdd };
     Kind kind;
@@ -76,8 +83,10 @@ class WriteBatch {
   const std::vector<Op>& ops() const { return ops_; }
   const std::vector<Condition>& conditions() const { return conditions_; }
   bool empty() const { return ops_.empty() && conditions_.empty(); }
+  WriteAhead* write_ahead() const { return write_ahead_; }
 
  private:
+  WriteAhead* write_ahead_ = nullptr;
   std::vector<Op> ops_;
   std::vector<Condition> conditions_;
 };

@@ -1,23 +1,12 @@
 #include "storage/write_hook.h"
 
 namespace piivault::storage {
-namespace {
-thread_local BeforeFirstWrite* current = nullptr;
-}  // namespace
 
-BeforeFirstWrite::BeforeFirstWrite(std::function<Status()> action)
-    : action_(std::move(action)), outer_(current) {
-  current = this;
-}
-
-BeforeFirstWrite::~BeforeFirstWrite() { current = outer_; }
-
-Status BeforeFirstWrite::RunPending() {
-  BeforeFirstWrite* scope = current;
-  if (scope == nullptr || scope->fired_) return Status::Ok();
-  // Disarm first: the action's own writes (the audit append) must pass.
-  scope->fired_ = true;
-  return scope->action_();
+Status WriteAhead::Run() {
+  // A failure is kept, so that no later batch of the request slips through
+  // unaudited after the first one was refused.
+  if (!result_) result_ = action_();
+  return *result_;
 }
 
 }  // namespace piivault::storage

@@ -1,48 +1,50 @@
-// Write-ahead hooks: an action that must succeed before anything changes.
+// Write-ahead: an action that must succeed before a request changes anything.
 //
-// While a BeforeFirstWrite scope lives on a thread, the first Write() that
-// thread sends to any HookedBackend first runs the scope's action (once); if
-// the action fails, that write fails with its status and nothing is written.
-// The audit log uses it to make a request's event durable before the change
-// the event records, so a change is never made unaudited.
+// The batches a request builds name its WriteAhead (WriteBatch(write_ahead));
+// a HookedBackend runs it, once, before it applies the first of them; if the
+// action fails, that batch and every later one of the request fail with its
+// status and nothing is written. The audit log uses it to make a request's
+// event durable before the change the event records, so a change is never
+// made unaudited.
 //
-// Thread safety: scopes are per thread; HookedBackend is as thread-safe as
-// the backend it wraps.
+// Thread safety: a WriteAhead belongs to one request and is not thread-safe;
+// HookedBackend is as thread-safe as the backend it wraps.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "storage/forwarding_backend.h"
 
 namespace piivault::storage {
 
-class BeforeFirstWrite {
+class WriteAhead {
  public:
-  explicit BeforeFirstWrite(std::function<Status()> action);
-  ~BeforeFirstWrite();
-  BeforeFirstWrite(const BeforeFirstWrite&) = delete;
-  BeforeFirstWrite& operator=(const BeforeFirstWrite&) = delete;
+  explicit WriteAhead(std::function<Status()> action)
+      : action_(std::move(action)) {}
+  WriteAhead(const WriteAhead&) = delete;
+  WriteAhead& operator=(const WriteAhead&) = delete;
 
-  // Runs and disarms this thread's pending action, if any.
-  static Status RunPending();
-  bool fired() const { return fired_; }
+  // The action's status: it runs on the first call only.
+  Status Run();
+  bool fired() const { return result_.has_value(); }
 
  private:
   std::function<Status()> action_;
-  bool fired_ = false;
-  BeforeFirstWrite* outer_;
+  std::optional<Status> result_;
 };
 
-// Owns the backend it wraps and runs the thread's pending action before
-// every write.
+// Owns the backend it wraps and runs each batch's write-ahead before
+// applying it.
 class HookedBackend final : public ForwardingBackend {
  public:
   explicit HookedBackend(std::unique_ptr<Backend> inner)
       : ForwardingBackend(inner.get()), inner_(std::move(inner)) {}
 
   Status Write(const WriteBatch& batch) override {
-    PV_RETURN_IF_ERROR(BeforeFirstWrite::RunPending());
+    if (WriteAhead* write_ahead = batch.write_ahead())
+      PV_RETURN_IF_ERROR(write_ahead->Run());
     return ForwardingBackend::Write(batch);
   }
 

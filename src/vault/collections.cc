@@ -28,8 +28,8 @@ Status ValidateFields(const std::vector<FieldSpec>& fields) {
 }  // namespace
 
 Result<CollectionService::PutResult> CollectionService::Put(
-    std::string_view tenant, std::string name, std::vector<FieldSpec> fields,
-    std::string retention) {
+    const RequestContext& context, std::string_view tenant, std::string name,
+    std::vector<FieldSpec> fields, std::string retention) {
   PV_RETURN_IF_ERROR(ValidateName("collection name", name));
   PV_RETURN_IF_ERROR(ValidateFields(fields));
   if (!retention.empty()) {
@@ -47,7 +47,7 @@ Result<CollectionService::PutResult> CollectionService::Put(
                           .retention = retention,
                           .created_at = now,
                           .updated_at = now};
-    storage::WriteBatch batch;
+    storage::WriteBatch batch = context.Batch();
     if (raw) {
       PV_ASSIGN_OR_RETURN(auto doc, control_->Decode(key, *raw));
       PV_ASSIGN_OR_RETURN(auto existing, CollectionFromJson(doc));
@@ -67,7 +67,7 @@ Result<CollectionService::PutResult> CollectionService::Put(
       batch.RequireAbsent(key);
     }
     control_->Put(batch, key, ToJson(collection));
-    Status written = control_->Write(batch);
+    Status written = control_->Write(context, batch);
     if (written.code() == StatusCode::kAborted) continue;
     PV_RETURN_IF_ERROR(written);
     return PutResult{std::move(collection), !raw.has_value()};
@@ -75,11 +75,13 @@ Result<CollectionService::PutResult> CollectionService::Put(
   return Err(Aborted("the collection changed concurrently; retry"));
 }
 
-Result<Collection> CollectionService::Get(std::string_view tenant,
+Result<Collection> CollectionService::Get(const RequestContext& context,
+                                          std::string_view tenant,
                                           std::string_view name) {
   if (!ValidateName("collection name", name).ok())
     return Err(NotFound("no such collection"));
-  PV_ASSIGN_OR_RETURN(auto doc, control_->Get(keys::Collection(tenant, name)));
+  PV_ASSIGN_OR_RETURN(auto doc,
+                      control_->Get(context, keys::Collection(tenant, name)));
   if (!doc) return Err(NotFound("no such collection"));
   return CollectionFromJson(*doc);
 }

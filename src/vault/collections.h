@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "vault/control_store.h"
 #include "vault/model.h"
+#include "vault/request_context.h"
 
 namespace piivault::vault {
 
@@ -25,9 +26,11 @@ class CollectionService {
   // `required` may change, but an existing field keeps its type and its
   // searchable flag and is never dropped (records already hold it, encrypted
   // and indexed under those rules) — such changes are kFailedPrecondition.
-  Result<PutResult> Put(std::string_view tenant, std::string name,
-                        std::vector<FieldSpec> fields, std::string retention);
-  Result<Collection> Get(std::string_view tenant, std::string_view name);
+  Result<PutResult> Put(const RequestContext& context, std::string_view tenant,
+                        std::string name, std::vector<FieldSpec> fields,
+                        std::string retention);
+  Result<Collection> Get(const RequestContext& context, std::string_view tenant,
+                         std::string_view name);
   Result<std::vector<Collection>> List(std::string_view tenant);
 
  private:

@@ -74,7 +74,8 @@ Result<StoredState> ReadState(const Tenant& tenant,
 
 }  // namespace
 
-Result<ConsentEvent> ConsentService::Record(const Tenant& tenant,
+Result<ConsentEvent> ConsentService::Record(const RequestContext& context,
+                                            const Tenant& tenant,
                                             std::string_view principal,
                                             const Purpose& purpose,
                                             bool granted, std::string method,
@@ -85,8 +86,8 @@ Result<ConsentEvent> ConsentService::Record(const Tenant& tenant,
   return RetryOnConflict(
       "the consents",
       [&]() -> Result<ConsentEvent> {
-        PV_ASSIGN_OR_RETURN(auto home,
-                            records_->OpenPrincipal(tenant, principal, true));
+        PV_ASSIGN_OR_RETURN(auto home, records_->OpenPrincipal(
+                                           context, tenant, principal, true));
         PV_ASSIGN_OR_RETURN(auto stored, ReadState(tenant, home));
         ConsentEvent event{stored.state.events, purpose.id, granted,
                            clock_->Now(),       method,     evidence};
@@ -104,7 +105,7 @@ Result<ConsentEvent> ConsentService::Record(const Tenant& tenant,
         stored.entry.consents = next.Seal(home.key, tenant.id, home.pseudonym);
 
         std::string pkey = keys::PrincipalKey(tenant.id, home.pseudonym);
-        storage::WriteBatch batch;
+        storage::WriteBatch batch = context.Batch();
         // The active key entry as read: a concurrent consent change or a
         // relocation (which freezes it) aborts us.
         batch.RequireValue(pkey, home.key_entry);
@@ -117,19 +118,21 @@ Result<ConsentEvent> ConsentService::Record(const Tenant& tenant,
       kMaxAttempts);
 }
 
-Result<Consents> ConsentService::Current(const Tenant& tenant,
+Result<Consents> ConsentService::Current(const RequestContext& context,
+                                         const Tenant& tenant,
                                          std::string_view principal) {
-  PV_ASSIGN_OR_RETURN(auto home,
-                      records_->OpenPrincipal(tenant, principal, false));
+  PV_ASSIGN_OR_RETURN(
+      auto home, records_->OpenPrincipal(context, tenant, principal, false));
   PV_ASSIGN_OR_RETURN(auto stored, ReadState(tenant, home));
   return stored.state.current;
 }
 
-Result<ConsentLedger> ConsentService::Ledger(const Tenant& tenant,
+Result<ConsentLedger> ConsentService::Ledger(const RequestContext& context,
+                                             const Tenant& tenant,
                                              std::string_view principal,
                                              uint64_t from, std::size_t limit) {
-  PV_ASSIGN_OR_RETURN(auto home,
-                      records_->OpenPrincipal(tenant, principal, false));
+  PV_ASSIGN_OR_RETURN(
+      auto home, records_->OpenPrincipal(context, tenant, principal, false));
   PV_ASSIGN_OR_RETURN(auto stored, ReadState(tenant, home));
   std::string prefix = keys::ConsentEventPrefix(tenant.id, home.pseudonym);
   // A page: the events [from, from + count) the state says exist.

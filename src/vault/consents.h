@@ -24,6 +24,7 @@
 #include "vault/consent_state.h"
 #include "vault/model.h"
 #include "vault/records.h"
+#include "vault/request_context.h"
 
 namespace piivault::vault {
 
@@ -55,20 +56,23 @@ class ConsentService {
   // unknown principal, validation_failed for a method or evidence that is
   // not free text (ValidateFreeText) of at most 64 and 1024 characters,
   // kAborted while the principal is being relocated.
-  Result<ConsentEvent> Record(const Tenant& tenant, std::string_view principal,
+  Result<ConsentEvent> Record(const RequestContext& context,
+                              const Tenant& tenant, std::string_view principal,
                               const Purpose& purpose, bool granted,
                               std::string method, std::string evidence);
 
   // The current consents and the events from seq `from` on, at most
   // `limit` (clamped to 1..ConsentLedger::kMaxPage).
-  Result<ConsentLedger> Ledger(const Tenant& tenant, std::string_view principal,
+  Result<ConsentLedger> Ledger(const RequestContext& context,
+                               const Tenant& tenant, std::string_view principal,
                                uint64_t from = 0,
                                std::size_t limit = ConsentLedger::kMaxPage);
 
   // The principal's current consents. kNotFound for an unknown principal.
   // (Record reads check a consent themselves: RecordService's
   // consent_purpose.)
-  Result<Consents> Current(const Tenant& tenant, std::string_view principal);
+  Result<Consents> Current(const RequestContext& context, const Tenant& tenant,
+                           std::string_view principal);
 
  private:
   RecordService* records_;

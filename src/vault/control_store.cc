@@ -12,22 +12,11 @@ constexpr std::size_t kMaxCachedDocuments = 100000;
 
 }  // namespace
 
-ControlStore::RequestScope*& ControlStore::CurrentScope() {
-  thread_local RequestScope* scope = nullptr;
-  return scope;
+ControlEpoch ControlStore::ReadEpoch() {
+  auto epoch = backend_->Get(kEpochKey);
+  if (!epoch) return {};
+  return {epoch->value_or(""), true};
 }
-
-ControlStore::RequestScope::RequestScope(ControlStore& store)
-    : outer_(CurrentScope()) {
-  auto epoch = store.backend_->Get(kEpochKey);
-  if (epoch) {
-    epoch_ = epoch->value_or("");
-    valid_ = true;
-  }
-  CurrentScope() = this;
-}
-
-ControlStore::RequestScope::~RequestScope() { CurrentScope() = outer_; }
 
 bool ControlStore::Cacheable(std::string_view key) {
   return key.starts_with("identity/") || key.starts_with("tenant/") ||
@@ -45,14 +34,14 @@ Result<boost::json::value> ControlStore::Decode(std::string_view key,
 }
 
 Result<std::optional<boost::json::value>> ControlStore::Get(
-    std::string_view key) {
-  RequestScope* scope = CurrentScope();
-  bool cacheable = scope && scope->valid_ && Cacheable(key);
+    const RequestContext& context, std::string_view key) {
+  const ControlEpoch* epoch = context.control_epoch();
+  bool cacheable = epoch && epoch->valid && Cacheable(key);
   std::string name(key);
   if (cacheable) {
     std::shared_lock lock(cache_mu_);
     auto it = cache_.find(name);
-    if (it != cache_.end() && it->second.epoch == scope->epoch_)
+    if (it != cache_.end() && it->second.epoch == epoch->value)
       return std::optional<boost::json::value>(*it->second.doc);
   }
   PV_ASSIGN_OR_RETURN(auto raw, backend_->Get(key));
@@ -64,17 +53,18 @@ Result<std::optional<boost::json::value>> ControlStore::Get(
     auto shared = std::make_shared<const boost::json::value>(doc);
     std::unique_lock lock(cache_mu_);
     if (cache_.size() >= kMaxCachedDocuments) cache_.clear();
-    cache_[std::move(name)] = CachedDocument{scope->epoch_, std::move(shared)};
+    cache_[std::move(name)] = CachedDocument{epoch->value, std::move(shared)};
   }
   return std::optional<boost::json::value>(std::move(doc));
 }
 
-Status ControlStore::Write(const storage::WriteBatch& batch) {
+Status ControlStore::Write(const RequestContext& context,
+                           const storage::WriteBatch& batch) {
   PV_RETURN_IF_ERROR(backend_->Write(batch));
   // This request changed cached documents: stop trusting its epoch.
-  if (RequestScope* scope = CurrentScope()) {
+  if (ControlEpoch* epoch = context.control_epoch()) {
     for (auto& op : batch.ops())
-      if (op.key == kEpochKey) scope->valid_ = false;
+      if (op.key == kEpochKey) epoch->valid = false;
   }
   return Status::Ok();
 }

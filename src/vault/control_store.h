@@ -13,6 +13,7 @@
 
 #include "crypto/keyring.h"
 #include "storage/backend.h"
+#include "vault/request_context.h"
 
 namespace piivault::vault {
 
@@ -22,23 +23,14 @@ class ControlStore {
   ControlStore(storage::Backend* backend, crypto::Keyring* keyring)
       : backend_(backend), keyring_(keyring) {}
 
-  // Reads the control epoch once; until destroyed, Get() on this thread may
-  // answer cached documents written no later than that epoch.
-  class RequestScope {
-   public:
-    explicit RequestScope(ControlStore& store);
-    ~RequestScope();
-    RequestScope(const RequestScope&) = delete;
-    RequestScope& operator=(const RequestScope&) = delete;
+  // The epoch a request's reads may be cached at, read now (invalid if it
+  // cannot be read: then nothing is cached).
+  ControlEpoch ReadEpoch();
 
-   private:
-    friend class ControlStore;
-    std::string epoch_;
-    bool valid_ = false;  // false: epoch unknown or changed here; no caching
-    RequestScope* outer_;
-  };
-
-  Result<std::optional<boost::json::value>> Get(std::string_view key);
+  // The document at `key`. Identities, tenants, purposes and collections
+  // may come from a cache, when written no later than `ctx`'s epoch.
+  Result<std::optional<boost::json::value>> Get(const RequestContext& ctx,
+                                                std::string_view key);
   // Documents under `prefix`, ascending by key.
   Result<std::vector<std::pair<std::string, boost::json::value>>> Scan(
       std::string_view prefix, std::size_t limit);
@@ -46,7 +38,9 @@ class ControlStore {
   Result<std::optional<std::string>> GetRaw(std::string_view key);
   void Put(storage::WriteBatch& batch, std::string key,
            const boost::json::value& doc) const;
-  Status Write(const storage::WriteBatch& batch);
+  // Applies `batch`; if it changes cached documents, `ctx` stops trusting
+  // its epoch (so the request reads its own writes).
+  Status Write(const RequestContext& ctx, const storage::WriteBatch& batch);
 
   // For operations kept under `prefix` until they finish (relocations,
   // erasures): calls `finish(key, doc)` for each. Returns how many finished;
@@ -69,7 +63,6 @@ class ControlStore {
     std::shared_ptr<const boost::json::value> doc;
   };
   static bool Cacheable(std::string_view key);
-  static RequestScope*& CurrentScope();
 
   storage::Backend* backend_;
   crypto::Keyring* keyring_;

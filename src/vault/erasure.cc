@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
-#include "audit/event.h"
 #include "base/crash_point.h"
 #include "base/encoding.h"
 #include "crypto/random.h"
@@ -99,7 +98,8 @@ bool ErasureCertificate::Verify(std::string_view public_key) const {
   return crypto::Ed25519Verify(public_key, SignedBytes(), signature);
 }
 
-Status ErasureService::Freeze(storage::Backend& backend, const Intent& intent) {
+Status ErasureService::Freeze(const RequestContext& context,
+                              storage::Backend& backend, const Intent& intent) {
   std::string pkey = keys::PrincipalKey(intent.tenant, intent.pseudonym);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     PV_ASSIGN_OR_RETURN(auto raw, backend.Get(pkey));
@@ -108,7 +108,7 @@ Status ErasureService::Freeze(storage::Backend& backend, const Intent& intent) {
     if (state.phase == PrincipalKeyState::Phase::kErasing) return Status::Ok();
     if (!state.active()) return Inconsistent();
     state.phase = PrincipalKeyState::Phase::kErasing;
-    storage::WriteBatch batch;
+    storage::WriteBatch batch = context.Batch();
     batch.RequireValue(pkey, *raw);
     batch.Put(pkey, state.Encode());
     Status written = backend.Write(batch);
@@ -119,21 +119,22 @@ Status ErasureService::Freeze(storage::Backend& backend, const Intent& intent) {
 }
 
 Result<ErasureCertificate> ErasureService::Drive(
-    Intent intent, const crypto::Ed25519Key& signer) {
+    const RequestContext& context, Intent intent,
+    const crypto::Ed25519Key& signer) {
   storage::Backend* backend = router_->region(intent.region);
   if (!backend)
     return Err(FailedPrecondition("the principal's region is not configured"));
   const std::string intent_key = keys::Erasure(intent.tenant, intent.pseudonym);
-  PV_RETURN_IF_ERROR(Freeze(*backend, intent));
+  PV_RETURN_IF_ERROR(Freeze(context, *backend, intent));
   CrashPoint("erase.frozen");
   if (!intent.records) {
     PV_ASSIGN_OR_RETURN(auto rows, CollectPrincipalRows(*backend, intent.tenant,
                                                         intent.pseudonym));
     intent.records = rows.records;
-    storage::WriteBatch batch;
+    storage::WriteBatch batch = context.Batch();
     batch.RequireValue(intent_key, intent.raw);
     control_->Put(batch, intent_key, IntentJson(intent));
-    PV_RETURN_IF_ERROR(control_->Write(batch));
+    PV_RETURN_IF_ERROR(control_->Write(context, batch));
     PV_ASSIGN_OR_RETURN(auto raw, control_->GetRaw(intent_key));
     if (!raw) return Err(Inconsistent());
     intent.raw = std::move(*raw);
@@ -143,7 +144,7 @@ Result<ErasureCertificate> ErasureService::Drive(
   // that read the directory before the erasure cannot place a new key here
   // (RecordService checks the directory again when it meets one).
   PV_RETURN_IF_ERROR(
-      PurgePrincipalRows(*backend, intent.tenant, intent.pseudonym,
+      PurgePrincipalRows(context, *backend, intent.tenant, intent.pseudonym,
                          PrincipalKeyState::Tombstone().Encode()));
   CrashPoint("erase.purged");
 
@@ -155,7 +156,7 @@ Result<ErasureCertificate> ErasureService::Drive(
   cert.completed_at = std::chrono::floor<std::chrono::seconds>(clock_->Now());
   cert.key_id = signer.key_id();
   cert.signature = signer.Sign(cert.SignedBytes());
-  storage::WriteBatch batch;
+  storage::WriteBatch batch = context.Batch();
   batch.RequireValue(intent_key, intent.raw);
   batch.Delete(intent_key);
   PV_ASSIGN_OR_RETURN(
@@ -170,29 +171,28 @@ Result<ErasureCertificate> ErasureService::Drive(
   std::string cert_key = keys::Certificate(intent.tenant, cert.id);
   batch.RequireAbsent(cert_key);
   control_->Put(batch, cert_key, CertificateJson(cert));
-  PV_RETURN_IF_ERROR(control_->Write(batch));
+  PV_RETURN_IF_ERROR(control_->Write(context, batch));
   return cert;
 }
 
 Result<ErasureCertificate> ErasureService::Erase(
-    const Tenant& tenant, std::string_view principal,
-    const crypto::Ed25519Key& signer) {
+    const RequestContext& context, const Tenant& tenant,
+    std::string_view principal, const crypto::Ed25519Key& signer) {
   PV_RETURN_IF_ERROR(ValidatePrincipalId(principal));
   PV_ASSIGN_OR_RETURN(std::string pseudonym,
                       records_->Pseudonym(tenant, principal));
   const std::string intent_key = keys::Erasure(tenant.id, pseudonym);
   const std::string relocation_key = keys::Relocation(tenant.id, pseudonym);
   const std::string dir_key = keys::PrincipalDirectory(tenant.id, pseudonym);
-  audit::Event* event = audit::EventScope::Current();
-  if (event) event->NotePrincipal(pseudonym);
+  context.NotePrincipal(pseudonym);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     // Finish an earlier erasure of this principal first.
     PV_ASSIGN_OR_RETURN(auto pending, control_->GetRaw(intent_key));
     if (pending) {
       PV_ASSIGN_OR_RETURN(auto doc, control_->Decode(intent_key, *pending));
       PV_ASSIGN_OR_RETURN(auto intent, IntentFromJson(doc, *pending));
-      if (event) event->region = intent.region;
-      return Drive(std::move(intent), signer);
+      context.NoteRegion(intent.region);
+      return Drive(context, std::move(intent), signer);
     }
     PV_ASSIGN_OR_RETURN(auto relocating, control_->GetRaw(relocation_key));
     if (relocating)
@@ -200,7 +200,7 @@ Result<ErasureCertificate> ErasureService::Erase(
     PV_ASSIGN_OR_RETURN(auto home,
                         ReadPlacement(*control_, tenant.id, pseudonym));
     if (!home) return Err(NotFound("no such principal"));
-    if (event) event->region = home->placement.region;
+    context.NoteRegion(home->placement.region);
     Intent intent{crypto::RandomId("cert_"),
                   tenant.id,
                   pseudonym,
@@ -208,7 +208,7 @@ Result<ErasureCertificate> ErasureService::Erase(
                   clock_->Now(),
                   std::nullopt,
                   ""};
-    storage::WriteBatch batch;
+    storage::WriteBatch batch = context.Batch();
     batch.RequireAbsent(intent_key);
     batch.RequireAbsent(relocation_key);
     // Marked erasing, so no create places anything more; this also changes
@@ -219,14 +219,14 @@ Result<ErasureCertificate> ErasureService::Erase(
     erasing.erasing = true;
     control_->Put(batch, dir_key, ToJson(erasing));
     control_->Put(batch, intent_key, IntentJson(intent));
-    Status written = control_->Write(batch);
+    Status written = control_->Write(context, batch);
     if (written.code() == StatusCode::kAborted) continue;  // raced; re-read
     PV_RETURN_IF_ERROR(written);
     CrashPoint("erase.started");
     PV_ASSIGN_OR_RETURN(auto raw, control_->GetRaw(intent_key));
     if (!raw) return Err(Inconsistent());
     intent.raw = std::move(*raw);
-    return Drive(std::move(intent), signer);
+    return Drive(context, std::move(intent), signer);
   }
   return Err(Aborted("the principal changed concurrently; retry"));
 }
@@ -248,13 +248,14 @@ Result<std::vector<ErasureCertificate>> ErasureService::Certificates(
 
 Result<int> ErasureService::ResumeInterrupted(
     const crypto::Ed25519Key& signer) {
+  const RequestContext context;  // on no request's behalf: recovery
   return control_->FinishEach(
       keys::ErasurePrefix(),
       [&](const std::string& key, const json::value& doc) -> Status {
         PV_ASSIGN_OR_RETURN(auto raw, control_->GetRaw(key));
         if (!raw) return Status::Ok();  // finished meanwhile
         PV_ASSIGN_OR_RETURN(auto intent, IntentFromJson(doc, *raw));
-        auto cert = Drive(std::move(intent), signer);
+        auto cert = Drive(context, std::move(intent), signer);
         return cert ? Status::Ok() : cert.error();
       });
 }

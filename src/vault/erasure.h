@@ -35,6 +35,7 @@
 #include "vault/control_store.h"
 #include "vault/model.h"
 #include "vault/records.h"
+#include "vault/request_context.h"
 
 namespace piivault::vault {
 
@@ -70,7 +71,8 @@ class ErasureService {
   // kUnavailable when its region cannot be reached (the erasure then
   // finishes on a retry or at the next start; until then the principal is
   // readable, not writable).
-  Result<ErasureCertificate> Erase(const Tenant& tenant,
+  Result<ErasureCertificate> Erase(const RequestContext& context,
+                                   const Tenant& tenant,
                                    std::string_view principal,
                                    const crypto::Ed25519Key& signer);
 
@@ -86,9 +88,10 @@ class ErasureService {
   static boost::json::value IntentJson(const Intent& intent);
   static Result<Intent> IntentFromJson(const boost::json::value& doc,
                                        std::string raw);
-  Result<ErasureCertificate> Drive(Intent intent,
+  Result<ErasureCertificate> Drive(const RequestContext& context, Intent intent,
                                    const crypto::Ed25519Key& signer);
-  Status Freeze(storage::Backend& backend, const Intent& intent);
+  Status Freeze(const RequestContext& context, storage::Backend& backend,
+                const Intent& intent);
 
   storage::RegionRouter* router_;
   ControlStore* control_;

@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "vault/control_store.h"
 #include "vault/model.h"
+#include "vault/request_context.h"
 
 namespace piivault::vault {
 
@@ -30,36 +31,45 @@ class IdentityService {
   // names an existing tenant (checked by the caller). validation_failed
   // ("name") unless `name` is free text of 1 to 256 characters
   // (ValidateFreeText).
-  Result<IssuedIdentity> Create(std::string name, Role role, std::string tenant,
+  Result<IssuedIdentity> Create(const RequestContext& context, std::string name,
+                                Role role, std::string tenant,
                                 boost::json::value policy = nullptr);
   // The operator's bootstrap: a tenant-admin of `tenant` only while the
   // tenant has no active tenant-admin (decided atomically with every
   // tenant-admin created or deactivated meanwhile); kPermissionDenied
   // otherwise.
-  Result<IssuedIdentity> CreateFirstAdmin(std::string name, std::string tenant);
+  Result<IssuedIdentity> CreateFirstAdmin(const RequestContext& context,
+                                          std::string name, std::string tenant);
 
   // A new API key for the active identity `id` of `tenant` (empty for
   // operator identities); the old key stops working at once.
-  Result<IssuedIdentity> Rotate(std::string_view id, std::string_view tenant);
+  Result<IssuedIdentity> Rotate(const RequestContext& context,
+                                std::string_view id, std::string_view tenant);
 
   // The active identity the key belongs to; kUnauthenticated for malformed,
   // unknown, wrong or deactivated keys (one message for all, so callers
   // learn nothing about which).
-  Result<Identity> Authenticate(std::string_view api_key);
+  Result<Identity> Authenticate(const RequestContext& context,
+                                std::string_view api_key);
 
-  Result<Identity> Get(std::string_view id);
-  Result<std::vector<Identity>> ListOperators();
-  Result<std::vector<Identity>> ListTenant(std::string_view tenant);
+  Result<Identity> Get(const RequestContext& context, std::string_view id);
+  Result<std::vector<Identity>> ListOperators(const RequestContext& context);
+  Result<std::vector<Identity>> ListTenant(const RequestContext& context,
+                                           std::string_view tenant);
 
   // Deactivates at once; idempotent. `tenant` must match the identity's
   // tenant (empty for operator identities) or the identity is not found.
-  Status Deactivate(std::string_view id, std::string_view tenant);
-  Result<Identity> SetPolicy(std::string_view id, std::string_view tenant,
+  Status Deactivate(const RequestContext& context, std::string_view id,
+                    std::string_view tenant);
+  Result<Identity> SetPolicy(const RequestContext& context, std::string_view id,
+                             std::string_view tenant,
                              boost::json::value policy);
 
  private:
-  Result<std::vector<Identity>> ListByIndex(const std::string& prefix);
-  Result<IssuedIdentity> CreateOnce(std::string name, Role role,
+  Result<std::vector<Identity>> ListByIndex(const RequestContext& context,
+                                            const std::string& prefix);
+  Result<IssuedIdentity> CreateOnce(const RequestContext& context,
+                                    std::string name, Role role,
                                     std::string tenant,
                                     const boost::json::value& policy,
                                     bool first_admin);
@@ -68,7 +78,8 @@ class IdentityService {
   Status TouchAdminsGuard(storage::WriteBatch& batch, std::string_view tenant);
   // Read-modify-write of one identity under compare-and-set.
   template <typename Fn>
-  Result<Identity> Modify(std::string_view id, std::string_view tenant, Fn fn);
+  Result<Identity> Modify(const RequestContext& context, std::string_view id,
+                          std::string_view tenant, Fn fn);
 
   ControlStore* control_;
   const Clock* clock_;

@@ -86,7 +86,8 @@ std::string LockboxRequest::StateAt(TimePoint now) const {
                                                             : "expired";
 }
 
-Result<LockboxRequest> LockboxService::Create(const Tenant& tenant,
+Result<LockboxRequest> LockboxService::Create(const RequestContext& context,
+                                              const Tenant& tenant,
                                               const Identity& requester,
                                               std::string reason,
                                               LockboxScope scope,
@@ -110,7 +111,7 @@ Result<LockboxRequest> LockboxService::Create(const Tenant& tenant,
     if (!ValidateName("collection", c).ok())
       return Err(ValidationFailed("scope", "names an unknown collection"));
     PV_ASSIGN_OR_RETURN(auto doc,
-                        control_->Get(keys::Collection(tenant.id, c)));
+                        control_->Get(context, keys::Collection(tenant.id, c)));
     if (!doc)
       return Err(ValidationFailed("scope", "names an unknown collection"));
   }
@@ -127,14 +128,15 @@ Result<LockboxRequest> LockboxService::Create(const Tenant& tenant,
   r.duration = *period;
   r.created_at = clock_->Now();
   std::string key = keys::Lockbox(tenant.id, r.id);
-  storage::WriteBatch batch;
+  storage::WriteBatch batch = context.Batch();
   batch.RequireAbsent(key);
   control_->Put(batch, key, ToJson(r));
-  PV_RETURN_IF_ERROR(control_->Write(batch));
+  PV_RETURN_IF_ERROR(control_->Write(context, batch));
   return r;
 }
 
-Result<LockboxRequest> LockboxService::Decide(const Tenant& tenant,
+Result<LockboxRequest> LockboxService::Decide(const RequestContext& context,
+                                              const Tenant& tenant,
                                               std::string_view id,
                                               const Identity& admin,
                                               bool approve) {
@@ -152,19 +154,21 @@ Result<LockboxRequest> LockboxService::Decide(const Tenant& tenant,
   r.decision = approve ? "approved" : "denied";
   r.decided_by = admin.id;
   r.decided_at = now;
-  storage::WriteBatch batch;
+  storage::WriteBatch batch = context.Batch();
   batch.RequireValue(key, *raw);
   control_->Put(batch, key, ToJson(r));
-  Status written = control_->Write(batch);
+  Status written = control_->Write(context, batch);
   if (written.code() == StatusCode::kAborted)
     return Err(Aborted("the lockbox request changed concurrently; retry"));
   PV_RETURN_IF_ERROR(written);
   return r;
 }
 
-Result<LockboxRequest> LockboxService::Get(std::string_view tenant,
+Result<LockboxRequest> LockboxService::Get(const RequestContext& context,
+                                           std::string_view tenant,
                                            std::string_view id) {
-  PV_ASSIGN_OR_RETURN(auto doc, control_->Get(keys::Lockbox(tenant, id)));
+  PV_ASSIGN_OR_RETURN(auto doc,
+                      control_->Get(context, keys::Lockbox(tenant, id)));
   if (!doc) return Err(NotFound("no such lockbox request"));
   return FromJson(*doc);
 }
@@ -183,7 +187,8 @@ Result<std::vector<LockboxRequest>> LockboxService::List(
   return out;
 }
 
-Result<LockboxRequest> LockboxService::Active(std::string_view tenant,
+Result<LockboxRequest> LockboxService::Active(const RequestContext& context,
+                                              std::string_view tenant,
                                               std::string_view id,
                                               std::string_view identity) {
   auto refused = [](const char* why) { return Err(PermissionDenied(why)); };
@@ -191,7 +196,7 @@ Result<LockboxRequest> LockboxService::Active(std::string_view tenant,
     return refused(
         "operator access to tenant data needs an approved lockbox "
         "request (X-Lockbox-Request)");
-  auto r = Get(tenant, id);
+  auto r = Get(context, tenant, id);
   if (!r && r.error().code() == StatusCode::kNotFound)
     return refused("no such lockbox request for this tenant");
   if (!r) return Err(r.error());

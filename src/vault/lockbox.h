@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "vault/control_store.h"
 #include "vault/model.h"
+#include "vault/request_context.h"
 
 namespace piivault::vault {
 
@@ -73,22 +74,26 @@ class LockboxService {
   // (ValidateFreeText) of 1 to 1024 characters, a duration outside
   // PT1M..P1D, or a scope naming a collection the tenant does not have, a
   // malformed principal id, or "*" next to other entries.
-  Result<LockboxRequest> Create(const Tenant& tenant, const Identity& requester,
+  Result<LockboxRequest> Create(const RequestContext& context,
+                                const Tenant& tenant, const Identity& requester,
                                 std::string reason, LockboxScope scope,
                                 std::string_view duration);
 
   // Approves (only a pending request) or denies (a pending or approved one,
   // revoking it). kFailedPrecondition when the request is expired or already
   // decided that way; kNotFound for an unknown id.
-  Result<LockboxRequest> Decide(const Tenant& tenant, std::string_view id,
+  Result<LockboxRequest> Decide(const RequestContext& context,
+                                const Tenant& tenant, std::string_view id,
                                 const Identity& admin, bool approve);
 
-  Result<LockboxRequest> Get(std::string_view tenant, std::string_view id);
+  Result<LockboxRequest> Get(const RequestContext& context,
+                             std::string_view tenant, std::string_view id);
   Result<std::vector<LockboxRequest>> List(std::string_view tenant);
 
   // The request `id` of `tenant`, when it is approved, unexpired and was
   // made by `identity`; kPermissionDenied (saying why) otherwise.
-  Result<LockboxRequest> Active(std::string_view tenant, std::string_view id,
+  Result<LockboxRequest> Active(const RequestContext& context,
+                                std::string_view tenant, std::string_view id,
                                 std::string_view identity);
 
  private:

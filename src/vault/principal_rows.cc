@@ -57,8 +57,9 @@ Result<PrincipalRows> CollectPrincipalRows(storage::Backend& backend,
 }
 
 Result<int64_t> PurgePrincipalRows(
-    storage::Backend& backend, std::string_view tenant,
-    std::string_view pseudonym, const std::optional<std::string>& tombstone) {
+    const RequestContext& context, storage::Backend& backend,
+    std::string_view tenant, std::string_view pseudonym,
+    const std::optional<std::string>& tombstone) {
   constexpr int kMaxAttempts = 8;
   const std::string pkey = keys::PrincipalKey(tenant, pseudonym);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
@@ -69,7 +70,7 @@ Result<int64_t> PurgePrincipalRows(
     if (!held.key_raw && !tombstone) return int64_t{0};
     if (held.key_raw && held.key_raw == tombstone && held.rows.empty())
       return int64_t{0};
-    storage::WriteBatch batch;
+    storage::WriteBatch batch = context.Batch();
     if (held.key_raw) {
       batch.RequireValue(pkey, *held.key_raw);
     } else {

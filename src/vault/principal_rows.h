@@ -15,6 +15,7 @@
 #include "storage/backend.h"
 #include "vault/control_store.h"
 #include "vault/model.h"
+#include "vault/request_context.h"
 
 namespace piivault::vault {
 
@@ -44,8 +45,8 @@ Result<PrincipalRows> CollectPrincipalRows(storage::Backend& backend,
 // the tenant's count. Returns how many records went. A tombstone is written
 // even where the principal never had a key entry (placed, never written).
 Result<int64_t> PurgePrincipalRows(
-    storage::Backend& backend, std::string_view tenant,
-    std::string_view pseudonym,
+    const RequestContext& context, storage::Backend& backend,
+    std::string_view tenant, std::string_view pseudonym,
     const std::optional<std::string>& tombstone = std::nullopt);
 
 }  // namespace piivault::vault

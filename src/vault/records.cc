@@ -5,7 +5,6 @@
 #include <set>
 #include <unordered_map>
 
-#include "audit/event.h"
 #include "base/bytes.h"
 #include "base/encoding.h"
 #include "crypto/hash.h"
@@ -32,15 +31,13 @@ Status ConflictingRegion() {
 
 // Tells the request's audit event what it touched: names, ids and the
 // principal's pseudonym only, never a value.
-void NoteForAudit(std::string_view record, std::string_view pseudonym,
-                  std::string_view region,
-                  std::vector<std::string> fields = {}) {
-  audit::Event* e = audit::EventScope::Current();
-  if (e == nullptr) return;
-  e->NoteRecord(record);
-  e->NotePrincipal(pseudonym);
-  if (!region.empty()) e->region = region;
-  e->NoteFields(fields);
+void NoteForAudit(const RequestContext& context, std::string_view record,
+                  std::string_view pseudonym, std::string_view region,
+                  const std::vector<std::string>& fields = {}) {
+  context.NoteRecord(record);
+  context.NotePrincipal(pseudonym);
+  context.NoteRegion(region);
+  context.NoteFields(fields);
 }
 
 Status BeingErased() { return Aborted("the principal is being erased"); }
@@ -110,14 +107,15 @@ Result<std::string> Normalize(const FieldSpec& spec, const FieldValue& value) {
 }  // namespace
 
 Result<RecordService::PrincipalHome> RecordService::OpenPrincipal(
-    const Tenant& tenant, std::string_view principal, bool for_write) {
+    const RequestContext& context, const Tenant& tenant,
+    std::string_view principal, bool for_write) {
   PV_RETURN_IF_ERROR(ValidatePrincipalId(principal));
   PV_ASSIGN_OR_RETURN(auto pseudonym, Pseudonym(tenant, principal));
-  PV_ASSIGN_OR_RETURN(auto home, HomeOf(tenant, pseudonym));
+  PV_ASSIGN_OR_RETURN(auto home, HomeOf(context, tenant, pseudonym));
   if (!home) return Err(NotFound("no such principal"));
   storage::Backend* store = router_->region(home->region);
   if (!store) return Err(Unavailable("the principal's region is not served"));
-  auto ctx = LoadPrincipalKey(tenant, home->region, *store, pseudonym,
+  auto ctx = LoadPrincipalKey(context, tenant, home->region, *store, pseudonym,
                               for_write ? KeyUse::kWrite : KeyUse::kRead);
   if (!ctx && ctx.error().code() == StatusCode::kNotFound)
     return Err(NotFound("no such principal"));
@@ -127,21 +125,23 @@ Result<RecordService::PrincipalHome> RecordService::OpenPrincipal(
 }
 
 Result<std::optional<Placement>> RecordService::HomeOf(
-    const Tenant& tenant, std::string_view pseudonym) {
+    const RequestContext& context, const Tenant& tenant,
+    std::string_view pseudonym) {
   PV_ASSIGN_OR_RETURN(
-      auto doc, control_->Get(keys::PrincipalDirectory(tenant.id, pseudonym)));
+      auto doc,
+      control_->Get(context, keys::PrincipalDirectory(tenant.id, pseudonym)));
   if (!doc) return std::optional<Placement>();
   PV_ASSIGN_OR_RETURN(auto placement, PlacementFromJson(*doc));
   return std::optional<Placement>(std::move(placement));
 }
 
 Result<std::string> RecordService::PlacePrincipal(
-    const Tenant& tenant, const std::string& pseudonym,
-    const std::optional<std::string>& region) {
+    const RequestContext& context, const Tenant& tenant,
+    const std::string& pseudonym, const std::optional<std::string>& region) {
   std::string key = keys::PrincipalDirectory(tenant.id, pseudonym);
   std::string tenant_key = keys::Tenant(tenant.id);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    PV_ASSIGN_OR_RETURN(auto home, HomeOf(tenant, pseudonym));
+    PV_ASSIGN_OR_RETURN(auto home, HomeOf(context, tenant, pseudonym));
     if (home) {
       if (home->erasing) return Err(BeingErased());
       if (region && *region != home->region) return Err(ConflictingRegion());
@@ -160,13 +160,13 @@ Result<std::string> RecordService::PlacePrincipal(
     if (!backend) return Err(RegionNotAllowed());
     // Fail before placing anything when the region cannot be reached.
     PV_RETURN_IF_ERROR(backend->Get(keys::PrincipalKey(tenant.id, pseudonym)));
-    storage::WriteBatch batch;
+    storage::WriteBatch batch = context.Batch();
     batch.RequireAbsent(key);
     batch.RequireValue(tenant_key, *tenant_raw);
-    NoteForAudit("", pseudonym, target);
+    NoteForAudit(context, "", pseudonym, target);
     control_->Put(batch, key, ToJson(Placement{target, clock_->Now()}));
     batch.Add(keys::PrincipalCount(tenant.id, target), 1);
-    Status written = control_->Write(batch);
+    Status written = control_->Write(context, batch);
     if (written.code() == StatusCode::kAborted) continue;  // raced; re-read
     PV_RETURN_IF_ERROR(written);
     return target;
@@ -175,18 +175,21 @@ Result<std::string> RecordService::PlacePrincipal(
 }
 
 Result<RecordService::PrincipalContext> RecordService::LoadPrincipalKey(
-    const Tenant& tenant, std::string_view region, storage::Backend& backend,
+    const RequestContext& context, const Tenant& tenant,
+    std::string_view region, storage::Backend& backend,
     std::string_view pseudonym, KeyUse use) {
   PV_ASSIGN_OR_RETURN(auto raw,
                       backend.Get(keys::PrincipalKey(tenant.id, pseudonym)));
-  PV_ASSIGN_OR_RETURN(auto ctx, PrincipalFromEntry(tenant, region, pseudonym,
-                                                   std::move(raw), use));
+  PV_ASSIGN_OR_RETURN(auto ctx,
+                      PrincipalFromEntry(context, tenant, region, pseudonym,
+                                         std::move(raw), use));
   ctx.store = &backend;
   return ctx;
 }
 
 Result<RecordService::PrincipalContext> RecordService::PrincipalFromEntry(
-    const Tenant& tenant, std::string_view region, std::string_view pseudonym,
+    const RequestContext& context, const Tenant& tenant,
+    std::string_view region, std::string_view pseudonym,
     std::optional<std::string> raw, KeyUse use) {
   PrincipalContext ctx;
   PV_ASSIGN_OR_RETURN(ctx.keys, control_->keyring().GetTenantKeys(tenant.id));
@@ -212,7 +215,7 @@ Result<RecordService::PrincipalContext> RecordService::PrincipalFromEntry(
     // principal no longer lives.
     if (use == KeyUse::kCreate) {
       if (!state.wrapped.empty()) return Err(BeingErased());
-      PV_ASSIGN_OR_RETURN(auto home, HomeOf(tenant, pseudonym));
+      PV_ASSIGN_OR_RETURN(auto home, HomeOf(context, tenant, pseudonym));
       if (home && home->erasing) return Err(BeingErased());
       if (!home || home->region != region)
         return Err(Aborted("the principal changed concurrently; retry"));
@@ -224,7 +227,7 @@ Result<RecordService::PrincipalContext> RecordService::PrincipalFromEntry(
     if (use != KeyUse::kRead) return Err(BeingRelocated());
     // Mid-relocation both regions hold a copy; only the one the directory
     // names is the principal's data.
-    PV_ASSIGN_OR_RETURN(auto home, HomeOf(tenant, pseudonym));
+    PV_ASSIGN_OR_RETURN(auto home, HomeOf(context, tenant, pseudonym));
     if (!home || home->region != region) return Err(NotFound("no such record"));
   }
   if (state.wrapped.empty()) return Err(NotFound("no such record"));
@@ -254,7 +257,8 @@ Status RecordService::CheckConsent(const Tenant& tenant,
   return state.Allows(consent_purpose) ? Status::Ok() : ConsentRequired();
 }
 
-Result<Record> RecordService::Create(const Tenant& tenant,
+Result<Record> RecordService::Create(const RequestContext& context,
+                                     const Tenant& tenant,
                                      const Collection& collection,
                                      std::string_view principal,
                                      std::optional<std::string> region,
@@ -291,23 +295,24 @@ Result<Record> RecordService::Create(const Tenant& tenant,
   std::string id = crypto::RandomId("rec_");
   std::vector<std::string> names;
   for (auto& [spec, text] : canonical) names.push_back(spec->name);
-  NoteForAudit(id, pseudonym, "", names);
+  NoteForAudit(context, id, pseudonym, "", names);
   PV_ASSIGN_OR_RETURN(std::string placed,
-                      PlacePrincipal(tenant, pseudonym, region));
-  NoteForAudit(id, pseudonym, placed);
+                      PlacePrincipal(context, tenant, pseudonym, region));
+  NoteForAudit(context, id, pseudonym, placed);
   storage::Backend* backend = router_->region(placed);
   if (!backend)
     return Err(Unavailable("the principal's region is not configured"));
 
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    PV_ASSIGN_OR_RETURN(auto ctx, LoadPrincipalKey(tenant, placed, *backend,
-                                                   pseudonym, KeyUse::kCreate));
+    PV_ASSIGN_OR_RETURN(
+        auto ctx, LoadPrincipalKey(context, tenant, placed, *backend, pseudonym,
+                                   KeyUse::kCreate));
     TimePoint now = clock_->Now();
     RecordEnvelope e;
     e.collection = collection.name;
     e.pseudonym = pseudonym;
     e.created_us = e.updated_us = ToUnixMicros(now);
-    storage::WriteBatch batch;
+    storage::WriteBatch batch = context.Batch();
     PrincipalBarrier barrier(ctx.key, tenant.id);
     for (auto& [spec, text] : canonical) {
       StoredField f{spec->name,
@@ -353,7 +358,8 @@ Result<Record> RecordService::Create(const Tenant& tenant,
   return Err(Aborted("the principal changed concurrently; retry"));
 }
 
-Result<RecordService::Found> RecordService::Find(const Tenant& tenant,
+Result<RecordService::Found> RecordService::Find(const RequestContext& context,
+                                                 const Tenant& tenant,
                                                  std::string_view collection,
                                                  std::string_view id,
                                                  KeyUse use) {
@@ -377,8 +383,8 @@ Result<RecordService::Found> RecordService::Find(const Tenant& tenant,
     if (!*raw) continue;
     PV_ASSIGN_OR_RETURN(auto envelope, RecordEnvelope::Decode(**raw));
     if (envelope.collection != collection) break;
-    auto principal =
-        LoadPrincipalKey(tenant, region, *backend, envelope.pseudonym, use);
+    auto principal = LoadPrincipalKey(context, tenant, region, *backend,
+                                      envelope.pseudonym, use);
     // A relocation's other copy: keep looking for the principal's home.
     if (!principal && principal.error().code() == StatusCode::kNotFound)
       continue;
@@ -398,7 +404,8 @@ Result<RecordService::Found> RecordService::Find(const Tenant& tenant,
   return Err(NotFound("no such record"));
 }
 
-Result<Record> RecordService::Open(const Tenant& tenant, const Located& loc,
+Result<Record> RecordService::Open(const RequestContext& context,
+                                   const Tenant& tenant, const Located& loc,
                                    const PrincipalContext& principal,
                                    const FieldFilter& filter) {
   const RecordEnvelope& e = loc.envelope;
@@ -417,7 +424,7 @@ Result<Record> RecordService::Open(const Tenant& tenant, const Located& loc,
     PV_ASSIGN_OR_RETURN(out.principal,
                         e.OpenPrincipal(principal.key, tenant.id, loc.id));
   }
-  NoteForAudit(loc.id, e.pseudonym, loc.region);
+  NoteForAudit(context, loc.id, e.pseudonym, loc.region);
   PrincipalBarrier barrier(principal.key, tenant.id);
   for (auto& f : e.fields) {
     if (filter &&
@@ -430,23 +437,27 @@ Result<Record> RecordService::Open(const Tenant& tenant, const Located& loc,
   return out;
 }
 
-Result<Record> RecordService::Get(const Tenant& tenant,
+Result<Record> RecordService::Get(const RequestContext& context,
+                                  const Tenant& tenant,
                                   std::string_view collection,
                                   std::string_view id,
                                   const FieldFilter& filter,
                                   std::string_view consent_purpose) {
-  PV_ASSIGN_OR_RETURN(auto found, Find(tenant, collection, id, KeyUse::kRead));
+  PV_ASSIGN_OR_RETURN(auto found,
+                      Find(context, tenant, collection, id, KeyUse::kRead));
   PV_RETURN_IF_ERROR(CheckConsent(tenant, found.record.envelope.pseudonym,
                                   found.principal, consent_purpose));
-  PV_ASSIGN_OR_RETURN(auto record,
-                      Open(tenant, found.record, found.principal, filter));
+  PV_ASSIGN_OR_RETURN(auto record, Open(context, tenant, found.record,
+                                        found.principal, filter));
   std::vector<std::string> names;
   for (auto& [name, value] : record.fields) names.push_back(name);
-  NoteForAudit(id, found.record.envelope.pseudonym, record.region, names);
+  NoteForAudit(context, id, found.record.envelope.pseudonym, record.region,
+               names);
   return record;
 }
 
-Result<Record> RecordService::Update(const Tenant& tenant,
+Result<Record> RecordService::Update(const RequestContext& context,
+                                     const Tenant& tenant,
                                      const Collection& collection,
                                      std::string_view id,
                                      const FieldChanges& changes,
@@ -469,16 +480,16 @@ Result<Record> RecordService::Update(const Tenant& tenant,
   }
 
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    PV_ASSIGN_OR_RETURN(auto found,
-                        Find(tenant, collection.name, id, KeyUse::kWrite));
+    PV_ASSIGN_OR_RETURN(
+        auto found, Find(context, tenant, collection.name, id, KeyUse::kWrite));
     auto& [loc, principal] = found;
     PV_RETURN_IF_ERROR(CheckConsent(tenant, loc.envelope.pseudonym, principal,
                                     consent_purpose));
     std::vector<std::string> names;
     for (auto& [spec, text] : canonical) names.push_back(spec->name);
-    NoteForAudit(id, loc.envelope.pseudonym, loc.region, names);
+    NoteForAudit(context, id, loc.envelope.pseudonym, loc.region, names);
     RecordEnvelope e = loc.envelope;
-    storage::WriteBatch batch;
+    storage::WriteBatch batch = context.Batch();
     batch.RequireValue(keys::Record(tenant.id, id), loc.raw);
     batch.RequireValue(keys::PrincipalKey(tenant.id, e.pseudonym),
                        principal.raw);
@@ -516,22 +527,23 @@ Result<Record> RecordService::Update(const Tenant& tenant,
     PV_RETURN_IF_ERROR(written);
     loc.raw = std::move(encoded);
     loc.envelope = std::move(e);
-    return Open(tenant, loc, principal, std::nullopt);
+    return Open(context, tenant, loc, principal, std::nullopt);
   }
   return Err(Aborted("the record changed concurrently; retry"));
 }
 
-Status RecordService::Delete(const Tenant& tenant, std::string_view collection,
+Status RecordService::Delete(const RequestContext& context,
+                             const Tenant& tenant, std::string_view collection,
                              std::string_view id,
                              std::string_view consent_purpose) {
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     PV_ASSIGN_OR_RETURN(auto found,
-                        Find(tenant, collection, id, KeyUse::kWrite));
+                        Find(context, tenant, collection, id, KeyUse::kWrite));
     auto& [loc, principal] = found;
     PV_RETURN_IF_ERROR(CheckConsent(tenant, loc.envelope.pseudonym, principal,
                                     consent_purpose));
-    NoteForAudit(id, loc.envelope.pseudonym, loc.region);
-    storage::WriteBatch batch;
+    NoteForAudit(context, id, loc.envelope.pseudonym, loc.region);
+    storage::WriteBatch batch = context.Batch();
     std::string key = keys::Record(tenant.id, id);
     batch.RequireValue(key, loc.raw);
     batch.RequireValue(keys::PrincipalKey(tenant.id, loc.envelope.pseudonym),
@@ -569,7 +581,8 @@ Result<std::vector<RecordService::Located>> RecordService::ReadIndexed(
 }
 
 Result<std::vector<Record>> RecordService::Search(
-    const Tenant& tenant, const Collection& collection, std::string_view field,
+    const RequestContext& context, const Tenant& tenant,
+    const Collection& collection, std::string_view field,
     const FieldValue& value, std::size_t limit,
     std::string_view consent_purpose) {
   const FieldSpec* spec = collection.FindField(field);
@@ -578,7 +591,7 @@ Result<std::vector<Record>> RecordService::Search(
         ValidationFailed(std::string(field), "not a field of this collection"));
   if (!spec->searchable) return Err(InvalidArgument("field is not searchable"));
   PV_ASSIGN_OR_RETURN(auto text, Normalize(*spec, value));
-  NoteForAudit("", "", "", {spec->name});
+  NoteForAudit(context, "", "", "", {spec->name});
   PV_ASSIGN_OR_RETURN(auto keys, control_->keyring().GetTenantKeys(tenant.id));
   std::string hash =
       BlindHash(*keys, collection.name, spec->name, spec->type, text);
@@ -611,7 +624,7 @@ Result<std::vector<Record>> RecordService::Search(
       // check against their ledgers all in one read.
       std::vector<std::pair<std::string*, ConsentState>> allowing;
       for (std::size_t i = 0; i < fresh.size(); ++i) {
-        auto ctx = PrincipalFromEntry(tenant, region, fresh[i],
+        auto ctx = PrincipalFromEntry(context, tenant, region, fresh[i],
                                       std::move(entries[i]), KeyUse::kRead);
         if (!ctx && ctx.error().code() == StatusCode::kNotFound) continue;
         if (!ctx) return ctx.error();
@@ -671,8 +684,8 @@ Result<std::vector<Record>> RecordService::Search(
         if (out.size() >= limit) break;
         auto& principal = principals.at(loc.envelope.pseudonym);
         if (!principal) continue;
-        PV_ASSIGN_OR_RETURN(auto record,
-                            Open(tenant, loc, *principal, std::nullopt));
+        PV_ASSIGN_OR_RETURN(
+            auto record, Open(context, tenant, loc, *principal, std::nullopt));
         out.push_back(std::move(record));
       }
       const std::size_t yielded = out.size() - before;
@@ -686,20 +699,21 @@ Result<std::vector<Record>> RecordService::Search(
 }
 
 Result<std::map<std::string, std::string>> RecordService::Tokenize(
-    const Tenant& tenant, const Collection& collection,
-    std::string_view record_id, const std::vector<std::string>& fields,
-    std::string_view consent_purpose) {
+    const RequestContext& context, const Tenant& tenant,
+    const Collection& collection, std::string_view record_id,
+    const std::vector<std::string>& fields, std::string_view consent_purpose) {
   if (fields.empty())
     return Err(ValidationFailed("fields", "at least one field is required"));
   for (auto& f : fields)
     if (!collection.FindField(f))
       return Err(ValidationFailed(f, "not a field of this collection"));
-  PV_ASSIGN_OR_RETURN(auto found,
-                      Find(tenant, collection.name, record_id, KeyUse::kRead));
+  PV_ASSIGN_OR_RETURN(auto found, Find(context, tenant, collection.name,
+                                       record_id, KeyUse::kRead));
   const RecordEnvelope& envelope = found.record.envelope;
   PV_RETURN_IF_ERROR(CheckConsent(tenant, envelope.pseudonym, found.principal,
                                   consent_purpose));
-  NoteForAudit(record_id, envelope.pseudonym, found.record.region, fields);
+  NoteForAudit(context, record_id, envelope.pseudonym, found.record.region,
+               fields);
   PV_ASSIGN_OR_RETURN(auto keys, control_->keyring().GetTenantKeys(tenant.id));
   std::map<std::string, std::string> out;
   for (auto& f : fields) {
@@ -733,8 +747,9 @@ Result<RecordService::TokenTarget> RecordService::ResolveToken(
 }
 
 Result<PrincipalView> RecordService::GetPrincipal(
-    const Tenant& tenant, std::string_view principal,
-    std::string_view consent_purpose, const RecordPage& page) {
+    const RequestContext& context, const Tenant& tenant,
+    std::string_view principal, std::string_view consent_purpose,
+    const RecordPage& page) {
   PV_RETURN_IF_ERROR(ValidatePrincipalId(principal));
   // A principal that does not exist has consented to nothing.
   auto absent = [&] {
@@ -742,15 +757,15 @@ Result<PrincipalView> RecordService::GetPrincipal(
                                    : ConsentRequired();
   };
   PV_ASSIGN_OR_RETURN(std::string pseudonym, Pseudonym(tenant, principal));
-  PV_ASSIGN_OR_RETURN(auto home, HomeOf(tenant, pseudonym));
+  PV_ASSIGN_OR_RETURN(auto home, HomeOf(context, tenant, pseudonym));
   if (!home) return Err(absent());
   PrincipalView view{std::string(principal), home->region, {}, {}, {}};
-  NoteForAudit("", pseudonym, view.region);
+  NoteForAudit(context, "", pseudonym, view.region);
   storage::Backend* backend = router_->region(view.region);
   if (!backend)
     return Err(Unavailable("the principal's region is not configured"));
-  auto ctx =
-      LoadPrincipalKey(tenant, view.region, *backend, pseudonym, KeyUse::kRead);
+  auto ctx = LoadPrincipalKey(context, tenant, view.region, *backend, pseudonym,
+                              KeyUse::kRead);
   if (!ctx && ctx.error().code() == StatusCode::kNotFound) {
     if (!consent_purpose.empty()) return Err(ConsentRequired());
     return view;  // placed, but nothing written yet
@@ -785,7 +800,8 @@ Result<PrincipalView> RecordService::GetPrincipal(
   PV_ASSIGN_OR_RETURN(
       auto found, ReadIndexed(tenant, view.region, *backend, prefix, entries));
   for (auto& loc : found) {
-    PV_ASSIGN_OR_RETURN(auto record, Open(tenant, loc, *ctx, std::nullopt));
+    PV_ASSIGN_OR_RETURN(auto record,
+                        Open(context, tenant, loc, *ctx, std::nullopt));
     view.records.push_back(std::move(record));
   }
   return view;

@@ -31,6 +31,7 @@
 #include "vault/consent_state.h"
 #include "vault/control_store.h"
 #include "vault/model.h"
+#include "vault/request_context.h"
 
 namespace piivault::vault {
 
@@ -82,26 +83,31 @@ class RecordService {
   // the record. Returns the record without field values.
   // Errors: validation_failed (with field), region_not_allowed (403),
   // kAborted when the principal lives in another region (409).
-  Result<Record> Create(const Tenant& tenant, const Collection& collection,
+  Result<Record> Create(const RequestContext& context, const Tenant& tenant,
+                        const Collection& collection,
                         std::string_view principal,
                         std::optional<std::string> region,
                         const Fields& fields);
 
   // kNotFound when no record `id` of `collection` exists in any of the
   // tenant's regions; kDataLoss when a value fails its integrity check.
-  Result<Record> Get(const Tenant& tenant, std::string_view collection,
-                     std::string_view id, const FieldFilter& filter,
+  Result<Record> Get(const RequestContext& context, const Tenant& tenant,
+                     std::string_view collection, std::string_view id,
+                     const FieldFilter& filter,
                      std::string_view consent_purpose = {});
 
-  Result<Record> Update(const Tenant& tenant, const Collection& collection,
-                        std::string_view id, const FieldChanges& changes,
+  Result<Record> Update(const RequestContext& context, const Tenant& tenant,
+                        const Collection& collection, std::string_view id,
+                        const FieldChanges& changes,
                         std::string_view consent_purpose = {});
-  Status Delete(const Tenant& tenant, std::string_view collection,
-                std::string_view id, std::string_view consent_purpose = {});
+  Status Delete(const RequestContext& context, const Tenant& tenant,
+                std::string_view collection, std::string_view id,
+                std::string_view consent_purpose = {});
 
   // Up to `limit` records whose searchable `field` equals `value` after
   // normalization, in index order per region.
-  Result<std::vector<Record>> Search(const Tenant& tenant,
+  Result<std::vector<Record>> Search(const RequestContext& context,
+                                     const Tenant& tenant,
                                      const Collection& collection,
                                      std::string_view field,
                                      const FieldValue& value, std::size_t limit,
@@ -110,8 +116,9 @@ class RecordService {
   // Deterministic pointer tokens: the same record and field always give the
   // same token; the token reveals nothing without the tenant's token key.
   Result<std::map<std::string, std::string>> Tokenize(
-      const Tenant& tenant, const Collection& collection,
-      std::string_view record_id, const std::vector<std::string>& fields,
+      const RequestContext& context, const Tenant& tenant,
+      const Collection& collection, std::string_view record_id,
+      const std::vector<std::string>& fields,
       std::string_view consent_purpose = {});
   // What a token points to. kInvalidArgument for a token not issued for
   // this tenant. Reading the value is a separate Get, so callers can check
@@ -127,7 +134,8 @@ class RecordService {
   // Everything held about `principal`, its records a page at a time (the
   // limit clamped to 1..RecordPage::kMaxLimit). Under a consent
   // purpose, also consent_required for a principal that does not exist.
-  Result<PrincipalView> GetPrincipal(const Tenant& tenant,
+  Result<PrincipalView> GetPrincipal(const RequestContext& context,
+                                     const Tenant& tenant,
                                      std::string_view principal,
                                      std::string_view consent_purpose = {},
                                      const RecordPage& page = {});
@@ -148,7 +156,8 @@ class RecordService {
     crypto::SecretBytes key;
     std::string key_entry;
   };
-  Result<PrincipalHome> OpenPrincipal(const Tenant& tenant,
+  Result<PrincipalHome> OpenPrincipal(const RequestContext& context,
+                                      const Tenant& tenant,
                                       std::string_view principal,
                                       bool for_write);
 
@@ -161,25 +170,30 @@ class RecordService {
   enum class KeyUse { kRead, kWrite, kCreate };
 
   // Where the principal lives; nullopt when it was never placed.
-  Result<std::optional<Placement>> HomeOf(const Tenant& tenant,
+  Result<std::optional<Placement>> HomeOf(const RequestContext& context,
+                                          const Tenant& tenant,
                                           std::string_view pseudonym);
-  Result<std::string> PlacePrincipal(const Tenant& tenant,
+  Result<std::string> PlacePrincipal(const RequestContext& context,
+                                     const Tenant& tenant,
                                      const std::string& pseudonym,
                                      const std::optional<std::string>& region);
   // The record and its principal's key, from the region that is the
   // principal's home. kUnavailable when not found and a region is down.
-  Result<Found> Find(const Tenant& tenant, std::string_view collection,
-                     std::string_view id, KeyUse use);
+  Result<Found> Find(const RequestContext& context, const Tenant& tenant,
+                     std::string_view collection, std::string_view id,
+                     KeyUse use);
   // kNotFound when the region holds no usable key for the principal (never
   // written, erased, or the non-home side of a relocation); kAborted
   // ("conflict") for kWrite/kCreate while the principal is being relocated.
-  Result<PrincipalContext> LoadPrincipalKey(const Tenant& tenant,
+  Result<PrincipalContext> LoadPrincipalKey(const RequestContext& context,
+                                            const Tenant& tenant,
                                             std::string_view region,
                                             storage::Backend& backend,
                                             std::string_view pseudonym,
                                             KeyUse use);
   // The same from the key entry `raw` as read from the region.
-  Result<PrincipalContext> PrincipalFromEntry(const Tenant& tenant,
+  Result<PrincipalContext> PrincipalFromEntry(const RequestContext& context,
+                                              const Tenant& tenant,
                                               std::string_view region,
                                               std::string_view pseudonym,
                                               std::optional<std::string> raw,
@@ -195,8 +209,8 @@ class RecordService {
       const Tenant& tenant, const std::string& region,
       storage::Backend& backend, const std::string& prefix,
       const std::vector<storage::KeyValue>& entries);
-  Result<Record> Open(const Tenant& tenant, const Located& located,
-                      const PrincipalContext& principal,
+  Result<Record> Open(const RequestContext& context, const Tenant& tenant,
+                      const Located& located, const PrincipalContext& principal,
                       const FieldFilter& filter);
 
   storage::RegionRouter* router_;

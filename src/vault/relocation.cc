@@ -22,7 +22,8 @@ Status Inconsistent() {
 
 }  // namespace
 
-Status RelocationService::Freeze(storage::Backend& source,
+Status RelocationService::Freeze(const RequestContext& context,
+                                 storage::Backend& source,
                                  const RelocationRecord& move) {
   std::string pkey = keys::PrincipalKey(move.tenant, move.pseudonym);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
@@ -30,7 +31,7 @@ Status RelocationService::Freeze(storage::Backend& source,
     PrincipalKeyState frozen;
     frozen.phase = PrincipalKeyState::Phase::kOutgoing;
     frozen.peer_region = move.to;
-    storage::WriteBatch batch;
+    storage::WriteBatch batch = context.Batch();
     if (raw) {
       PV_ASSIGN_OR_RETURN(auto state, PrincipalKeyState::Decode(*raw));
       if (state.phase == PrincipalKeyState::Phase::kOutgoing &&
@@ -51,16 +52,18 @@ Status RelocationService::Freeze(storage::Backend& source,
   return Aborted("the principal changed concurrently; retry");
 }
 
-Status RelocationService::Purge(storage::Backend& backend,
+Status RelocationService::Purge(const RequestContext& context,
+                                storage::Backend& backend,
                                 const RelocationRecord& move, bool tombstone) {
   auto purged = PurgePrincipalRows(
-      backend, move.tenant, move.pseudonym,
+      context, backend, move.tenant, move.pseudonym,
       tombstone ? std::optional(PrincipalKeyState::Tombstone().Encode())
                 : std::nullopt);
   return purged ? Status::Ok() : purged.error();
 }
 
-Status RelocationService::CopyAndVerify(storage::Backend& source,
+Status RelocationService::CopyAndVerify(const RequestContext& context,
+                                        storage::Backend& source,
                                         storage::Backend& target,
                                         const RelocationRecord& move) {
   std::string pkey = keys::PrincipalKey(move.tenant, move.pseudonym);
@@ -84,7 +87,7 @@ Status RelocationService::CopyAndVerify(storage::Backend& source,
       empty_target = state.tombstone() && to.rows.empty();
     }
     if (empty_target) {
-      storage::WriteBatch batch;
+      storage::WriteBatch batch = context.Batch();
       if (to.key_raw) {
         batch.RequireValue(pkey, *to.key_raw);
       } else {
@@ -119,12 +122,14 @@ Status RelocationService::CopyAndVerify(storage::Backend& source,
               *tenant_keys, move.tenant, move.pseudonym, target_state.wrapped)
               .has_value();
     if (same) return Status::Ok();
-    PV_RETURN_IF_ERROR(Purge(target, move));  // a bad copy: make it again
+    PV_RETURN_IF_ERROR(
+        Purge(context, target, move));  // a bad copy: make it again
   }
   return DataLoss("the relocated copy does not match its source");
 }
 
-Status RelocationService::Switch(const RelocationRecord& move) {
+Status RelocationService::Switch(const RequestContext& context,
+                                 const RelocationRecord& move) {
   std::string dir_key = keys::PrincipalDirectory(move.tenant, move.pseudonym);
   std::string tenant_key = keys::Tenant(move.tenant);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
@@ -140,14 +145,14 @@ Status RelocationService::Switch(const RelocationRecord& move) {
     PV_ASSIGN_OR_RETURN(Tenant tenant, TenantFromJson(tenant_doc));
     if (!tenant.AcceptsNewPrincipals(move.to))
       return FailedPrecondition("the tenant no longer allows the region");
-    storage::WriteBatch batch;
+    storage::WriteBatch batch = context.Batch();
     batch.RequireValue(dir_key, home->raw);
     batch.RequireValue(tenant_key, *tenant_raw);
     control_->Put(batch, dir_key,
                   ToJson(Placement{move.to, home->placement.created_at}));
     batch.Add(keys::PrincipalCount(move.tenant, move.from), -1);
     batch.Add(keys::PrincipalCount(move.tenant, move.to), 1);
-    Status written = control_->Write(batch);
+    Status written = control_->Write(context, batch);
     if (written.code() == StatusCode::kAborted) continue;
     return written;
   }
@@ -158,10 +163,11 @@ namespace {
 
 // A batch turning a relocation key entry (`raw`, decoded as `state`) back
 // into the active one, or removing it for a principal without a key.
-storage::WriteBatch RestoreActiveKey(const std::string& pkey,
+storage::WriteBatch RestoreActiveKey(const RequestContext& context,
+                                     const std::string& pkey,
                                      const std::string& raw,
                                      const PrincipalKeyState& state) {
-  storage::WriteBatch batch;
+  storage::WriteBatch batch = context.Batch();
   batch.RequireValue(pkey, raw);
   if (state.wrapped.empty()) {
     batch.Delete(pkey);
@@ -176,7 +182,8 @@ storage::WriteBatch RestoreActiveKey(const std::string& pkey,
 
 }  // namespace
 
-Status RelocationService::Activate(storage::Backend& target,
+Status RelocationService::Activate(const RequestContext& context,
+                                   storage::Backend& target,
                                    const RelocationRecord& move) {
   std::string pkey = keys::PrincipalKey(move.tenant, move.pseudonym);
   PV_ASSIGN_OR_RETURN(auto raw, target.Get(pkey));
@@ -184,29 +191,32 @@ Status RelocationService::Activate(storage::Backend& target,
   PV_ASSIGN_OR_RETURN(auto state, PrincipalKeyState::Decode(*raw));
   if (state.active()) return Status::Ok();
   if (state.phase != PrincipalKeyState::Phase::kIncoming) return Inconsistent();
-  Status written = target.Write(RestoreActiveKey(pkey, *raw, state));
+  Status written = target.Write(RestoreActiveKey(context, pkey, *raw, state));
   // Aborted: another driver activated it first.
   return written.code() == StatusCode::kAborted ? Status::Ok() : written;
 }
 
-Status RelocationService::Abandon(storage::Backend& source,
+Status RelocationService::Abandon(const RequestContext& context,
+                                  storage::Backend& source,
                                   storage::Backend& target,
                                   const std::string& key,
                                   const RelocationRecord& move) {
-  PV_RETURN_IF_ERROR(Purge(target, move));
+  PV_RETURN_IF_ERROR(Purge(context, target, move));
   std::string pkey = keys::PrincipalKey(move.tenant, move.pseudonym);
   PV_ASSIGN_OR_RETURN(auto raw, source.Get(pkey));
   if (raw) {
     PV_ASSIGN_OR_RETURN(auto state, PrincipalKeyState::Decode(*raw));
     if (!state.active())
-      PV_RETURN_IF_ERROR(source.Write(RestoreActiveKey(pkey, *raw, state)));
+      PV_RETURN_IF_ERROR(
+          source.Write(RestoreActiveKey(context, pkey, *raw, state)));
   }
-  storage::WriteBatch done;
+  storage::WriteBatch done = context.Batch();
   done.Delete(key);
-  return control_->Write(done);
+  return control_->Write(context, done);
 }
 
-Status RelocationService::Drive(const std::string& key,
+Status RelocationService::Drive(const RequestContext& context,
+                                const std::string& key,
                                 const RelocationRecord& move) {
   storage::Backend* source = router_->region(move.from);
   storage::Backend* target = router_->region(move.to);
@@ -216,13 +226,13 @@ Status RelocationService::Drive(const std::string& key,
                       ReadPlacement(*control_, move.tenant, move.pseudonym));
   if (!home) return Inconsistent();
   if (home->placement.region == move.from) {
-    PV_RETURN_IF_ERROR(Freeze(*source, move));
+    PV_RETURN_IF_ERROR(Freeze(context, *source, move));
     CrashPoint("relocate.frozen");
-    PV_RETURN_IF_ERROR(CopyAndVerify(*source, *target, move));
+    PV_RETURN_IF_ERROR(CopyAndVerify(context, *source, *target, move));
     CrashPoint("relocate.verified");
-    Status switched = Switch(move);
+    Status switched = Switch(context, move);
     if (switched.code() == StatusCode::kFailedPrecondition) {
-      PV_RETURN_IF_ERROR(Abandon(*source, *target, key, move));
+      PV_RETURN_IF_ERROR(Abandon(context, *source, *target, key, move));
       return RegionNotAllowed();
     }
     PV_RETURN_IF_ERROR(switched);
@@ -230,16 +240,17 @@ Status RelocationService::Drive(const std::string& key,
   } else if (home->placement.region != move.to) {
     return Inconsistent();
   }
-  PV_RETURN_IF_ERROR(Activate(*target, move));
+  PV_RETURN_IF_ERROR(Activate(context, *target, move));
   CrashPoint("relocate.activated");
-  PV_RETURN_IF_ERROR(Purge(*source, move, /*tombstone=*/true));
+  PV_RETURN_IF_ERROR(Purge(context, *source, move, /*tombstone=*/true));
   CrashPoint("relocate.purged");
-  storage::WriteBatch done;
+  storage::WriteBatch done = context.Batch();
   done.Delete(key);
-  return control_->Write(done);
+  return control_->Write(context, done);
 }
 
-Result<std::string> RelocationService::Relocate(const Tenant& tenant,
+Result<std::string> RelocationService::Relocate(const RequestContext& context,
+                                                const Tenant& tenant,
                                                 std::string_view principal,
                                                 std::string_view target) {
   if (!router_->region_config(target) || !tenant.AcceptsNewPrincipals(target))
@@ -249,43 +260,45 @@ Result<std::string> RelocationService::Relocate(const Tenant& tenant,
   std::string key = keys::Relocation(tenant.id, pseudonym);
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     // Finish an earlier move of this principal first.
-    PV_ASSIGN_OR_RETURN(auto pending, control_->Get(key));
+    PV_ASSIGN_OR_RETURN(auto pending, control_->Get(context, key));
     if (pending) {
       PV_ASSIGN_OR_RETURN(auto earlier, RelocationFromJson(*pending));
-      PV_RETURN_IF_ERROR(Drive(key, earlier));
+      PV_RETURN_IF_ERROR(Drive(context, key, earlier));
       continue;
     }
-    PV_ASSIGN_OR_RETURN(auto erasing,
-                        control_->Get(keys::Erasure(tenant.id, pseudonym)));
+    PV_ASSIGN_OR_RETURN(
+        auto erasing,
+        control_->Get(context, keys::Erasure(tenant.id, pseudonym)));
     if (erasing) return Err(Aborted("the principal is being erased"));
     PV_ASSIGN_OR_RETURN(auto home,
                         ReadPlacement(*control_, tenant.id, pseudonym));
     if (!home) return Err(NotFound("no such principal"));
-    if (auto* event = audit::EventScope::Current()) event->region = target;
+    context.NoteRegion(target);
     if (home->placement.region == target) return std::string(target);
     RelocationRecord move{tenant.id, pseudonym, home->placement.region,
                           std::string(target), clock_->Now()};
-    storage::WriteBatch batch;
+    storage::WriteBatch batch = context.Batch();
     batch.RequireAbsent(key);
     batch.RequireValue(keys::PrincipalDirectory(tenant.id, pseudonym),
                        home->raw);
     control_->Put(batch, key, ToJson(move));
-    Status written = control_->Write(batch);
+    Status written = control_->Write(context, batch);
     if (written.code() == StatusCode::kAborted) continue;
     PV_RETURN_IF_ERROR(written);
     CrashPoint("relocate.started");
-    PV_RETURN_IF_ERROR(Drive(key, move));
+    PV_RETURN_IF_ERROR(Drive(context, key, move));
     return std::string(target);
   }
   return Err(Aborted("the principal changed concurrently; retry"));
 }
 
 Result<int> RelocationService::ResumeInterrupted() {
+  const RequestContext context;  // on no request's behalf: recovery
   return control_->FinishEach(
       keys::RelocationPrefix(),
       [&](const std::string& key, const boost::json::value& doc) -> Status {
         PV_ASSIGN_OR_RETURN(auto move, RelocationFromJson(doc));
-        return Drive(key, move);
+        return Drive(context, key, move);
       });
 }
 

@@ -34,6 +34,7 @@
 #include "vault/control_store.h"
 #include "vault/model.h"
 #include "vault/records.h"
+#include "vault/request_context.h"
 
 namespace piivault::vault {
 
@@ -49,7 +50,8 @@ class RelocationService {
   // accept new principals in, kNotFound for an unknown principal,
   // kUnavailable when either region cannot be reached (the move is then
   // finished later; the principal stays readable but not writable).
-  Result<std::string> Relocate(const Tenant& tenant, std::string_view principal,
+  Result<std::string> Relocate(const RequestContext& context,
+                               const Tenant& tenant, std::string_view principal,
                                std::string_view target);
 
   // Drives every interrupted relocation to its end. Returns how many were
@@ -57,21 +59,25 @@ class RelocationService {
   Result<int> ResumeInterrupted();
 
  private:
-  Status Drive(const std::string& key, const RelocationRecord& move);
-  Status Freeze(storage::Backend& source, const RelocationRecord& move);
-  Status CopyAndVerify(storage::Backend& source, storage::Backend& target,
-                       const RelocationRecord& move);
+  Status Drive(const RequestContext& context, const std::string& key,
+               const RelocationRecord& move);
+  Status Freeze(const RequestContext& context, storage::Backend& source,
+                const RelocationRecord& move);
+  Status CopyAndVerify(const RequestContext& context, storage::Backend& source,
+                       storage::Backend& target, const RelocationRecord& move);
   // kFailedPrecondition when the tenant no longer accepts the target.
-  Status Switch(const RelocationRecord& move);
-  Status Activate(storage::Backend& target, const RelocationRecord& move);
+  Status Switch(const RequestContext& context, const RelocationRecord& move);
+  Status Activate(const RequestContext& context, storage::Backend& target,
+                  const RelocationRecord& move);
   // Removes the principal's rows and key entry from `backend`; with
   // `tombstone`, a keyless entry stays in place of the key entry (the
   // source of a finished move: a create that read the directory before the
   // switch must not give the principal a new key there).
-  Status Purge(storage::Backend& backend, const RelocationRecord& move,
-               bool tombstone = false);
-  Status Abandon(storage::Backend& source, storage::Backend& target,
-                 const std::string& key, const RelocationRecord& move);
+  Status Purge(const RequestContext& context, storage::Backend& backend,
+               const RelocationRecord& move, bool tombstone = false);
+  Status Abandon(const RequestContext& context, storage::Backend& source,
+                 storage::Backend& target, const std::string& key,
+                 const RelocationRecord& move);
 
   storage::RegionRouter* router_;
   ControlStore* control_;

@@ -30,7 +30,8 @@ Status TenantService::ValidateRegions(const std::vector<std::string>& regions,
   return Status::Ok();
 }
 
-Result<Tenant> TenantService::Create(std::string id, std::string name,
+Result<Tenant> TenantService::Create(const RequestContext& context,
+                                     std::string id, std::string name,
                                      std::vector<std::string> regions,
                                      std::string default_region) {
   PV_RETURN_IF_ERROR(ValidateName("tenant id", id));
@@ -48,24 +49,25 @@ Result<Tenant> TenantService::Create(std::string id, std::string name,
                 .state = TenantState::kActive,
                 .created_at = clock_->Now(),
                 .closing_regions = {}};
-  storage::WriteBatch batch;
+  storage::WriteBatch batch = context.Batch();
   std::string key = keys::Tenant(tenant.id);
   batch.RequireAbsent(key);
   control_->Put(batch, key, ToJson(tenant));
   control_->keyring().AddNewTenantKey(tenant.id, batch);
   for (auto& p : DefaultPurposes())
     control_->Put(batch, keys::Purpose(tenant.id, p.id), ToJson(p));
-  Status written = control_->Write(batch);
+  Status written = control_->Write(context, batch);
   if (written.code() == StatusCode::kAborted)
     return Err(AlreadyExists("a tenant with this id exists"));
   PV_RETURN_IF_ERROR(written);
   return tenant;
 }
 
-Result<Tenant> TenantService::Get(std::string_view id) {
+Result<Tenant> TenantService::Get(const RequestContext& context,
+                                  std::string_view id) {
   if (!ValidateName("tenant id", id).ok())
     return Err(NotFound("no such tenant"));
-  PV_ASSIGN_OR_RETURN(auto doc, control_->Get(keys::Tenant(id)));
+  PV_ASSIGN_OR_RETURN(auto doc, control_->Get(context, keys::Tenant(id)));
   if (!doc) return Err(NotFound("no such tenant"));
   return TenantFromJson(*doc);
 }
@@ -79,12 +81,13 @@ Result<TenantService::Stored> TenantService::Load(std::string_view id) {
   return Stored{std::move(tenant), std::move(*raw)};
 }
 
-Status TenantService::Store(const Stored& before, const Tenant& after) {
+Status TenantService::Store(const RequestContext& context, const Stored& before,
+                            const Tenant& after) {
   std::string key = keys::Tenant(after.id);
-  storage::WriteBatch batch;
+  storage::WriteBatch batch = context.Batch();
   batch.RequireValue(key, before.raw);
   control_->Put(batch, key, ToJson(after));
-  return control_->Write(batch);
+  return control_->Write(context, batch);
 }
 
 Result<int64_t> TenantService::PrincipalsIn(std::string_view tenant,
@@ -93,7 +96,8 @@ Result<int64_t> TenantService::PrincipalsIn(std::string_view tenant,
       keys::PrincipalCountPrefix(tenant, region));
 }
 
-Result<Tenant> TenantService::Update(std::string_view id,
+Result<Tenant> TenantService::Update(const RequestContext& context,
+                                     std::string_view id,
                                      const TenantPatch& patch) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     PV_ASSIGN_OR_RETURN(Stored stored, Load(id));
@@ -113,7 +117,7 @@ Result<Tenant> TenantService::Update(std::string_view id,
     for (auto& r : stored.tenant.regions)
       if (!tenant.AllowsRegion(r)) removed.push_back(r);
     if (removed.empty()) {
-      Status written = Store(stored, tenant);
+      Status written = Store(context, stored, tenant);
       if (written.code() == StatusCode::kAborted) continue;
       PV_RETURN_IF_ERROR(written);
       return tenant;
@@ -125,7 +129,7 @@ Result<Tenant> TenantService::Update(std::string_view id,
     // tenant, so none that read the old document can commit), then count.
     Tenant closing = stored.tenant;
     for (auto& r : removed) closing.closing_regions.push_back(r);
-    Status closed = Store(stored, closing);
+    Status closed = Store(context, stored, closing);
     if (closed.code() == StatusCode::kAborted) continue;
     PV_RETURN_IF_ERROR(closed);
     PV_ASSIGN_OR_RETURN(Stored now_closing, Load(id));
@@ -145,7 +149,7 @@ Result<Tenant> TenantService::Update(std::string_view id,
     std::erase_if(final_doc.closing_regions, [&](const std::string& r) {
       return std::find(removed.begin(), removed.end(), r) != removed.end();
     });
-    Status finished = Store(now_closing, final_doc);
+    Status finished = Store(context, now_closing, final_doc);
     if (finished.code() == StatusCode::kAborted) continue;
     PV_RETURN_IF_ERROR(finished);
     if (!occupied.ok()) return Err(occupied);
@@ -186,23 +190,26 @@ Result<std::vector<Purpose>> TenantService::ListPurposes(
   return out;
 }
 
-Result<Purpose> TenantService::GetPurpose(std::string_view tenant,
+Result<Purpose> TenantService::GetPurpose(const RequestContext& context,
+                                          std::string_view tenant,
                                           std::string_view purpose) {
   if (!ValidateName("purpose", purpose).ok())
     return Err(NotFound("no such purpose"));
-  PV_ASSIGN_OR_RETURN(auto doc, control_->Get(keys::Purpose(tenant, purpose)));
+  PV_ASSIGN_OR_RETURN(auto doc,
+                      control_->Get(context, keys::Purpose(tenant, purpose)));
   if (!doc) return Err(NotFound("no such purpose"));
   return PurposeFromJson(*doc);
 }
 
-Result<Purpose> TenantService::PutPurpose(std::string_view tenant,
+Result<Purpose> TenantService::PutPurpose(const RequestContext& context,
+                                          std::string_view tenant,
                                           Purpose purpose) {
   PV_RETURN_IF_ERROR(ValidateName("purpose id", purpose.id));
   PV_RETURN_IF_ERROR(
       ValidateFreeText("description", purpose.description, 0, kMaxDescription));
   std::string key = keys::Purpose(tenant, purpose.id);
   PV_ASSIGN_OR_RETURN(auto raw, control_->GetRaw(key));
-  storage::WriteBatch batch;
+  storage::WriteBatch batch = context.Batch();
   if (raw) {
     PV_ASSIGN_OR_RETURN(auto doc, control_->Decode(key, *raw));
     PV_ASSIGN_OR_RETURN(auto existing, PurposeFromJson(doc));
@@ -214,7 +221,7 @@ Result<Purpose> TenantService::PutPurpose(std::string_view tenant,
     batch.RequireAbsent(key);
   }
   control_->Put(batch, key, ToJson(purpose));
-  Status written = control_->Write(batch);
+  Status written = control_->Write(context, batch);
   if (written.code() == StatusCode::kAborted)
     return Err(Aborted("the purpose changed concurrently; retry"));
   PV_RETURN_IF_ERROR(written);

@@ -11,6 +11,7 @@
 #include "storage/region_router.h"
 #include "vault/control_store.h"
 #include "vault/model.h"
+#include "vault/request_context.h"
 
 namespace piivault::vault {
 
@@ -39,19 +40,22 @@ class TenantService {
   // first allowed region; empty `name` means the id. Names (here and in
   // Update) and purpose descriptions are free text (ValidateFreeText):
   // validation_failed naming the member otherwise.
-  Result<Tenant> Create(std::string id, std::string name,
-                        std::vector<std::string> regions,
+  Result<Tenant> Create(const RequestContext& context, std::string id,
+                        std::string name, std::vector<std::string> regions,
                         std::string default_region);
-  Result<Tenant> Get(std::string_view id);
+  Result<Tenant> Get(const RequestContext& context, std::string_view id);
   // Removing a region from the list is refused (kFailedPrecondition) while
   // any of the tenant's principals lives there.
-  Result<Tenant> Update(std::string_view id, const TenantPatch& patch);
+  Result<Tenant> Update(const RequestContext& context, std::string_view id,
+                        const TenantPatch& patch);
   Result<std::vector<RegionLocation>> Locations(const Tenant& tenant);
 
   Result<std::vector<Purpose>> ListPurposes(std::string_view tenant);
   // kNotFound when the tenant has no such purpose.
-  Result<Purpose> GetPurpose(std::string_view tenant, std::string_view purpose);
-  Result<Purpose> PutPurpose(std::string_view tenant, Purpose purpose);
+  Result<Purpose> GetPurpose(const RequestContext& context,
+                             std::string_view tenant, std::string_view purpose);
+  Result<Purpose> PutPurpose(const RequestContext& context,
+                             std::string_view tenant, Purpose purpose);
 
  private:
   struct Stored {
@@ -59,7 +63,8 @@ class TenantService {
     std::string raw;  // as stored, for compare-and-set
   };
   Result<Stored> Load(std::string_view id);
-  Status Store(const Stored& before, const Tenant& after);
+  Status Store(const RequestContext& context, const Stored& before,
+               const Tenant& after);
   Result<int64_t> PrincipalsIn(std::string_view tenant,
                                std::string_view region);
   Status ValidateRegions(const std::vector<std::string>& regions,

@@ -47,7 +47,8 @@ class World : public AppTest {
     keys[kTenantAdmin] = admin_key;
     keys[kAppNoPolicy] = app_key;
     auto op = [&](const char* name, vault::Role role) {
-      auto issued = h.vault->identities.Create(name, role, "");
+      auto issued =
+          h.vault->identities.Create(vault::RequestContext(), name, role, "");
       EXPECT_TRUE(issued.has_value());
       return issued ? issued->api_key : "";
     };

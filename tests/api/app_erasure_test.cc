@@ -67,7 +67,8 @@ TEST_F(AppErasureTest, ErasureAnswersWithACertificateAnyoneCanVerify) {
   EXPECT_EQ(Data("DELETE", principal, admin_key).status, 404);
 
   // The register: the tenant's admins, operator admins and auditors.
-  auto auditor = h.vault->identities.Create("aud", vault::Role::kAuditor, "");
+  auto auditor = h.vault->identities.Create(vault::RequestContext(), "aud",
+                                            vault::Role::kAuditor, "");
   ASSERT_TRUE(auditor.has_value());
   for (const std::string* key_of :
        {&admin_key, &operator_key, &auditor->api_key}) {

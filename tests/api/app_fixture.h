@@ -41,8 +41,8 @@ class AppTest : public ::testing::Test {
         app(h.vault.get(), &audit, limits) {}
 
   void SetUp() override {
-    auto admin =
-        h.vault->identities.Create("op", vault::Role::kOperatorAdmin, "");
+    auto admin = h.vault->identities.Create(vault::RequestContext(), "op",
+                                            vault::Role::kOperatorAdmin, "");
     ASSERT_TRUE(admin.has_value());
     operator_key = admin->api_key;
     ASSERT_EQ(

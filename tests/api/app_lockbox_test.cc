@@ -130,8 +130,8 @@ TEST_F(AppLockboxTest, ApprovedRequestsReadInScopeOnlyAndAreAudited) {
         << r.method << " " << r.path << " " << r.purpose << " " << resp.body;
   }
   // Another operator cannot borrow the request.
-  auto other =
-      h.vault->identities.Create("op2", vault::Role::kOperatorSecurity, "");
+  auto other = h.vault->identities.Create(vault::RequestContext(), "op2",
+                                          vault::Role::kOperatorSecurity, "");
   ASSERT_TRUE(other.has_value());
   HttpRequest req;
   req.method = "GET";
@@ -275,14 +275,14 @@ TEST_F(AppLockboxTest, AStoredScopeWithEmptyListsCoversNothing) {
   std::string id = Request(kWholeTenant, true);
   ASSERT_EQ(AsOperator("GET", records + "/" + ann_record, id).status, 200);
   std::string key = vault::keys::Lockbox("acme", id);
-  auto doc = h.vault->control.Get(key);
+  auto doc = h.vault->control.Get(vault::RequestContext(), key);
   ASSERT_TRUE(doc.has_value() && doc->has_value());
   json::object legacy = (*doc)->as_object();
   legacy["collections"] = json::array{};
   legacy["principals"] = json::array{};
   storage::WriteBatch batch;
   h.vault->control.Put(batch, key, legacy);
-  ASSERT_TRUE(h.vault->control.Write(batch).ok());
+  ASSERT_TRUE(h.vault->control.Write(vault::RequestContext(), batch).ok());
 
   for (auto [method, path, body] :
        std::vector<std::tuple<std::string, std::string, std::string>>{

@@ -22,7 +22,7 @@ class RequestPathTest : public AppTest {
         principal, R"({"email":")" + email + R"(","ssn":")" + ssn + R"("})");
   }
   std::string Pseudonym(const std::string& principal) {
-    auto tenant = h.vault->tenants.Get("acme");
+    auto tenant = h.vault->tenants.Get(vault::RequestContext(), "acme");
     EXPECT_TRUE(tenant.has_value());
     return h.vault->records.Pseudonym(*tenant, principal).value_or("");
   }
@@ -127,7 +127,8 @@ TEST_F(RequestPathTest, RotationKillsTheOldKeyAtOnce) {
       200);
   EXPECT_EQ(Call("GET", "/v1/whoami", app_key).status, 401);
   // Operator identities rotate too; a deactivated one cannot.
-  auto legal = h.vault->identities.Create("l", vault::Role::kOperatorLegal, "");
+  auto legal = h.vault->identities.Create(vault::RequestContext(), "l",
+                                          vault::Role::kOperatorLegal, "");
   ASSERT_TRUE(legal.has_value());
   auto mine = Call("POST", "/v1/identities/" + legal->identity.id + "/rotate",
                    legal->api_key);
@@ -197,7 +198,9 @@ TEST_F(RequestPathTest, ConsentEndpointsFollowTheAppPolicy) {
         403)
         << path;
   }
-  auto ledger = h.vault->consents.Ledger(*h.vault->tenants.Get("acme"), "Ann");
+  auto ledger = h.vault->consents.Ledger(
+      vault::RequestContext(),
+      *h.vault->tenants.Get(vault::RequestContext(), "acme"), "Ann");
   ASSERT_TRUE(ledger.has_value());
   EXPECT_EQ(ledger->history.size(), 1u) << "a refused grant changed nothing";
 

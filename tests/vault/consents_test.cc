@@ -25,39 +25,44 @@ class ConsentTest : public ::testing::Test {
     tenant = h.CreateAcme();
     ASSERT_EQ(tenant.id, "acme");
     auto c =
-        h.vault->collections.Put("acme", "customers",
+        h.vault->collections.Put(vault::RequestContext(), "acme", "customers",
                                  {{"email", FieldType::kEmail, true, true},
                                   {"plan", FieldType::kString, false, true}},
                                  "");
     ASSERT_TRUE(c.has_value());
     customers = c->collection;
-    auto r = h.vault->records.Create(tenant, customers, "Pat-1", std::nullopt,
+    auto r = h.vault->records.Create(vault::RequestContext(), tenant, customers,
+                                     "Pat-1", std::nullopt,
                                      {{"email", std::string("p@example.org")}});
     ASSERT_TRUE(r.has_value()) << r.error().ToString();
     record = r->id;
     pseudonym = h.vault->records.Pseudonym(tenant, "Pat-1").value_or("");
     pkey = keys::PrincipalKey("acme", pseudonym);
-    marketing = *h.vault->tenants.GetPurpose("acme", "marketing");
-    advertising = *h.vault->tenants.GetPurpose("acme", "advertising");
+    marketing = *h.vault->tenants.GetPurpose(vault::RequestContext(), "acme",
+                                             "marketing");
+    advertising = *h.vault->tenants.GetPurpose(vault::RequestContext(), "acme",
+                                               "advertising");
   }
 
   Result<Record> CreateMember(const std::string& principal) {
     return h.vault->records.Create(
-        tenant, customers, principal, std::nullopt,
+        vault::RequestContext(), tenant, customers, principal, std::nullopt,
         {{"email", std::string("member@example.org")},
          {"plan", std::string("gold")}});
   }
 
   // How a read of Pat-1's record under marketing ends.
   Status GetUnderMarketing() {
-    auto got = h.vault->records.Get(tenant, "customers", record, std::nullopt,
-                                    "marketing");
+    auto got =
+        h.vault->records.Get(vault::RequestContext(), tenant, "customers",
+                             record, std::nullopt, "marketing");
     return got ? Status::Ok() : got.error();
   }
 
   Result<ConsentEvent> Give(const Purpose& p, bool granted,
                             std::string principal = "Pat-1") {
-    return h.vault->consents.Record(tenant, principal, p, granted, "web_form",
+    return h.vault->consents.Record(vault::RequestContext(), tenant, principal,
+                                    p, granted, "web_form",
                                     "form-submission-17");
   }
 
@@ -70,19 +75,25 @@ class ConsentTest : public ::testing::Test {
 };
 
 TEST_F(ConsentTest, GrantsAndWithdrawalsFormALedgerAndItsCurrentState) {
-  EXPECT_TRUE(h.vault->consents.Current(tenant, "Pat-1")->empty());
+  EXPECT_TRUE(
+      h.vault->consents.Current(vault::RequestContext(), tenant, "Pat-1")
+          ->empty());
   ASSERT_TRUE(Give(marketing, true));
   h.clock.now += std::chrono::seconds(5);
   ASSERT_TRUE(Give(advertising, true));
-  EXPECT_EQ(*h.vault->consents.Current(tenant, "Pat-1"),
-            (vault::Consents{{"advertising", true}, {"marketing", true}}));
+  EXPECT_EQ(
+      *h.vault->consents.Current(vault::RequestContext(), tenant, "Pat-1"),
+      (vault::Consents{{"advertising", true}, {"marketing", true}}));
   // Withdrawal is effective at once.
   auto withdrawn = Give(marketing, false);
   ASSERT_TRUE(withdrawn.has_value());
   EXPECT_EQ(withdrawn->seq, 2u);
-  EXPECT_EQ(h.vault->consents.Current(tenant, "Pat-1")->at("marketing"), false);
+  EXPECT_EQ(h.vault->consents.Current(vault::RequestContext(), tenant, "Pat-1")
+                ->at("marketing"),
+            false);
 
-  auto ledger = h.vault->consents.Ledger(tenant, "Pat-1");
+  auto ledger =
+      h.vault->consents.Ledger(vault::RequestContext(), tenant, "Pat-1");
   ASSERT_TRUE(ledger.has_value()) << ledger.error().ToString();
   ASSERT_EQ(ledger->history.size(), 3u);
   EXPECT_EQ(ledger->history[0].purpose, "marketing");
@@ -116,9 +127,11 @@ TEST_F(ConsentTest, LedgerIsSealedInThePrincipalsRegionOnly) {
 TEST_F(ConsentTest, RelocationCarriesTheLedger) {
   ASSERT_TRUE(Give(marketing, true));
   ASSERT_TRUE(Give(marketing, false));
-  auto moved = h.vault->relocations.Relocate(tenant, "Pat-1", "us");
+  auto moved = h.vault->relocations.Relocate(vault::RequestContext(), tenant,
+                                             "Pat-1", "us");
   ASSERT_TRUE(moved.has_value()) << moved.error().ToString();
-  auto ledger = h.vault->consents.Ledger(tenant, "Pat-1");
+  auto ledger =
+      h.vault->consents.Ledger(vault::RequestContext(), tenant, "Pat-1");
   ASSERT_TRUE(ledger.has_value()) << ledger.error().ToString();
   EXPECT_EQ(ledger->history.size(), 2u);
   EXPECT_EQ(ledger->current.at("marketing"), false);
@@ -126,21 +139,25 @@ TEST_F(ConsentTest, RelocationCarriesTheLedger) {
       *h.eu_backend, *h.vault->records.Pseudonym(tenant, "Pat-1")));
   // And it keeps growing in its new home.
   ASSERT_TRUE(Give(marketing, true));
-  EXPECT_EQ(h.vault->consents.Current(tenant, "Pat-1")->at("marketing"), true);
+  EXPECT_EQ(h.vault->consents.Current(vault::RequestContext(), tenant, "Pat-1")
+                ->at("marketing"),
+            true);
 }
 
 TEST_F(ConsentTest, UnknownPrincipalsAndBadInputChangeNothing) {
   auto before = Dump(*h.eu_backend);
   EXPECT_EQ(Give(marketing, true, "Nobody").error().code(),
             StatusCode::kNotFound);
-  EXPECT_EQ(
-      h.vault->consents
-          .Record(tenant, "Pat-1", marketing, true, std::string(65, 'm'), "")
-          .error()
-          .code(),
-      StatusCode::kInvalidArgument);
+  EXPECT_EQ(h.vault->consents
+                .Record(vault::RequestContext(), tenant, "Pat-1", marketing,
+                        true, std::string(65, 'm'), "")
+                .error()
+                .code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(Dump(*h.eu_backend), before);
-  EXPECT_EQ(h.vault->consents.Current(tenant, "Nobody").error().code(),
+  EXPECT_EQ(h.vault->consents.Current(vault::RequestContext(), tenant, "Nobody")
+                .error()
+                .code(),
             StatusCode::kNotFound);
 }
 
@@ -155,7 +172,9 @@ TEST_F(ConsentTest, AGapInTheLedgerIsDataLoss) {
     ASSERT_TRUE(h.eu_backend->Write(b).ok());
     break;
   }
-  EXPECT_EQ(h.vault->consents.Ledger(tenant, "Pat-1").error().code(),
+  EXPECT_EQ(h.vault->consents.Ledger(vault::RequestContext(), tenant, "Pat-1")
+                .error()
+                .code(),
             StatusCode::kDataLoss);
 }
 
@@ -175,32 +194,41 @@ TEST_F(ConsentTest, AnOlderConsentStatePutBackIsAnIntegrityError) {
   EXPECT_TRUE(integrity(GetUnderMarketing()));
   EXPECT_TRUE(
       integrity(records
-                    .Update(tenant, customers, record,
+                    .Update(vault::RequestContext(), tenant, customers, record,
                             {{"plan", std::string("gold")}}, "marketing")
                     .error()));
-  EXPECT_TRUE(
-      integrity(records.Delete(tenant, "customers", record, "marketing")));
+  EXPECT_TRUE(integrity(records.Delete(vault::RequestContext(), tenant,
+                                       "customers", record, "marketing")));
+  EXPECT_TRUE(integrity(records
+                            .Tokenize(vault::RequestContext(), tenant,
+                                      customers, record, {"email"}, "marketing")
+                            .error()));
   EXPECT_TRUE(integrity(
-      records.Tokenize(tenant, customers, record, {"email"}, "marketing")
+      records
+          .GetPrincipal(vault::RequestContext(), tenant, "Pat-1", "marketing")
           .error()));
   EXPECT_TRUE(
-      integrity(records.GetPrincipal(tenant, "Pat-1", "marketing").error()));
-  EXPECT_TRUE(
       integrity(records
-                    .Search(tenant, customers, "email",
+                    .Search(vault::RequestContext(), tenant, customers, "email",
                             std::string("p@example.org"), 10, "marketing")
                     .error()));
   // What shows the consents checks them whatever the purpose.
-  EXPECT_TRUE(integrity(records.GetPrincipal(tenant, "Pat-1").error()));
-  EXPECT_TRUE(integrity(h.vault->consents.Current(tenant, "Pat-1").error()));
-  EXPECT_TRUE(integrity(h.vault->consents.Ledger(tenant, "Pat-1").error()));
+  EXPECT_TRUE(integrity(
+      records.GetPrincipal(vault::RequestContext(), tenant, "Pat-1").error()));
+  EXPECT_TRUE(integrity(
+      h.vault->consents.Current(vault::RequestContext(), tenant, "Pat-1")
+          .error()));
+  EXPECT_TRUE(integrity(
+      h.vault->consents.Ledger(vault::RequestContext(), tenant, "Pat-1")
+          .error()));
   // Nor does a new event build on it.
   EXPECT_TRUE(integrity(Give(marketing, true).error()));
   // A purpose that needs no consent does not look at the ledger.
-  EXPECT_TRUE(records.Get(tenant, "customers", record, std::nullopt));
+  EXPECT_TRUE(records.Get(vault::RequestContext(), tenant, "customers", record,
+                          std::nullopt));
   // And a state that does not grant the purpose is refused without it.
-  auto other =
-      records.Get(tenant, "customers", record, std::nullopt, "advertising");
+  auto other = records.Get(vault::RequestContext(), tenant, "customers", record,
+                           std::nullopt, "advertising");
   ASSERT_FALSE(other.has_value());
   EXPECT_EQ(other.error().reason(), "consent_required");
 }
@@ -219,10 +247,15 @@ TEST_F(ConsentTest, ANewestEventDeletedIsAnIntegrityError) {
   storage::WriteBatch b;
   b.Delete(newest);
   ASSERT_TRUE(h.eu_backend->Write(b).ok());
-  EXPECT_EQ(h.vault->consents.Current(tenant, "Pat-1").error().code(),
+  EXPECT_EQ(h.vault->consents.Current(vault::RequestContext(), tenant, "Pat-1")
+                .error()
+                .code(),
             StatusCode::kDataLoss);
-  EXPECT_EQ(h.vault->records.GetPrincipal(tenant, "Pat-1").error().code(),
-            StatusCode::kDataLoss);
+  EXPECT_EQ(
+      h.vault->records.GetPrincipal(vault::RequestContext(), tenant, "Pat-1")
+          .error()
+          .code(),
+      StatusCode::kDataLoss);
   EXPECT_EQ(Give(marketing, false).error().code(), StatusCode::kDataLoss);
 }
 
@@ -235,7 +268,9 @@ TEST_F(ConsentTest, AStrippedConsentStateGrantsNothing) {
   entry->consents.clear();
   Poke(*h.eu_backend, pkey, entry->Encode());
   EXPECT_EQ(GetUnderMarketing().reason(), "consent_required");
-  EXPECT_EQ(h.vault->consents.Current(tenant, "Pat-1").error().code(),
+  EXPECT_EQ(h.vault->consents.Current(vault::RequestContext(), tenant, "Pat-1")
+                .error()
+                .code(),
             StatusCode::kDataLoss);
 }
 
@@ -297,11 +332,13 @@ TEST_F(ConsentTest, LegacyStatesAndEventsStillRead) {
   entry->consents = crypto::AeadSeal(key, 1, plain, aad);
   Poke(*h.eu_backend, pkey, entry->Encode());
 
-  EXPECT_EQ(*h.vault->consents.Current(tenant, "Pat-1"),
-            (Consents{{"marketing", true}}));
+  EXPECT_EQ(
+      *h.vault->consents.Current(vault::RequestContext(), tenant, "Pat-1"),
+      (Consents{{"marketing", true}}));
   EXPECT_TRUE(GetUnderMarketing().ok());
   ASSERT_TRUE(Give(marketing, false));
-  auto ledger = h.vault->consents.Ledger(tenant, "Pat-1");
+  auto ledger =
+      h.vault->consents.Ledger(vault::RequestContext(), tenant, "Pat-1");
   ASSERT_TRUE(ledger.has_value()) << ledger.error().ToString();
   EXPECT_EQ(ledger->history.size(), 2u);
   EXPECT_EQ(ledger->current, (Consents{{"marketing", false}}));
@@ -319,49 +356,61 @@ TEST_F(ConsentTest, RecordServiceServesOnlyWhileTheConsentIsActive) {
            s.reason() == "consent_required";
   };
   auto all_refused = [&] {
-    return refused(
-               records
-                   .Get(tenant, "customers", record, std::nullopt, "marketing")
-                   .error()) &&
-           refused(records
-                       .Update(tenant, customers, record,
-                               {{"plan", std::string("gold")}}, "marketing")
+    return refused(records
+                       .Get(vault::RequestContext(), tenant, "customers",
+                            record, std::nullopt, "marketing")
                        .error()) &&
-           refused(records.Delete(tenant, "customers", record, "marketing")) &&
-           refused(
-               records
-                   .Tokenize(tenant, customers, record, {"email"}, "marketing")
-                   .error()) &&
-           refused(records.GetPrincipal(tenant, "Pat-1", "marketing").error());
+           refused(records
+                       .Update(vault::RequestContext(), tenant, customers,
+                               record, {{"plan", std::string("gold")}},
+                               "marketing")
+                       .error()) &&
+           refused(records.Delete(vault::RequestContext(), tenant, "customers",
+                                  record, "marketing")) &&
+           refused(records
+                       .Tokenize(vault::RequestContext(), tenant, customers,
+                                 record, {"email"}, "marketing")
+                       .error()) &&
+           refused(records
+                       .GetPrincipal(vault::RequestContext(), tenant, "Pat-1",
+                                     "marketing")
+                       .error());
   };
   EXPECT_TRUE(all_refused());  // never given
   // Without a consent purpose the consent state is not looked at.
-  EXPECT_TRUE(records.Get(tenant, "customers", record, std::nullopt));
-  EXPECT_TRUE(records.GetPrincipal(tenant, "Pat-1"));
+  EXPECT_TRUE(records.Get(vault::RequestContext(), tenant, "customers", record,
+                          std::nullopt));
+  EXPECT_TRUE(records.GetPrincipal(vault::RequestContext(), tenant, "Pat-1"));
   // A principal that does not exist has consented to nothing.
-  EXPECT_TRUE(
-      refused(records.GetPrincipal(tenant, "Nobody", "marketing").error()));
+  EXPECT_TRUE(refused(
+      records
+          .GetPrincipal(vault::RequestContext(), tenant, "Nobody", "marketing")
+          .error()));
 
   ASSERT_TRUE(Give(advertising, true));
   EXPECT_TRUE(all_refused());  // another purpose's consent does not count
   ASSERT_TRUE(Give(marketing, true));
-  auto got =
-      records.Get(tenant, "customers", record, std::nullopt, "marketing");
+  auto got = records.Get(vault::RequestContext(), tenant, "customers", record,
+                         std::nullopt, "marketing");
   ASSERT_TRUE(got.has_value()) << got.error().ToString();
   EXPECT_EQ(got->fields.size(), 1u);
-  auto view = records.GetPrincipal(tenant, "Pat-1", "marketing");
+  auto view = records.GetPrincipal(vault::RequestContext(), tenant, "Pat-1",
+                                   "marketing");
   ASSERT_TRUE(view.has_value());
   EXPECT_EQ(view->consents,
             (Consents{{"advertising", true}, {"marketing", true}}));
-  EXPECT_TRUE(
-      records.Tokenize(tenant, customers, record, {"email"}, "marketing"));
-  EXPECT_TRUE(records.Update(tenant, customers, record,
+  EXPECT_TRUE(records.Tokenize(vault::RequestContext(), tenant, customers,
+                               record, {"email"}, "marketing"));
+  EXPECT_TRUE(records.Update(vault::RequestContext(), tenant, customers, record,
                              {{"plan", std::string("gold")}}, "marketing"));
 
   ASSERT_TRUE(Give(marketing, false));
   EXPECT_TRUE(all_refused());  // withdrawn: the very next call
-  EXPECT_TRUE(records.Get(tenant, "customers", record, std::nullopt));
-  ASSERT_TRUE(records.Delete(tenant, "customers", record).ok());
+  EXPECT_TRUE(records.Get(vault::RequestContext(), tenant, "customers", record,
+                          std::nullopt));
+  ASSERT_TRUE(
+      records.Delete(vault::RequestContext(), tenant, "customers", record)
+          .ok());
 }
 
 // A search under a consent purpose leaves out the records of principals
@@ -380,8 +429,9 @@ TEST_F(ConsentTest, SearchReturnsOnlyConsentingPrincipalsUpToTheLimit) {
     }
   }
   auto search = [&](std::size_t limit, std::string_view purpose) {
-    auto found = h.vault->records.Search(tenant, customers, "plan",
-                                         std::string("gold"), limit, purpose);
+    auto found =
+        h.vault->records.Search(vault::RequestContext(), tenant, customers,
+                                "plan", std::string("gold"), limit, purpose);
     EXPECT_TRUE(found.has_value()) << found.error().ToString();
     std::set<std::string> principals;
     for (auto& r : found.value_or(std::vector<Record>{})) {

@@ -33,23 +33,28 @@ TEST(ControlStoreTest, CachedOnlyWhileEpochUnchangedAcrossNodes) {
   IdentityService ids_a(&node_a, &h.clock);
   IdentityService ids_b(&node_b, &h.clock);
 
-  auto issued = ids_b.Create("app", Role::kOperatorAdmin, "");
+  auto issued =
+      ids_b.Create(vault::RequestContext(), "app", Role::kOperatorAdmin, "");
   ASSERT_TRUE(issued.has_value());
+  // Each request on node A reads the epoch once, as the API does.
+  auto request_on_a = [&node_a](ControlEpoch& epoch) {
+    epoch = node_a.ReadEpoch();
+    return RequestContext(nullptr, nullptr, &epoch);
+  };
+  ControlEpoch epoch;
+  ASSERT_TRUE(
+      ids_a.Authenticate(request_on_a(epoch), issued->api_key).has_value());
   {
-    ControlStore::RequestScope scope(node_a);
-    ASSERT_TRUE(ids_a.Authenticate(issued->api_key).has_value());
-  }
-  {
-    ControlStore::RequestScope scope(node_a);
+    auto request = request_on_a(epoch);
     int before = node_a_backend.gets;
-    ASSERT_TRUE(ids_a.Authenticate(issued->api_key).has_value());
+    ASSERT_TRUE(ids_a.Authenticate(request, issued->api_key).has_value());
     EXPECT_EQ(node_a_backend.gets, before) << "expected a cache hit";
   }
   // Node B deactivates the key; node A's very next request refuses it.
-  ASSERT_TRUE(ids_b.Deactivate(issued->identity.id, "").ok());
+  ASSERT_TRUE(
+      ids_b.Deactivate(vault::RequestContext(), issued->identity.id, "").ok());
   {
-    ControlStore::RequestScope scope(node_a);
-    auto r = ids_a.Authenticate(issued->api_key);
+    auto r = ids_a.Authenticate(request_on_a(epoch), issued->api_key);
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code(), StatusCode::kUnauthenticated);
   }
@@ -61,20 +66,21 @@ TEST(ControlStoreTest, NoCachingOutsideAScopeOrAfterOwnWrite) {
   ControlStore store(&counting, h.keyring.get());
   storage::WriteBatch batch;
   store.Put(batch, "tenant/acme", boost::json::object{{"v", 1}});
-  ASSERT_TRUE(store.Write(batch).ok());
+  ASSERT_TRUE(store.Write(RequestContext(), batch).ok());
 
   int before = counting.gets;
-  ASSERT_TRUE(store.Get("tenant/acme").has_value());
-  ASSERT_TRUE(store.Get("tenant/acme").has_value());
+  ASSERT_TRUE(store.Get(vault::RequestContext(), "tenant/acme").has_value());
+  ASSERT_TRUE(store.Get(vault::RequestContext(), "tenant/acme").has_value());
   EXPECT_EQ(counting.gets, before + 2);
 
-  ControlStore::RequestScope scope(store);
-  ASSERT_TRUE(store.Get("tenant/acme").has_value());
+  ControlEpoch epoch = store.ReadEpoch();
+  const RequestContext request(nullptr, nullptr, &epoch);
+  ASSERT_TRUE(store.Get(request, "tenant/acme").has_value());
   storage::WriteBatch update;
   store.Put(update, "tenant/acme", boost::json::object{{"v", 2}});
-  ASSERT_TRUE(store.Write(update).ok());
+  ASSERT_TRUE(store.Write(request, update).ok());
   // The same request reads its own write, not the cached copy.
-  auto doc = store.Get("tenant/acme");
+  auto doc = store.Get(request, "tenant/acme");
   ASSERT_TRUE(doc.has_value() && doc->has_value());
   EXPECT_EQ((**doc).at("v").as_int64(), 2);
   // Documents that change per record are never cached.

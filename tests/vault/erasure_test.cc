@@ -24,15 +24,17 @@ class ErasureTest : public ::testing::Test {
     tenant = h.CreateAcme();
     ASSERT_EQ(tenant.id, "acme");
     auto c = h.vault->collections.Put(
-        "acme", "customers", {{"email", FieldType::kEmail, true, true}}, "");
+        vault::RequestContext(), "acme", "customers",
+        {{"email", FieldType::kEmail, true, true}}, "");
     ASSERT_TRUE(c.has_value());
     customers = c->collection;
     bystander = Create("Kim-2", "kim@example.org");
   }
 
   std::string Create(const std::string& principal, const std::string& email) {
-    auto r = h.vault->records.Create(tenant, customers, principal, std::nullopt,
-                                     {{"email", email}});
+    auto r =
+        h.vault->records.Create(vault::RequestContext(), tenant, customers,
+                                principal, std::nullopt, {{"email", email}});
     EXPECT_TRUE(r.has_value()) << r.error().ToString();
     return r ? r->id : "";
   }
@@ -41,14 +43,17 @@ class ErasureTest : public ::testing::Test {
   std::vector<std::string> MakeSubject(const std::string& principal) {
     std::vector<std::string> ids{Create(principal, "a@example.org"),
                                  Create(principal, "b@example.org")};
-    auto marketing = h.vault->tenants.GetPurpose("acme", "marketing");
-    EXPECT_TRUE(h.vault->consents.Record(tenant, principal, *marketing, true,
+    auto marketing = h.vault->tenants.GetPurpose(vault::RequestContext(),
+                                                 "acme", "marketing");
+    EXPECT_TRUE(h.vault->consents.Record(vault::RequestContext(), tenant,
+                                         principal, *marketing, true,
                                          "web_form", "ref-1"));
     return ids;
   }
 
   Result<ErasureCertificate> Erase(const std::string& principal) {
-    return h.vault->erasures.Erase(tenant, principal, signer);
+    return h.vault->erasures.Erase(vault::RequestContext(), tenant, principal,
+                                   signer);
   }
 
   // Nothing of `principal` is left anywhere but a tombstone in place of its
@@ -62,20 +67,29 @@ class ErasureTest : public ::testing::Test {
       for (auto& id : ids) EXPECT_FALSE(testing::HoldsAnything(*store, id));
     }
     for (auto& id : ids)
-      EXPECT_EQ(h.vault->records.Get(tenant, "customers", id, std::nullopt)
+      EXPECT_EQ(h.vault->records
+                    .Get(vault::RequestContext(), tenant, "customers", id,
+                         std::nullopt)
                     .error()
                     .code(),
                 StatusCode::kNotFound);
-    EXPECT_EQ(h.vault->records.GetPrincipal(tenant, principal).error().code(),
+    EXPECT_EQ(h.vault->records
+                  .GetPrincipal(vault::RequestContext(), tenant, principal)
+                  .error()
+                  .code(),
               StatusCode::kNotFound);
-    EXPECT_EQ(h.vault->consents.Ledger(tenant, principal).error().code(),
-              StatusCode::kNotFound);
-    auto found = h.vault->records.Search(tenant, customers, "email",
-                                         std::string("a@example.org"), 10);
+    EXPECT_EQ(
+        h.vault->consents.Ledger(vault::RequestContext(), tenant, principal)
+            .error()
+            .code(),
+        StatusCode::kNotFound);
+    auto found =
+        h.vault->records.Search(vault::RequestContext(), tenant, customers,
+                                "email", std::string("a@example.org"), 10);
     ASSERT_TRUE(found.has_value());
     EXPECT_TRUE(found->empty());
-    EXPECT_TRUE(
-        h.vault->records.Get(tenant, "customers", bystander, std::nullopt));
+    EXPECT_TRUE(h.vault->records.Get(vault::RequestContext(), tenant,
+                                     "customers", bystander, std::nullopt));
   }
 
   VaultHarness h;
@@ -124,7 +138,8 @@ TEST_F(ErasureTest, ErasesEverythingAndSignsACertificate) {
 
   // The same principal id later is a new principal: nothing comes back.
   std::string fresh = Create("Pat-1", "new@example.org");
-  auto view = h.vault->records.GetPrincipal(tenant, "Pat-1");
+  auto view =
+      h.vault->records.GetPrincipal(vault::RequestContext(), tenant, "Pat-1");
   ASSERT_TRUE(view.has_value());
   ASSERT_EQ(view->records.size(), 1u);
   EXPECT_EQ(view->records[0].id, fresh);
@@ -156,15 +171,15 @@ TEST_F(ErasureTest, FailureAtEveryWriteIsFinishedLater) {
       // Started: no write lands any more (once frozen), reads still work
       // until the purge.
       ASSERT_TRUE(pending->has_value());
-      auto write =
-          h.vault->records.Create(tenant, customers, principal, std::nullopt,
-                                  {{"email", "late@example.org"}});
+      auto write = h.vault->records.Create(vault::RequestContext(), tenant,
+                                           customers, principal, std::nullopt,
+                                           {{"email", "late@example.org"}});
       if (k >= 3) {
         ASSERT_FALSE(write.has_value());
         EXPECT_EQ(write.error().code(), StatusCode::kAborted);
         if (k <= 4) {
-          EXPECT_TRUE(
-              h.vault->records.Get(tenant, "customers", ids[0], std::nullopt));
+          EXPECT_TRUE(h.vault->records.Get(vault::RequestContext(), tenant,
+                                           "customers", ids[0], std::nullopt));
         }
       } else if (write) {
         ids.push_back(write->id);  // before the freeze: erased with the rest
@@ -199,15 +214,19 @@ TEST_F(ErasureTest, RelocationAndErasureExcludeEachOther) {
   h.faults.fail_write_in = 2;
   ASSERT_FALSE(Erase("Pat-1").has_value());
   h.faults.fail_write_in = 0;
-  EXPECT_EQ(h.vault->relocations.Relocate(tenant, "Pat-1", "us").error().code(),
+  EXPECT_EQ(h.vault->relocations
+                .Relocate(vault::RequestContext(), tenant, "Pat-1", "us")
+                .error()
+                .code(),
             StatusCode::kAborted);
   ASSERT_TRUE(Erase("Pat-1").has_value());
 
   // A relocation interrupted after its start: no erasure until it is done.
   MakeSubject("Sam-3");
   h.faults.fail_write_in = 2;
-  ASSERT_FALSE(
-      h.vault->relocations.Relocate(tenant, "Sam-3", "us").has_value());
+  ASSERT_FALSE(h.vault->relocations
+                   .Relocate(vault::RequestContext(), tenant, "Sam-3", "us")
+                   .has_value());
   h.faults.fail_write_in = 0;
   EXPECT_EQ(Erase("Sam-3").error().code(), StatusCode::kAborted);
   ASSERT_TRUE(h.vault->relocations.ResumeInterrupted().has_value());
@@ -222,13 +241,15 @@ TEST_F(ErasureTest, RelocationAndErasureExcludeEachOther) {
 TEST_F(ErasureTest, TheIdCanBeUsedAgainAfterwards) {
   MakeSubject("Pat-1");
   ASSERT_TRUE(Erase("Pat-1").has_value());
-  auto in_us =
-      h.vault->records.Create(tenant, customers, "Pat-1", std::string("us"),
-                              {{"email", "again@example.org"}});
+  auto in_us = h.vault->records.Create(vault::RequestContext(), tenant,
+                                       customers, "Pat-1", std::string("us"),
+                                       {{"email", "again@example.org"}});
   ASSERT_TRUE(in_us.has_value()) << in_us.error().ToString();
-  auto moved = h.vault->relocations.Relocate(tenant, "Pat-1", "eu");
+  auto moved = h.vault->relocations.Relocate(vault::RequestContext(), tenant,
+                                             "Pat-1", "eu");
   ASSERT_TRUE(moved.has_value()) << moved.error().ToString();
-  auto view = h.vault->records.GetPrincipal(tenant, "Pat-1");
+  auto view =
+      h.vault->records.GetPrincipal(vault::RequestContext(), tenant, "Pat-1");
   ASSERT_TRUE(view.has_value());
   EXPECT_EQ(view->region, "eu");
   ASSERT_EQ(view->records.size(), 1u);
@@ -245,11 +266,12 @@ TEST_F(ErasureTest, TheIdCanBeUsedAgainAfterwards) {
 TEST_F(ErasureTest, APrincipalWithoutAKeyIsErasedBehindATombstone) {
   h.faults.fail_write_in = 2;  // placement in the directory, then the record
   ASSERT_FALSE(h.vault->records
-                   .Create(tenant, customers, "Half-1", std::nullopt,
-                           {{"email", "half@example.org"}})
+                   .Create(vault::RequestContext(), tenant, customers, "Half-1",
+                           std::nullopt, {{"email", "half@example.org"}})
                    .has_value());
   h.faults.fail_write_in = 0;
-  auto view = h.vault->records.GetPrincipal(tenant, "Half-1");
+  auto view =
+      h.vault->records.GetPrincipal(vault::RequestContext(), tenant, "Half-1");
   ASSERT_TRUE(view.has_value());  // placed, holding nothing
   EXPECT_TRUE(view->records.empty());
   auto cert = Erase("Half-1");

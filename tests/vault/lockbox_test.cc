@@ -82,16 +82,17 @@ class LockboxServiceTest : public ::testing::Test {
   void SetUp() override {
     tenant = h.CreateAcme();
     ASSERT_TRUE(h.vault->collections
-                    .Put("acme", "people",
+                    .Put(vault::RequestContext(), "acme", "people",
                          {{"email", FieldType::kEmail, false, false}}, "")
                     .has_value());
-    auto op = h.vault->identities.Create("op", Role::kOperatorAdmin, "");
+    auto op = h.vault->identities.Create(vault::RequestContext(), "op",
+                                         Role::kOperatorAdmin, "");
     ASSERT_TRUE(op.has_value());
     requester = op->identity;
   }
   Result<LockboxRequest> Create(LockboxScope scope) {
-    return h.vault->lockbox.Create(tenant, requester, "ticket 4711",
-                                   std::move(scope), "PT2H");
+    return h.vault->lockbox.Create(vault::RequestContext(), tenant, requester,
+                                   "ticket 4711", std::move(scope), "PT2H");
   }
 
   VaultHarness h;
@@ -120,7 +121,8 @@ TEST_F(LockboxServiceTest, TheStoredScopeIsExplicit) {
   EXPECT_EQ(ann->scope.collections, std::vector<std::string>{"*"});
   EXPECT_EQ(ann->scope.principals, std::vector<std::string>{"Ann"});
 
-  auto stored = h.vault->lockbox.Get("acme", people->id);
+  auto stored =
+      h.vault->lockbox.Get(vault::RequestContext(), "acme", people->id);
   ASSERT_TRUE(stored.has_value());
   EXPECT_EQ(stored->scope.principals, std::vector<std::string>{"*"});
 

@@ -25,7 +25,7 @@ class RecordServiceTest : public ::testing::Test {
     tenant = h.CreateAcme();
     ASSERT_EQ(tenant.id, "acme");
     auto c =
-        h.vault->collections.Put("acme", "customers",
+        h.vault->collections.Put(vault::RequestContext(), "acme", "customers",
                                  {{"email", FieldType::kEmail, true, true},
                                   {"name", FieldType::kName, false, true},
                                   {"phone", FieldType::kPhone, false, false},
@@ -38,7 +38,8 @@ class RecordServiceTest : public ::testing::Test {
 
   Record MustCreate(std::string_view principal, const Fields& fields,
                     std::optional<std::string> region = std::nullopt) {
-    auto r = records().Create(tenant, collection, principal, region, fields);
+    auto r = records().Create(vault::RequestContext(), tenant, collection,
+                              principal, region, fields);
     EXPECT_TRUE(r.has_value()) << r.error().ToString();
     return r.value_or(Record{});
   }
@@ -63,7 +64,8 @@ TEST_F(RecordServiceTest, CreateThenGetReturnsNormalizedTypedValues) {
   EXPECT_TRUE(created.id.starts_with("rec_"));
   EXPECT_EQ(created.region, "eu");
 
-  auto got = records().Get(tenant, "customers", created.id, std::nullopt);
+  auto got = records().Get(vault::RequestContext(), tenant, "customers",
+                           created.id, std::nullopt);
   ASSERT_TRUE(got.has_value()) << got.error().ToString();
   EXPECT_EQ(got->principal, "user-1");
   ASSERT_EQ(got->fields.size(), 5u);
@@ -75,8 +77,8 @@ TEST_F(RecordServiceTest, CreateThenGetReturnsNormalizedTypedValues) {
   EXPECT_EQ(got->fields[3].second, FieldValue(int64_t{34}));
   EXPECT_EQ(got->fields[4].second, FieldValue(true));
 
-  auto only = records().Get(tenant, "customers", created.id,
-                            std::vector<std::string>{"age"});
+  auto only = records().Get(vault::RequestContext(), tenant, "customers",
+                            created.id, std::vector<std::string>{"age"});
   ASSERT_TRUE(only.has_value());
   ASSERT_EQ(only->fields.size(), 1u);
   EXPECT_EQ(only->fields[0].first, "age");
@@ -108,13 +110,16 @@ TEST_F(RecordServiceTest, ValueMovedToAnotherRecordIsAnIntegrityError) {
   tamper.Put("rec/acme/" + b.id, **a_bytes);
   ASSERT_TRUE(h.eu_backend->Write(tamper).ok());
 
-  auto got = records().Get(tenant, "customers", b.id, std::nullopt);
+  auto got = records().Get(vault::RequestContext(), tenant, "customers", b.id,
+                           std::nullopt);
   ASSERT_FALSE(got.has_value());
   EXPECT_EQ(got.error().code(), StatusCode::kDataLoss);
   EXPECT_EQ(got.error().message().find("Liddell"), std::string::npos);
   // The untouched record still reads.
   EXPECT_TRUE(
-      records().Get(tenant, "customers", a.id, std::nullopt).has_value());
+      records()
+          .Get(vault::RequestContext(), tenant, "customers", a.id, std::nullopt)
+          .has_value());
 }
 
 TEST_F(RecordServiceTest, FlippedCiphertextByteIsAnIntegrityError) {
@@ -125,7 +130,8 @@ TEST_F(RecordServiceTest, FlippedCiphertextByteIsAnIntegrityError) {
   storage::WriteBatch tamper;
   tamper.Put(key, bytes);
   ASSERT_TRUE(h.eu_backend->Write(tamper).ok());
-  auto got = records().Get(tenant, "customers", a.id, std::nullopt);
+  auto got = records().Get(vault::RequestContext(), tenant, "customers", a.id,
+                           std::nullopt);
   ASSERT_FALSE(got.has_value());
   EXPECT_EQ(got.error().code(), StatusCode::kDataLoss);
 }
@@ -150,22 +156,31 @@ class EnvelopeIntegrityTest : public RecordServiceTest {
     auto refused = [](const Status& s) {
       return s.code() == StatusCode::kDataLoss;
     };
-    EXPECT_TRUE(
-        refused(records().Get(tenant, "customers", id, std::nullopt).error()));
     EXPECT_TRUE(refused(
         records()
-            .Get(tenant, "customers", id, std::vector<std::string>{"email"})
+            .Get(vault::RequestContext(), tenant, "customers", id, std::nullopt)
             .error()));
-    EXPECT_TRUE(
-        refused(records().Tokenize(tenant, collection, id, {"email"}).error()));
-    EXPECT_TRUE(refused(records().GetPrincipal(tenant, "user-1").error()));
+    EXPECT_TRUE(refused(records()
+                            .Get(vault::RequestContext(), tenant, "customers",
+                                 id, std::vector<std::string>{"email"})
+                            .error()));
+    EXPECT_TRUE(refused(records()
+                            .Tokenize(vault::RequestContext(), tenant,
+                                      collection, id, {"email"})
+                            .error()));
     EXPECT_TRUE(
         refused(records()
-                    .Search(tenant, collection, "email",
-                            std::string("alice.liddell@example.com"), 10)
+                    .GetPrincipal(vault::RequestContext(), tenant, "user-1")
                     .error()));
     EXPECT_TRUE(refused(
-        records().Update(tenant, collection, id, {{"vip", false}}).error()));
+        records()
+            .Search(vault::RequestContext(), tenant, collection, "email",
+                    std::string("alice.liddell@example.com"), 10)
+            .error()));
+    EXPECT_TRUE(refused(records()
+                            .Update(vault::RequestContext(), tenant, collection,
+                                    id, {{"vip", false}})
+                            .error()));
   }
 };
 
@@ -178,7 +193,8 @@ TEST_F(EnvelopeIntegrityTest, ADroppedFieldEntryIsAnIntegrityError) {
   Store(a.id, e);
   ExpectEveryReadRefused(a.id);
   // An untouched record still reads.
-  auto got = records().Get(tenant, "customers", other.id, std::nullopt);
+  auto got = records().Get(vault::RequestContext(), tenant, "customers",
+                           other.id, std::nullopt);
   ASSERT_TRUE(got.has_value()) << got.error().ToString();
   EXPECT_EQ(got->fields.size(), 5u);
 }
@@ -188,8 +204,8 @@ TEST_F(EnvelopeIntegrityTest, ADroppedFieldEntryIsAnIntegrityError) {
 TEST_F(EnvelopeIntegrityTest, AFieldPutBackFromAnOlderCopyIsAnIntegrityError) {
   Record a = MustCreate("user-1", Alice());
   RecordEnvelope older = Stored(a.id);
-  ASSERT_TRUE(
-      records().Update(tenant, collection, a.id, {{"phone", std::nullopt}}));
+  ASSERT_TRUE(records().Update(vault::RequestContext(), tenant, collection,
+                               a.id, {{"phone", std::nullopt}}));
   RecordEnvelope now = Stored(a.id);
   ASSERT_EQ(now.Find("phone"), nullptr);
   now.fields.push_back(*older.Find("phone"));
@@ -212,12 +228,14 @@ TEST_F(EnvelopeIntegrityTest, AlteredMetadataIsAnIntegrityError) {
     RecordEnvelope e = original;
     edits[i](e);
     Store(a.id, e);
-    auto got = records().Get(tenant, "customers", a.id, std::nullopt);
+    auto got = records().Get(vault::RequestContext(), tenant, "customers", a.id,
+                             std::nullopt);
     ASSERT_FALSE(got.has_value());
     EXPECT_EQ(got.error().code(), StatusCode::kDataLoss);
   }
   Store(a.id, original);
-  EXPECT_TRUE(records().Get(tenant, "customers", a.id, std::nullopt));
+  EXPECT_TRUE(records().Get(vault::RequestContext(), tenant, "customers", a.id,
+                            std::nullopt));
 }
 
 // Swapped ciphertexts fail already on their AAD (tenant | collection |
@@ -237,14 +255,17 @@ TEST_F(EnvelopeIntegrityTest, SwappedCiphertextsAreIntegrityErrors) {
   Store(a.id, e1);
   Store(b.id, e2);
   for (auto& id : {a.id, b.id}) {
-    auto got = records().Get(tenant, "customers", id, std::nullopt);
+    auto got = records().Get(vault::RequestContext(), tenant, "customers", id,
+                             std::nullopt);
     ASSERT_FALSE(got.has_value());
     EXPECT_EQ(got.error().code(), StatusCode::kDataLoss);
   }
   Store(a.id, ea);
   Store(b.id, eb);
-  EXPECT_TRUE(records().Get(tenant, "customers", a.id, std::nullopt));
-  EXPECT_TRUE(records().Get(tenant, "customers", b.id, std::nullopt));
+  EXPECT_TRUE(records().Get(vault::RequestContext(), tenant, "customers", a.id,
+                            std::nullopt));
+  EXPECT_TRUE(records().Get(vault::RequestContext(), tenant, "customers", b.id,
+                            std::nullopt));
 }
 
 // A version 2 envelope relabelled as a version 1 one (whose field list is
@@ -278,16 +299,19 @@ TEST_F(EnvelopeIntegrityTest, LegacyEnvelopesReadAndAreCheckedAfterAnUpdate) {
   legacy.sealed_principal = crypto::AeadSeal(
       key, 1, "user-1", "f\0acme\0customers\0"s + a.id + "\0$principal"s);
   Store(a.id, legacy);
-  auto got = records().Get(tenant, "customers", a.id, std::nullopt);
+  auto got = records().Get(vault::RequestContext(), tenant, "customers", a.id,
+                           std::nullopt);
   ASSERT_TRUE(got.has_value()) << got.error().ToString();
   EXPECT_EQ(got->principal, "user-1");
   EXPECT_EQ(got->fields.size(), 5u);
-  auto view = records().GetPrincipal(tenant, "user-1");
+  auto view = records().GetPrincipal(vault::RequestContext(), tenant, "user-1");
   ASSERT_TRUE(view.has_value()) << view.error().ToString();
 
-  ASSERT_TRUE(records().Update(tenant, collection, a.id, {{"vip", false}}));
+  ASSERT_TRUE(records().Update(vault::RequestContext(), tenant, collection,
+                               a.id, {{"vip", false}}));
   EXPECT_EQ(Stored(a.id).version, RecordEnvelope::kVersion);
-  got = records().Get(tenant, "customers", a.id, std::nullopt);
+  got = records().Get(vault::RequestContext(), tenant, "customers", a.id,
+                      std::nullopt);
   ASSERT_TRUE(got.has_value()) << got.error().ToString();
   EXPECT_EQ(got->principal, "user-1");
   RecordEnvelope e = Stored(a.id);
@@ -300,10 +324,12 @@ TEST_F(EnvelopeIntegrityTest, LegacyEnvelopesReadAndAreCheckedAfterAnUpdate) {
 TEST_F(EnvelopeIntegrityTest, RelocatedEnvelopesKeepTheirCheck) {
   Record a = MustCreate("user-1", Alice());
   const std::string before = Peek(*h.eu_backend, "rec/acme/" + a.id);
-  auto moved = h.vault->relocations.Relocate(tenant, "user-1", "us");
+  auto moved = h.vault->relocations.Relocate(vault::RequestContext(), tenant,
+                                             "user-1", "us");
   ASSERT_TRUE(moved.has_value()) << moved.error().ToString();
   EXPECT_EQ(Peek(*h.us_backend, "rec/acme/" + a.id), before);
-  auto got = records().Get(tenant, "customers", a.id, std::nullopt);
+  auto got = records().Get(vault::RequestContext(), tenant, "customers", a.id,
+                           std::nullopt);
   ASSERT_TRUE(got.has_value()) << got.error().ToString();
   EXPECT_EQ(got->region, "us");
   EXPECT_EQ(got->fields.size(), 5u);
@@ -311,7 +337,8 @@ TEST_F(EnvelopeIntegrityTest, RelocatedEnvelopesKeepTheirCheck) {
   ASSERT_TRUE(e.has_value());
   std::erase_if(e->fields, [](auto& f) { return f.name == "phone"; });
   Poke(*h.us_backend, "rec/acme/" + a.id, e->Encode());
-  got = records().Get(tenant, "customers", a.id, std::nullopt);
+  got = records().Get(vault::RequestContext(), tenant, "customers", a.id,
+                      std::nullopt);
   ASSERT_FALSE(got.has_value());
   EXPECT_EQ(got.error().code(), StatusCode::kDataLoss);
 }
@@ -332,31 +359,37 @@ TEST_F(RecordServiceTest, RecordsGoOnlyToTheirPrincipalsRegion) {
   EXPECT_FALSE(has(*h.eu_backend, us.id));
   EXPECT_FALSE(has(*h.control_backend, eu.id));
   // Reads find both wherever they live.
-  EXPECT_EQ(records().Get(tenant, "customers", us.id, std::nullopt)->region,
+  EXPECT_EQ(records()
+                .Get(vault::RequestContext(), tenant, "customers", us.id,
+                     std::nullopt)
+                ->region,
             "us");
 }
 
 TEST_F(RecordServiceTest, PrincipalStaysInItsRegion) {
   MustCreate("user-1", Alice(), "eu");
-  auto moved = records().Create(tenant, collection, "user-1", "us", Alice());
+  auto moved = records().Create(vault::RequestContext(), tenant, collection,
+                                "user-1", "us", Alice());
   ASSERT_FALSE(moved.has_value());
   EXPECT_EQ(moved.error().code(), StatusCode::kAborted);
   EXPECT_EQ(moved.error().reason(), "conflict");
   // Without a region the principal's own region is used.
-  auto again =
-      records().Create(tenant, collection, "user-1", std::nullopt, Alice());
+  auto again = records().Create(vault::RequestContext(), tenant, collection,
+                                "user-1", std::nullopt, Alice());
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->region, "eu");
 }
 
 TEST_F(RecordServiceTest, RegionOutsideTenantListIsRefused) {
-  auto narrow = h.vault->tenants.Create("euonly", "", {"eu"}, "eu");
+  auto narrow = h.vault->tenants.Create(vault::RequestContext(), "euonly", "",
+                                        {"eu"}, "eu");
   ASSERT_TRUE(narrow.has_value());
   auto c = h.vault->collections.Put(
-      "euonly", "c", {{"email", FieldType::kEmail, false, false}}, "");
+      vault::RequestContext(), "euonly", "c",
+      {{"email", FieldType::kEmail, false, false}}, "");
   ASSERT_TRUE(c.has_value());
-  auto r = records().Create(*narrow, c->collection, "p", "us",
-                            {{"email", std::string("a@b.example")}});
+  auto r = records().Create(vault::RequestContext(), *narrow, c->collection,
+                            "p", "us", {{"email", std::string("a@b.example")}});
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(r.error().reason(), "region_not_allowed");
@@ -383,8 +416,8 @@ TEST_F(RecordServiceTest, InvalidInputChangesNothing) {
   };
   for (auto& c : cases) {
     for (const char* principal : {"user-1", "brand-new-user"}) {
-      auto r = records().Create(tenant, collection, principal, std::nullopt,
-                                c.fields);
+      auto r = records().Create(vault::RequestContext(), tenant, collection,
+                                principal, std::nullopt, c.fields);
       ASSERT_FALSE(r.has_value());
       EXPECT_EQ(r.error().reason(), "validation_failed");
       EXPECT_EQ(r.error().field(), c.field);
@@ -398,7 +431,8 @@ TEST_F(RecordServiceTest, SearchFollowsUpdatesAndDeletes) {
   Record a = MustCreate("user-1", Alice());
   MustCreate("user-2", {{"email", std::string("other@example.com")}});
   auto find = [&](std::string email) {
-    auto r = records().Search(tenant, collection, "email", email, 100);
+    auto r = records().Search(vault::RequestContext(), tenant, collection,
+                              "email", email, 100);
     EXPECT_TRUE(r.has_value()) << r.error().ToString();
     std::set<std::string> ids;
     for (auto& rec : r.value_or(std::vector<Record>{})) ids.insert(rec.id);
@@ -408,7 +442,7 @@ TEST_F(RecordServiceTest, SearchFollowsUpdatesAndDeletes) {
   EXPECT_EQ(find("alice.liddell@EXAMPLE.com"), std::set<std::string>{a.id});
 
   auto updated =
-      records().Update(tenant, collection, a.id,
+      records().Update(vault::RequestContext(), tenant, collection, a.id,
                        {{"email", FieldValue(std::string("new@example.com"))},
                         {"phone", std::nullopt}});
   ASSERT_TRUE(updated.has_value()) << updated.error().ToString();
@@ -416,14 +450,18 @@ TEST_F(RecordServiceTest, SearchFollowsUpdatesAndDeletes) {
   EXPECT_EQ(find("new@example.com"), std::set<std::string>{a.id});
   for (auto& [name, value] : updated->fields) EXPECT_NE(name, "phone");
 
-  auto not_searchable = records().Search(tenant, collection, "phone",
-                                         std::string("+4915112345678"), 10);
+  auto not_searchable =
+      records().Search(vault::RequestContext(), tenant, collection, "phone",
+                       std::string("+4915112345678"), 10);
   ASSERT_FALSE(not_searchable.has_value());
   EXPECT_EQ(not_searchable.error().code(), StatusCode::kInvalidArgument);
 
-  ASSERT_TRUE(records().Delete(tenant, "customers", a.id).ok());
+  ASSERT_TRUE(records()
+                  .Delete(vault::RequestContext(), tenant, "customers", a.id)
+                  .ok());
   EXPECT_TRUE(find("new@example.com").empty());
-  auto gone = records().Get(tenant, "customers", a.id, std::nullopt);
+  auto gone = records().Get(vault::RequestContext(), tenant, "customers", a.id,
+                            std::nullopt);
   ASSERT_FALSE(gone.has_value());
   EXPECT_EQ(gone.error().code(), StatusCode::kNotFound);
   // No index entry of the deleted record is left behind.
@@ -433,16 +471,18 @@ TEST_F(RecordServiceTest, SearchFollowsUpdatesAndDeletes) {
 
 TEST_F(RecordServiceTest, RequiredFieldCannotBeRemoved) {
   Record a = MustCreate("user-1", Alice());
-  auto r =
-      records().Update(tenant, collection, a.id, {{"email", std::nullopt}});
+  auto r = records().Update(vault::RequestContext(), tenant, collection, a.id,
+                            {{"email", std::nullopt}});
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().field(), "email");
 }
 
 TEST_F(RecordServiceTest, TokensAreDeterministicAndTenantBound) {
   Record a = MustCreate("user-1", Alice());
-  auto t1 = records().Tokenize(tenant, collection, a.id, {"email", "phone"});
-  auto t2 = records().Tokenize(tenant, collection, a.id, {"email"});
+  auto t1 = records().Tokenize(vault::RequestContext(), tenant, collection,
+                               a.id, {"email", "phone"});
+  auto t2 = records().Tokenize(vault::RequestContext(), tenant, collection,
+                               a.id, {"email"});
   ASSERT_TRUE(t1.has_value() && t2.has_value());
   EXPECT_EQ(t1->at("email"), t2->at("email"));
   EXPECT_NE(t1->at("email"), t1->at("phone"));
@@ -453,7 +493,8 @@ TEST_F(RecordServiceTest, TokensAreDeterministicAndTenantBound) {
   EXPECT_EQ(target->record_id, a.id);
   EXPECT_EQ(target->field, "phone");
 
-  auto other = h.vault->tenants.Create("other", "", {"eu"}, "eu");
+  auto other = h.vault->tenants.Create(vault::RequestContext(), "other", "",
+                                       {"eu"}, "eu");
   ASSERT_TRUE(other.has_value());
   auto foreign = records().ResolveToken(*other, t1->at("email"));
   ASSERT_FALSE(foreign.has_value());
@@ -466,13 +507,13 @@ TEST_F(RecordServiceTest, PrincipalViewListsAllRecords) {
   Record b =
       MustCreate("user-1", {{"email", std::string("second@example.com")}});
   MustCreate("user-2", {{"email", std::string("x@example.com")}});
-  auto view = records().GetPrincipal(tenant, "user-1");
+  auto view = records().GetPrincipal(vault::RequestContext(), tenant, "user-1");
   ASSERT_TRUE(view.has_value()) << view.error().ToString();
   EXPECT_EQ(view->region, "eu");
   std::set<std::string> ids;
   for (auto& r : view->records) ids.insert(r.id);
   EXPECT_EQ(ids, (std::set<std::string>{a.id, b.id}));
-  auto none = records().GetPrincipal(tenant, "nobody");
+  auto none = records().GetPrincipal(vault::RequestContext(), tenant, "nobody");
   ASSERT_FALSE(none.has_value());
   EXPECT_EQ(none.error().code(), StatusCode::kNotFound);
 }
@@ -483,19 +524,24 @@ TEST_F(RecordServiceTest, ConcurrentFirstRecordsShareOnePrincipalKey) {
   std::vector<Result<Record>> results(kThreads);
   for (int i = 0; i < kThreads; ++i)
     threads.emplace_back([&, i] {
-      results[i] = records().Create(tenant, collection, "racer", std::nullopt,
+      results[i] = records().Create(vault::RequestContext(), tenant, collection,
+                                    "racer", std::nullopt,
                                     {{"email", std::string("r@example.com")}});
     });
   for (auto& t : threads) t.join();
   for (auto& r : results) {
     ASSERT_TRUE(r.has_value()) << r.error().ToString();
-    EXPECT_TRUE(
-        records().Get(tenant, "customers", r->id, std::nullopt).has_value());
+    EXPECT_TRUE(records()
+                    .Get(vault::RequestContext(), tenant, "customers", r->id,
+                         std::nullopt)
+                    .has_value());
   }
   int keys = 0;
   for (auto& kv : Dump(*h.eu_backend)) keys += kv.key.starts_with("pkey/");
   EXPECT_EQ(keys, 1);
-  EXPECT_EQ(records().GetPrincipal(tenant, "racer")->records.size(),
+  EXPECT_EQ(records()
+                .GetPrincipal(vault::RequestContext(), tenant, "racer")
+                ->records.size(),
             static_cast<size_t>(kThreads));
 }
 
@@ -523,13 +569,15 @@ TEST(RecordServiceSqliteTest, OtherMasterKeyGetsNoData) {
     crypto::Keyring keyring(crypto::RandomSecret(32), &router->control());
     ASSERT_TRUE(keyring.InitializeOrVerify().ok());
     Vault vault(router.get(), &keyring, &clock);
-    auto t = vault.tenants.Create("acme", "", {"eu"}, "eu");
-    auto c = vault.collections.Put(
-        "acme", "c", {{"email", FieldType::kEmail, false, false}}, "");
+    auto t =
+        vault.tenants.Create(vault::RequestContext(), "acme", "", {"eu"}, "eu");
+    auto c =
+        vault.collections.Put(vault::RequestContext(), "acme", "c",
+                              {{"email", FieldType::kEmail, false, false}}, "");
     ASSERT_TRUE(t && c);
-    auto r =
-        vault.records.Create(*t, c->collection, "p", std::nullopt,
-                             {{"email", std::string("secret@example.com")}});
+    auto r = vault.records.Create(
+        vault::RequestContext(), *t, c->collection, "p", std::nullopt,
+        {{"email", std::string("secret@example.com")}});
     ASSERT_TRUE(r.has_value());
     record_id = r->id;
   }
@@ -543,13 +591,14 @@ TEST(RecordServiceSqliteTest, OtherMasterKeyGetsNoData) {
     auto keys = keyring.GetTenantKeys("acme");
     ASSERT_FALSE(keys.has_value());
     EXPECT_EQ(keys.error().code(), StatusCode::kDataLoss);
-    auto tenant = vault.tenants.Get("acme");
+    auto tenant = vault.tenants.Get(vault::RequestContext(), "acme");
     ASSERT_FALSE(tenant.has_value());
     Tenant t;
     t.id = "acme";
     t.regions = {"eu"};
     t.default_region = "eu";
-    auto got = vault.records.Get(t, "c", record_id, std::nullopt);
+    auto got = vault.records.Get(vault::RequestContext(), t, "c", record_id,
+                                 std::nullopt);
     ASSERT_FALSE(got.has_value());
     EXPECT_NE(got.error().code(), StatusCode::kOk);
   }

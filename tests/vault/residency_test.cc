@@ -42,7 +42,7 @@ class ResidencyTest : public ::testing::Test {
     tenant = h->CreateAcme();
     ASSERT_EQ(tenant.id, "acme");
     auto c =
-        h->vault->collections.Put("acme", "customers",
+        h->vault->collections.Put(vault::RequestContext(), "acme", "customers",
                                   {{"email", FieldType::kEmail, true, true},
                                    {"name", FieldType::kName, false, true},
                                    {"ssn", FieldType::kSsn, false, false}},
@@ -53,7 +53,8 @@ class ResidencyTest : public ::testing::Test {
 
   Result<Record> Create(std::string_view principal, std::string email,
                         std::optional<std::string> region = std::nullopt) {
-    return records().Create(tenant, collection, principal, std::move(region),
+    return records().Create(vault::RequestContext(), tenant, collection,
+                            principal, std::move(region),
                             {{"email", std::move(email)},
                              {"name", std::string("Some Body")},
                              {"ssn", std::string("123-45-6789")}});
@@ -82,7 +83,8 @@ class ResidencyTest : public ::testing::Test {
 
   // The email stored in record `id`, read through the vault.
   std::string EmailOf(std::string_view id) {
-    auto r = records().Get(tenant, "customers", id, std::nullopt);
+    auto r = records().Get(vault::RequestContext(), tenant, "customers", id,
+                           std::nullopt);
     if (!r) return "error: " + r.error().ToString();
     for (auto& [name, value] : r->fields)
       if (name == "email") return std::get<std::string>(value);
@@ -90,8 +92,8 @@ class ResidencyTest : public ::testing::Test {
   }
 
   std::size_t SearchHits(std::string email) {
-    auto found =
-        records().Search(tenant, collection, "email", std::move(email), 100);
+    auto found = records().Search(vault::RequestContext(), tenant, collection,
+                                  "email", std::move(email), 100);
     EXPECT_TRUE(found.has_value()) << found.error().ToString();
     return found.value_or(std::vector<Record>{}).size();
   }
@@ -121,20 +123,33 @@ TEST_F(ResidencyTest, LocationCountsAreExactAfterCreatesDeletesRelocations) {
   MustCreate("p3", "c2@example.com");
   EXPECT_EQ(Counts(), (M{{"eu", {2, 4}}, {"us", {1, 2}}}));
 
-  ASSERT_TRUE(records().Delete(tenant, "customers", a1.id).ok());
+  ASSERT_TRUE(records()
+                  .Delete(vault::RequestContext(), tenant, "customers", a1.id)
+                  .ok());
   EXPECT_EQ(Counts(), (M{{"eu", {2, 3}}, {"us", {1, 2}}}));
 
   // Failed operations change no count.
-  EXPECT_FALSE(records().Delete(tenant, "customers", a1.id).ok());
+  EXPECT_FALSE(records()
+                   .Delete(vault::RequestContext(), tenant, "customers", a1.id)
+                   .ok());
   EXPECT_FALSE(Create("p4", "not an email").has_value());
   EXPECT_FALSE(Create("p1", "x@example.com", "us").has_value());  // conflict
   EXPECT_EQ(Counts(), (M{{"eu", {2, 3}}, {"us", {1, 2}}}));
 
-  ASSERT_EQ(relocations().Relocate(tenant, "p1", "us").value_or(""), "us");
+  ASSERT_EQ(relocations()
+                .Relocate(vault::RequestContext(), tenant, "p1", "us")
+                .value_or(""),
+            "us");
   EXPECT_EQ(Counts(), (M{{"eu", {1, 1}}, {"us", {2, 4}}}));
-  ASSERT_EQ(relocations().Relocate(tenant, "p1", "us").value_or(""), "us");
+  ASSERT_EQ(relocations()
+                .Relocate(vault::RequestContext(), tenant, "p1", "us")
+                .value_or(""),
+            "us");
   EXPECT_EQ(Counts(), (M{{"eu", {1, 1}}, {"us", {2, 4}}}));
-  ASSERT_EQ(relocations().Relocate(tenant, "p3", "eu").value_or(""), "eu");
+  ASSERT_EQ(relocations()
+                .Relocate(vault::RequestContext(), tenant, "p3", "eu")
+                .value_or(""),
+            "eu");
   EXPECT_EQ(Counts(), (M{{"eu", {2, 3}}, {"us", {1, 2}}}));
 }
 
@@ -142,12 +157,14 @@ TEST_F(ResidencyTest, RelocationMovesEverythingAndKeepsItUsable) {
   auto r1 = MustCreate("p1", "mover@example.com");
   auto r2 = MustCreate("p1", "mover2@example.com");
   auto other = MustCreate("p2", "stayer@example.com");
-  auto tokens = records().Tokenize(tenant, collection, r1.id, {"ssn"});
+  auto tokens = records().Tokenize(vault::RequestContext(), tenant, collection,
+                                   r1.id, {"ssn"});
   ASSERT_TRUE(tokens.has_value());
   std::string pseudonym = PseudonymOf("p1");
   auto control_before = Dump(*h->control_backend);
 
-  auto moved = relocations().Relocate(tenant, "p1", "us");
+  auto moved =
+      relocations().Relocate(vault::RequestContext(), tenant, "p1", "us");
   ASSERT_TRUE(moved.has_value()) << moved.error().ToString();
   EXPECT_EQ(*moved, "us");
 
@@ -167,7 +184,8 @@ TEST_F(ResidencyTest, RelocationMovesEverythingAndKeepsItUsable) {
   EXPECT_FALSE(AnyKeyContains(*h->control_backend, keys::RelocationPrefix()));
 
   // Reads, search, tokens and the principal view follow it.
-  auto got = records().Get(tenant, "customers", r1.id, std::nullopt);
+  auto got = records().Get(vault::RequestContext(), tenant, "customers", r1.id,
+                           std::nullopt);
   ASSERT_TRUE(got.has_value()) << got.error().ToString();
   EXPECT_EQ(got->region, "us");
   EXPECT_EQ(got->principal, "p1");
@@ -176,20 +194,23 @@ TEST_F(ResidencyTest, RelocationMovesEverythingAndKeepsItUsable) {
   auto target = records().ResolveToken(tenant, tokens->at("ssn"));
   ASSERT_TRUE(target.has_value());
   EXPECT_EQ(target->record_id, r1.id);
-  auto view = records().GetPrincipal(tenant, "p1");
+  auto view = records().GetPrincipal(vault::RequestContext(), tenant, "p1");
   ASSERT_TRUE(view.has_value());
   EXPECT_EQ(view->region, "us");
   EXPECT_EQ(view->records.size(), 2u);
 
   // And it is writable again, in its new home only.
-  auto updated = records().Update(tenant, collection, r1.id,
-                                  {{"email", std::string("new@example.com")}});
+  auto updated =
+      records().Update(vault::RequestContext(), tenant, collection, r1.id,
+                       {{"email", std::string("new@example.com")}});
   ASSERT_TRUE(updated.has_value()) << updated.error().ToString();
   EXPECT_EQ(SearchHits("new@example.com"), 1u);
   EXPECT_EQ(SearchHits("mover@example.com"), 0u);
   EXPECT_EQ(MustCreate("p1", "third@example.com").region, "us");
   EXPECT_EQ(Create("p1", "x@example.com", "eu").error().reason(), "conflict");
-  EXPECT_TRUE(records().Delete(tenant, "customers", r2.id).ok());
+  EXPECT_TRUE(records()
+                  .Delete(vault::RequestContext(), tenant, "customers", r2.id)
+                  .ok());
 }
 
 TEST_F(ResidencyTest, RelocationRefusesWhatItMustNotDo) {
@@ -197,13 +218,23 @@ TEST_F(ResidencyTest, RelocationRefusesWhatItMustNotDo) {
   auto eu_before = Dump(*h->eu_backend);
   auto us_before = Dump(*h->us_backend);
   auto control_before = Dump(*h->control_backend);
-  EXPECT_EQ(relocations().Relocate(tenant, "p1", "mars").error().reason(),
+  EXPECT_EQ(relocations()
+                .Relocate(vault::RequestContext(), tenant, "p1", "mars")
+                .error()
+                .reason(),
             "region_not_allowed");
-  EXPECT_EQ(relocations().Relocate(tenant, "nobody", "us").error().code(),
+  EXPECT_EQ(relocations()
+                .Relocate(vault::RequestContext(), tenant, "nobody", "us")
+                .error()
+                .code(),
             StatusCode::kNotFound);
-  auto only_eu = h->vault->tenants.Create("solo", "Solo", {"eu"}, "eu");
+  auto only_eu = h->vault->tenants.Create(vault::RequestContext(), "solo",
+                                          "Solo", {"eu"}, "eu");
   ASSERT_TRUE(only_eu.has_value());
-  EXPECT_EQ(relocations().Relocate(*only_eu, "p1", "us").error().reason(),
+  EXPECT_EQ(relocations()
+                .Relocate(vault::RequestContext(), *only_eu, "p1", "us")
+                .error()
+                .reason(),
             "region_not_allowed");
   EXPECT_EQ(Dump(*h->eu_backend), eu_before);
   EXPECT_EQ(Dump(*h->us_backend), us_before);
@@ -213,20 +244,25 @@ TEST_F(ResidencyTest, InterruptedRelocationKeepsDataReadableAndWritesOut) {
   auto r1 = MustCreate("p1", "frozen@example.com");
   auto r2 = MustCreate("p2", "free@example.com");
   h->faults.down.insert(h->us_store);
-  auto moved = relocations().Relocate(tenant, "p1", "us");
+  auto moved =
+      relocations().Relocate(vault::RequestContext(), tenant, "p1", "us");
   ASSERT_FALSE(moved.has_value());
   EXPECT_EQ(moved.error().code(), StatusCode::kUnavailable);
 
   // p1 is frozen in eu: readable, not writable; p2 is unaffected.
   EXPECT_EQ(EmailOf(r1.id), "frozen@example.com");
-  auto update = records().Update(tenant, collection, r1.id,
-                                 {{"name", std::string("Changed Name")}});
+  auto update =
+      records().Update(vault::RequestContext(), tenant, collection, r1.id,
+                       {{"name", std::string("Changed Name")}});
   ASSERT_FALSE(update.has_value());
   EXPECT_EQ(update.error().reason(), "conflict");
   EXPECT_EQ(Create("p1", "more@example.com").error().reason(), "conflict");
-  EXPECT_EQ(records().Delete(tenant, "customers", r1.id).reason(), "conflict");
+  EXPECT_EQ(records()
+                .Delete(vault::RequestContext(), tenant, "customers", r1.id)
+                .reason(),
+            "conflict");
   EXPECT_TRUE(records()
-                  .Update(tenant, collection, r2.id,
+                  .Update(vault::RequestContext(), tenant, collection, r2.id,
                           {{"name", std::string("Still Free")}})
                   .has_value());
 
@@ -235,11 +271,12 @@ TEST_F(ResidencyTest, InterruptedRelocationKeepsDataReadableAndWritesOut) {
   auto resumed = relocations().ResumeInterrupted();
   ASSERT_TRUE(resumed.has_value()) << resumed.error().ToString();
   EXPECT_EQ(*resumed, 1);
-  auto got = records().Get(tenant, "customers", r1.id, std::nullopt);
+  auto got = records().Get(vault::RequestContext(), tenant, "customers", r1.id,
+                           std::nullopt);
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->region, "us");
   EXPECT_TRUE(records()
-                  .Update(tenant, collection, r1.id,
+                  .Update(vault::RequestContext(), tenant, collection, r1.id,
                           {{"name", std::string("Changed Name")}})
                   .has_value());
   EXPECT_EQ(relocations().ResumeInterrupted().value_or(-1), 0);
@@ -259,7 +296,8 @@ TEST_F(ResidencyTest, FailureAtEveryWriteIsResumedWithoutLoss) {
     std::string pseudonym = PseudonymOf("p1");
 
     h->faults.fail_write_in = k;
-    auto moved = relocations().Relocate(tenant, "p1", "us");
+    auto moved =
+        relocations().Relocate(vault::RequestContext(), tenant, "p1", "us");
     h->faults.fail_write_in = 0;
     if (moved.has_value()) break;  // k is past the relocation's last write
     ++failure_points;
@@ -275,15 +313,18 @@ TEST_F(ResidencyTest, FailureAtEveryWriteIsResumedWithoutLoss) {
       auto resumed = relocations().ResumeInterrupted();
       ASSERT_TRUE(resumed.has_value()) << resumed.error().ToString();
     } else {
-      auto again = relocations().Relocate(tenant, "p1", "us");
+      auto again =
+          relocations().Relocate(vault::RequestContext(), tenant, "p1", "us");
       ASSERT_TRUE(again.has_value()) << again.error().ToString();
     }
-    auto view = records().GetPrincipal(tenant, "p1");
+    auto view = records().GetPrincipal(vault::RequestContext(), tenant, "p1");
     ASSERT_TRUE(view.has_value());
     // The first write is the move's own record: failing it means no move.
     if (view->region == "eu") {
       EXPECT_EQ(k, 1);
-      ASSERT_TRUE(relocations().Relocate(tenant, "p1", "us").has_value());
+      ASSERT_TRUE(relocations()
+                      .Relocate(vault::RequestContext(), tenant, "p1", "us")
+                      .has_value());
     }
     for (int i = 0; i < 3; ++i) {
       EXPECT_EQ(EmailOf(created[i].id),
@@ -301,19 +342,25 @@ TEST_F(ResidencyTest, FailureAtEveryWriteIsResumedWithoutLoss) {
 
 TEST_F(ResidencyTest, RegionLeavesTenantOnlyWhenEmpty) {
   MustCreate("p1", "a@example.com", "us");
-  auto refused = h->vault->tenants.Update("acme", OnlyEu());
+  auto refused =
+      h->vault->tenants.Update(vault::RequestContext(), "acme", OnlyEu());
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().code(), StatusCode::kFailedPrecondition);
-  auto stored = h->vault->tenants.Get("acme");
+  auto stored = h->vault->tenants.Get(vault::RequestContext(), "acme");
   ASSERT_TRUE(stored.has_value());
   EXPECT_EQ(stored->regions, (std::vector<std::string>{"eu", "us"}));
   EXPECT_TRUE(stored->closing_regions.empty());
   // The refused change left us open to new principals.
   EXPECT_EQ(MustCreate("p2", "b@example.com", "us").region, "us");
 
-  ASSERT_TRUE(relocations().Relocate(tenant, "p1", "eu").has_value());
-  ASSERT_TRUE(relocations().Relocate(tenant, "p2", "eu").has_value());
-  auto shrunk = h->vault->tenants.Update("acme", OnlyEu());
+  ASSERT_TRUE(relocations()
+                  .Relocate(vault::RequestContext(), tenant, "p1", "eu")
+                  .has_value());
+  ASSERT_TRUE(relocations()
+                  .Relocate(vault::RequestContext(), tenant, "p2", "eu")
+                  .has_value());
+  auto shrunk =
+      h->vault->tenants.Update(vault::RequestContext(), "acme", OnlyEu());
   ASSERT_TRUE(shrunk.has_value()) << shrunk.error().ToString();
   EXPECT_EQ(shrunk->regions, (std::vector<std::string>{"eu"}));
   EXPECT_TRUE(shrunk->closing_regions.empty());
@@ -330,10 +377,13 @@ TEST_F(ResidencyTest, RelocationIsAbandonedWhenTheTargetIsClosed) {
   MustCreate("p1", "back2@example.com");
   std::string pseudonym = PseudonymOf("p1");
   h->faults.fail_write_in = 4;  // start, freeze, copy, then the switch fails
-  ASSERT_FALSE(relocations().Relocate(tenant, "p1", "us").has_value());
+  ASSERT_FALSE(relocations()
+                   .Relocate(vault::RequestContext(), tenant, "p1", "us")
+                   .has_value());
   EXPECT_TRUE(AnyKeyContains(*h->us_backend, pseudonym));  // the copy
   // us has no principal yet (the switch did not happen), so it may go.
-  auto shrunk = h->vault->tenants.Update("acme", OnlyEu());
+  auto shrunk =
+      h->vault->tenants.Update(vault::RequestContext(), "acme", OnlyEu());
   ASSERT_TRUE(shrunk.has_value()) << shrunk.error().ToString();
   tenant = *shrunk;
 
@@ -344,7 +394,7 @@ TEST_F(ResidencyTest, RelocationIsAbandonedWhenTheTargetIsClosed) {
   EXPECT_FALSE(AnyKeyContains(*h->control_backend, keys::RelocationPrefix()));
   EXPECT_EQ(EmailOf(r1.id), "back@example.com");
   EXPECT_TRUE(records()
-                  .Update(tenant, collection, r1.id,
+                  .Update(vault::RequestContext(), tenant, collection, r1.id,
                           {{"name", std::string("Writable Again")}})
                   .has_value());
   using M = std::map<std::string, Count>;
@@ -360,10 +410,15 @@ TEST_F(ResidencyTest, RegionDownAffectsOnlyItsPrincipals) {
 
   EXPECT_EQ(EmailOf(in_eu.id), "eu@example.com");
   EXPECT_TRUE(MustCreate("p-eu", "eu2@example.com").id.size() > 0);
-  EXPECT_EQ(
-      records().Get(tenant, "customers", in_us.id, std::nullopt).error().code(),
-      StatusCode::kUnavailable);
-  EXPECT_EQ(records().Delete(tenant, "customers", in_us.id).code(),
+  EXPECT_EQ(records()
+                .Get(vault::RequestContext(), tenant, "customers", in_us.id,
+                     std::nullopt)
+                .error()
+                .code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(records()
+                .Delete(vault::RequestContext(), tenant, "customers", in_us.id)
+                .code(),
             StatusCode::kUnavailable);
   // A new principal for the down region is not even placed.
   control_before = Dump(*h->control_backend);
@@ -372,7 +427,7 @@ TEST_F(ResidencyTest, RegionDownAffectsOnlyItsPrincipals) {
   EXPECT_EQ(Dump(*h->control_backend), control_before);
   // A search that cannot look everywhere fails instead of answering part.
   EXPECT_EQ(records()
-                .Search(tenant, collection, "email",
+                .Search(vault::RequestContext(), tenant, collection, "email",
                         std::string("eu@example.com"), 10)
                 .error()
                 .code(),
@@ -396,7 +451,10 @@ TEST_F(ResidencyTest, ConcurrentWritersKeepCountsExact) {
                         "x" + std::to_string(i) + "@example.com",
                         t % 2 ? "us" : "eu");
         if (r && i % 4 == 0) {
-          EXPECT_TRUE(records().Delete(tenant, "customers", r->id).ok());
+          EXPECT_TRUE(
+              records()
+                  .Delete(vault::RequestContext(), tenant, "customers", r->id)
+                  .ok());
         }
       }
     });

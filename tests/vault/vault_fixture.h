@@ -114,7 +114,8 @@ struct VaultHarness {
 
   // The tenant "acme", with regions eu (its default) and us.
   Tenant CreateAcme() {
-    auto t = vault->tenants.Create("acme", "Acme", {"eu", "us"}, "eu");
+    auto t = vault->tenants.Create(vault::RequestContext(), "acme", "Acme",
+                                   {"eu", "us"}, "eu");
     EXPECT_TRUE(t.has_value()) << t.error().ToString();
     return t.value_or(Tenant{});
   }
