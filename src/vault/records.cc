@@ -571,10 +571,18 @@ Result<std::vector<RecordService::Located>> RecordService::ReadIndexed(
   return out;
 }
 
+void RecordService::LeaveOutOfScope(std::vector<Located>& found,
+                                    const RecordScope& scope) {
+  if (!scope) return;
+  std::erase_if(found, [&](const Located& loc) {
+    return !scope(loc.envelope.collection, loc.envelope.pseudonym);
+  });
+}
+
 Result<std::vector<Record>> RecordService::Search(
     const Tenant& tenant, const Collection& collection, std::string_view field,
     const FieldValue& value, std::size_t limit,
-    std::string_view consent_purpose) {
+    std::string_view consent_purpose, const RecordScope& scope) {
   const FieldSpec* spec = collection.FindField(field);
   if (!spec)
     return Err(
@@ -666,6 +674,7 @@ Result<std::vector<Record>> RecordService::Search(
       }
       PV_ASSIGN_OR_RETURN(
           auto found, ReadIndexed(tenant, region, *backend, prefix, entries));
+      LeaveOutOfScope(found, scope);
       std::vector<std::string> owners;
       for (auto& loc : found) owners.push_back(loc.envelope.pseudonym);
       PV_RETURN_IF_ERROR(load(std::move(owners)));
@@ -746,7 +755,8 @@ Result<RecordService::TokenTarget> RecordService::ResolveToken(
 
 Result<PrincipalView> RecordService::GetPrincipal(
     const Tenant& tenant, std::string_view principal,
-    std::string_view consent_purpose, const RecordPage& page) {
+    std::string_view consent_purpose, const RecordPage& page,
+    const RecordScope& scope) {
   PV_RETURN_IF_ERROR(ValidatePrincipalId(principal));
   // A principal that does not exist has consented to nothing.
   auto absent = [&] {
@@ -796,6 +806,7 @@ Result<PrincipalView> RecordService::GetPrincipal(
   }
   PV_ASSIGN_OR_RETURN(
       auto found, ReadIndexed(tenant, view.region, *backend, prefix, entries));
+  LeaveOutOfScope(found, scope);
   for (auto& loc : found) {
     PV_ASSIGN_OR_RETURN(auto record, Open(tenant, loc, *ctx, std::nullopt));
     view.records.push_back(std::move(record));
