@@ -1,6 +1,7 @@
 // Data-plane endpoints: records, search, tokens and the principal view.
 // Every one requires X-Purpose and a tenant identity of the tenant.
 #include <algorithm>
+#include <set>
 
 #include "api/handler_support.h"
 #include "base/encoding.h"
@@ -179,6 +180,28 @@ Result<Reply> DeleteRecord(Call& call) {
   return Reply{204, nullptr};
 }
 
+// Under a lockbox that names principals, the records of those only, by
+// pseudonym, so that no other principal's record is even opened (nor on
+// the audit record as read); otherwise every record.
+Result<vault::RecordService::RecordScope> LockboxPrincipals(const Call& call) {
+  const auto& lockbox = call.decision.lockbox();
+  if (!lockbox) return vault::RecordService::RecordScope();
+  const auto& named = lockbox->scope.principals;
+  if (std::find(named.begin(), named.end(), vault::LockboxScope::kAll) !=
+      named.end())
+    return vault::RecordService::RecordScope();
+  std::set<std::string, std::less<>> pseudonyms;
+  for (auto& principal : named) {
+    PV_ASSIGN_OR_RETURN(auto pseudonym, call.vault.records.Pseudonym(
+                                            call.decision.tenant(), principal));
+    pseudonyms.insert(std::move(pseudonym));
+  }
+  return [pseudonyms = std::move(pseudonyms)](std::string_view,
+                                              std::string_view pseudonym) {
+    return pseudonyms.contains(pseudonym);
+  };
+}
+
 Result<Reply> Search(Call& call) {
   PV_ASSIGN_OR_RETURN(auto c, ForCollection(call, Action::kSearch));
   PV_ASSIGN_OR_RETURN(auto body, ParseObject(call.request, {"match", "limit"}));
@@ -200,11 +223,13 @@ Result<Reply> Search(Call& call) {
     return Err(
         PermissionDenied("the policy does not allow searching this field"));
   PV_ASSIGN_OR_RETURN(auto value, JsonToFieldValue(field, value_json));
+  PV_ASSIGN_OR_RETURN(auto scope, LockboxPrincipals(call));
   // Under a consent-requiring purpose, only consenting principals' records.
   PV_ASSIGN_OR_RETURN(
-      auto records, call.vault.records.Search(
-                        call.context, call.decision.tenant(), c.collection,
-                        field, value, limit, call.decision.consent_purpose()));
+      auto records,
+      call.vault.records.Search(call.context, call.decision.tenant(),
+                                c.collection, field, value, limit,
+                                call.decision.consent_purpose(), scope));
   json::array out;
   for (auto& r : records) {
     if (!call.decision.RequireInScope(r.principal).ok())
@@ -325,9 +350,15 @@ Result<PrincipalRead> ReadPrincipal(Call& call, Action action) {
     return Err(InvalidArgument("after must be a record id"));
   PV_ASSIGN_OR_RETURN(page.limit,
                       PageLimit(call, vault::RecordPage::kMaxLimit));
-  PV_ASSIGN_OR_RETURN(read.view, call.vault.records.GetPrincipal(
-                                     call.context, tenant, PathParam(call, 1),
-                                     call.decision.consent_purpose(), page));
+  // Records of collections the caller may not see are not even opened.
+  auto granted = [&grants = read.grants](std::string_view collection,
+                                         std::string_view) {
+    return grants.contains(std::string(collection));
+  };
+  PV_ASSIGN_OR_RETURN(read.view,
+                      call.vault.records.GetPrincipal(
+                          call.context, tenant, PathParam(call, 1),
+                          call.decision.consent_purpose(), page, granted));
   return read;
 }
 

@@ -60,6 +60,8 @@ struct Row {
 
 constexpr auto A = Audited::kAlways;
 constexpr auto N = Audited::kNever;
+constexpr bool P = true;    // reads, returns or changes personal data
+constexpr bool NP = false;  // does not
 
 // Who may do what. Tenant roles act only on their own tenant. Operator
 // identities never reach tenant data but through an approved lockbox
@@ -68,46 +70,46 @@ constexpr auto N = Audited::kNever;
 // policy of a tenant identity.
 // clang-format off
 constexpr std::array<Row, 39> kTable{{
-  // op                               {tenant identity writes audit}  roles  [plane action lockbox self staff_limit]
-  {Operation::kWhoAmI,                {false, false, false, N},   kAnyone},
-  {Operation::kListRegions,           {false, false, false, N},   kAnyone},
-  {Operation::kReadPublicKey,         {false, false, false, N},   kAnyone},
-  {Operation::kCreateOperatorIdentity,{false, false, false, A}, kOpAdmin},
-  {Operation::kListOperatorIdentities,{false, false, false, N}, kOpAdmin},
-  {Operation::kDeactivateOperatorIdentity, {false, true , false, A}, kOpAdmin},
-  {Operation::kRotateOperatorIdentity,{false, true , false, A}, kOpAdmin, Plane::kControl, Action::kRead, false, true},
-  {Operation::kCreateTenant,          {false, false, false, A},   kOpAdmin},
-  {Operation::kReadOperatorAudit,     {false, false, false, N}, kOpAdmin | kAuditor},
-  {Operation::kReadTenant,            {true, false,  false, N},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
-  {Operation::kUpdateTenant,          {true, false,  false, A},   kOpAdmin},
-  {Operation::kReadLocations,         {true, false,  false, N},   kOpAdmin | kAuditor | kTenantAdmin},
-  {Operation::kCreateTenantIdentity,  {true, false, false, A},   kOpAdmin | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kFirstAdminOnly},
-  {Operation::kListTenantIdentities,  {true, false, false, N},   kOpAdmin | kTenantAdmin},
-  {Operation::kDeactivateTenantIdentity, {true, true , false, A}, kTenantAdmin},
-  {Operation::kRotateTenantIdentity,  {true, true , false, A},   kTenantAdmin, Plane::kControl, Action::kRead, false, true},
-  {Operation::kSetIdentityPolicy,     {true, true ,  false, A},   kTenantAdmin},
-  {Operation::kListPurposes,          {true, false,  false, N},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
-  {Operation::kPutPurpose,            {true, false,  false, A},   kTenantAdmin},
-  {Operation::kPutCollection,         {true, false,  true,  A},   kTenantAdmin},
-  {Operation::kReadCollection,        {true, false,  false, N},   kTenantAdmin | kTenantApp},
-  {Operation::kReadCertificates,      {true, false,  false, N},   kOpAdmin | kAuditor | kTenantAdmin},
-  {Operation::kReadTenantAudit,       {true, false,  false, N},   kAuditor | kTenantAdmin},
-  {Operation::kRequestLockbox,        {true, false,  false, A},   kOpStaff},
-  {Operation::kDecideLockbox,         {true, false,  false, A},   kTenantAdmin},
-  {Operation::kReadLockbox,           {true, false,  false, N},   kOpStaff | kAuditor | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kOwnRequestsOnly},
-  {Operation::kRelocatePrincipal,     {true, false,  true,  A},   kTenantAdmin},
-  {Operation::kReadConsents,          {true, false,  false, A},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentRead},
-  {Operation::kRecordConsent,         {true, false,  true,  A},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentWrite},
-  {Operation::kCreateRecord,          {true, false,  true,  A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},
-  {Operation::kReadRecord,            {true, false,  false, A},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kRead, true},
-  {Operation::kUpdateRecord,          {true, false,  true,  A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},
-  {Operation::kDeleteRecord,          {true, false,  true,  A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDelete},
-  {Operation::kSearchRecords,         {true, false,  false, A},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kSearch, true},
-  {Operation::kTokenize,              {true, false,  false, A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kTokenize},
-  {Operation::kDetokenize,            {true, false,  false, A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDetokenize},
-  {Operation::kReadPrincipal,         {true, false,  false, A},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kRead, true},
-  {Operation::kExportPrincipal,       {true, false,  false, A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kExport},
-  {Operation::kErasePrincipal,        {true, false,  true,  A},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDelete},
+  // op                               {tenant identity writes audit pii}  roles  [plane action lockbox self staff_limit]
+  {Operation::kWhoAmI,                {false, false, false, N, NP},   kAnyone},
+  {Operation::kListRegions,           {false, false, false, N, NP},   kAnyone},
+  {Operation::kReadPublicKey,         {false, false, false, N, NP},   kAnyone},
+  {Operation::kCreateOperatorIdentity,{false, false, false, A, NP}, kOpAdmin},
+  {Operation::kListOperatorIdentities,{false, false, false, N, NP}, kOpAdmin},
+  {Operation::kDeactivateOperatorIdentity, {false, true , false, A, NP}, kOpAdmin},
+  {Operation::kRotateOperatorIdentity,{false, true , false, A, NP}, kOpAdmin, Plane::kControl, Action::kRead, false, true},
+  {Operation::kCreateTenant,          {false, false, false, A, NP},   kOpAdmin},
+  {Operation::kReadOperatorAudit,     {false, false, false, N, NP}, kOpAdmin | kAuditor},
+  {Operation::kReadTenant,            {true, false,  false, N, NP},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
+  {Operation::kUpdateTenant,          {true, false,  false, A, NP},   kOpAdmin},
+  {Operation::kReadLocations,         {true, false,  false, N, NP},   kOpAdmin | kAuditor | kTenantAdmin},
+  {Operation::kCreateTenantIdentity,  {true, false, false, A, NP},   kOpAdmin | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kFirstAdminOnly},
+  {Operation::kListTenantIdentities,  {true, false, false, N, NP},   kOpAdmin | kTenantAdmin},
+  {Operation::kDeactivateTenantIdentity, {true, true , false, A, NP}, kTenantAdmin},
+  {Operation::kRotateTenantIdentity,  {true, true , false, A, NP},   kTenantAdmin, Plane::kControl, Action::kRead, false, true},
+  {Operation::kSetIdentityPolicy,     {true, true ,  false, A, NP},   kTenantAdmin},
+  {Operation::kListPurposes,          {true, false,  false, N, NP},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
+  {Operation::kPutPurpose,            {true, false,  false, A, NP},   kTenantAdmin},
+  {Operation::kPutCollection,         {true, false,  true,  A, NP},   kTenantAdmin},
+  {Operation::kReadCollection,        {true, false,  false, N, NP},   kTenantAdmin | kTenantApp},
+  {Operation::kReadCertificates,      {true, false,  false, N, NP},   kOpAdmin | kAuditor | kTenantAdmin},
+  {Operation::kReadTenantAudit,       {true, false,  false, N, NP},   kAuditor | kTenantAdmin},
+  {Operation::kRequestLockbox,        {true, false,  false, A, NP},   kOpStaff},
+  {Operation::kDecideLockbox,         {true, false,  false, A, NP},   kTenantAdmin},
+  {Operation::kReadLockbox,           {true, false,  false, N, NP},   kOpStaff | kAuditor | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kOwnRequestsOnly},
+  {Operation::kRelocatePrincipal,     {true, false,  true,  A, P},   kTenantAdmin},
+  {Operation::kReadConsents,          {true, false,  false, A, P},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentRead},
+  {Operation::kRecordConsent,         {true, false,  true,  A, P},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentWrite},
+  {Operation::kCreateRecord,          {true, false,  true,  A, P},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},
+  {Operation::kReadRecord,            {true, false,  false, A, P},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kRead, true},
+  {Operation::kUpdateRecord,          {true, false,  true,  A, P},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},
+  {Operation::kDeleteRecord,          {true, false,  true,  A, P},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDelete},
+  {Operation::kSearchRecords,         {true, false,  false, A, P},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kSearch, true},
+  {Operation::kTokenize,              {true, false,  false, A, P},   kTenantAdmin | kTenantApp, Plane::kData, Action::kTokenize},
+  {Operation::kDetokenize,            {true, false,  false, A, P},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDetokenize},
+  {Operation::kReadPrincipal,         {true, false,  false, A, P},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kRead, true},
+  {Operation::kExportPrincipal,       {true, false,  false, A, P},   kTenantAdmin | kTenantApp, Plane::kData, Action::kExport},
+  {Operation::kErasePrincipal,        {true, false,  true,  A, P},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDelete},
 }};
 // clang-format on
 
@@ -119,6 +121,20 @@ constexpr bool RowsInOrder() {
   return kTable.size() == static_cast<std::size_t>(Operation::kLast) + 1;
 }
 static_assert(RowsInOrder(), "kTable needs one row per Operation, in order");
+
+// Personal data is always audited, and the data plane and the consent
+// ledger are about data subjects by definition, so a new operation there
+// cannot forget to say so.
+constexpr bool PersonalDataAudited() {
+  for (auto& row : kTable) {
+    if (row.spec.personal_data && row.spec.audited != Audited::kAlways)
+      return false;
+    if (row.plane != Plane::kControl && !row.spec.personal_data) return false;
+  }
+  return true;
+}
+static_assert(PersonalDataAudited(),
+              "personal data is audited; data and consent operations have it");
 
 const Row& RowOf(Operation op) { return kTable[static_cast<std::size_t>(op)]; }
 

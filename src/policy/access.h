@@ -87,6 +87,12 @@ struct OperationSpec {
   bool on_identity;  // the next path parameter is an identity id
   bool writes;       // refused while the tenant is not active
   Audited audited;
+  // Reads, returns, changes or discloses a data subject's personal data
+  // (records, a principal's view, consents, where it lives). Always
+  // audited, and its event lists every record and principal it touched
+  // (tests/api/app_audit_completeness_test.cc holds every such route to
+  // that). Pseudonyms alone (audit events, certificates) do not count.
+  bool personal_data;
 };
 const OperationSpec& Spec(Operation op);
 

@@ -580,11 +580,19 @@ Result<std::vector<RecordService::Located>> RecordService::ReadIndexed(
   return out;
 }
 
+void RecordService::LeaveOutOfScope(std::vector<Located>& found,
+                                    const RecordScope& scope) {
+  if (!scope) return;
+  std::erase_if(found, [&](const Located& loc) {
+    return !scope(loc.envelope.collection, loc.envelope.pseudonym);
+  });
+}
+
 Result<std::vector<Record>> RecordService::Search(
     const RequestContext& context, const Tenant& tenant,
     const Collection& collection, std::string_view field,
     const FieldValue& value, std::size_t limit,
-    std::string_view consent_purpose) {
+    std::string_view consent_purpose, const RecordScope& scope) {
   const FieldSpec* spec = collection.FindField(field);
   if (!spec)
     return Err(
@@ -676,6 +684,7 @@ Result<std::vector<Record>> RecordService::Search(
       }
       PV_ASSIGN_OR_RETURN(
           auto found, ReadIndexed(tenant, region, *backend, prefix, entries));
+      LeaveOutOfScope(found, scope);
       std::vector<std::string> owners;
       for (auto& loc : found) owners.push_back(loc.envelope.pseudonym);
       PV_RETURN_IF_ERROR(load(std::move(owners)));
@@ -749,7 +758,7 @@ Result<RecordService::TokenTarget> RecordService::ResolveToken(
 Result<PrincipalView> RecordService::GetPrincipal(
     const RequestContext& context, const Tenant& tenant,
     std::string_view principal, std::string_view consent_purpose,
-    const RecordPage& page) {
+    const RecordPage& page, const RecordScope& scope) {
   PV_RETURN_IF_ERROR(ValidatePrincipalId(principal));
   // A principal that does not exist has consented to nothing.
   auto absent = [&] {
@@ -799,6 +808,7 @@ Result<PrincipalView> RecordService::GetPrincipal(
   }
   PV_ASSIGN_OR_RETURN(
       auto found, ReadIndexed(tenant, view.region, *backend, prefix, entries));
+  LeaveOutOfScope(found, scope);
   for (auto& loc : found) {
     PV_ASSIGN_OR_RETURN(auto record,
                         Open(context, tenant, loc, *ctx, std::nullopt));

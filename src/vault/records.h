@@ -20,6 +20,7 @@
 // Thread safety: thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -104,14 +105,22 @@ class RecordService {
                 std::string_view collection, std::string_view id,
                 std::string_view consent_purpose = {});
 
-  // Up to `limit` records whose searchable `field` equals `value` after
-  // normalization, in index order per region.
+  // Which records a read may open, by collection and principal pseudonym
+  // (both known before anything is decrypted); empty: every record. A
+  // record outside it is neither opened nor named in the audit event, as
+  // the caller may not see it.
+  using RecordScope = std::function<bool(std::string_view collection,
+                                         std::string_view pseudonym)>;
+
+  // Up to `limit` records in `scope` whose searchable `field` equals
+  // `value` after normalization, in index order per region.
   Result<std::vector<Record>> Search(const RequestContext& context,
                                      const Tenant& tenant,
                                      const Collection& collection,
                                      std::string_view field,
                                      const FieldValue& value, std::size_t limit,
-                                     std::string_view consent_purpose = {});
+                                     std::string_view consent_purpose = {},
+                                     const RecordScope& scope = {});
 
   // Deterministic pointer tokens: the same record and field always give the
   // same token; the token reveals nothing without the tenant's token key.
@@ -131,14 +140,16 @@ class RecordService {
   Result<TokenTarget> ResolveToken(const Tenant& tenant,
                                    std::string_view token);
 
-  // Everything held about `principal`, its records a page at a time (the
-  // limit clamped to 1..RecordPage::kMaxLimit). Under a consent
-  // purpose, also consent_required for a principal that does not exist.
+  // Everything held about `principal`, its records (those in `scope`) a
+  // page at a time (the limit clamped to 1..RecordPage::kMaxLimit). Under a
+  // consent purpose, also consent_required for a principal that does not
+  // exist.
   Result<PrincipalView> GetPrincipal(const RequestContext& context,
                                      const Tenant& tenant,
                                      std::string_view principal,
                                      std::string_view consent_purpose = {},
-                                     const RecordPage& page = {});
+                                     const RecordPage& page = {},
+                                     const RecordScope& scope = {});
 
   // The keyed pseudonym that stands for `principal` in storage keys.
   Result<std::string> Pseudonym(const Tenant& tenant,
@@ -209,6 +220,9 @@ class RecordService {
       const Tenant& tenant, const std::string& region,
       storage::Backend& backend, const std::string& prefix,
       const std::vector<storage::KeyValue>& entries);
+  // Drops from `found` what `scope` leaves out, before anything is opened.
+  static void LeaveOutOfScope(std::vector<Located>& found,
+                              const RecordScope& scope);
   Result<Record> Open(const RequestContext& context, const Tenant& tenant,
                       const Located& located, const PrincipalContext& principal,
                       const FieldFilter& filter);
