@@ -347,12 +347,13 @@ struct App::Exchange {
 HttpResponse App::Handle(const HttpRequest& req) {
   std::promise<HttpResponse> promise;
   auto future = promise.get_future();
-  Handle(req,
-         [&promise](HttpResponse res) { promise.set_value(std::move(res)); });
+  Handle(
+      req, [&promise](HttpResponse res) { promise.set_value(std::move(res)); },
+      [](std::function<void()> work) { work(); });
   return future.get();
 }
 
-void App::Handle(const HttpRequest& req, Respond respond) {
+void App::Handle(HttpRequest req, Respond respond, const Offload& offload) {
   Exchange x{std::chrono::steady_clock::now(), RequestId(req),
              req.method.substr(0, 16), routes_->routes.size() + 2};
   auto finish = [&](HttpResponse res) { Finish(x, std::move(res), respond); };
@@ -377,6 +378,19 @@ void App::Handle(const HttpRequest& req, Respond respond) {
   auto matched = routes_->Match(req, params);
   if (!matched) return finish(ErrorResponse(matched.error()));
   x.route_index = *matched;
+  const Route& route = routes_->routes[*matched];
+  if (route.spec().runs == policy::Runs::kInline)
+    return Serve(req, route, std::move(params), std::move(x),
+                 std::move(respond));
+  offload([this, req = std::move(req), &route, params = std::move(params),
+           x = std::move(x), respond = std::move(respond)]() mutable {
+    Serve(req, route, std::move(params), std::move(x), std::move(respond));
+  });
+}
+
+void App::Serve(const HttpRequest& req, const Route& route,
+                std::vector<std::string> params, Exchange x, Respond respond) {
+  auto finish = [&](HttpResponse res) { Finish(x, std::move(res), respond); };
   // Rate limit: an address that failed to authenticate too often is not
   // even asked for its key.
   if (auto wait = limits_->SourceBlocked(req.remote_address))
@@ -403,7 +417,6 @@ void App::Handle(const HttpRequest& req, Respond respond) {
   // runs or is audited, so it cannot flood another tenant's audit log.
   if (auto wait = limits_->IdentityBlocked(x.actor))
     return finish(RateLimitedResponse(*wait));
-  const Route& route = routes_->routes[*matched];
   Call call{req,      std::move(params), std::move(*identity), x.request_id,
             *vault_,  *audit_,           policy::Decision(),   nullptr,
             unaudited};

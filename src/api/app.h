@@ -33,8 +33,10 @@ class App {
 
   // Answers `request` by calling `respond` exactly once: on this thread, or
   // on the audit log's committer thread once the request's event is durable
-  // (reads are answered that way, so no thread waits for the fsync).
-  void Handle(const HttpRequest& request, Respond respond);
+  // (reads are answered that way, so no thread waits for the fsync). A route
+  // whose operation runs offloaded (policy::Runs) continues through
+  // `offload` once matched.
+  void Handle(HttpRequest request, Respond respond, const Offload& offload);
   // The same, blocking until the answer (tests, tools).
   HttpResponse Handle(const HttpRequest& request);
 
@@ -52,6 +54,9 @@ class App {
   class Routes;
   class AuditTrail;
   struct Exchange;
+  // The request from authentication on, once its route is known.
+  void Serve(const HttpRequest& request, const Route& route,
+             std::vector<std::string> params, Exchange x, Respond respond);
   void Finish(const Exchange& x, HttpResponse res, const Respond& respond);
   std::unique_ptr<Routes> routes_;
   std::vector<std::string>

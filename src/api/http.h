@@ -45,5 +45,7 @@ struct HttpResponse {
 
 // Takes a request's response; may be called on any thread.
 using Respond = std::function<void(HttpResponse)>;
+// Runs `work` on the server's handler pool, off the I/O threads.
+using Offload = std::function<void(std::function<void()> work)>;
 
 }  // namespace piivault::api

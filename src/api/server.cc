@@ -39,7 +39,7 @@ constexpr const char* kTls12Ciphers =
 // State shared by every connection.
 struct Shared {
   Handler handler;
-  asio::thread_pool* pool;
+  Offload offload;  // posts to the handler pool
   std::size_t body_limit;
   std::chrono::seconds read_timeout;
   int max_connections;
@@ -285,20 +285,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                      });
       self->shared_->unanswered.fetch_sub(1);
     };
-    // Reads are short (page-cache hits, no fsync; their audit events are
-    // awaited without blocking): answer them on the I/O thread and save two
-    // thread hand-offs. Writes wait for durable commits and are handed to
-    // the pool, where concurrent ones share one group commit and never stall
-    // the event loop.
-    if (request.method == "GET" || request.method == "HEAD") {
-      shared_->handler(request, std::move(respond));
-      return;
-    }
-    asio::post(*shared_->pool,
-               [self = this->shared_from_this(), request = std::move(request),
-                respond = std::move(respond)]() mutable {
-                 self->shared_->handler(request, std::move(respond));
-               });
+    // The handler decides, per route, what runs here and what on the pool.
+    shared_->handler(std::move(request), std::move(respond), shared_->offload);
   }
 
   void Write(HttpResponse&& res, bool close) {
@@ -491,8 +479,11 @@ Status RunServer(const ServerOptions& options, Handler handler) {
   // Declared before the io_context: sessions its destructor frees still
   // report to `shared`.
   asio::thread_pool pool(static_cast<std::size_t>(options.handler_threads));
-  Shared shared{std::move(handler), &pool, cfg.body_limit, cfg.read_timeout,
-                cfg.max_connections};
+  Shared shared{std::move(handler),
+                [&pool](std::function<void()> work) {
+                  asio::post(pool, std::move(work));
+                },
+                cfg.body_limit, cfg.read_timeout, cfg.max_connections};
   asio::io_context ioc(io_threads);
 
   beast::error_code ec;

@@ -29,7 +29,9 @@
 namespace piivault::api {
 
 // Answers a request by calling the Respond exactly once, on any thread.
-using Handler = std::function<void(const HttpRequest&, Respond)>;
+// Called on an I/O thread; what may hold a thread longer than a few point
+// reads goes through the Offload.
+using Handler = std::function<void(HttpRequest, Respond, const Offload&)>;
 
 struct ServerOptions {
   ServerConfig config;

@@ -126,9 +126,10 @@ int RunServe(const std::string& config_path, const std::string& listen) {
                  Quoted(config->server.host), port,
                  config->server.tls_cert.empty() ? "false" : "true");
   };
-  Status s = api::RunServer(
-      options, [&](const api::HttpRequest& req, api::Respond respond) {
-        app.Handle(req, std::move(respond));
+  Status s =
+      api::RunServer(options, [&](api::HttpRequest req, api::Respond respond,
+                                  const api::Offload& offload) {
+        app.Handle(std::move(req), std::move(respond), offload);
       });
   if (!s.ok()) {
     spdlog::error(R"("msg":"server stopped","error":{})", Quoted(s.ToString()));

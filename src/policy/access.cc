@@ -62,6 +62,8 @@ constexpr auto A = Audited::kAlways;
 constexpr auto N = Audited::kNever;
 constexpr bool P = true;    // reads, returns or changes personal data
 constexpr bool NP = false;  // does not
+constexpr auto I = Runs::kInline;
+constexpr auto O = Runs::kOffload;
 
 // Who may do what. Tenant roles act only on their own tenant. Operator
 // identities never reach tenant data but through an approved lockbox
@@ -70,46 +72,46 @@ constexpr bool NP = false;  // does not
 // policy of a tenant identity.
 // clang-format off
 constexpr std::array<Row, 39> kTable{{
-  // op                               {tenant identity writes audit pii}  roles  [plane action lockbox self staff_limit]
-  {Operation::kWhoAmI,                {false, false, false, N, NP},   kAnyone},
-  {Operation::kListRegions,           {false, false, false, N, NP},   kAnyone},
-  {Operation::kReadPublicKey,         {false, false, false, N, NP},   kAnyone},
-  {Operation::kCreateOperatorIdentity,{false, false, false, A, NP}, kOpAdmin},
-  {Operation::kListOperatorIdentities,{false, false, false, N, NP}, kOpAdmin},
-  {Operation::kDeactivateOperatorIdentity, {false, true , false, A, NP}, kOpAdmin},
-  {Operation::kRotateOperatorIdentity,{false, true , false, A, NP}, kOpAdmin, Plane::kControl, Action::kRead, false, true},
-  {Operation::kCreateTenant,          {false, false, false, A, NP},   kOpAdmin},
-  {Operation::kReadOperatorAudit,     {false, false, false, N, NP}, kOpAdmin | kAuditor},
-  {Operation::kReadTenant,            {true, false,  false, N, NP},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
-  {Operation::kUpdateTenant,          {true, false,  false, A, NP},   kOpAdmin},
-  {Operation::kReadLocations,         {true, false,  false, N, NP},   kOpAdmin | kAuditor | kTenantAdmin},
-  {Operation::kCreateTenantIdentity,  {true, false, false, A, NP},   kOpAdmin | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kFirstAdminOnly},
-  {Operation::kListTenantIdentities,  {true, false, false, N, NP},   kOpAdmin | kTenantAdmin},
-  {Operation::kDeactivateTenantIdentity, {true, true , false, A, NP}, kTenantAdmin},
-  {Operation::kRotateTenantIdentity,  {true, true , false, A, NP},   kTenantAdmin, Plane::kControl, Action::kRead, false, true},
-  {Operation::kSetIdentityPolicy,     {true, true ,  false, A, NP},   kTenantAdmin},
-  {Operation::kListPurposes,          {true, false,  false, N, NP},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
-  {Operation::kPutPurpose,            {true, false,  false, A, NP},   kTenantAdmin},
-  {Operation::kPutCollection,         {true, false,  true,  A, NP},   kTenantAdmin},
-  {Operation::kReadCollection,        {true, false,  false, N, NP},   kTenantAdmin | kTenantApp},
-  {Operation::kReadCertificates,      {true, false,  false, N, NP},   kOpAdmin | kAuditor | kTenantAdmin},
-  {Operation::kReadTenantAudit,       {true, false,  false, N, NP},   kAuditor | kTenantAdmin},
-  {Operation::kRequestLockbox,        {true, false,  false, A, NP},   kOpStaff},
-  {Operation::kDecideLockbox,         {true, false,  false, A, NP},   kTenantAdmin},
-  {Operation::kReadLockbox,           {true, false,  false, N, NP},   kOpStaff | kAuditor | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kOwnRequestsOnly},
-  {Operation::kRelocatePrincipal,     {true, false,  true,  A, P},   kTenantAdmin},
-  {Operation::kReadConsents,          {true, false,  false, A, P},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentRead},
-  {Operation::kRecordConsent,         {true, false,  true,  A, P},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentWrite},
-  {Operation::kCreateRecord,          {true, false,  true,  A, P},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},
-  {Operation::kReadRecord,            {true, false,  false, A, P},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kRead, true},
-  {Operation::kUpdateRecord,          {true, false,  true,  A, P},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},
-  {Operation::kDeleteRecord,          {true, false,  true,  A, P},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDelete},
-  {Operation::kSearchRecords,         {true, false,  false, A, P},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kSearch, true},
-  {Operation::kTokenize,              {true, false,  false, A, P},   kTenantAdmin | kTenantApp, Plane::kData, Action::kTokenize},
-  {Operation::kDetokenize,            {true, false,  false, A, P},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDetokenize},
-  {Operation::kReadPrincipal,         {true, false,  false, A, P},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kRead, true},
-  {Operation::kExportPrincipal,       {true, false,  false, A, P},   kTenantAdmin | kTenantApp, Plane::kData, Action::kExport},
-  {Operation::kErasePrincipal,        {true, false,  true,  A, P},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDelete},
+  // op                               {tenant identity writes audit pii runs}  roles  [plane action lockbox self staff_limit]
+  {Operation::kWhoAmI,                {false, false, false, N, NP, I},   kAnyone},
+  {Operation::kListRegions,           {false, false, false, N, NP, I},   kAnyone},
+  {Operation::kReadPublicKey,         {false, false, false, N, NP, I},   kAnyone},
+  {Operation::kCreateOperatorIdentity,{false, false, false, A, NP, O}, kOpAdmin},
+  {Operation::kListOperatorIdentities,{false, false, false, N, NP, O}, kOpAdmin},
+  {Operation::kDeactivateOperatorIdentity, {false, true , false, A, NP, O}, kOpAdmin},
+  {Operation::kRotateOperatorIdentity,{false, true , false, A, NP, O}, kOpAdmin, Plane::kControl, Action::kRead, false, true},
+  {Operation::kCreateTenant,          {false, false, false, A, NP, O},   kOpAdmin},
+  {Operation::kReadOperatorAudit,     {false, false, false, N, NP, O}, kOpAdmin | kAuditor},
+  {Operation::kReadTenant,            {true, false,  false, N, NP, I},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
+  {Operation::kUpdateTenant,          {true, false,  false, A, NP, O},   kOpAdmin},
+  {Operation::kReadLocations,         {true, false,  false, N, NP, O},   kOpAdmin | kAuditor | kTenantAdmin},
+  {Operation::kCreateTenantIdentity,  {true, false, false, A, NP, O},   kOpAdmin | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kFirstAdminOnly},
+  {Operation::kListTenantIdentities,  {true, false, false, N, NP, O},   kOpAdmin | kTenantAdmin},
+  {Operation::kDeactivateTenantIdentity, {true, true , false, A, NP, O}, kTenantAdmin},
+  {Operation::kRotateTenantIdentity,  {true, true , false, A, NP, O},   kTenantAdmin, Plane::kControl, Action::kRead, false, true},
+  {Operation::kSetIdentityPolicy,     {true, true ,  false, A, NP, O},   kTenantAdmin},
+  {Operation::kListPurposes,          {true, false,  false, N, NP, O},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
+  {Operation::kPutPurpose,            {true, false,  false, A, NP, O},   kTenantAdmin},
+  {Operation::kPutCollection,         {true, false,  true,  A, NP, O},   kTenantAdmin},
+  {Operation::kReadCollection,        {true, false,  false, N, NP, O},   kTenantAdmin | kTenantApp},
+  {Operation::kReadCertificates,      {true, false,  false, N, NP, O},   kOpAdmin | kAuditor | kTenantAdmin},
+  {Operation::kReadTenantAudit,       {true, false,  false, N, NP, O},   kAuditor | kTenantAdmin},
+  {Operation::kRequestLockbox,        {true, false,  false, A, NP, O},   kOpStaff},
+  {Operation::kDecideLockbox,         {true, false,  false, A, NP, O},   kTenantAdmin},
+  {Operation::kReadLockbox,           {true, false,  false, N, NP, O},   kOpStaff | kAuditor | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kOwnRequestsOnly},
+  {Operation::kRelocatePrincipal,     {true, false,  true,  A, P, O},   kTenantAdmin},
+  {Operation::kReadConsents,          {true, false,  false, A, P, O},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentRead},
+  {Operation::kRecordConsent,         {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentWrite},
+  {Operation::kCreateRecord,          {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},
+  {Operation::kReadRecord,            {true, false,  false, A, P, I},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kRead, true},
+  {Operation::kUpdateRecord,          {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},
+  {Operation::kDeleteRecord,          {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDelete},
+  {Operation::kSearchRecords,         {true, false,  false, A, P, O},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kSearch, true},
+  {Operation::kTokenize,              {true, false,  false, A, P, I},   kTenantAdmin | kTenantApp, Plane::kData, Action::kTokenize},
+  {Operation::kDetokenize,            {true, false,  false, A, P, O},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDetokenize},
+  {Operation::kReadPrincipal,         {true, false,  false, A, P, O},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kRead, true},
+  {Operation::kExportPrincipal,       {true, false,  false, A, P, O},   kTenantAdmin | kTenantApp, Plane::kData, Action::kExport},
+  {Operation::kErasePrincipal,        {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDelete},
 }};
 // clang-format on
 
@@ -135,6 +137,14 @@ constexpr bool PersonalDataAudited() {
 }
 static_assert(PersonalDataAudited(),
               "personal data is audited; data and consent operations have it");
+
+// A change waits for durable commits: never on an I/O thread.
+constexpr bool ChangesOffloaded() {
+  for (auto& row : kTable)
+    if (row.spec.writes && row.spec.runs != Runs::kOffload) return false;
+  return true;
+}
+static_assert(ChangesOffloaded(), "operations that write run offloaded");
 
 const Row& RowOf(Operation op) { return kTable[static_cast<std::size_t>(op)]; }
 

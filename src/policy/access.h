@@ -82,6 +82,13 @@ enum class Audited {
   kAlways,  // reads personal data or changes state: one event per request
 };
 
+// Where an operation runs, by how long it may hold its thread.
+enum class Runs {
+  kInline,   // a few point reads: on the I/O thread, saving two hand-offs
+  kOffload,  // changes state (waits for durable commits) or reads up to a
+             // page of rows: on the handler pool, never stalling I/O
+};
+
 struct OperationSpec {
   bool on_tenant;    // the route's first path parameter is the tenant
   bool on_identity;  // the next path parameter is an identity id
@@ -93,6 +100,7 @@ struct OperationSpec {
   // (tests/api/app_audit_completeness_test.cc holds every such route to
   // that). Pseudonyms alone (audit events, certificates) do not count.
   bool personal_data;
+  Runs runs;
 };
 const OperationSpec& Spec(Operation op);
 

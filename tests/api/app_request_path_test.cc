@@ -3,6 +3,8 @@
 // endpoints' policy, and audit events that name every subject with the
 // final outcome.
 #include <atomic>
+#include <future>
+#include <map>
 #include <thread>
 
 #include "app_fixture.h"
@@ -338,6 +340,45 @@ TEST_F(RequestPathTest, AuditSubjectsComeFromWhatWasTouched) {
   // The same id as a principal's is not confused with it either.
   Create("newsletter", "n@example.org");
   EXPECT_EQ(Last().principal_pseudonym, Pseudonym("newsletter"));
+}
+
+}  // namespace
+}  // namespace piivault::api
+
+namespace piivault::api {
+namespace {
+
+// Where a request runs is declared with its operation: point reads answer
+// on the I/O thread; changes and reads of up to a page of rows leave it for
+// the handler pool, so a slow one never stalls the event loop.
+TEST_F(RequestPathTest, LongWorkIsOffloadedAsItsOperationDeclares) {
+  std::map<std::string, bool> offloaded_by_name;
+  for (const auto& route : app.RouteTable()) {
+    HttpRequest req;
+    req.method = route.method;
+    req.path = route.pattern;  // parameters stay "{x}": matched all the same
+    req.headers.emplace_back("authorization", "Bearer " + admin_key);
+    req.remote_address = source;
+    bool offloaded = false;
+    std::promise<void> answered;
+    app.Handle(
+        req, [&](HttpResponse) { answered.set_value(); },
+        [&](std::function<void()> work) {
+          offloaded = true;
+          work();
+        });
+    answered.get_future().wait();
+    EXPECT_EQ(offloaded, policy::Spec(route.op).runs == policy::Runs::kOffload)
+        << route.method << " " << route.pattern;
+    offloaded_by_name[route.name] = offloaded;
+  }
+  for (auto name : {"records.get", "whoami", "tenants.get"})
+    EXPECT_FALSE(offloaded_by_name.at(name)) << name;
+  for (auto name :
+       {"records.create", "records.search", "tokens.detokenize",
+        "principals.get", "principals.export", "principals.consents.list",
+        "audit.tenant.events", "audit.tenant.export", "audit.operator.export"})
+    EXPECT_TRUE(offloaded_by_name.at(name)) << name;
 }
 
 }  // namespace
