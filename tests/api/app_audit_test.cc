@@ -106,7 +106,7 @@ TEST_F(AppAuditTest, FailsClosedWhenTheEventCannotBeWritten) {
   auto us = Dump(*h.us_backend);
   uint64_t events = Events();
 
-  audit_store.failing = true;
+  audit_store.fail_writes = true;
   // A read returns no PII.
   auto read = Data("GET", "/v1/tenants/acme/collections/people/records/" + id,
                    admin_key);
@@ -142,7 +142,7 @@ TEST_F(AppAuditTest, FailsClosedWhenTheEventCannotBeWritten) {
   EXPECT_EQ(Dump(*h.us_backend), us);
   EXPECT_EQ(Dump(*h.control_backend), control);
 
-  audit_store.failing = false;
+  audit_store.fail_writes = false;
   EXPECT_EQ(Events(), events);
   auto again = Data("GET", "/v1/tenants/acme/collections/people/records/" + id,
                     admin_key);

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "api/app.h"
-#include "storage/forwarding_backend.h"
+#include "support/failing_backend.h"
 #include "vault_fixture.h"
 
 namespace piivault::api::testing {
@@ -20,17 +20,6 @@ namespace piivault::api::testing {
 namespace json = boost::json;
 using vault::testing::Dump;
 using vault::testing::VaultHarness;
-
-// Fails every write while `failing` is set; the audit log writes through it.
-class SwitchableBackend final : public storage::ForwardingBackend {
- public:
-  using ForwardingBackend::ForwardingBackend;
-  Status Write(const storage::WriteBatch& batch) override {
-    if (failing) return Unavailable("injected: the disk is full");
-    return ForwardingBackend::Write(batch);
-  }
-  bool failing = false;
-};
 
 class AppTest : public ::testing::Test {
  protected:
@@ -178,7 +167,8 @@ class AppTest : public ::testing::Test {
   }
 
   VaultHarness h;
-  SwitchableBackend audit_store;
+  // The audit log's store: its writes fail while `fail_writes` is set.
+  piivault::testing::FailingBackend audit_store;
   crypto::Ed25519Key signer;
   audit::AuditLog audit;
   App app;

@@ -7,12 +7,12 @@
 #include <thread>
 #include <vector>
 
-#include "vault_fixture.h"
+#include "support/fixed_clock.h"
 
 namespace piivault::api {
 namespace {
 
-using vault::testing::FixedClock;
+using piivault::testing::FixedClock;
 
 class RateLimiterTest : public ::testing::Test {
  protected:

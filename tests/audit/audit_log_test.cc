@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <filesystem>
 #include <future>
 #include <map>
 #include <set>
@@ -12,29 +11,18 @@
 #include "audit/verify.h"
 #include "crypto/random.h"
 #include "crypto/seal.h"
-#include "storage/forwarding_backend.h"
 #include "storage/memory/memory_backend.h"
 #include "storage/sqlite/sqlite_backend.h"
+#include "support/failing_backend.h"
+#include "support/fixed_clock.h"
+#include "support/temp_dir.h"
 
 namespace piivault::audit {
 namespace {
 
-class FixedClock final : public Clock {
- public:
-  TimePoint Now() const override { return now; }
-  TimePoint now = FromUnixMicros(1'800'000'000'000'000);
-};
-
-// Fails the next write when armed, applying nothing (fault injection).
-class FailingBackend final : public storage::ForwardingBackend {
- public:
-  using ForwardingBackend::ForwardingBackend;
-  Status Write(const storage::WriteBatch& batch) override {
-    if (fail_writes) return Unavailable("injected: disk full");
-    return ForwardingBackend::Write(batch);
-  }
-  std::atomic<bool> fail_writes{false};
-};
+using piivault::testing::FailingBackend;
+using piivault::testing::FixedClock;
+using piivault::testing::ScopedTempDir;
 
 Event MakeEvent(int i, std::string outcome = "ok") {
   Event e;
@@ -370,11 +358,10 @@ TEST_F(AuditLogTest, PruneExpiredCoversEveryLogAndKeepsRecentEvents) {
 // Many threads append at once: every event gets its own index, the indexes
 // are contiguous, and far fewer commits than events happen.
 TEST(AuditLogSqliteTest, GroupCommitBatchesConcurrentAppends) {
-  char tmpl[] = "/tmp/piivault-audit-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  std::string dir = tmpl;
+  ScopedTempDir dir;
+  ASSERT_TRUE(dir.ok()) << dir.error();
   {
-    auto sqlite = storage::SqliteBackend::Open(dir + "/control.db");
+    auto sqlite = storage::SqliteBackend::Open(dir.File("control.db"));
     ASSERT_TRUE(sqlite.has_value());
     crypto::Keyring keyring(crypto::RandomSecret(crypto::kMasterKeySize),
                             sqlite->get());
@@ -414,7 +401,6 @@ TEST(AuditLogSqliteTest, GroupCommitBatchesConcurrentAppends) {
     ASSERT_TRUE(head.has_value());
     EXPECT_EQ(head->root, RootOf(leaves));
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,31 +1,24 @@
 #include "crypto/seal.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "support/temp_dir.h"
 
 namespace piivault::crypto {
 namespace {
 
 class SealFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/piivault-seal-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  void SetUp() override { ASSERT_TRUE(dir_.ok()) << dir_.error(); }
 
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string Path(const std::string& name) const { return dir_.File(name); }
 
   static void WriteRaw(const std::string& path, const std::string& bytes,
                        mode_t mode) {
@@ -47,7 +40,7 @@ class SealFileTest : public ::testing::Test {
         << r.error().message();
   }
 
-  std::string dir_;
+  piivault::testing::ScopedTempDir dir_;
 };
 
 TEST_F(SealFileTest, WriteThenLoad) {
@@ -154,10 +147,9 @@ TEST_F(SealFileTest, RefusesUnreadableFile) {
   if (child == 0) {
     if (::geteuid() == 0 && ::setuid(65534) != 0) ::_exit(3);
     auto loaded = LoadMasterKeyFile(path);
-    bool refused = !loaded && loaded.error().code() ==
-                                  StatusCode::kFailedPrecondition &&
-                   loaded.error().message().find("cannot be opened") !=
-                       std::string::npos;
+    bool refused =
+        !loaded && loaded.error().code() == StatusCode::kFailedPrecondition &&
+        loaded.error().message().find("cannot be opened") != std::string::npos;
     ::_exit(refused ? 0 : 1);
   }
   int status = 0;

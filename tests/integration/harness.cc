@@ -697,13 +697,11 @@ uint16_t FreePort() {
 }
 
 ServerProcess::ServerProcess() {
-  char tmpl[] = "/tmp/piivault-it-XXXXXX";
-  if (!::mkdtemp(tmpl)) {
-    ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
+  if (!root_.ok()) {
+    ADD_FAILURE() << root_.error();
     return;
   }
-  root_ = tmpl;
-  data_dir_ = root_ + "/data";
+  data_dir_ = root_.File("data");
   for (const char* store : {"control", "eu", "us"})
     store_urls_[store] = std::string("sqlite://") + store + ".db";
   if (BackendUnderTest() == "postgres" && !PreparePostgresConfig()) return;
@@ -726,9 +724,10 @@ bool ServerProcess::PreparePostgresConfig() {
   }
   pg_server_ = *server;
   // The default config, with each store on a fresh database of its own.
-  auto made = RunCommand({PiivaultBin(), "init", "--dir", root_ + "/default"});
-  std::string config = ReadFile(root_ + "/default/piivault.toml");
-  fs::remove_all(root_ + "/default");
+  auto made =
+      RunCommand({PiivaultBin(), "init", "--dir", root_.File("default")});
+  std::string config = ReadFile(root_.File("default/piivault.toml"));
+  fs::remove_all(root_.File("default"));
   if (made.exit_code != 0 || config.empty()) {
     ADD_FAILURE() << "piivault init of the default config failed: " << made.err;
     return false;
@@ -758,21 +757,14 @@ ServerProcess::ServerProcess(const ServerProcess& deployment, SameDeployment)
       admin_key_(deployment.admin_key_),
       store_urls_(deployment.store_urls_),
       init_ok_(deployment.init_ok_) {
-  char tmpl[] = "/tmp/piivault-it-XXXXXX";
-  if (::mkdtemp(tmpl)) {
-    root_ = tmpl;
-  } else {
-    ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
+  if (!root_.ok()) {
+    ADD_FAILURE() << root_.error();
     init_ok_ = false;
   }
 }
 
 ServerProcess::~ServerProcess() {
   Kill();
-  if (!root_.empty()) {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
   for (auto& db : pg_databases_)
     (void)piivault::testing::DropTestDatabase(pg_server_, db);
 }

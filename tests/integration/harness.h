@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "support/temp_dir.h"
+
 struct sqlite3;
 
 namespace it {
@@ -164,10 +166,10 @@ class ServerProcess {
 
   bool init_ok() const { return init_ok_; }
   const RunResult& init_result() const { return init_result_; }
-  const std::string& root() const { return root_; }
+  const std::string& root() const { return root_.path(); }
   const std::string& data_dir() const { return data_dir_; }
   std::string config_path() const { return data_dir_ + "/piivault.toml"; }
-  std::string log_path() const { return root_ + "/server.log"; }
+  std::string log_path() const { return root_.File("server.log"); }
   const std::string& admin_key() const { return admin_key_; }
   uint16_t port() const { return port_; }
   bool running() const { return pid_ > 0; }
@@ -244,7 +246,8 @@ class ServerProcess {
   // PostgreSQL: fresh databases for the stores, and a config naming them.
   bool PreparePostgresConfig();
 
-  std::string root_;
+  // Declared first, so removed last: after the connections below close.
+  piivault::testing::ScopedTempDir root_;
   std::string data_dir_;
   std::string admin_key_;
   std::map<std::string, std::string> store_urls_;  // store -> backend URL

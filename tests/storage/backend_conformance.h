@@ -15,13 +15,11 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <atomic>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
-#include <filesystem>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -34,31 +32,6 @@
 #include "storage/backend.h"
 
 namespace piivault::storage::testing {
-
-// A fresh directory under /tmp, removed with its contents on destruction.
-class ScopedTempDir {
- public:
-  ScopedTempDir() {
-    char tmpl[] = "/tmp/piivault-storage-XXXXXX";
-    if (::mkdtemp(tmpl) != nullptr) path_ = tmpl;
-  }
-  ~ScopedTempDir() {
-    if (path_.empty()) return;
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScopedTempDir(const ScopedTempDir&) = delete;
-  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
-
-  bool ok() const { return !path_.empty(); }
-  const std::string& path() const { return path_; }
-  std::string File(std::string_view name) const {
-    return path_ + "/" + std::string(name);
-  }
-
- private:
-  std::string path_;
-};
 
 // Builds a std::string from a literal that may contain NUL bytes.
 template <std::size_t N>

@@ -22,9 +22,12 @@
 #include <vector>
 
 #include "backend_conformance.h"
+#include "support/temp_dir.h"
 
 namespace piivault::storage::testing {
 namespace {
+
+using piivault::testing::ScopedTempDir;
 
 std::unique_ptr<SqliteBackend> OpenOrDie(const std::string& path) {
   auto db = SqliteBackend::Open(path);

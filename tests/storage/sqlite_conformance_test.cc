@@ -3,9 +3,12 @@
 
 #include "backend_conformance.h"
 #include "storage/sqlite/sqlite_backend.h"
+#include "support/temp_dir.h"
 
 namespace piivault::storage::testing {
 namespace {
+
+using piivault::testing::ScopedTempDir;
 
 // A fresh database file in a fresh temp dir, opened through OpenBackend.
 class SqliteFactory {

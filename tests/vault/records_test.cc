@@ -8,6 +8,7 @@
 
 #include "crypto/aead.h"
 #include "storage/sqlite/sqlite_backend.h"
+#include "support/temp_dir.h"
 #include "vault/record_envelope.h"
 #include "vault_fixture.h"
 
@@ -548,13 +549,12 @@ TEST_F(RecordServiceTest, ConcurrentFirstRecordsShareOnePrincipalKey) {
 // A copied SQLite deployment opened with another master key yields errors,
 // never data.
 TEST(RecordServiceSqliteTest, OtherMasterKeyGetsNoData) {
-  char tmpl[] = "/tmp/pv-vault-test-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  std::string dir = tmpl;
+  piivault::testing::ScopedTempDir dir;
+  ASSERT_TRUE(dir.ok()) << dir.error();
   auto open_router = [&] {
-    auto control = storage::OpenBackend("sqlite://control.db", dir);
-    auto eu = storage::OpenBackend("sqlite://eu.db", dir);
-    auto us = storage::OpenBackend("sqlite://us.db", dir);
+    auto control = storage::OpenBackend("sqlite://control.db", dir.path());
+    auto eu = storage::OpenBackend("sqlite://eu.db", dir.path());
+    auto us = storage::OpenBackend("sqlite://us.db", dir.path());
     EXPECT_TRUE(control && eu && us);
     std::map<std::string, std::unique_ptr<storage::Backend>> regions;
     regions.emplace("eu", std::move(*eu));
@@ -602,7 +602,6 @@ TEST(RecordServiceSqliteTest, OtherMasterKeyGetsNoData) {
     ASSERT_FALSE(got.has_value());
     EXPECT_NE(got.error().code(), StatusCode::kOk);
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

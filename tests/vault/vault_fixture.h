@@ -13,17 +13,14 @@
 #include "crypto/seal.h"
 #include "storage/memory/memory_backend.h"
 #include "storage/write_hook.h"
+#include "support/fixed_clock.h"
 #include "vault/principal_key_state.h"
 #include "vault/storage_keys.h"
 #include "vault/vault.h"
 
 namespace piivault::vault::testing {
 
-class FixedClock final : public Clock {
- public:
-  TimePoint Now() const override { return now; }
-  TimePoint now = FromUnixMicros(1'800'000'000'000'000);
-};
+using piivault::testing::FixedClock;
 
 inline std::vector<RegionConfig> TwoRegions() {
   return {{"eu", {"DE", "FR"}, "memory:"}, {"us", {"US"}, "memory:"}};
