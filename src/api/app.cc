@@ -229,7 +229,7 @@ class App::AuditTrail {
   Status WriteOutcome(const Result<Reply>& reply) {
     event_.SettleSubjects();
     audit::Event final_word = event_;
-    final_word.outcome = reply ? "ok" : Outcome(reply.error());
+    final_word.outcome = reply ? audit::Outcome::kOk : Outcome(reply.error());
     final_word.at = intent_event_.at;
     if (final_word == intent_event_) return Status::Ok();
     Stamp(final_word.outcome);
@@ -241,7 +241,7 @@ class App::AuditTrail {
   // the reply once the event is durable, or the append's error.
   void WriteAfter(Result<Reply> reply,
                   std::function<void(Result<Reply>)> done) {
-    Stamp(reply ? "ok" : Outcome(reply.error()));
+    Stamp(reply ? audit::Outcome::kOk : Outcome(reply.error()));
     log_.AppendAsync(
         LogId(), std::move(event_),
         [reply = std::move(reply),
@@ -267,16 +267,16 @@ class App::AuditTrail {
     return log_id_;
   }
 
-  static std::string Outcome(const Status& s) {
+  static audit::Outcome Outcome(const Status& s) {
     return s.code() == StatusCode::kPermissionDenied ||
                    s.code() == StatusCode::kUnauthenticated
-               ? "denied"
-               : "error";
+               ? audit::Outcome::kDenied
+               : audit::Outcome::kError;
   }
 
   // The event as it stands, before the request's first change.
   Status WriteIntent() {
-    Stamp("ok");
+    Stamp(audit::Outcome::kOk);
     auto appended = log_.Append(LogId(), event_);
     if (!appended) return appended.error();
     intent_ = *appended;
@@ -285,9 +285,9 @@ class App::AuditTrail {
   }
 
   // Readies the event for writing.
-  void Stamp(std::string outcome) {
+  void Stamp(audit::Outcome outcome) {
     event_.SettleSubjects();
-    event_.outcome = std::move(outcome);
+    event_.outcome = outcome;
     event_.at = clock_.Now();
   }
 

@@ -36,7 +36,7 @@ class FailingBackend final : public storage::ForwardingBackend {
   std::atomic<bool> fail_writes{false};
 };
 
-Event MakeEvent(int i, std::string outcome = "ok") {
+Event MakeEvent(int i, Outcome outcome = Outcome::kOk) {
   Event e;
   e.at = FromUnixMicros(1'800'000'000'000'000 + i);
   e.actor = "id_actor";
@@ -47,7 +47,7 @@ Event MakeEvent(int i, std::string outcome = "ok") {
   e.principal_pseudonym = "ab12";
   e.fields = {"email", "name"};
   e.region = "eu";
-  e.outcome = std::move(outcome);
+  e.outcome = outcome;
   e.request_id = "req-" + std::to_string(i);
   return e;
 }
