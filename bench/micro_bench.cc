@@ -894,7 +894,7 @@ audit::Event BenchEvent(uint64_t n) {
   e.principal_pseudonym = std::string(64, 'a');
   e.fields = {"email", "name", "phone"};
   e.region = "eu";
-  e.outcome = "ok";
+  e.outcome = audit::Outcome::kOk;
   e.request_id = "req_7kfslwnhdjp2f" + std::to_string(n);
   return e;
 }

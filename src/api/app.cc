@@ -14,38 +14,6 @@
 namespace piivault::api {
 namespace {
 
-// Maps a Status to the HTTP contract's status and error code.
-std::pair<int, std::string> HttpError(const Status& s) {
-  auto code = [&](std::string_view fallback) {
-    return s.reason().empty() ? std::string(fallback) : s.reason();
-  };
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-      return {400, code("invalid_argument")};
-    case StatusCode::kUnauthenticated:
-      return {401, "unauthenticated"};
-    case StatusCode::kPermissionDenied:
-      return {403, code("permission_denied")};
-    case StatusCode::kNotFound:
-      return {404, "not_found"};
-    case StatusCode::kAlreadyExists:
-      return {409, "already_exists"};
-    case StatusCode::kAborted:
-      return {409, "conflict"};
-    case StatusCode::kFailedPrecondition:
-      return {409, "failed_precondition"};
-    case StatusCode::kResourceExhausted:
-      return {429, "rate_limited"};
-    case StatusCode::kUnavailable:
-      return {503, "unavailable"};
-    case StatusCode::kDataLoss:
-    case StatusCode::kInternal:
-    case StatusCode::kOk:
-      break;
-  }
-  return {500, "internal"};
-}
-
 HttpResponse JsonResponse(int status, const json::value& body) {
   HttpResponse r;
   r.status = status;
@@ -62,11 +30,10 @@ HttpResponse ErrorResponse(int status, std::string_view code,
   return JsonResponse(status, json::object{{"error", std::move(err)}});
 }
 
+// The contract's answer for `s` (ContractOf: the one status table).
 HttpResponse ErrorResponse(const Status& s) {
-  auto [status, code] = HttpError(s);
-  if (s.code() == StatusCode::kDataLoss)
-    return ErrorResponse(status, code, "integrity error: " + s.message());
-  return ErrorResponse(status, code, s.message(), s.field());
+  return ErrorResponse(ContractOf(s.code()).http_status, s.error_code(),
+                       s.public_message(), s.field());
 }
 
 HttpResponse ReplyResponse(std::string_view request_id, Result<Reply> reply) {
@@ -74,7 +41,7 @@ HttpResponse ReplyResponse(std::string_view request_id, Result<Reply> reply) {
   const Status& error = reply.error();
   // Server-side failures are for the operator to see; messages carry no PII
   // by construction.
-  if (HttpError(error).first >= 500)
+  if (ContractOf(error.code()).http_status >= 500)
     spdlog::error(R"("msg":"request failed","request_id":"{}","error":{})",
                   request_id, json::serialize(json::string(error.ToString())));
   return ErrorResponse(error);
@@ -229,7 +196,7 @@ class App::AuditTrail {
   Status WriteOutcome(const Result<Reply>& reply) {
     event_.SettleSubjects();
     audit::Event final_word = event_;
-    final_word.outcome = reply ? "ok" : Outcome(reply.error());
+    final_word.outcome = reply ? audit::Outcome::kOk : Outcome(reply.error());
     final_word.at = intent_event_.at;
     if (final_word == intent_event_) return Status::Ok();
     Stamp(final_word.outcome);
@@ -241,7 +208,7 @@ class App::AuditTrail {
   // the reply once the event is durable, or the append's error.
   void WriteAfter(Result<Reply> reply,
                   std::function<void(Result<Reply>)> done) {
-    Stamp(reply ? "ok" : Outcome(reply.error()));
+    Stamp(reply ? audit::Outcome::kOk : Outcome(reply.error()));
     log_.AppendAsync(
         LogId(), std::move(event_),
         [reply = std::move(reply),
@@ -267,16 +234,16 @@ class App::AuditTrail {
     return log_id_;
   }
 
-  static std::string Outcome(const Status& s) {
+  static audit::Outcome Outcome(const Status& s) {
     return s.code() == StatusCode::kPermissionDenied ||
                    s.code() == StatusCode::kUnauthenticated
-               ? "denied"
-               : "error";
+               ? audit::Outcome::kDenied
+               : audit::Outcome::kError;
   }
 
   // The event as it stands, before the request's first change.
   Status WriteIntent() {
-    Stamp("ok");
+    Stamp(audit::Outcome::kOk);
     auto appended = log_.Append(LogId(), event_);
     if (!appended) return appended.error();
     intent_ = *appended;
@@ -285,9 +252,9 @@ class App::AuditTrail {
   }
 
   // Readies the event for writing.
-  void Stamp(std::string outcome) {
+  void Stamp(audit::Outcome outcome) {
     event_.SettleSubjects();
-    event_.outcome = std::move(outcome);
+    event_.outcome = outcome;
     event_.at = clock_.Now();
   }
 

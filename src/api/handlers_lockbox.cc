@@ -23,7 +23,7 @@ json::value LockboxJson(const vault::LockboxRequest& r, TimePoint now) {
   for (auto& p : r.scope.principals) principals.emplace_back(p);
   json::object o{
       {"id", r.id},
-      {"state", r.StateAt(now)},
+      {"state", vault::LockboxStateName(r.StateAt(now))},
       {"reason", r.reason},
       {"scope", json::object{{"collections", std::move(collections)},
                              {"principals", std::move(principals)}}},

@@ -4,10 +4,10 @@
 #include <cstdio>
 #include <cstring>
 #include <future>
-#include <random>
 #include <thread>
 
 #include "base/encoding.h"
+#include "base/retry.h"
 
 namespace piivault::audit {
 namespace {
@@ -15,6 +15,8 @@ namespace {
 namespace json = boost::json;
 
 constexpr int kMaxAttempts = 64;
+// Attempts to append pause below this, doubling up to 64x, between them.
+constexpr std::chrono::microseconds kRetryBackoff{100};
 constexpr std::size_t kMaxGroup = 8192;
 constexpr uint8_t kTileHeight = 8;
 constexpr uint64_t kTileWidth = uint64_t{1} << kTileHeight;
@@ -357,7 +359,7 @@ void AuditLog::CommitGroup(std::vector<Pending>& group) {
       }
     }
   };
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  auto attempt = [&]() -> std::optional<Status> {
     std::map<std::string_view, GroupBatch> logs;
     storage::WriteBatch batch;
     for (Pending& p : group) {
@@ -367,7 +369,7 @@ void AuditLog::CommitGroup(std::vector<Pending>& group) {
         Result<LogState> state = cached != states_.end()
                                      ? Result<LogState>(cached->second)
                                      : LoadState(p.log);
-        if (!state) return complete(WriteFailed(state.error()));
+        if (!state) return WriteFailed(state.error());
         it = logs.try_emplace(p.log, p.log, *std::move(state), *keyring_).first;
       }
       p.event.seq = it->second.next_index();
@@ -379,24 +381,25 @@ void AuditLog::CommitGroup(std::vector<Pending>& group) {
       for (auto& [log, rows] : logs)
         if (auto it = states_.find(log); it != states_.end()) states_.erase(it);
     }
-    if (written.code() == StatusCode::kAborted) {
-      // Another node appended: reload these logs and redo, after a short
-      // random pause so two nodes do not collide in step.
-      thread_local std::minstd_rand jitter{std::random_device{}()};
-      std::this_thread::sleep_for(
-          std::chrono::microseconds(jitter() % (100u << std::min(attempt, 6))));
-      continue;
-    }
-    if (!written.ok()) return complete(WriteFailed(written));
+    // Another node appended: reload these logs and redo, after a short
+    // random pause so two nodes do not collide in step.
+    if (LostRace(written)) return std::nullopt;
+    if (!written.ok()) return WriteFailed(written);
     {
       std::lock_guard lock(grown_mu_);
       for (auto& [log, rows] : logs) grown_.emplace(log);
     }
     for (auto& [log, rows] : logs)
       states_.insert_or_assign(std::string(log), std::move(rows).state());
-    return complete(Status::Ok());
-  }
-  complete(Unavailable("the audit log is too contended to append; retry"));
+    return Status::Ok();
+  };
+  Status committed =
+      RetryOnConflict("the audit log", attempt, kMaxAttempts, kRetryBackoff);
+  // Only running out of attempts gives kAborted here (WriteFailed is
+  // kUnavailable): the log is busy, not the request's data in conflict.
+  if (committed.code() == StatusCode::kAborted)
+    committed = Unavailable("the audit log is too contended to append; retry");
+  complete(committed);
 }
 
 Result<AuditLog::LogState> AuditLog::LoadState(std::string_view log) {

@@ -7,6 +7,24 @@ namespace piivault::audit {
 
 namespace json = boost::json;
 
+std::string_view OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kOk:
+      return "ok";
+    case Outcome::kDenied:
+      return "denied";
+    case Outcome::kError:
+      return "error";
+  }
+  return "error";
+}
+
+std::optional<Outcome> ParseOutcome(std::string_view name) {
+  for (auto outcome : {Outcome::kOk, Outcome::kDenied, Outcome::kError})
+    if (OutcomeName(outcome) == name) return outcome;
+  return std::nullopt;
+}
+
 namespace {
 
 // Appends `value` unless it repeats the last one (a record is often noted
@@ -119,7 +137,7 @@ std::string EncodeEntry(const Event& e) {
   };
   list("fields", e.fields);
   member("region", e.region);
-  member("outcome", e.outcome);
+  member("outcome", OutcomeName(e.outcome));
   member("request_id", e.request_id);
   member("lockbox", e.lockbox);
   // Members added later are written only when set, so that entries written
@@ -146,7 +164,7 @@ json::object EntryObject(const Event& e) {
                  {"principal_pseudonym", e.principal_pseudonym},
                  {"fields", std::move(fields)},
                  {"region", e.region},
-                 {"outcome", e.outcome},
+                 {"outcome", OutcomeName(e.outcome)},
                  {"request_id", e.request_id},
                  {"lockbox", e.lockbox}};
   auto list = [](const std::vector<std::string>& v) {
@@ -168,6 +186,7 @@ Result<Event> DecodeEntry(std::string_view entry) {
   if (ec || !v.is_object()) return bad();
   const json::object& o = v.get_object();
   Event e;
+  std::string outcome;
   auto str = [&](const char* key, std::string& out) {
     auto* m = o.if_contains(key);
     if (!m || !m->is_string()) return false;
@@ -206,9 +225,12 @@ Result<Event> DecodeEntry(std::string_view entry) {
       !str("purpose", e.purpose) || !str("collection", e.collection) ||
       !str("record", e.record) ||
       !str("principal_pseudonym", e.principal_pseudonym) ||
-      !str("region", e.region) || !str("outcome", e.outcome) ||
+      !str("region", e.region) || !str("outcome", outcome) ||
       !str("request_id", e.request_id) || !str("lockbox", e.lockbox))
     return bad();
+  auto parsed = ParseOutcome(outcome);
+  if (!parsed) return bad();
+  e.outcome = *parsed;
   // Only canonical bytes are entries: a re-encoding must give them back.
   if (EncodeEntry(e) != entry) return bad();
   return e;

@@ -16,6 +16,12 @@
 
 namespace piivault::audit {
 
+// How a request ended, as its entry names it: "ok", "denied" (not
+// authenticated or not allowed) or "error".
+enum class Outcome { kOk, kDenied, kError };
+std::string_view OutcomeName(Outcome outcome);
+std::optional<Outcome> ParseOutcome(std::string_view name);
+
 struct Event {
   uint64_t seq = 0;  // the entry's index in its log, set when appended
   TimePoint at;
@@ -27,7 +33,7 @@ struct Event {
   std::string principal_pseudonym;
   std::vector<std::string> fields;
   std::string region;
-  std::string outcome;  // "ok", "denied" or "error"
+  Outcome outcome = Outcome::kOk;
   std::string request_id;
   std::string lockbox;  // the lockbox request an operator read under, if any
   // Every record and principal the request read, returned, changed or

@@ -27,7 +27,18 @@ enum class StatusCode {
   kInternal,
 };
 
-std::string_view StatusCodeName(StatusCode code);
+// The error contract of the HTTP API (API.md -> Conventions), one row per
+// code: the snake_case error code a client sees when the Status names no
+// reason of its own, the HTTP status, and what the message is prefixed
+// with. The one table of it: api/ answers from it and Status::ToString()
+// (the CLI's and the logs' errors) names codes by it.
+struct ErrorContract {
+  StatusCode code;
+  std::string_view error_code;
+  int http_status;
+  std::string_view message_prefix;
+};
+const ErrorContract& ContractOf(StatusCode code);
 
 class [[nodiscard]] Status {
  public:
@@ -52,6 +63,10 @@ class [[nodiscard]] Status {
   // The API error code ("purpose_required", ...); empty means "derive from
   // code()".
   const std::string& reason() const { return reason_; }
+  // The contract's error code: the reason, or else the code's (ContractOf).
+  std::string_view error_code() const;
+  // The message as a client sees it, with the contract's prefix.
+  std::string public_message() const;
   // Name of the offending field for validation errors (a schema name, never a
   // value).
   const std::string& field() const { return field_; }

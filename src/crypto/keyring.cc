@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include "base/retry.h"
 #include "crypto/aead.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
@@ -67,7 +68,7 @@ Status Keyring::InitializeOrVerify() {
 }
 
 Result<Ed25519Key> Keyring::LoadOrCreateSigningKey() {
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  auto attempt = [&]() -> std::optional<Result<Ed25519Key>> {
     PV_ASSIGN_OR_RETURN(auto sealed, control_->Get(kSigningKey));
     if (sealed) {
       auto seed = OpenControl(*sealed, kSigningKey);
@@ -80,11 +81,11 @@ Result<Ed25519Key> Keyring::LoadOrCreateSigningKey() {
     batch.Put(std::string(kSigningKey),
               SealControl(key.seed().view(), kSigningKey));
     Status written = control_->Write(batch);
-    if (written.code() == StatusCode::kAborted) continue;  // another node won
+    if (LostRace(written)) return std::nullopt;  // another node won
     PV_RETURN_IF_ERROR(written);
     return key;
-  }
-  return Err(Aborted("the signing key changed concurrently; retry"));
+  };
+  return RetryOnConflict("the signing key", attempt, 3);
 }
 
 std::string Keyring::SealControl(std::string_view plaintext,

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <set>
 
+#include "base/retry.h"
 #include "vault/storage_keys.h"
 
 namespace piivault::vault {
@@ -39,7 +40,7 @@ Result<CollectionService::PutResult> CollectionService::Put(
           "retention", "must be an ISO 8601 duration such as P365D"));
   }
   std::string key = keys::Collection(tenant, name);
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  auto attempt = [&]() -> std::optional<Result<PutResult>> {
     PV_ASSIGN_OR_RETURN(auto raw, control_->GetRaw(key));
     TimePoint now = clock_->Now();
     Collection collection{.name = name,
@@ -68,11 +69,11 @@ Result<CollectionService::PutResult> CollectionService::Put(
     }
     control_->Put(batch, key, ToJson(collection));
     Status written = control_->Write(context, batch);
-    if (written.code() == StatusCode::kAborted) continue;
+    if (LostRace(written)) return std::nullopt;
     PV_RETURN_IF_ERROR(written);
     return PutResult{std::move(collection), !raw.has_value()};
-  }
-  return Err(Aborted("the collection changed concurrently; retry"));
+  };
+  return RetryOnConflict("the collection", attempt, 5);
 }
 
 Result<Collection> CollectionService::Get(const RequestContext& context,

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/retry.h"
 #include "crypto/hash.h"
 #include "vault/barrier.h"
 #include "vault/principal_key_state.h"
@@ -110,7 +111,9 @@ Status CheckAgainstLedger(storage::Backend& backend,
   constexpr int kMaxAttempts = 8;
   std::optional<PrincipalKeyState> read;  // `entry`, once a check failed
   std::string seen;                       // the entry `state` came from
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  // Runs again on the newer state while the entry moved on since `state`
+  // was read (a consent change, not an older state put back).
+  auto attempt = [&]() -> std::optional<Status> {
     auto head = state.CheckLedger(backend, tenant, pseudonym, depth);
     if (head) {
       state.head = std::move(*head);
@@ -130,12 +133,14 @@ Status CheckAgainstLedger(storage::Backend& backend,
     if (now) {
       PV_ASSIGN_OR_RETURN(moved, PrincipalKeyState::Decode(*now));
     }
-    if (!moved || moved->wrapped != read->wrapped) break;  // no longer its key
+    if (!moved || moved->wrapped != read->wrapped)  // no longer its key
+      return Aborted("the principal changed concurrently; retry");
     PV_ASSIGN_OR_RETURN(
         state, ConsentState::Open(key, tenant, pseudonym, moved->consents));
     seen = std::move(*now);
-  }
-  return Aborted("the principal changed concurrently; retry");
+    return std::nullopt;
+  };
+  return RetryOnConflict("the principal", attempt, kMaxAttempts);
 }
 
 Status CheckAgainstLedgers(storage::Backend& backend, std::string_view tenant,

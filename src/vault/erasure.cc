@@ -5,6 +5,7 @@
 
 #include "base/crash_point.h"
 #include "base/encoding.h"
+#include "base/retry.h"
 #include "crypto/random.h"
 #include "vault/principal_key_state.h"
 #include "vault/principal_rows.h"
@@ -101,7 +102,7 @@ bool ErasureCertificate::Verify(std::string_view public_key) const {
 Status ErasureService::Freeze(const RequestContext& context,
                               storage::Backend& backend, const Intent& intent) {
   std::string pkey = keys::PrincipalKey(intent.tenant, intent.pseudonym);
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  auto attempt = [&]() -> std::optional<Status> {
     PV_ASSIGN_OR_RETURN(auto raw, backend.Get(pkey));
     if (!raw) return Status::Ok();  // no key: nothing written, or purged
     PV_ASSIGN_OR_RETURN(auto state, PrincipalKeyState::Decode(*raw));
@@ -112,10 +113,10 @@ Status ErasureService::Freeze(const RequestContext& context,
     batch.RequireValue(pkey, *raw);
     batch.Put(pkey, state.Encode());
     Status written = backend.Write(batch);
-    if (written.code() == StatusCode::kAborted) continue;  // a write raced
+    if (LostRace(written)) return std::nullopt;  // a write raced
     return written;
-  }
-  return Aborted("the principal changed concurrently; retry");
+  };
+  return RetryOnConflict("the principal", attempt, kMaxAttempts);
 }
 
 Result<ErasureCertificate> ErasureService::Drive(
@@ -185,7 +186,7 @@ Result<ErasureCertificate> ErasureService::Erase(
   const std::string relocation_key = keys::Relocation(tenant.id, pseudonym);
   const std::string dir_key = keys::PrincipalDirectory(tenant.id, pseudonym);
   context.NotePrincipal(pseudonym);
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  auto attempt = [&]() -> std::optional<Result<ErasureCertificate>> {
     // Finish an earlier erasure of this principal first.
     PV_ASSIGN_OR_RETURN(auto pending, control_->GetRaw(intent_key));
     if (pending) {
@@ -220,15 +221,15 @@ Result<ErasureCertificate> ErasureService::Erase(
     control_->Put(batch, dir_key, ToJson(erasing));
     control_->Put(batch, intent_key, IntentJson(intent));
     Status written = control_->Write(context, batch);
-    if (written.code() == StatusCode::kAborted) continue;  // raced; re-read
+    if (LostRace(written)) return std::nullopt;  // raced; re-read
     PV_RETURN_IF_ERROR(written);
     CrashPoint("erase.started");
     PV_ASSIGN_OR_RETURN(auto raw, control_->GetRaw(intent_key));
     if (!raw) return Err(Inconsistent());
     intent.raw = std::move(*raw);
     return Drive(context, std::move(intent), signer);
-  }
-  return Err(Aborted("the principal changed concurrently; retry"));
+  };
+  return RetryOnConflict("the principal", attempt, kMaxAttempts);
 }
 
 Result<std::vector<ErasureCertificate>> ErasureService::Certificates(

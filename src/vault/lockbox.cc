@@ -23,7 +23,7 @@ json::value ToJson(const LockboxRequest& r) {
                  {"collections", ToArray(r.scope.collections)},
                  {"principals", ToArray(r.scope.principals)},
                  {"duration_s", r.duration.count()},
-                 {"decision", r.decision},
+                 {"decision", LockboxDecisionName(r.decision)},
                  {"decided_by", r.decided_by},
                  {"created_us", ToUnixMicros(r.created_at)}};
   if (r.decided_at) o["decided_us"] = ToUnixMicros(*r.decided_at);
@@ -39,12 +39,13 @@ Result<LockboxRequest> FromJson(const json::value& v) {
   r.reason = s.Str("reason");
   r.scope = {s.StrList("collections"), s.StrList("principals")};
   r.duration = std::chrono::seconds(s.Int("duration_s"));
-  r.decision = s.Str("decision");
+  auto decision = ParseLockboxDecision(s.Str("decision"));
   r.decided_by = s.Str("decided_by");
   r.created_at = FromUnixMicros(s.Int("created_us"));
   if (auto decided = s.OptInt("decided_us"))
     r.decided_at = FromUnixMicros(*decided);
-  if (!s.ok) return Err(Corrupt("lockbox request"));
+  if (!s.ok || !decision) return Err(Corrupt("lockbox request"));
+  r.decision = *decision;
   return r;
 }
 
@@ -66,6 +67,39 @@ Status MakeExplicit(std::vector<std::string>& list) {
 
 }  // namespace
 
+std::string_view LockboxDecisionName(LockboxDecision decision) {
+  switch (decision) {
+    case LockboxDecision::kNone:
+      return "";
+    case LockboxDecision::kApproved:
+      return "approved";
+    case LockboxDecision::kDenied:
+      return "denied";
+  }
+  return "";
+}
+
+std::optional<LockboxDecision> ParseLockboxDecision(std::string_view name) {
+  for (auto decision : {LockboxDecision::kNone, LockboxDecision::kApproved,
+                        LockboxDecision::kDenied})
+    if (LockboxDecisionName(decision) == name) return decision;
+  return std::nullopt;
+}
+
+std::string_view LockboxStateName(LockboxState state) {
+  switch (state) {
+    case LockboxState::kPending:
+      return "pending";
+    case LockboxState::kApproved:
+      return "approved";
+    case LockboxState::kDenied:
+      return "denied";
+    case LockboxState::kExpired:
+      return "expired";
+  }
+  return "expired";
+}
+
 bool LockboxScope::Covers(std::string_view collection) const {
   return Contains(collections, collection);
 }
@@ -74,16 +108,24 @@ bool LockboxScope::CoversPrincipal(std::string_view principal) const {
 }
 
 std::optional<TimePoint> LockboxRequest::ExpiresAt() const {
-  if (decision != "approved" || !decided_at) return std::nullopt;
+  if (decision != LockboxDecision::kApproved || !decided_at)
+    return std::nullopt;
   return *decided_at + duration;
 }
 
-std::string LockboxRequest::StateAt(TimePoint now) const {
-  if (decision == "denied") return "denied";
-  if (decision == "approved")
-    return now < *ExpiresAt() ? "approved" : "expired";
-  return now < created_at + LockboxService::kDecisionWindow ? "pending"
-                                                            : "expired";
+LockboxState LockboxRequest::StateAt(TimePoint now) const {
+  switch (decision) {
+    case LockboxDecision::kDenied:
+      return LockboxState::kDenied;
+    case LockboxDecision::kApproved:
+      return now < *ExpiresAt() ? LockboxState::kApproved
+                                : LockboxState::kExpired;
+    case LockboxDecision::kNone:
+      break;
+  }
+  return now < created_at + LockboxService::kDecisionWindow
+             ? LockboxState::kPending
+             : LockboxState::kExpired;
 }
 
 Result<LockboxRequest> LockboxService::Create(const RequestContext& context,
@@ -146,12 +188,14 @@ Result<LockboxRequest> LockboxService::Decide(const RequestContext& context,
   PV_ASSIGN_OR_RETURN(auto doc, control_->Decode(key, *raw));
   PV_ASSIGN_OR_RETURN(auto r, FromJson(doc));
   TimePoint now = clock_->Now();
-  std::string state = r.StateAt(now);
-  if (state == "expired")
+  LockboxState state = r.StateAt(now);
+  if (state == LockboxState::kExpired)
     return Err(FailedPrecondition("the lockbox request has expired"));
-  if (approve ? state != "pending" : state == "denied")
-    return Err(FailedPrecondition("the lockbox request is already " + state));
-  r.decision = approve ? "approved" : "denied";
+  if (approve ? state != LockboxState::kPending
+              : state == LockboxState::kDenied)
+    return Err(FailedPrecondition("the lockbox request is already " +
+                                  std::string(LockboxStateName(state))));
+  r.decision = approve ? LockboxDecision::kApproved : LockboxDecision::kDenied;
   r.decided_by = admin.id;
   r.decided_at = now;
   storage::WriteBatch batch = context.Batch();
@@ -202,12 +246,17 @@ Result<LockboxRequest> LockboxService::Active(const RequestContext& context,
   if (!r) return Err(r.error());
   if (r->requested_by != identity)
     return refused("the lockbox request was made by another identity");
-  std::string state = r->StateAt(clock_->Now());
-  if (state != "approved")
-    return refused(state == "pending"  ? "the lockbox request is not approved"
-                   : state == "denied" ? "the lockbox request was denied"
-                                       : "the lockbox request has expired");
-  return r;
+  switch (r->StateAt(clock_->Now())) {
+    case LockboxState::kApproved:
+      return r;
+    case LockboxState::kPending:
+      return refused("the lockbox request is not approved");
+    case LockboxState::kDenied:
+      return refused("the lockbox request was denied");
+    case LockboxState::kExpired:
+      break;
+  }
+  return refused("the lockbox request has expired");
 }
 
 }  // namespace piivault::vault

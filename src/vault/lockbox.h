@@ -40,6 +40,16 @@ struct LockboxScope {
   bool CoversPrincipal(std::string_view principal) const;
 };
 
+// What a tenant-admin decided; stored as "", "approved" or "denied".
+enum class LockboxDecision { kNone, kApproved, kDenied };
+std::string_view LockboxDecisionName(LockboxDecision decision);
+std::optional<LockboxDecision> ParseLockboxDecision(std::string_view name);
+
+// A request's state at a given time, as the API names it ("pending",
+// "approved", "denied", "expired"); derived, never stored.
+enum class LockboxState { kPending, kApproved, kDenied, kExpired };
+std::string_view LockboxStateName(LockboxState state);
+
 struct LockboxRequest {
   std::string id;
   std::string tenant;
@@ -47,13 +57,12 @@ struct LockboxRequest {
   std::string reason;
   LockboxScope scope;
   std::chrono::seconds duration{0};
-  std::string decision;  // "", "approved" or "denied"
+  LockboxDecision decision = LockboxDecision::kNone;
   std::string decided_by;
   TimePoint created_at;
   std::optional<TimePoint> decided_at;
 
-  // "pending", "approved", "denied" or "expired", at `now`.
-  std::string StateAt(TimePoint now) const;
+  LockboxState StateAt(TimePoint now) const;
   std::optional<TimePoint> ExpiresAt() const;  // once approved
 };
 

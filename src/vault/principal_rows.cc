@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/retry.h"
 #include "vault/record_envelope.h"
 #include "vault/storage_keys.h"
 
@@ -62,7 +63,7 @@ Result<int64_t> PurgePrincipalRows(
     const std::optional<std::string>& tombstone) {
   constexpr int kMaxAttempts = 8;
   const std::string pkey = keys::PrincipalKey(tenant, pseudonym);
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  auto attempt = [&]() -> std::optional<Result<int64_t>> {
     PV_ASSIGN_OR_RETURN(auto held,
                         CollectPrincipalRows(backend, tenant, pseudonym));
     // Nothing to do: no key entry (key and rows go together), unless a
@@ -84,11 +85,11 @@ Result<int64_t> PurgePrincipalRows(
     }
     batch.Add(keys::RecordCount(tenant), -held.records);
     Status written = backend.Write(batch);
-    if (written.code() == StatusCode::kAborted) continue;
+    if (LostRace(written)) return std::nullopt;
     PV_RETURN_IF_ERROR(written);
     return held.records;
-  }
-  return Err(Aborted("the principal changed concurrently; retry"));
+  };
+  return RetryOnConflict("the principal", attempt, kMaxAttempts);
 }
 
 }  // namespace piivault::vault

@@ -7,6 +7,7 @@
 
 #include "base/bytes.h"
 #include "base/encoding.h"
+#include "base/retry.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "vault/barrier.h"
@@ -140,7 +141,7 @@ Result<std::string> RecordService::PlacePrincipal(
     const std::string& pseudonym, const std::optional<std::string>& region) {
   std::string key = keys::PrincipalDirectory(tenant.id, pseudonym);
   std::string tenant_key = keys::Tenant(tenant.id);
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  auto attempt = [&]() -> std::optional<Result<std::string>> {
     PV_ASSIGN_OR_RETURN(auto home, HomeOf(context, tenant, pseudonym));
     if (home) {
       if (home->erasing) return Err(BeingErased());
@@ -167,11 +168,11 @@ Result<std::string> RecordService::PlacePrincipal(
     control_->Put(batch, key, ToJson(Placement{target, clock_->Now()}));
     batch.Add(keys::PrincipalCount(tenant.id, target), 1);
     Status written = control_->Write(context, batch);
-    if (written.code() == StatusCode::kAborted) continue;  // raced; re-read
+    if (LostRace(written)) return std::nullopt;  // raced; re-read
     PV_RETURN_IF_ERROR(written);
     return target;
-  }
-  return Err(Aborted("the principal changed concurrently; retry"));
+  };
+  return RetryOnConflict("the principal", attempt, kMaxAttempts);
 }
 
 Result<RecordService::PrincipalContext> RecordService::LoadPrincipalKey(
@@ -303,7 +304,7 @@ Result<Record> RecordService::Create(const RequestContext& context,
   if (!backend)
     return Err(Unavailable("the principal's region is not configured"));
 
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  auto attempt = [&]() -> std::optional<Result<Record>> {
     PV_ASSIGN_OR_RETURN(
         auto ctx, LoadPrincipalKey(context, tenant, placed, *backend, pseudonym,
                                    KeyUse::kCreate));
@@ -345,7 +346,7 @@ Result<Record> RecordService::Create(const RequestContext& context,
     batch.Put(keys::PrincipalRecord(tenant.id, pseudonym, id), "");
     batch.Add(keys::RecordCount(tenant.id), 1);
     Status written = backend->Write(batch);
-    if (written.code() == StatusCode::kAborted) continue;  // key raced
+    if (LostRace(written)) return std::nullopt;  // key raced
     PV_RETURN_IF_ERROR(written);
     return Record{.id = std::move(id),
                   .collection = collection.name,
@@ -354,8 +355,8 @@ Result<Record> RecordService::Create(const RequestContext& context,
                   .fields = {},
                   .created_at = now,
                   .updated_at = now};
-  }
-  return Err(Aborted("the principal changed concurrently; retry"));
+  };
+  return RetryOnConflict("the principal", attempt, kMaxAttempts);
 }
 
 Result<RecordService::Found> RecordService::Find(const RequestContext& context,
@@ -479,7 +480,7 @@ Result<Record> RecordService::Update(const RequestContext& context,
     canonical.emplace_back(spec, std::move(text));
   }
 
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  auto attempt = [&]() -> std::optional<Result<Record>> {
     PV_ASSIGN_OR_RETURN(
         auto found, Find(context, tenant, collection.name, id, KeyUse::kWrite));
     auto& [loc, principal] = found;
@@ -523,20 +524,20 @@ Result<Record> RecordService::Update(const RequestContext& context,
     std::string encoded = e.Encode();
     batch.Put(keys::Record(tenant.id, id), encoded);
     Status written = loc.backend->Write(batch);
-    if (written.code() == StatusCode::kAborted) continue;
+    if (LostRace(written)) return std::nullopt;
     PV_RETURN_IF_ERROR(written);
     loc.raw = std::move(encoded);
     loc.envelope = std::move(e);
     return Open(context, tenant, loc, principal, std::nullopt);
-  }
-  return Err(Aborted("the record changed concurrently; retry"));
+  };
+  return RetryOnConflict("the record", attempt, kMaxAttempts);
 }
 
 Status RecordService::Delete(const RequestContext& context,
                              const Tenant& tenant, std::string_view collection,
                              std::string_view id,
                              std::string_view consent_purpose) {
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  auto attempt = [&]() -> std::optional<Status> {
     PV_ASSIGN_OR_RETURN(auto found,
                         Find(context, tenant, collection, id, KeyUse::kWrite));
     auto& [loc, principal] = found;
@@ -554,10 +555,10 @@ Status RecordService::Delete(const RequestContext& context,
       batch.Delete(index_key);
     batch.Add(keys::RecordCount(tenant.id), -1);
     Status written = loc.backend->Write(batch);
-    if (written.code() == StatusCode::kAborted) continue;
+    if (LostRace(written)) return std::nullopt;
     return written;
-  }
-  return Aborted("the record changed concurrently; retry");
+  };
+  return RetryOnConflict("the record", attempt, kMaxAttempts);
 }
 
 Result<std::vector<RecordService::Located>> RecordService::ReadIndexed(

@@ -4,6 +4,7 @@
 
 #include "audit/event.h"
 #include "base/crash_point.h"
+#include "base/retry.h"
 #include "crypto/keyring.h"
 #include "vault/principal_key_state.h"
 #include "vault/principal_rows.h"
@@ -26,7 +27,7 @@ Status RelocationService::Freeze(const RequestContext& context,
                                  storage::Backend& source,
                                  const RelocationRecord& move) {
   std::string pkey = keys::PrincipalKey(move.tenant, move.pseudonym);
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  auto attempt = [&]() -> std::optional<Status> {
     PV_ASSIGN_OR_RETURN(auto raw, source.Get(pkey));
     PrincipalKeyState frozen;
     frozen.phase = PrincipalKeyState::Phase::kOutgoing;
@@ -46,10 +47,10 @@ Status RelocationService::Freeze(const RequestContext& context,
     }
     batch.Put(pkey, frozen.Encode());
     Status written = source.Write(batch);
-    if (written.code() == StatusCode::kAborted) continue;  // a write raced
+    if (LostRace(written)) return std::nullopt;  // a write raced
     return written;
-  }
-  return Aborted("the principal changed concurrently; retry");
+  };
+  return RetryOnConflict("the principal", attempt, kMaxAttempts);
 }
 
 Status RelocationService::Purge(const RequestContext& context,
@@ -132,7 +133,7 @@ Status RelocationService::Switch(const RequestContext& context,
                                  const RelocationRecord& move) {
   std::string dir_key = keys::PrincipalDirectory(move.tenant, move.pseudonym);
   std::string tenant_key = keys::Tenant(move.tenant);
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  auto attempt = [&]() -> std::optional<Status> {
     PV_ASSIGN_OR_RETURN(auto home,
                         ReadPlacement(*control_, move.tenant, move.pseudonym));
     if (!home) return Inconsistent();
@@ -153,10 +154,10 @@ Status RelocationService::Switch(const RequestContext& context,
     batch.Add(keys::PrincipalCount(move.tenant, move.from), -1);
     batch.Add(keys::PrincipalCount(move.tenant, move.to), 1);
     Status written = control_->Write(context, batch);
-    if (written.code() == StatusCode::kAborted) continue;
+    if (LostRace(written)) return std::nullopt;
     return written;
-  }
-  return Aborted("the principal changed concurrently; retry");
+  };
+  return RetryOnConflict("the principal", attempt, kMaxAttempts);
 }
 
 namespace {
@@ -258,13 +259,13 @@ Result<std::string> RelocationService::Relocate(const RequestContext& context,
   PV_ASSIGN_OR_RETURN(std::string pseudonym,
                       records_->Pseudonym(tenant, principal));
   std::string key = keys::Relocation(tenant.id, pseudonym);
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  auto attempt = [&]() -> std::optional<Result<std::string>> {
     // Finish an earlier move of this principal first.
     PV_ASSIGN_OR_RETURN(auto pending, control_->Get(context, key));
     if (pending) {
       PV_ASSIGN_OR_RETURN(auto earlier, RelocationFromJson(*pending));
       PV_RETURN_IF_ERROR(Drive(context, key, earlier));
-      continue;
+      return std::nullopt;  // and look again
     }
     PV_ASSIGN_OR_RETURN(
         auto erasing,
@@ -283,13 +284,13 @@ Result<std::string> RelocationService::Relocate(const RequestContext& context,
                        home->raw);
     control_->Put(batch, key, ToJson(move));
     Status written = control_->Write(context, batch);
-    if (written.code() == StatusCode::kAborted) continue;
+    if (LostRace(written)) return std::nullopt;
     PV_RETURN_IF_ERROR(written);
     CrashPoint("relocate.started");
     PV_RETURN_IF_ERROR(Drive(context, key, move));
     return std::string(target);
-  }
-  return Err(Aborted("the principal changed concurrently; retry"));
+  };
+  return RetryOnConflict("the principal", attempt, kMaxAttempts);
 }
 
 Result<int> RelocationService::ResumeInterrupted() {

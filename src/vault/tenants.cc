@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <set>
 
+#include "base/retry.h"
 #include "vault/storage_keys.h"
 
 namespace piivault::vault {
@@ -99,7 +100,7 @@ Result<int64_t> TenantService::PrincipalsIn(std::string_view tenant,
 Result<Tenant> TenantService::Update(const RequestContext& context,
                                      std::string_view id,
                                      const TenantPatch& patch) {
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  auto attempt = [&]() -> std::optional<Result<Tenant>> {
     PV_ASSIGN_OR_RETURN(Stored stored, Load(id));
     Tenant tenant = stored.tenant;
     if (patch.name) {
@@ -118,7 +119,7 @@ Result<Tenant> TenantService::Update(const RequestContext& context,
       if (!tenant.AllowsRegion(r)) removed.push_back(r);
     if (removed.empty()) {
       Status written = Store(context, stored, tenant);
-      if (written.code() == StatusCode::kAborted) continue;
+      if (LostRace(written)) return std::nullopt;
       PV_RETURN_IF_ERROR(written);
       return tenant;
     }
@@ -130,7 +131,7 @@ Result<Tenant> TenantService::Update(const RequestContext& context,
     Tenant closing = stored.tenant;
     for (auto& r : removed) closing.closing_regions.push_back(r);
     Status closed = Store(context, stored, closing);
-    if (closed.code() == StatusCode::kAborted) continue;
+    if (LostRace(closed)) return std::nullopt;
     PV_RETURN_IF_ERROR(closed);
     PV_ASSIGN_OR_RETURN(Stored now_closing, Load(id));
     Status occupied = Status::Ok();
@@ -150,12 +151,12 @@ Result<Tenant> TenantService::Update(const RequestContext& context,
       return std::find(removed.begin(), removed.end(), r) != removed.end();
     });
     Status finished = Store(context, now_closing, final_doc);
-    if (finished.code() == StatusCode::kAborted) continue;
+    if (LostRace(finished)) return std::nullopt;
     PV_RETURN_IF_ERROR(finished);
     if (!occupied.ok()) return Err(occupied);
     return final_doc;
-  }
-  return Err(Aborted("the tenant changed concurrently; retry"));
+  };
+  return RetryOnConflict("the tenant", attempt, 5);
 }
 
 Result<std::vector<RegionLocation>> TenantService::Locations(

@@ -172,7 +172,7 @@ class AuditCompletenessTest : public testing::AppTest {
     const audit::Event* intent = nullptr;
     audit::Event e = FinalEntry(before, &intent);
     EXPECT_EQ(e.action, action);
-    EXPECT_EQ(e.outcome, c.want.outcome);
+    EXPECT_EQ(audit::OutcomeName(e.outcome), c.want.outcome);
     Subjects records = c.want.records;
     if (c.want.new_record) records.insert(Member(r, "id"));
     ExpectSubjects(e, records, Pseudonyms(c.want.principals));
@@ -557,20 +557,20 @@ TEST_F(AuditCompletenessTest, EveryWritingRouteLogsItsFinalOutcome) {
       if (!reached) {
         // Fewer than n writes: the request ran as without a fault.
         EXPECT_EQ(r.status, c.want.status) << r.body;
-        EXPECT_EQ(e.outcome, "ok");
+        EXPECT_EQ(e.outcome, audit::Outcome::kOk);
         break;
       }
       ASSERT_NE(intent, nullptr)
           << "a change is on record before its first write";
-      EXPECT_EQ(intent->outcome, "ok");
+      EXPECT_EQ(intent->outcome, audit::Outcome::kOk);
       if (r.status >= 200 && r.status < 300) {
         // A step after the change took effect failed and is finished
         // later: the request's outcome stands.
-        EXPECT_EQ(e.outcome, "ok") << r.body;
+        EXPECT_EQ(e.outcome, audit::Outcome::kOk) << r.body;
       } else {
         ++failed;
         EXPECT_EQ(r.status, 503) << r.body;
-        EXPECT_EQ(e.outcome, "error");
+        EXPECT_EQ(e.outcome, audit::Outcome::kError);
       }
       Subjects records = c.want.records;
       if (c.want.new_record) {

@@ -25,7 +25,7 @@ TEST_F(AppAuditTest, EveryDataEndpointAppendsExactlyOneEvent) {
   std::string id = Member(created, "id");
   audit::Event create_event = Last();
   EXPECT_EQ(create_event.action, "records.create");
-  EXPECT_EQ(create_event.outcome, "ok");
+  EXPECT_EQ(create_event.outcome, audit::Outcome::kOk);
   EXPECT_EQ(create_event.record, id);
   EXPECT_EQ(create_event.region, "eu");
   EXPECT_EQ(create_event.purpose, "service_delivery");
@@ -76,7 +76,8 @@ TEST_F(AppAuditTest, EveryDataEndpointAppendsExactlyOneEvent) {
     EXPECT_EQ(Events(), before + 1) << r.status << " " << r.body;
     audit::Event e = Last();
     EXPECT_EQ(e.action, step.action);
-    EXPECT_EQ(e.outcome, step.outcome) << r.status << " " << r.body;
+    EXPECT_EQ(audit::OutcomeName(e.outcome), step.outcome)
+        << r.status << " " << r.body;
     EXPECT_EQ(e.actor.empty(), false);
     EXPECT_EQ(e.seq, before);
   }

@@ -307,9 +307,9 @@ TEST_F(RequestPathTest, AFailureAfterTheFirstWriteIsOnRecord) {
   ASSERT_EQ(events->size(), 2u);
   const audit::Event& intent = (*events)[0];
   const audit::Event& outcome = (*events)[1];
-  EXPECT_EQ(intent.outcome, "ok");
+  EXPECT_EQ(intent.outcome, audit::Outcome::kOk);
   EXPECT_FALSE(intent.intent.has_value());
-  EXPECT_EQ(outcome.outcome, "error");
+  EXPECT_EQ(outcome.outcome, audit::Outcome::kError);
   ASSERT_TRUE(outcome.intent.has_value());
   EXPECT_EQ(*outcome.intent, intent.seq);
   EXPECT_EQ(outcome.request_id, intent.request_id);

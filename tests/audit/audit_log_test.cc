@@ -24,7 +24,7 @@ using piivault::testing::FailingBackend;
 using piivault::testing::FixedClock;
 using piivault::testing::ScopedTempDir;
 
-Event MakeEvent(int i, std::string outcome = "ok") {
+Event MakeEvent(int i, Outcome outcome = Outcome::kOk) {
   Event e;
   e.at = FromUnixMicros(1'800'000'000'000'000 + i);
   e.actor = "id_actor";
@@ -35,7 +35,7 @@ Event MakeEvent(int i, std::string outcome = "ok") {
   e.principal_pseudonym = "ab12";
   e.fields = {"email", "name"};
   e.region = "eu";
-  e.outcome = std::move(outcome);
+  e.outcome = outcome;
   e.request_id = "req-" + std::to_string(i);
   return e;
 }

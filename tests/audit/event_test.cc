@@ -19,7 +19,7 @@ Event Sample() {
   e.principal_pseudonym = "ab12";
   e.fields = {"email", "name"};
   e.region = "eu";
-  e.outcome = "ok";
+  e.outcome = Outcome::kOk;
   e.request_id = "req-1";
   return e;
 }
@@ -54,6 +54,31 @@ TEST(EventEncodingTest, EntriesRoundTripAndOnlyCanonicalBytesDecode) {
   EXPECT_EQ(DecodeEntry(spaced).error().code(), StatusCode::kDataLoss);
   EXPECT_FALSE(DecodeEntry("{}").has_value());
   EXPECT_FALSE(DecodeEntry("not json").has_value());
+}
+
+// The outcome is written by name, and only the three names decode.
+TEST(EventEncodingTest, OutcomesAreWrittenByName) {
+  Event e = Sample();
+  for (auto [outcome, name] :
+       {std::pair{Outcome::kOk, "ok"}, std::pair{Outcome::kDenied, "denied"},
+        std::pair{Outcome::kError, "error"}}) {
+    e.outcome = outcome;
+    std::string entry = EncodeEntry(e);
+    EXPECT_NE(entry.find(std::string("\"outcome\":\"") + name + "\""),
+              std::string::npos)
+        << entry;
+    auto decoded = DecodeEntry(entry);
+    ASSERT_TRUE(decoded.has_value()) << entry;
+    EXPECT_EQ(decoded->outcome, outcome);
+  }
+  e.outcome = Outcome::kOk;
+  std::string entry = EncodeEntry(e);
+  for (const char* other : {"", "no", "OK", "denied "}) {
+    std::string edited = entry;
+    edited.replace(edited.find("\"outcome\":\"ok\""), 14,
+                   std::string("\"outcome\":\"") + other + "\"");
+    EXPECT_FALSE(DecodeEntry(edited).has_value()) << edited;
+  }
 }
 
 TEST(EventSubjectsTest, EachSubjectOnceAndTheSingularOnlyForOne) {

@@ -190,9 +190,10 @@ TEST_F(AuditTest, OfflineVerificationCatchesEveryTampering) {
     restore();
   }
 
-  // An edited export file: the stored leaf hashes name the entry.
+  // An edited export file (a well-formed entry saying otherwise): the
+  // stored leaf hashes name the entry.
   std::string text = ReadFile(flow.File("good.json"));
-  const std::string ok = R"("outcome\":\"ok)", no = R"("outcome\":\"no)";
+  const std::string ok = R"("outcome\":\"ok)", no = R"("outcome\":\"error)";
   auto at = text.find(ok);
   ASSERT_NE(at, std::string::npos);
   text.replace(at, ok.size(), no);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "vault/storage_keys.h"
 #include "vault_fixture.h"
 
 namespace piivault::vault {
@@ -26,38 +27,59 @@ const TimePoint t0 = FromUnixMicros(1'800'000'000'000'000);
 
 TEST(LockboxStateTest, PendingUntilTheDecisionWindowCloses) {
   LockboxRequest r = Made(t0);
-  EXPECT_EQ(r.StateAt(t0), "pending");
-  EXPECT_EQ(r.StateAt(t0 + hours(23) + std::chrono::minutes(59)), "pending");
+  EXPECT_EQ(r.StateAt(t0), LockboxState::kPending);
+  EXPECT_EQ(r.StateAt(t0 + hours(23) + std::chrono::minutes(59)),
+            LockboxState::kPending);
   EXPECT_EQ(r.StateAt(t0 + LockboxService::kDecisionWindow - seconds(1)),
-            "pending");
-  EXPECT_EQ(r.StateAt(t0 + LockboxService::kDecisionWindow), "expired");
-  EXPECT_EQ(r.StateAt(t0 + hours(25)), "expired");
+            LockboxState::kPending);
+  EXPECT_EQ(r.StateAt(t0 + LockboxService::kDecisionWindow),
+            LockboxState::kExpired);
+  EXPECT_EQ(r.StateAt(t0 + hours(25)), LockboxState::kExpired);
   EXPECT_FALSE(r.ExpiresAt().has_value());
 }
 
 TEST(LockboxStateTest, ApprovedUntilItsDurationSinceApprovalHasPassed) {
   LockboxRequest r = Made(t0);
-  r.decision = "approved";
+  r.decision = LockboxDecision::kApproved;
   r.decided_at = t0 + hours(1);
   ASSERT_EQ(r.ExpiresAt(), t0 + hours(3));
-  EXPECT_EQ(r.StateAt(t0 + hours(1)), "approved");
-  EXPECT_EQ(r.StateAt(t0 + hours(3) - seconds(1)), "approved");
-  EXPECT_EQ(r.StateAt(t0 + hours(3)), "expired");  // at expiry: expired
-  EXPECT_EQ(r.StateAt(t0 + hours(4)), "expired");
+  EXPECT_EQ(r.StateAt(t0 + hours(1)), LockboxState::kApproved);
+  EXPECT_EQ(r.StateAt(t0 + hours(3) - seconds(1)), LockboxState::kApproved);
+  EXPECT_EQ(r.StateAt(t0 + hours(3)),
+            LockboxState::kExpired);  // at expiry: expired
+  EXPECT_EQ(r.StateAt(t0 + hours(4)), LockboxState::kExpired);
   // Approval, not creation, starts the clock: past the pending window it
   // still runs its full duration.
   r.decided_at = t0 + hours(23);
-  EXPECT_EQ(r.StateAt(t0 + hours(24) + seconds(1)), "approved");
-  EXPECT_EQ(r.StateAt(t0 + hours(25)), "expired");
+  EXPECT_EQ(r.StateAt(t0 + hours(24) + seconds(1)), LockboxState::kApproved);
+  EXPECT_EQ(r.StateAt(t0 + hours(25)), LockboxState::kExpired);
 }
 
 TEST(LockboxStateTest, DeniedStaysDenied) {
   LockboxRequest r = Made(t0);
-  r.decision = "denied";
+  r.decision = LockboxDecision::kDenied;
   r.decided_at = t0 + hours(1);
   for (auto at : {t0, t0 + hours(1), t0 + hours(2), t0 + hours(48)})
-    EXPECT_EQ(r.StateAt(at), "denied");
+    EXPECT_EQ(r.StateAt(at), LockboxState::kDenied);
   EXPECT_FALSE(r.ExpiresAt().has_value());
+}
+
+// The names are the API's (state) and the stored documents' (decision):
+// they must not change with the enums.
+TEST(LockboxStateTest, NamesAreTheContractStrings) {
+  EXPECT_EQ(LockboxStateName(LockboxState::kPending), "pending");
+  EXPECT_EQ(LockboxStateName(LockboxState::kApproved), "approved");
+  EXPECT_EQ(LockboxStateName(LockboxState::kDenied), "denied");
+  EXPECT_EQ(LockboxStateName(LockboxState::kExpired), "expired");
+  for (auto [decision, name] :
+       {std::pair{LockboxDecision::kNone, ""},
+        std::pair{LockboxDecision::kApproved, "approved"},
+        std::pair{LockboxDecision::kDenied, "denied"}}) {
+    EXPECT_EQ(LockboxDecisionName(decision), name);
+    EXPECT_EQ(ParseLockboxDecision(name), decision);
+  }
+  EXPECT_FALSE(ParseLockboxDecision("pending").has_value());
+  EXPECT_FALSE(ParseLockboxDecision("Approved").has_value());
 }
 
 TEST(LockboxScopeTest, AnEmptyListCoversNothing) {
@@ -132,6 +154,35 @@ TEST_F(LockboxServiceTest, TheStoredScopeIsExplicit) {
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().field(), "scope");
   }
+}
+
+TEST_F(LockboxServiceTest, TheDecisionIsStoredByName) {
+  auto r = Create({{"people"}, {}});
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  auto stored_decision = [&] {
+    auto doc =
+        h.vault->control.Get(RequestContext(), keys::Lockbox("acme", r->id));
+    EXPECT_TRUE(doc.has_value() && doc->has_value());
+    return std::string(doc.value().value().at("decision").as_string());
+  };
+  EXPECT_EQ(stored_decision(), "");
+  Identity admin;
+  admin.id = "id_admin";
+  auto approved =
+      h.vault->lockbox.Decide(RequestContext(), tenant, r->id, admin, true);
+  ASSERT_TRUE(approved.has_value()) << approved.error().ToString();
+  EXPECT_EQ(stored_decision(), "approved");
+  auto again =
+      h.vault->lockbox.Decide(RequestContext(), tenant, r->id, admin, true);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().message(), "the lockbox request is already approved");
+  ASSERT_TRUE(
+      h.vault->lockbox.Decide(RequestContext(), tenant, r->id, admin, false));
+  EXPECT_EQ(stored_decision(), "denied");
+  auto got = h.vault->lockbox.Get(RequestContext(), "acme", r->id);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->decision, LockboxDecision::kDenied);
+  EXPECT_EQ(got->StateAt(h.clock.now), LockboxState::kDenied);
 }
 
 }  // namespace
