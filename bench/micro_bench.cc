@@ -73,7 +73,7 @@
 #include "storage/sqlite/sqlite_backend.h"
 #include "vault/field_types.h"
 #include "vault/storage_keys.h"
-#include "vault/vault.h"
+#include "services/vault.h"
 
 namespace {
 
@@ -136,7 +136,7 @@ struct Env {
   SystemClock clock;
   std::unique_ptr<storage::RegionRouter> router;
   std::unique_ptr<crypto::Keyring> keyring;
-  std::unique_ptr<vault::Vault> vault;
+  std::unique_ptr<services::Vault> vault;
   vault::Tenant tenant;
   vault::Collection collection;
   std::vector<std::string> principals;  // preloaded
@@ -213,7 +213,7 @@ std::unique_ptr<Env> BuildEnv(
   env->keyring = std::make_unique<crypto::Keyring>(crypto::RandomSecret(32),
                                                    &env->router->control());
   Must(env->keyring->InitializeOrVerify(), "keyring");
-  env->vault = std::make_unique<vault::Vault>(env->router.get(),
+  env->vault = std::make_unique<services::Vault>(env->router.get(),
                                               env->keyring.get(), &env->clock);
   env->tenant = Must(
       env->vault->tenants.Create(vault::RequestContext(), std::string(kTenant),

@@ -269,7 +269,7 @@ class App::AuditTrail {
   audit::Event intent_event_;       // as it was written
 };
 
-App::App(vault::Vault* vault, audit::AuditLog* audit,
+App::App(services::Vault* vault, audit::AuditLog* audit,
          const LimitsConfig& limits)
     : routes_(std::make_unique<Routes>()),
       vault_(vault),

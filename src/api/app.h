@@ -14,7 +14,7 @@
 #include "audit/audit_log.h"
 #include "policy/access.h"
 #include "policy/policy_cache.h"
-#include "vault/vault.h"
+#include "services/vault.h"
 
 namespace piivault::api {
 
@@ -27,7 +27,7 @@ class App {
   // identity are limited as `limits` says (api/rate_limiter.h), on the
   // vault's clock.
   // REQUIRES: both outlive this.
-  App(vault::Vault* vault, audit::AuditLog* audit,
+  App(services::Vault* vault, audit::AuditLog* audit,
       const LimitsConfig& limits = {});
   ~App();
 
@@ -61,7 +61,7 @@ class App {
   std::unique_ptr<Routes> routes_;
   std::vector<std::string>
       route_names_;  // routes, then health, metrics, unmatched
-  vault::Vault* vault_;
+  services::Vault* vault_;
   audit::AuditLog* audit_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<policy::PolicyCache> policies_;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
-#include "vault/masks.h"
+#include "policy/masks.h"
 
 namespace piivault::api {
 
@@ -111,7 +111,7 @@ json::object VisibleFields(const vault::Fields& fields,
       // Masks read the canonical text; integers and booleans reveal nothing.
       const vault::FieldSpec* spec = collection.FindField(name);
       const std::string* text = std::get_if<std::string>(&value);
-      out[name] = spec && text ? vault::MaskFieldValue(spec->type, *text)
+      out[name] = spec && text ? policy::MaskFieldValue(spec->type, *text)
                                : std::string("***");
     }
   }

@@ -12,7 +12,7 @@
 #include "audit/audit_log.h"
 #include "base/status.h"
 #include "policy/access.h"
-#include "vault/vault.h"
+#include "services/vault.h"
 
 namespace piivault::api {
 
@@ -30,7 +30,7 @@ struct Call {
   std::vector<std::string> params;  // path parameters, percent-decoded
   vault::Identity identity;
   std::string request_id;
-  vault::Vault& vault;
+  services::Vault& vault;
   audit::AuditLog& audit;
   policy::Decision decision;
   audit::Event* event = nullptr;  // the request's audit event, if audited
@@ -75,7 +75,7 @@ Status RequireConsent(Call& call, std::string_view principal);
 
 using policy::FieldGrant;
 // The fields of a record as the caller may see them: plain, masked
-// (vault/masks.h) or left out, per `grant`.
+// (policy/masks.h) or left out, per `grant`.
 json::object VisibleFields(const vault::Fields& fields,
                            const vault::Collection& collection,
                            const FieldGrant& grant);

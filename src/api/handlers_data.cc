@@ -187,7 +187,7 @@ Result<vault::RecordService::RecordScope> LockboxPrincipals(const Call& call) {
   const auto& lockbox = call.decision.lockbox();
   if (!lockbox) return vault::RecordService::RecordScope();
   const auto& named = lockbox->scope.principals;
-  if (std::find(named.begin(), named.end(), vault::LockboxScope::kAll) !=
+  if (std::find(named.begin(), named.end(), compliance::LockboxScope::kAll) !=
       named.end())
     return vault::RecordService::RecordScope();
   std::set<std::string, std::less<>> pseudonyms;
@@ -468,7 +468,7 @@ Result<Reply> ExportPrincipal(Call& call) {
                                  {"next", NextJson(history_next)}}}}};
 }
 
-json::value CertificateJson(const vault::ErasureCertificate& c) {
+json::value CertificateJson(const lifecycle::ErasureCertificate& c) {
   return json::object{{"id", c.id},
                       {"kind", c.kind},
                       {"tenant", c.tenant},

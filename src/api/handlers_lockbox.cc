@@ -17,13 +17,13 @@ std::string IsoDuration(std::chrono::seconds d) {
   return out;
 }
 
-json::value LockboxJson(const vault::LockboxRequest& r, TimePoint now) {
+json::value LockboxJson(const compliance::LockboxRequest& r, TimePoint now) {
   json::array collections, principals;
   for (auto& c : r.scope.collections) collections.emplace_back(c);
   for (auto& p : r.scope.principals) principals.emplace_back(p);
   json::object o{
       {"id", r.id},
-      {"state", vault::LockboxStateName(r.StateAt(now))},
+      {"state", compliance::LockboxStateName(r.StateAt(now))},
       {"reason", r.reason},
       {"scope", json::object{{"collections", std::move(collections)},
                              {"principals", std::move(principals)}}},
@@ -45,7 +45,7 @@ Result<Reply> CreateRequest(Call& call) {
       auto body, ParseObject(call.request, {"reason", "scope", "duration"}));
   PV_ASSIGN_OR_RETURN(auto reason, RequiredString(body, "reason"));
   PV_ASSIGN_OR_RETURN(auto duration, RequiredString(body, "duration"));
-  vault::LockboxScope scope;
+  compliance::LockboxScope scope;
   if (auto* s = body.if_contains("scope"); s && !s->is_null()) {
     if (!s->is_object())
       return Err(ValidationFailed("scope",
@@ -78,7 +78,7 @@ Result<Reply> Decide(Call& call, bool approve) {
 
 // The tenant's admins and auditors see every request; operator staff see
 // the ones they made.
-bool Visible(const Call& call, const vault::LockboxRequest& r) {
+bool Visible(const Call& call, const compliance::LockboxRequest& r) {
   return call.decision.limit() != policy::Decision::Limit::kOwnRequestsOnly ||
          r.requested_by == call.identity.id;
 }

@@ -8,7 +8,7 @@
 #include "base/config.h"
 #include "crypto/keyring.h"
 #include "storage/region_router.h"
-#include "vault/vault.h"
+#include "services/vault.h"
 
 namespace piivault::cli {
 
@@ -19,7 +19,7 @@ struct Deployment {
   std::unique_ptr<crypto::Keyring> keyring;
   std::unique_ptr<crypto::Ed25519Key> signer;  // signs audit tree heads
   std::unique_ptr<audit::AuditLog> audit;
-  std::unique_ptr<vault::Vault> vault;
+  std::unique_ptr<services::Vault> vault;
 };
 
 // Loads the master key (refusing a missing, unreadable, wrongly sized or

@@ -21,7 +21,7 @@
 #include "base/status.h"
 #include "policy/access_policy.h"
 #include "policy/policy_cache.h"
-#include "vault/vault.h"
+#include "services/vault.h"
 
 namespace piivault::policy {
 
@@ -128,7 +128,7 @@ class Decision {
   // The request's purpose (data-plane operations).
   const vault::Purpose& purpose() const { return *purpose_; }
   // The lockbox request an operator acts under, if any.
-  const std::optional<vault::LockboxRequest>& lockbox() const {
+  const std::optional<compliance::LockboxRequest>& lockbox() const {
     return lockbox_;
   }
   // The purpose whose consent each principal concerned must have given: the
@@ -165,7 +165,7 @@ class Decision {
   friend class AccessDecider;
   std::optional<vault::Tenant> tenant_;
   std::optional<vault::Purpose> purpose_;
-  std::optional<vault::LockboxRequest> lockbox_;
+  std::optional<compliance::LockboxRequest> lockbox_;
   std::shared_ptr<const AccessPolicy> policy_;  // tenant-apps only
   Limit limit_ = Limit::kNone;
 };
@@ -173,7 +173,7 @@ class Decision {
 class AccessDecider {
  public:
   // REQUIRES: both outlive this.
-  AccessDecider(vault::Vault* vault, PolicyCache* policies)
+  AccessDecider(services::Vault* vault, PolicyCache* policies)
       : vault_(vault), policies_(policies) {}
 
   // What an operation is on: the tenant (empty for deployment-wide
@@ -196,7 +196,7 @@ class AccessDecider {
   Result<Decision> DecideData(const vault::RequestContext& context,
                               const Caller& caller, Operation op,
                               Decision d) const;
-  vault::Vault* vault_;
+  services::Vault* vault_;
   PolicyCache* policies_;
 };
 

@@ -1,7 +1,7 @@
 // Access policies of tenant-app identities: default deny; a request is
 // allowed when a rule names its purpose, collection and action. Rules also
 // say which fields are visible and whether they come back plain or masked
-// (vault/masks.h). Plain takes an explicit "transform":"plain": a rule
+// (policy/masks.h). Plain takes an explicit "transform":"plain": a rule
 // without a transform masks, and a rule without "fields" covers them all.
 //
 //   {"rules":[{"purposes":["service_delivery"],"collections":["users"|"*"],

@@ -8,7 +8,7 @@ namespace {
 
 using PolicyTest = ServerTest;
 
-// The masks of EveryTypeValues(), field by field (vault/masks.h).
+// The masks of EveryTypeValues(), field by field (policy/masks.h).
 const json::object kMasked{{"note", "***"},
                            {"name", "Z***"},
                            {"email", "Z***@example.org"},

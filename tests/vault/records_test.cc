@@ -568,7 +568,7 @@ TEST(RecordServiceSqliteTest, OtherMasterKeyGetsNoData) {
     auto router = open_router();
     crypto::Keyring keyring(crypto::RandomSecret(32), &router->control());
     ASSERT_TRUE(keyring.InitializeOrVerify().ok());
-    Vault vault(router.get(), &keyring, &clock);
+    services::Vault vault(router.get(), &keyring, &clock);
     auto t =
         vault.tenants.Create(vault::RequestContext(), "acme", "", {"eu"}, "eu");
     auto c =
@@ -587,7 +587,7 @@ TEST(RecordServiceSqliteTest, OtherMasterKeyGetsNoData) {
     Status verified = keyring.InitializeOrVerify();
     EXPECT_EQ(verified.code(), StatusCode::kFailedPrecondition);
     // Even if a caller ignored that, nothing decrypts.
-    Vault vault(router.get(), &keyring, &clock);
+    services::Vault vault(router.get(), &keyring, &clock);
     auto keys = keyring.GetTenantKeys("acme");
     ASSERT_FALSE(keys.has_value());
     EXPECT_EQ(keys.error().code(), StatusCode::kDataLoss);

@@ -174,7 +174,7 @@ class RequestContextTest : public ::testing::Test {
          [&](auto& c) {
            return status(h.vault->lockbox.Create(
                c, tenant, operator_identity, "support ticket 7",
-               LockboxScope{{"*"}, {"*"}}, "PT1H"));
+               compliance::LockboxScope{{"*"}, {"*"}}, "PT1H"));
          }},
         {"relocations.Relocate",
          [&](auto& c) {

@@ -11,12 +11,12 @@
 
 #include "crypto/random.h"
 #include "crypto/seal.h"
+#include "services/vault.h"
 #include "storage/memory/memory_backend.h"
 #include "storage/write_hook.h"
 #include "support/fixed_clock.h"
 #include "vault/principal_key_state.h"
 #include "vault/storage_keys.h"
-#include "vault/vault.h"
 
 namespace piivault::vault::testing {
 
@@ -94,7 +94,8 @@ struct VaultHarness {
     keyring =
         std::make_unique<crypto::Keyring>(std::move(root), &router->control());
     EXPECT_TRUE(keyring->InitializeOrVerify().ok());
-    vault = std::make_unique<Vault>(router.get(), keyring.get(), &clock);
+    vault =
+        std::make_unique<services::Vault>(router.get(), keyring.get(), &clock);
   }
 
   // memory <- faults <- write-ahead hook (as RegionRouter::Open hooks
@@ -129,7 +130,7 @@ struct VaultHarness {
   FaultyBackend* us_store;
   std::unique_ptr<storage::RegionRouter> router;
   std::unique_ptr<crypto::Keyring> keyring;
-  std::unique_ptr<Vault> vault;
+  std::unique_ptr<services::Vault> vault;
 };
 
 // Every key/value pair of a backend (tests only: unbounded).

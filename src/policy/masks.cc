@@ -1,4 +1,4 @@
-#include "vault/masks.h"
+#include "policy/masks.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,7 +10,9 @@
 
 #include "base/encoding.h"
 
-namespace piivault::vault {
+namespace piivault::policy {
+
+using vault::FieldType;
 namespace {
 
 // Everything hidden: the mask of opaque types and the fail-closed answer for
@@ -219,7 +221,7 @@ std::string MaskIpAddress(std::string_view s) {
 
 }  // namespace
 
-std::string MaskFieldValue(FieldType type, std::string_view canonical) {
+std::string MaskFieldValue(vault::FieldType type, std::string_view canonical) {
   switch (type) {
     case FieldType::kEmail:
       return MaskEmail(canonical);
@@ -247,4 +249,4 @@ std::string MaskFieldValue(FieldType type, std::string_view canonical) {
   return std::string(kFullMask);
 }
 
-}  // namespace piivault::vault
+}  // namespace piivault::policy

@@ -37,7 +37,7 @@
 #include "vault/records.h"
 #include "vault/request_context.h"
 
-namespace piivault::vault {
+namespace piivault::lifecycle {
 
 // Signed with the deployment's Ed25519 key (the one that signs audit tree
 // heads; GET /v1/audit/public-key).
@@ -61,8 +61,8 @@ struct ErasureCertificate {
 class ErasureService {
  public:
   // REQUIRES: all pointers outlive this.
-  ErasureService(storage::RegionRouter* router, ControlStore* control,
-                 RecordService* records, const Clock* clock)
+  ErasureService(storage::RegionRouter* router, vault::ControlStore* control,
+                 vault::RecordService* records, const Clock* clock)
       : router_(router), control_(control), records_(records), clock_(clock) {}
 
   // Erases `principal` and returns the certificate, signed with `signer`.
@@ -71,8 +71,8 @@ class ErasureService {
   // kUnavailable when its region cannot be reached (the erasure then
   // finishes on a retry or at the next start; until then the principal is
   // readable, not writable).
-  Result<ErasureCertificate> Erase(const RequestContext& context,
-                                   const Tenant& tenant,
+  Result<ErasureCertificate> Erase(const vault::RequestContext& context,
+                                   const vault::Tenant& tenant,
                                    std::string_view principal,
                                    const crypto::Ed25519Key& signer);
 
@@ -88,15 +88,16 @@ class ErasureService {
   static boost::json::value IntentJson(const Intent& intent);
   static Result<Intent> IntentFromJson(const boost::json::value& doc,
                                        std::string raw);
-  Result<ErasureCertificate> Drive(const RequestContext& context, Intent intent,
+  Result<ErasureCertificate> Drive(const vault::RequestContext& context,
+                                   Intent intent,
                                    const crypto::Ed25519Key& signer);
-  Status Freeze(const RequestContext& context, storage::Backend& backend,
+  Status Freeze(const vault::RequestContext& context, storage::Backend& backend,
                 const Intent& intent);
 
   storage::RegionRouter* router_;
-  ControlStore* control_;
-  RecordService* records_;
+  vault::ControlStore* control_;
+  vault::RecordService* records_;
   const Clock* clock_;
 };
 
-}  // namespace piivault::vault
+}  // namespace piivault::lifecycle

@@ -12,6 +12,8 @@
 namespace piivault::vault {
 namespace {
 
+using lifecycle::RelocationService;
+
 using testing::Dump;
 using testing::VaultHarness;
 

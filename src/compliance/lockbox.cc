@@ -1,4 +1,4 @@
-#include "vault/lockbox.h"
+#include "compliance/lockbox.h"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -7,7 +7,18 @@
 #include "vault/storage_keys.h"
 #include "vault/stored_object.h"
 
-namespace piivault::vault {
+namespace piivault::compliance {
+
+using vault::Corrupt;
+using vault::Identity;
+using vault::OpenStored;
+using vault::RequestContext;
+using vault::Tenant;
+using vault::ToArray;
+using vault::ValidateFreeText;
+using vault::ValidateName;
+using vault::ValidatePrincipalId;
+namespace keys = vault::keys;
 namespace {
 
 namespace json = boost::json;
@@ -259,4 +270,4 @@ Result<LockboxRequest> LockboxService::Active(const RequestContext& context,
   return refused("the lockbox request has expired");
 }
 
-}  // namespace piivault::vault
+}  // namespace piivault::compliance

@@ -1,4 +1,4 @@
-#include "vault/erasure.h"
+#include "lifecycle/erasure.h"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -7,12 +7,25 @@
 #include "base/encoding.h"
 #include "base/retry.h"
 #include "crypto/random.h"
+#include "lifecycle/principal_rows.h"
 #include "vault/principal_key_state.h"
-#include "vault/principal_rows.h"
 #include "vault/storage_keys.h"
 #include "vault/stored_object.h"
 
-namespace piivault::vault {
+namespace piivault::lifecycle {
+
+using vault::ControlStore;
+using vault::Corrupt;
+using vault::OpenStored;
+using vault::Placement;
+using vault::PlacementFromJson;
+using vault::PrincipalKeyState;
+using vault::RecordService;
+using vault::RequestContext;
+using vault::Tenant;
+using vault::ToJson;
+using vault::ValidatePrincipalId;
+namespace keys = vault::keys;
 
 namespace json = boost::json;
 
@@ -261,4 +274,4 @@ Result<int> ErasureService::ResumeInterrupted(
       });
 }
 
-}  // namespace piivault::vault
+}  // namespace piivault::lifecycle

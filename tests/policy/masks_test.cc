@@ -1,4 +1,4 @@
-#include "vault/masks.h"
+#include "policy/masks.h"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +11,12 @@
 
 #include "vault/field_types.h"
 
-namespace piivault::vault {
+namespace piivault::policy {
 namespace {
+
+using vault::FieldType;
+using vault::FieldTypeName;
+using vault::FieldValue;
 
 constexpr FieldType kAllTypes[] = {
     FieldType::kString,     FieldType::kName,    FieldType::kEmail,
@@ -367,4 +371,4 @@ TEST(MaskFieldValue, ArbitraryTextIsNeverEchoed) {
 }
 
 }  // namespace
-}  // namespace piivault::vault
+}  // namespace piivault::policy

@@ -1,6 +1,6 @@
 // Lockbox requests at service level: their state over time (StateAt), and
 // scopes that are always explicit, an empty list covering nothing.
-#include "vault/lockbox.h"
+#include "compliance/lockbox.h"
 
 #include <gtest/gtest.h>
 
@@ -9,6 +9,15 @@
 
 namespace piivault::vault {
 namespace {
+
+using compliance::LockboxDecision;
+using compliance::LockboxDecisionName;
+using compliance::LockboxRequest;
+using compliance::LockboxScope;
+using compliance::LockboxService;
+using compliance::LockboxState;
+using compliance::LockboxStateName;
+using compliance::ParseLockboxDecision;
 
 using std::chrono::hours;
 using std::chrono::seconds;

@@ -2,7 +2,7 @@
 // control store, a signed certificate joins the register, an interrupted
 // erasure is finished by the next attempt or at startup, and erasure and
 // relocation never run on one principal at once.
-#include "vault/erasure.h"
+#include "lifecycle/erasure.h"
 
 #include <gtest/gtest.h>
 
@@ -14,6 +14,9 @@
 
 namespace piivault::vault {
 namespace {
+
+using lifecycle::ErasureCertificate;
+using lifecycle::ErasureService;
 
 using testing::Dump;
 using testing::VaultHarness;

@@ -44,13 +44,13 @@
 
 #include "vault/field_types.h"
 
-namespace piivault::vault {
+namespace piivault::policy {
 
 // The masked form of a stored value of `type`, as returned to identities
 // whose policy rule says "transform":"mask". `canonical` is the value as
 // NormalizeFieldValue (vault/field_types.h) stores it. Never returns more of
 // the value than documented above; for a value that does not have the
 // expected canonical shape it returns "***" (never the input).
-std::string MaskFieldValue(FieldType type, std::string_view canonical);
+std::string MaskFieldValue(vault::FieldType type, std::string_view canonical);
 
-}  // namespace piivault::vault
+}  // namespace piivault::policy

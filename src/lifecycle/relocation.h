@@ -36,13 +36,13 @@
 #include "vault/records.h"
 #include "vault/request_context.h"
 
-namespace piivault::vault {
+namespace piivault::lifecycle {
 
 class RelocationService {
  public:
   // REQUIRES: all pointers outlive this.
-  RelocationService(storage::RegionRouter* router, ControlStore* control,
-                    RecordService* records, const Clock* clock)
+  RelocationService(storage::RegionRouter* router, vault::ControlStore* control,
+                    vault::RecordService* records, const Clock* clock)
       : router_(router), control_(control), records_(records), clock_(clock) {}
 
   // Moves `principal` to `target` and returns its region afterwards.
@@ -50,8 +50,9 @@ class RelocationService {
   // accept new principals in, kNotFound for an unknown principal,
   // kUnavailable when either region cannot be reached (the move is then
   // finished later; the principal stays readable but not writable).
-  Result<std::string> Relocate(const RequestContext& context,
-                               const Tenant& tenant, std::string_view principal,
+  Result<std::string> Relocate(const vault::RequestContext& context,
+                               const vault::Tenant& tenant,
+                               std::string_view principal,
                                std::string_view target);
 
   // Drives every interrupted relocation to its end. Returns how many were
@@ -59,30 +60,33 @@ class RelocationService {
   Result<int> ResumeInterrupted();
 
  private:
-  Status Drive(const RequestContext& context, const std::string& key,
-               const RelocationRecord& move);
-  Status Freeze(const RequestContext& context, storage::Backend& source,
-                const RelocationRecord& move);
-  Status CopyAndVerify(const RequestContext& context, storage::Backend& source,
-                       storage::Backend& target, const RelocationRecord& move);
+  Status Drive(const vault::RequestContext& context, const std::string& key,
+               const vault::RelocationRecord& move);
+  Status Freeze(const vault::RequestContext& context, storage::Backend& source,
+                const vault::RelocationRecord& move);
+  Status CopyAndVerify(const vault::RequestContext& context,
+                       storage::Backend& source, storage::Backend& target,
+                       const vault::RelocationRecord& move);
   // kFailedPrecondition when the tenant no longer accepts the target.
-  Status Switch(const RequestContext& context, const RelocationRecord& move);
-  Status Activate(const RequestContext& context, storage::Backend& target,
-                  const RelocationRecord& move);
+  Status Switch(const vault::RequestContext& context,
+                const vault::RelocationRecord& move);
+  Status Activate(const vault::RequestContext& context,
+                  storage::Backend& target,
+                  const vault::RelocationRecord& move);
   // Removes the principal's rows and key entry from `backend`; with
   // `tombstone`, a keyless entry stays in place of the key entry (the
   // source of a finished move: a create that read the directory before the
   // switch must not give the principal a new key there).
-  Status Purge(const RequestContext& context, storage::Backend& backend,
-               const RelocationRecord& move, bool tombstone = false);
-  Status Abandon(const RequestContext& context, storage::Backend& source,
+  Status Purge(const vault::RequestContext& context, storage::Backend& backend,
+               const vault::RelocationRecord& move, bool tombstone = false);
+  Status Abandon(const vault::RequestContext& context, storage::Backend& source,
                  storage::Backend& target, const std::string& key,
-                 const RelocationRecord& move);
+                 const vault::RelocationRecord& move);
 
   storage::RegionRouter* router_;
-  ControlStore* control_;
-  RecordService* records_;
+  vault::ControlStore* control_;
+  vault::RecordService* records_;
   const Clock* clock_;
 };
 
-}  // namespace piivault::vault
+}  // namespace piivault::lifecycle

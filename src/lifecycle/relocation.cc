@@ -1,4 +1,4 @@
-#include "vault/relocation.h"
+#include "lifecycle/relocation.h"
 
 #include <algorithm>
 
@@ -6,11 +6,22 @@
 #include "base/crash_point.h"
 #include "base/retry.h"
 #include "crypto/keyring.h"
+#include "lifecycle/principal_rows.h"
 #include "vault/principal_key_state.h"
-#include "vault/principal_rows.h"
 #include "vault/storage_keys.h"
 
-namespace piivault::vault {
+namespace piivault::lifecycle {
+
+using vault::Placement;
+using vault::PrincipalKeyState;
+using vault::RegionNotAllowed;
+using vault::RelocationFromJson;
+using vault::RelocationRecord;
+using vault::RequestContext;
+using vault::Tenant;
+using vault::TenantFromJson;
+using vault::ToJson;
+namespace keys = vault::keys;
 namespace {
 
 constexpr int kMaxAttempts = 8;
@@ -303,4 +314,4 @@ Result<int> RelocationService::ResumeInterrupted() {
       });
 }
 
-}  // namespace piivault::vault
+}  // namespace piivault::lifecycle

@@ -1,4 +1,4 @@
-#include "vault/principal_rows.h"
+#include "lifecycle/principal_rows.h"
 
 #include <algorithm>
 
@@ -6,7 +6,13 @@
 #include "vault/record_envelope.h"
 #include "vault/storage_keys.h"
 
-namespace piivault::vault {
+namespace piivault::lifecycle {
+
+using vault::ControlStore;
+using vault::PlacementFromJson;
+using vault::RecordEnvelope;
+using vault::RequestContext;
+namespace keys = vault::keys;
 
 Result<std::optional<StoredPlacement>> ReadPlacement(ControlStore& control,
                                                      std::string_view tenant,
@@ -92,4 +98,4 @@ Result<int64_t> PurgePrincipalRows(
   return RetryOnConflict("the principal", attempt, kMaxAttempts);
 }
 
-}  // namespace piivault::vault
+}  // namespace piivault::lifecycle

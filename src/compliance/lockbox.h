@@ -24,7 +24,7 @@
 #include "vault/model.h"
 #include "vault/request_context.h"
 
-namespace piivault::vault {
+namespace piivault::compliance {
 
 // What an approved request lets its operator read: the records of the
 // listed principals in the listed collections. Each list is explicit: ["*"]
@@ -72,7 +72,7 @@ class LockboxService {
   static constexpr auto kMaxDuration = std::chrono::hours(24);
 
   // REQUIRES: both outlive this.
-  LockboxService(ControlStore* control, const Clock* clock)
+  LockboxService(vault::ControlStore* control, const Clock* clock)
       : control_(control), clock_(clock) {}
 
   // The scope must name something: invalid_argument when both lists are
@@ -83,31 +83,33 @@ class LockboxService {
   // (ValidateFreeText) of 1 to 1024 characters, a duration outside
   // PT1M..P1D, or a scope naming a collection the tenant does not have, a
   // malformed principal id, or "*" next to other entries.
-  Result<LockboxRequest> Create(const RequestContext& context,
-                                const Tenant& tenant, const Identity& requester,
+  Result<LockboxRequest> Create(const vault::RequestContext& context,
+                                const vault::Tenant& tenant,
+                                const vault::Identity& requester,
                                 std::string reason, LockboxScope scope,
                                 std::string_view duration);
 
   // Approves (only a pending request) or denies (a pending or approved one,
   // revoking it). kFailedPrecondition when the request is expired or already
   // decided that way; kNotFound for an unknown id.
-  Result<LockboxRequest> Decide(const RequestContext& context,
-                                const Tenant& tenant, std::string_view id,
-                                const Identity& admin, bool approve);
+  Result<LockboxRequest> Decide(const vault::RequestContext& context,
+                                const vault::Tenant& tenant,
+                                std::string_view id,
+                                const vault::Identity& admin, bool approve);
 
-  Result<LockboxRequest> Get(const RequestContext& context,
+  Result<LockboxRequest> Get(const vault::RequestContext& context,
                              std::string_view tenant, std::string_view id);
   Result<std::vector<LockboxRequest>> List(std::string_view tenant);
 
   // The request `id` of `tenant`, when it is approved, unexpired and was
   // made by `identity`; kPermissionDenied (saying why) otherwise.
-  Result<LockboxRequest> Active(const RequestContext& context,
+  Result<LockboxRequest> Active(const vault::RequestContext& context,
                                 std::string_view tenant, std::string_view id,
                                 std::string_view identity);
 
  private:
-  ControlStore* control_;
+  vault::ControlStore* control_;
   const Clock* clock_;
 };
 
-}  // namespace piivault::vault
+}  // namespace piivault::compliance

@@ -17,17 +17,17 @@
 #include "vault/model.h"
 #include "vault/request_context.h"
 
-namespace piivault::vault {
+namespace piivault::lifecycle {
 
 // The principal's directory entry, decoded and as stored (for
 // compare-and-set); nullopt when it was never placed (or was erased).
 struct StoredPlacement {
-  Placement placement;
+  vault::Placement placement;
   std::string raw;
 };
-Result<std::optional<StoredPlacement>> ReadPlacement(ControlStore& control,
-                                                     std::string_view tenant,
-                                                     std::string_view pseudo);
+Result<std::optional<StoredPlacement>> ReadPlacement(
+    vault::ControlStore& control, std::string_view tenant,
+    std::string_view pseudo);
 
 struct PrincipalRows {
   std::optional<std::string> key_raw;   // the principal key entry as stored
@@ -45,8 +45,8 @@ Result<PrincipalRows> CollectPrincipalRows(storage::Backend& backend,
 // the tenant's count. Returns how many records went. A tombstone is written
 // even where the principal never had a key entry (placed, never written).
 Result<int64_t> PurgePrincipalRows(
-    const RequestContext& context, storage::Backend& backend,
+    const vault::RequestContext& context, storage::Backend& backend,
     std::string_view tenant, std::string_view pseudonym,
     const std::optional<std::string>& tombstone = std::nullopt);
 
-}  // namespace piivault::vault
+}  // namespace piivault::lifecycle

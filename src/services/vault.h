@@ -1,0 +1,39 @@
+// Every service of one deployment, over its stores, wired together: the
+// vault's (tenants, identities, collections, records, consents), compliance's
+// (the lockbox) and lifecycle's (relocation, erasure).
+#pragma once
+
+#include "base/clock.h"
+#include "compliance/lockbox.h"
+#include "crypto/keyring.h"
+#include "lifecycle/erasure.h"
+#include "lifecycle/relocation.h"
+#include "storage/region_router.h"
+#include "vault/collections.h"
+#include "vault/consents.h"
+#include "vault/control_store.h"
+#include "vault/identities.h"
+#include "vault/records.h"
+#include "vault/tenants.h"
+
+namespace piivault::services {
+
+struct Vault {
+  // REQUIRES: all pointers outlive this.
+  Vault(storage::RegionRouter* router, crypto::Keyring* keyring,
+        const Clock* clock);
+
+  vault::ControlStore control;
+  vault::TenantService tenants;
+  vault::IdentityService identities;
+  vault::CollectionService collections;
+  vault::RecordService records;
+  vault::ConsentService consents;
+  lifecycle::RelocationService relocations;
+  compliance::LockboxService lockbox;
+  lifecycle::ErasureService erasures;
+  storage::RegionRouter* router;
+  const Clock* clock;
+};
+
+}  // namespace piivault::services
