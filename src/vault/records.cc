@@ -1,17 +1,11 @@
 #include "vault/records.h"
 
 #include <algorithm>
-#include <boost/json.hpp>
-#include <set>
-#include <unordered_map>
 
-#include "base/bytes.h"
 #include "base/encoding.h"
 #include "base/retry.h"
-#include "crypto/hash.h"
 #include "crypto/random.h"
 #include "vault/barrier.h"
-#include "vault/principal_key_state.h"
 #include "vault/record_envelope.h"
 #include "vault/storage_keys.h"
 
@@ -22,12 +16,6 @@ constexpr int kMaxAttempts = 8;
 
 bool LooksLikeRecordId(std::string_view id) {
   return id.size() == 30 && id.starts_with("rec_");
-}
-
-Status ConflictingRegion() {
-  return Status(StatusCode::kAborted,
-                "the principal lives in another region; relocate it first",
-                "conflict");
 }
 
 // Tells the request's audit event what it touched: names, ids and the
@@ -41,221 +29,34 @@ void NoteForAudit(const RequestContext& context, std::string_view record,
   context.NoteFields(fields);
 }
 
-Status BeingErased() { return Aborted("the principal is being erased"); }
-
-Status BeingRelocated() {
-  return Status(StatusCode::kAborted,
-                "the principal is being relocated; retry shortly", "conflict");
-}
-
 }  // namespace
 
-struct RecordService::Located {
-  std::string id;
-  std::string region;
-  storage::Backend* backend = nullptr;
-  std::string raw;  // stored bytes, for compare-and-set
-  RecordEnvelope envelope;
-  // The principal's id, once the envelope passed its integrity check.
-  std::optional<std::string> principal;
-};
-
-struct RecordService::PrincipalContext {
-  std::shared_ptr<const crypto::TenantKeys> keys;
-  crypto::SecretBytes key;
-  std::string raw;       // the key entry as stored (for compare-and-set)
-  std::string consents;  // the sealed consent state in it
-  storage::Backend* store = nullptr;  // where it was read (with its ledger)
-  bool is_new = false;
-  std::string replaces;  // for a new key: the tombstone it replaces, if any
-};
-
 struct RecordService::Found {
-  Located record;
+  StoredRecord record;
   PrincipalContext principal;
 };
 
 Result<std::string> RecordService::Pseudonym(const Tenant& tenant,
                                              std::string_view principal) {
-  PV_ASSIGN_OR_RETURN(auto keys, control_->keyring().GetTenantKeys(tenant.id));
-  std::string input = "principal";
-  input.push_back('\0');
-  input.append(principal);
-  return HexEncode(crypto::HmacSha256(keys->index_key, input));
+  return directory_.Pseudonym(tenant, principal);
 }
-
-namespace {
-
-std::string BlindHash(const crypto::TenantKeys& keys,
-                      std::string_view collection, std::string_view field,
-                      FieldType type, std::string_view canonical) {
-  std::string input = "bidx";
-  input.push_back('\0');
-  input.append(collection).push_back('\0');
-  input.append(field).push_back('\0');
-  input.append(SearchKey(type, canonical));
-  return HexEncode(crypto::HmacSha256(keys.index_key, input));
-}
-
-// Validates one value against its spec; the error names the field.
-Result<std::string> Normalize(const FieldSpec& spec, const FieldValue& value) {
-  auto canonical = NormalizeFieldValue(spec.type, value);
-  if (!canonical)
-    return Err(ValidationFailed(spec.name, canonical.error().message()));
-  return canonical;
-}
-
-}  // namespace
 
 Result<RecordService::PrincipalHome> RecordService::OpenPrincipal(
     const RequestContext& context, const Tenant& tenant,
     std::string_view principal, bool for_write) {
   PV_RETURN_IF_ERROR(ValidatePrincipalId(principal));
   PV_ASSIGN_OR_RETURN(auto pseudonym, Pseudonym(tenant, principal));
-  PV_ASSIGN_OR_RETURN(auto home, HomeOf(context, tenant, pseudonym));
+  PV_ASSIGN_OR_RETURN(auto home, directory_.HomeOf(context, tenant, pseudonym));
   if (!home) return Err(NotFound("no such principal"));
   storage::Backend* store = router_->region(home->region);
   if (!store) return Err(Unavailable("the principal's region is not served"));
-  auto ctx = LoadPrincipalKey(context, tenant, home->region, *store, pseudonym,
-                              for_write ? KeyUse::kWrite : KeyUse::kRead);
+  auto ctx = keys_.Load(context, tenant, home->region, *store, pseudonym,
+                        for_write ? KeyUse::kWrite : KeyUse::kRead);
   if (!ctx && ctx.error().code() == StatusCode::kNotFound)
     return Err(NotFound("no such principal"));
   if (!ctx) return Err(ctx.error());
   return PrincipalHome{std::move(pseudonym), home->region, store,
                        std::move(ctx->key), std::move(ctx->raw)};
-}
-
-Result<std::optional<Placement>> RecordService::HomeOf(
-    const RequestContext& context, const Tenant& tenant,
-    std::string_view pseudonym) {
-  PV_ASSIGN_OR_RETURN(
-      auto doc,
-      control_->Get(context, keys::PrincipalDirectory(tenant.id, pseudonym)));
-  if (!doc) return std::optional<Placement>();
-  PV_ASSIGN_OR_RETURN(auto placement, PlacementFromJson(*doc));
-  return std::optional<Placement>(std::move(placement));
-}
-
-Result<std::string> RecordService::PlacePrincipal(
-    const RequestContext& context, const Tenant& tenant,
-    const std::string& pseudonym, const std::optional<std::string>& region) {
-  std::string key = keys::PrincipalDirectory(tenant.id, pseudonym);
-  std::string tenant_key = keys::Tenant(tenant.id);
-  auto attempt = [&]() -> std::optional<Result<std::string>> {
-    PV_ASSIGN_OR_RETURN(auto home, HomeOf(context, tenant, pseudonym));
-    if (home) {
-      if (home->erasing) return Err(BeingErased());
-      if (region && *region != home->region) return Err(ConflictingRegion());
-      return home->region;
-    }
-    // Placing is checked against the stored tenant, and guarded by it, so a
-    // concurrent PATCH closing the region cannot strand the new principal.
-    PV_ASSIGN_OR_RETURN(auto tenant_raw, control_->GetRaw(tenant_key));
-    if (!tenant_raw) return Err(NotFound("no such tenant"));
-    PV_ASSIGN_OR_RETURN(auto tenant_doc,
-                        control_->Decode(tenant_key, *tenant_raw));
-    PV_ASSIGN_OR_RETURN(Tenant current, TenantFromJson(tenant_doc));
-    std::string target = region.value_or(current.default_region);
-    if (!current.AcceptsNewPrincipals(target)) return Err(RegionNotAllowed());
-    storage::Backend* backend = router_->region(target);
-    if (!backend) return Err(RegionNotAllowed());
-    // Fail before placing anything when the region cannot be reached.
-    PV_RETURN_IF_ERROR(backend->Get(keys::PrincipalKey(tenant.id, pseudonym)));
-    storage::WriteBatch batch = context.Batch();
-    batch.RequireAbsent(key);
-    batch.RequireValue(tenant_key, *tenant_raw);
-    NoteForAudit(context, "", pseudonym, target);
-    control_->Put(batch, key, ToJson(Placement{target, clock_->Now()}));
-    batch.Add(keys::PrincipalCount(tenant.id, target), 1);
-    Status written = control_->Write(context, batch);
-    if (LostRace(written)) return std::nullopt;  // raced; re-read
-    PV_RETURN_IF_ERROR(written);
-    return target;
-  };
-  return RetryOnConflict("the principal", attempt, kMaxAttempts);
-}
-
-Result<RecordService::PrincipalContext> RecordService::LoadPrincipalKey(
-    const RequestContext& context, const Tenant& tenant,
-    std::string_view region, storage::Backend& backend,
-    std::string_view pseudonym, KeyUse use) {
-  PV_ASSIGN_OR_RETURN(auto raw,
-                      backend.Get(keys::PrincipalKey(tenant.id, pseudonym)));
-  PV_ASSIGN_OR_RETURN(auto ctx,
-                      PrincipalFromEntry(context, tenant, region, pseudonym,
-                                         std::move(raw), use));
-  ctx.store = &backend;
-  return ctx;
-}
-
-Result<RecordService::PrincipalContext> RecordService::PrincipalFromEntry(
-    const RequestContext& context, const Tenant& tenant,
-    std::string_view region, std::string_view pseudonym,
-    std::optional<std::string> raw, KeyUse use) {
-  PrincipalContext ctx;
-  PV_ASSIGN_OR_RETURN(ctx.keys, control_->keyring().GetTenantKeys(tenant.id));
-  auto new_key = [&]() -> Result<PrincipalContext> {
-    ctx.key = crypto::Keyring::NewPrincipalKey();
-    ctx.raw = crypto::Keyring::WrapPrincipalKey(*ctx.keys, tenant.id, pseudonym,
-                                                ctx.key);
-    ctx.is_new = true;
-    return std::move(ctx);
-  };
-  if (!raw) {
-    // No key: the principal was never written here, or was relocated away.
-    if (use != KeyUse::kCreate) return Err(NotFound("no such record"));
-    return new_key();
-  }
-  PV_ASSIGN_OR_RETURN(auto state, PrincipalKeyState::Decode(*raw));
-  if (state.phase == PrincipalKeyState::Phase::kErasing) {
-    if (use == KeyUse::kWrite) return Err(BeingErased());
-    // A tombstone (an erasure or a relocation away left it): a create
-    // gives the principal a new key here only if the directory places it
-    // here now, so a create that read the directory before the erasure or
-    // the switch can neither bring erased data back nor write where the
-    // principal no longer lives.
-    if (use == KeyUse::kCreate) {
-      if (!state.wrapped.empty()) return Err(BeingErased());
-      PV_ASSIGN_OR_RETURN(auto home, HomeOf(context, tenant, pseudonym));
-      if (home && home->erasing) return Err(BeingErased());
-      if (!home || home->region != region)
-        return Err(Aborted("the principal changed concurrently; retry"));
-      ctx.replaces = std::move(*raw);
-      return new_key();
-    }
-  }
-  if (!state.active()) {
-    if (use != KeyUse::kRead) return Err(BeingRelocated());
-    // Mid-relocation both regions hold a copy; only the one the directory
-    // names is the principal's data.
-    PV_ASSIGN_OR_RETURN(auto home, HomeOf(context, tenant, pseudonym));
-    if (!home || home->region != region) return Err(NotFound("no such record"));
-  }
-  if (state.wrapped.empty()) return Err(NotFound("no such record"));
-  PV_ASSIGN_OR_RETURN(
-      ctx.key, crypto::Keyring::UnwrapPrincipalKey(*ctx.keys, tenant.id,
-                                                   pseudonym, state.wrapped));
-  ctx.raw = std::move(*raw);
-  ctx.consents = std::move(state.consents);
-  return ctx;
-}
-
-Status RecordService::CheckConsent(const Tenant& tenant,
-                                   std::string_view pseudonym,
-                                   const PrincipalContext& principal,
-                                   std::string_view consent_purpose) {
-  if (consent_purpose.empty()) return Status::Ok();
-  PV_ASSIGN_OR_RETURN(auto state,
-                      ConsentState::Open(principal.key, tenant.id, pseudonym,
-                                         principal.consents));
-  if (!state.Allows(consent_purpose)) return ConsentRequired();
-  // Only a grant is worth putting an older state back for: check that no
-  // event follows it (one point read), and decide again if the consents
-  // moved on meanwhile.
-  PV_RETURN_IF_ERROR(CheckAgainstLedger(*principal.store, principal.key,
-                                        tenant.id, pseudonym, principal.raw,
-                                        state, LedgerDepth::kNothingAfter));
-  return state.Allows(consent_purpose) ? Status::Ok() : ConsentRequired();
 }
 
 Result<Record> RecordService::Create(const RequestContext& context,
@@ -276,7 +77,7 @@ Result<Record> RecordService::Create(const RequestContext& context,
     for (auto& [seen, c] : canonical)
       if (seen == spec)
         return Err(ValidationFailed(name, "field given more than once"));
-    PV_ASSIGN_OR_RETURN(auto text, Normalize(*spec, value));
+    PV_ASSIGN_OR_RETURN(auto text, NormalizeField(*spec, value));
     canonical.emplace_back(spec, std::move(text));
   }
   for (auto& spec : collection.fields) {
@@ -298,16 +99,15 @@ Result<Record> RecordService::Create(const RequestContext& context,
   for (auto& [spec, text] : canonical) names.push_back(spec->name);
   NoteForAudit(context, id, pseudonym, "", names);
   PV_ASSIGN_OR_RETURN(std::string placed,
-                      PlacePrincipal(context, tenant, pseudonym, region));
+                      directory_.Place(context, tenant, pseudonym, region));
   NoteForAudit(context, id, pseudonym, placed);
   storage::Backend* backend = router_->region(placed);
   if (!backend)
     return Err(Unavailable("the principal's region is not configured"));
 
   auto attempt = [&]() -> std::optional<Result<Record>> {
-    PV_ASSIGN_OR_RETURN(
-        auto ctx, LoadPrincipalKey(context, tenant, placed, *backend, pseudonym,
-                                   KeyUse::kCreate));
+    PV_ASSIGN_OR_RETURN(auto ctx, keys_.Load(context, tenant, placed, *backend,
+                                             pseudonym, KeyUse::kCreate));
     TimePoint now = clock_->Now();
     RecordEnvelope e;
     e.collection = collection.name;
@@ -321,8 +121,8 @@ Result<Record> RecordService::Create(const RequestContext& context,
                     barrier.SealField(collection.name, id, spec->name, text),
                     {}};
       if (spec->searchable)
-        f.blind_hash =
-            BlindHash(*ctx.keys, collection.name, spec->name, spec->type, text);
+        f.blind_hash = RecordSearch::BlindHash(*ctx.keys, collection.name,
+                                               spec->name, spec->type, text);
       e.fields.push_back(std::move(f));
     }
     e.SealPrincipal(ctx.key, tenant.id, id, principal);
@@ -384,8 +184,8 @@ Result<RecordService::Found> RecordService::Find(const RequestContext& context,
     if (!*raw) continue;
     PV_ASSIGN_OR_RETURN(auto envelope, RecordEnvelope::Decode(**raw));
     if (envelope.collection != collection) break;
-    auto principal = LoadPrincipalKey(context, tenant, region, *backend,
-                                      envelope.pseudonym, use);
+    auto principal =
+        keys_.Load(context, tenant, region, *backend, envelope.pseudonym, use);
     // A relocation's other copy: keep looking for the principal's home.
     if (!principal && principal.error().code() == StatusCode::kNotFound)
       continue;
@@ -395,47 +195,14 @@ Result<RecordService::Found> RecordService::Find(const RequestContext& context,
     // envelope as written.
     PV_ASSIGN_OR_RETURN(auto principal_id,
                         envelope.OpenPrincipal(principal->key, tenant.id, id));
-    return Found{
-        Located{std::string(id), std::string(region), backend, std::move(**raw),
-                std::move(envelope), std::move(principal_id)},
-        std::move(*principal)};
+    return Found{StoredRecord{std::string(id), std::string(region), backend,
+                              std::move(**raw), std::move(envelope),
+                              std::move(principal_id)},
+                 std::move(*principal)};
   }
   if (unreachable)
     return Err(Unavailable("a region of the tenant is unavailable"));
   return Err(NotFound("no such record"));
-}
-
-Result<Record> RecordService::Open(const RequestContext& context,
-                                   const Tenant& tenant, const Located& loc,
-                                   const PrincipalContext& principal,
-                                   const FieldFilter& filter) {
-  const RecordEnvelope& e = loc.envelope;
-  Record out;
-  out.id = loc.id;
-  out.collection = e.collection;
-  out.region = loc.region;
-  out.created_at = FromUnixMicros(e.created_us);
-  out.updated_at = FromUnixMicros(e.updated_us);
-  auto integrity = [] {
-    return DataLoss("a stored value failed its integrity check");
-  };
-  if (loc.principal) {
-    out.principal = *loc.principal;  // Find checked the envelope
-  } else {
-    PV_ASSIGN_OR_RETURN(out.principal,
-                        e.OpenPrincipal(principal.key, tenant.id, loc.id));
-  }
-  NoteForAudit(context, loc.id, e.pseudonym, loc.region);
-  PrincipalBarrier barrier(principal.key, tenant.id);
-  for (auto& f : e.fields) {
-    if (filter &&
-        std::find(filter->begin(), filter->end(), f.name) == filter->end())
-      continue;
-    auto text = barrier.OpenField(e.collection, loc.id, f.name, f.sealed);
-    if (!text) return Err(integrity());
-    out.fields.emplace_back(f.name, CanonicalToFieldValue(f.type, *text));
-  }
-  return out;
 }
 
 Result<Record> RecordService::Get(const RequestContext& context,
@@ -446,10 +213,11 @@ Result<Record> RecordService::Get(const RequestContext& context,
                                   std::string_view consent_purpose) {
   PV_ASSIGN_OR_RETURN(auto found,
                       Find(context, tenant, collection, id, KeyUse::kRead));
-  PV_RETURN_IF_ERROR(CheckConsent(tenant, found.record.envelope.pseudonym,
+  PV_RETURN_IF_ERROR(
+      PrincipalKeys::CheckConsent(tenant, found.record.envelope.pseudonym,
                                   found.principal, consent_purpose));
-  PV_ASSIGN_OR_RETURN(auto record, Open(context, tenant, found.record,
-                                        found.principal, filter));
+  PV_ASSIGN_OR_RETURN(
+      auto record, found.record.Open(context, tenant, found.principal, filter));
   std::vector<std::string> names;
   for (auto& [name, value] : record.fields) names.push_back(name);
   NoteForAudit(context, id, found.record.envelope.pseudonym, record.region,
@@ -476,7 +244,7 @@ Result<Record> RecordService::Update(const RequestContext& context,
       canonical.emplace_back(spec, std::nullopt);
       continue;
     }
-    PV_ASSIGN_OR_RETURN(auto text, Normalize(*spec, *value));
+    PV_ASSIGN_OR_RETURN(auto text, NormalizeField(*spec, *value));
     canonical.emplace_back(spec, std::move(text));
   }
 
@@ -484,8 +252,8 @@ Result<Record> RecordService::Update(const RequestContext& context,
     PV_ASSIGN_OR_RETURN(
         auto found, Find(context, tenant, collection.name, id, KeyUse::kWrite));
     auto& [loc, principal] = found;
-    PV_RETURN_IF_ERROR(CheckConsent(tenant, loc.envelope.pseudonym, principal,
-                                    consent_purpose));
+    PV_RETURN_IF_ERROR(PrincipalKeys::CheckConsent(
+        tenant, loc.envelope.pseudonym, principal, consent_purpose));
     std::vector<std::string> names;
     for (auto& [spec, text] : canonical) names.push_back(spec->name);
     NoteForAudit(context, id, loc.envelope.pseudonym, loc.region, names);
@@ -508,8 +276,8 @@ Result<Record> RecordService::Update(const RequestContext& context,
                         .SealField(collection.name, id, spec->name, *text),
                     {}};
       if (spec->searchable)
-        f.blind_hash = BlindHash(*principal.keys, collection.name, spec->name,
-                                 spec->type, *text);
+        f.blind_hash = RecordSearch::BlindHash(*principal.keys, collection.name,
+                                               spec->name, spec->type, *text);
       if (existing)
         *existing = std::move(f);
       else
@@ -528,7 +296,7 @@ Result<Record> RecordService::Update(const RequestContext& context,
     PV_RETURN_IF_ERROR(written);
     loc.raw = std::move(encoded);
     loc.envelope = std::move(e);
-    return Open(context, tenant, loc, principal, std::nullopt);
+    return loc.Open(context, tenant, principal, std::nullopt);
   };
   return RetryOnConflict("the record", attempt, kMaxAttempts);
 }
@@ -541,8 +309,8 @@ Status RecordService::Delete(const RequestContext& context,
     PV_ASSIGN_OR_RETURN(auto found,
                         Find(context, tenant, collection, id, KeyUse::kWrite));
     auto& [loc, principal] = found;
-    PV_RETURN_IF_ERROR(CheckConsent(tenant, loc.envelope.pseudonym, principal,
-                                    consent_purpose));
+    PV_RETURN_IF_ERROR(PrincipalKeys::CheckConsent(
+        tenant, loc.envelope.pseudonym, principal, consent_purpose));
     NoteForAudit(context, id, loc.envelope.pseudonym, loc.region);
     storage::WriteBatch batch = context.Batch();
     std::string key = keys::Record(tenant.id, id);
@@ -561,151 +329,13 @@ Status RecordService::Delete(const RequestContext& context,
   return RetryOnConflict("the record", attempt, kMaxAttempts);
 }
 
-Result<std::vector<RecordService::Located>> RecordService::ReadIndexed(
-    const Tenant& tenant, const std::string& region, storage::Backend& backend,
-    const std::string& prefix, const std::vector<storage::KeyValue>& entries) {
-  std::vector<std::string> ids, record_keys;
-  for (auto& entry : entries) {
-    ids.emplace_back(std::string_view(entry.key).substr(prefix.size()));
-    record_keys.push_back(keys::Record(tenant.id, ids.back()));
-  }
-  PV_ASSIGN_OR_RETURN(auto raws, backend.MultiGet(record_keys));
-  std::vector<Located> out;
-  for (std::size_t i = 0; i < raws.size(); ++i) {
-    if (!raws[i]) continue;  // deleted since the scan
-    Located loc{std::move(ids[i]),   region, &backend,
-                std::move(*raws[i]), {},     std::nullopt};
-    PV_ASSIGN_OR_RETURN(loc.envelope, RecordEnvelope::Decode(loc.raw));
-    out.push_back(std::move(loc));
-  }
-  return out;
-}
-
-void RecordService::LeaveOutOfScope(std::vector<Located>& found,
-                                    const RecordScope& scope) {
-  if (!scope) return;
-  std::erase_if(found, [&](const Located& loc) {
-    return !scope(loc.envelope.collection, loc.envelope.pseudonym);
-  });
-}
-
 Result<std::vector<Record>> RecordService::Search(
     const RequestContext& context, const Tenant& tenant,
     const Collection& collection, std::string_view field,
     const FieldValue& value, std::size_t limit,
     std::string_view consent_purpose, const RecordScope& scope) {
-  const FieldSpec* spec = collection.FindField(field);
-  if (!spec)
-    return Err(
-        ValidationFailed(std::string(field), "not a field of this collection"));
-  if (!spec->searchable) return Err(InvalidArgument("field is not searchable"));
-  PV_ASSIGN_OR_RETURN(auto text, Normalize(*spec, value));
-  NoteForAudit(context, "", "", "", {spec->name});
-  PV_ASSIGN_OR_RETURN(auto keys, control_->keyring().GetTenantKeys(tenant.id));
-  std::string hash =
-      BlindHash(*keys, collection.name, spec->name, spec->type, text);
-  std::string prefix =
-      keys::BlindIndexPrefix(tenant.id, collection.name, spec->name, hash);
-  // Index entries are read a page at a time; under a consent purpose, where
-  // some candidates are left out, the next page is sized by how many the
-  // last one needed per record found.
-  const std::size_t max_page = std::max<std::size_t>(limit, 16'384);
-
-  // A region that cannot be searched fails the search (503) rather than
-  // silently returning part of the answer.
-  std::vector<Record> out;
-  for (auto& region : tenant.regions) {
-    storage::Backend* backend = router_->region(region);
-    if (!backend) continue;
-    // The principals seen so far; nullopt for those not served (no usable
-    // key in this region, or no consent).
-    std::unordered_map<std::string, std::optional<PrincipalContext>> principals;
-    // Adds the principals of `pseudonyms` not seen yet, read in one go.
-    auto load = [&](std::vector<std::string> pseudonyms) -> Status {
-      std::vector<std::string> fresh, key_names;
-      for (auto& p : pseudonyms) {
-        if (!principals.try_emplace(p).second) continue;
-        key_names.push_back(keys::PrincipalKey(tenant.id, p));
-        fresh.push_back(std::move(p));
-      }
-      PV_ASSIGN_OR_RETURN(auto entries, backend->MultiGet(key_names));
-      // Under a consent purpose: the principals whose state allows it, to
-      // check against their ledgers all in one read.
-      std::vector<std::pair<std::string*, ConsentState>> allowing;
-      for (std::size_t i = 0; i < fresh.size(); ++i) {
-        auto ctx = PrincipalFromEntry(context, tenant, region, fresh[i],
-                                      std::move(entries[i]), KeyUse::kRead);
-        if (!ctx && ctx.error().code() == StatusCode::kNotFound) continue;
-        if (!ctx) return ctx.error();
-        ctx->store = backend;
-        if (!consent_purpose.empty()) {
-          PV_ASSIGN_OR_RETURN(
-              auto state,
-              ConsentState::Open(ctx->key, tenant.id, fresh[i], ctx->consents));
-          if (!state.Allows(consent_purpose)) continue;
-          allowing.emplace_back(&fresh[i], std::move(state));
-        }
-        principals[fresh[i]] = std::move(*ctx);
-      }
-      std::vector<LedgerCheck> checks;
-      for (auto& [pseudonym, state] : allowing) {
-        const PrincipalContext& ctx = *principals.at(*pseudonym);
-        checks.push_back({*pseudonym, &ctx.key, ctx.raw, &state});
-      }
-      PV_RETURN_IF_ERROR(CheckAgainstLedgers(*backend, tenant.id, checks,
-                                             LedgerDepth::kNothingAfter));
-      // The consents of one that moved on meanwhile may no longer allow it.
-      for (auto& [pseudonym, state] : allowing)
-        if (!state.Allows(consent_purpose)) principals[*pseudonym].reset();
-      return Status::Ok();
-    };
-    auto served = [&](const std::string& pseudonym) {
-      auto it = principals.find(pseudonym);
-      return it != principals.end() && it->second;
-    };
-
-    std::string start;
-    std::size_t page = limit;
-    for (bool more = true; more && out.size() < limit;) {
-      PV_ASSIGN_OR_RETURN(auto entries, backend->Scan(prefix, start, page));
-      more = entries.size() == page;
-      if (more) start = entries.back().key + '\0';  // the next key after it
-      const std::size_t candidates = entries.size();
-      if (!consent_purpose.empty()) {
-        // An entry's value names the record's principal (a hint: the
-        // record's own envelope decides), so principals without consent
-        // are left out before their records are read.
-        std::vector<std::string> named;
-        for (auto& e : entries)
-          if (!e.value.empty()) named.push_back(e.value);
-        PV_RETURN_IF_ERROR(load(std::move(named)));
-        std::erase_if(entries, [&](const storage::KeyValue& e) {
-          return !e.value.empty() && !served(e.value);
-        });
-      }
-      PV_ASSIGN_OR_RETURN(
-          auto found, ReadIndexed(tenant, region, *backend, prefix, entries));
-      LeaveOutOfScope(found, scope);
-      std::vector<std::string> owners;
-      for (auto& loc : found) owners.push_back(loc.envelope.pseudonym);
-      PV_RETURN_IF_ERROR(load(std::move(owners)));
-      const std::size_t before = out.size();
-      for (auto& loc : found) {
-        if (out.size() >= limit) break;
-        auto& principal = principals.at(loc.envelope.pseudonym);
-        if (!principal) continue;
-        PV_ASSIGN_OR_RETURN(
-            auto record, Open(context, tenant, loc, *principal, std::nullopt));
-        out.push_back(std::move(record));
-      }
-      const std::size_t yielded = out.size() - before;
-      const std::size_t per_record =
-          yielded == 0 ? 4 : (candidates + yielded - 1) / yielded;
-      const std::size_t want = limit - out.size();
-      page = want > max_page / per_record ? max_page : want * per_record;
-    }
-  }
-  return out;
+  return search_.Search(context, tenant, collection, field, value, limit,
+                        consent_purpose, scope);
 }
 
 Result<std::map<std::string, std::string>> RecordService::Tokenize(
@@ -720,8 +350,8 @@ Result<std::map<std::string, std::string>> RecordService::Tokenize(
   PV_ASSIGN_OR_RETURN(auto found, Find(context, tenant, collection.name,
                                        record_id, KeyUse::kRead));
   const RecordEnvelope& envelope = found.record.envelope;
-  PV_RETURN_IF_ERROR(CheckConsent(tenant, envelope.pseudonym, found.principal,
-                                  consent_purpose));
+  PV_RETURN_IF_ERROR(PrincipalKeys::CheckConsent(
+      tenant, envelope.pseudonym, found.principal, consent_purpose));
   NoteForAudit(context, record_id, envelope.pseudonym, found.record.region,
                fields);
   PV_ASSIGN_OR_RETURN(auto keys, control_->keyring().GetTenantKeys(tenant.id));
@@ -767,15 +397,15 @@ Result<PrincipalView> RecordService::GetPrincipal(
                                    : ConsentRequired();
   };
   PV_ASSIGN_OR_RETURN(std::string pseudonym, Pseudonym(tenant, principal));
-  PV_ASSIGN_OR_RETURN(auto home, HomeOf(context, tenant, pseudonym));
+  PV_ASSIGN_OR_RETURN(auto home, directory_.HomeOf(context, tenant, pseudonym));
   if (!home) return Err(absent());
   PrincipalView view{std::string(principal), home->region, {}, {}, {}};
   NoteForAudit(context, "", pseudonym, view.region);
   storage::Backend* backend = router_->region(view.region);
   if (!backend)
     return Err(Unavailable("the principal's region is not configured"));
-  auto ctx = LoadPrincipalKey(context, tenant, view.region, *backend, pseudonym,
-                              KeyUse::kRead);
+  auto ctx = keys_.Load(context, tenant, view.region, *backend, pseudonym,
+                        KeyUse::kRead);
   if (!ctx && ctx.error().code() == StatusCode::kNotFound) {
     if (!consent_purpose.empty()) return Err(ConsentRequired());
     return view;  // placed, but nothing written yet
@@ -807,12 +437,13 @@ Result<PrincipalView> RecordService::GetPrincipal(
     entries.resize(limit);
     view.next = entries.back().key.substr(prefix.size());
   }
-  PV_ASSIGN_OR_RETURN(
-      auto found, ReadIndexed(tenant, view.region, *backend, prefix, entries));
-  LeaveOutOfScope(found, scope);
+  PV_ASSIGN_OR_RETURN(auto found,
+                      RecordSearch::ReadIndexed(tenant, view.region, *backend,
+                                                prefix, entries));
+  RecordSearch::LeaveOutOfScope(found, scope);
   for (auto& loc : found) {
     PV_ASSIGN_OR_RETURN(auto record,
-                        Open(context, tenant, loc, *ctx, std::nullopt));
+                        loc.Open(context, tenant, *ctx, std::nullopt));
     view.records.push_back(std::move(record));
   }
   return view;

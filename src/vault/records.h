@@ -1,5 +1,17 @@
 // Records: field-level encrypted PII, routed to the principal's region.
 //
+// RecordService is the vault's one entry for records; it keeps record
+// create, read, update and delete, tokens and the principal view, and uses
+// the parts that each do one job:
+//  - PrincipalDirectory (vault/principal_directory.h): where a principal
+//    lives, and its pseudonym;
+//  - PrincipalKeys (vault/principal_keys.h): a principal's key entry in its
+//    region, what it allows while relocated or erased, and its consent;
+//  - RecordSearch (vault/record_search.h): the blind index, and reading the
+//    records an index names;
+//  - StoredRecord (vault/stored_record.h): a record as stored, and opening
+//    it.
+//
 // Each field value is sealed with AES-256-GCM under its principal's key with
 // AAD = tenant | collection | record id | field, so a ciphertext moved to any
 // other place fails to open (kDataLoss). Searchable fields also get a blind
@@ -20,7 +32,6 @@
 // Thread safety: thread-safe.
 #pragma once
 
-#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,24 +43,14 @@
 #include "vault/consent_state.h"
 #include "vault/control_store.h"
 #include "vault/model.h"
+#include "vault/principal_directory.h"
+#include "vault/principal_keys.h"
+#include "vault/record.h"
+#include "vault/record_search.h"
 #include "vault/request_context.h"
+#include "vault/stored_record.h"
 
 namespace piivault::vault {
-
-using Fields = std::vector<std::pair<std::string, FieldValue>>;
-// A field set to nullopt in an update is removed.
-using FieldChanges =
-    std::vector<std::pair<std::string, std::optional<FieldValue>>>;
-
-struct Record {
-  std::string id;
-  std::string collection;
-  std::string principal;
-  std::string region;
-  Fields fields;  // in schema order at write time
-  TimePoint created_at;
-  TimePoint updated_at;
-};
 
 struct PrincipalView {
   std::string principal;
@@ -69,15 +70,20 @@ struct RecordPage {
   std::size_t limit = kMaxLimit;
 };
 
-// Which fields a read returns; nullopt means all.
-using FieldFilter = std::optional<std::vector<std::string>>;
-
 class RecordService {
  public:
   // REQUIRES: all pointers outlive this.
   RecordService(storage::RegionRouter* router, ControlStore* control,
                 const Clock* clock)
-      : router_(router), control_(control), clock_(clock) {}
+      : router_(router),
+        control_(control),
+        clock_(clock),
+        directory_(router, control, clock),
+        keys_(control, &directory_),
+        search_(router, control, &keys_) {}
+  // The parts point at each other.
+  RecordService(const RecordService&) = delete;
+  RecordService& operator=(const RecordService&) = delete;
 
   // Validates and normalizes `fields` against `collection`, places a new
   // principal in `region` (default: the tenant's default region) and stores
@@ -105,15 +111,12 @@ class RecordService {
                 std::string_view collection, std::string_view id,
                 std::string_view consent_purpose = {});
 
-  // Which records a read may open, by collection and principal pseudonym
-  // (both known before anything is decrypted); empty: every record. A
-  // record outside it is neither opened nor named in the audit event, as
-  // the caller may not see it.
-  using RecordScope = std::function<bool(std::string_view collection,
-                                         std::string_view pseudonym)>;
+  // Which records a read may open (vault/record_search.h).
+  using RecordScope = vault::RecordScope;
 
   // Up to `limit` records in `scope` whose searchable `field` equals
-  // `value` after normalization, in index order per region.
+  // `value` after normalization, in index order per region
+  // (RecordSearch::Search).
   Result<std::vector<Record>> Search(const RequestContext& context,
                                      const Tenant& tenant,
                                      const Collection& collection,
@@ -173,63 +176,20 @@ class RecordService {
                                       bool for_write);
 
  private:
-  struct Located;  // a stored record and where it was found
-  struct PrincipalContext;
-  struct Found;
-  // What a caller will do with a principal's key: reading is allowed while
-  // it is being relocated (from the copy the directory names), writing not.
-  enum class KeyUse { kRead, kWrite, kCreate };
+  struct Found;  // a stored record and its principal's key
 
-  // Where the principal lives; nullopt when it was never placed.
-  Result<std::optional<Placement>> HomeOf(const RequestContext& context,
-                                          const Tenant& tenant,
-                                          std::string_view pseudonym);
-  Result<std::string> PlacePrincipal(const RequestContext& context,
-                                     const Tenant& tenant,
-                                     const std::string& pseudonym,
-                                     const std::optional<std::string>& region);
   // The record and its principal's key, from the region that is the
   // principal's home. kUnavailable when not found and a region is down.
   Result<Found> Find(const RequestContext& context, const Tenant& tenant,
                      std::string_view collection, std::string_view id,
                      KeyUse use);
-  // kNotFound when the region holds no usable key for the principal (never
-  // written, erased, or the non-home side of a relocation); kAborted
-  // ("conflict") for kWrite/kCreate while the principal is being relocated.
-  Result<PrincipalContext> LoadPrincipalKey(const RequestContext& context,
-                                            const Tenant& tenant,
-                                            std::string_view region,
-                                            storage::Backend& backend,
-                                            std::string_view pseudonym,
-                                            KeyUse use);
-  // The same from the key entry `raw` as read from the region.
-  Result<PrincipalContext> PrincipalFromEntry(const RequestContext& context,
-                                              const Tenant& tenant,
-                                              std::string_view region,
-                                              std::string_view pseudonym,
-                                              std::optional<std::string> raw,
-                                              KeyUse use);
-  // Ok when `consent_purpose` is empty or the principal consents to it;
-  // consent_required otherwise.
-  static Status CheckConsent(const Tenant& tenant, std::string_view pseudonym,
-                             const PrincipalContext& principal,
-                             std::string_view consent_purpose);
-  // The records whose ids end the keys of `entries` (of an index under
-  // `prefix`), in their order; entries whose record is gone are skipped.
-  Result<std::vector<Located>> ReadIndexed(
-      const Tenant& tenant, const std::string& region,
-      storage::Backend& backend, const std::string& prefix,
-      const std::vector<storage::KeyValue>& entries);
-  // Drops from `found` what `scope` leaves out, before anything is opened.
-  static void LeaveOutOfScope(std::vector<Located>& found,
-                              const RecordScope& scope);
-  Result<Record> Open(const RequestContext& context, const Tenant& tenant,
-                      const Located& located, const PrincipalContext& principal,
-                      const FieldFilter& filter);
 
   storage::RegionRouter* router_;
   ControlStore* control_;
   const Clock* clock_;
+  PrincipalDirectory directory_;
+  PrincipalKeys keys_;
+  RecordSearch search_;
 };
 
 }  // namespace piivault::vault
