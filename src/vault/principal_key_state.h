@@ -35,7 +35,7 @@ struct PrincipalKeyState {
   bool active() const { return phase == Phase::kActive; }
   // What an erasure, or the source of a relocation, leaves in place of the
   // key entry: no key, no consents. A create meeting one gives the principal
-  // a new key only if the directory places it there (RecordService).
+  // a new key only if the directory places it there (PrincipalKeys).
   static PrincipalKeyState Tombstone() {
     PrincipalKeyState s;
     s.phase = Phase::kErasing;
