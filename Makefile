@@ -33,7 +33,7 @@ test: build
 test-sanitize: deps
 	cmake -S . -B $(SAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPIIVAULT_SANITIZE=ON -DPIIVAULT_BENCH=OFF
 	cmake --build $(SAN_BUILD) -j $(JOBS)
-	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+	cd $(SAN_BUILD) && UBSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS) --timeout 900
 
 bench: bench-audit
 	$(BUILD)/bin/piivault_bench
