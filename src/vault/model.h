@@ -75,7 +75,7 @@ struct Tenant {
 struct Placement {
   std::string region;
   TimePoint created_at;
-  bool erasing = false;  // an erasure has begun (vault/erasure.h)
+  bool erasing = false;  // an erasure has begun (lifecycle/erasure.h)
 };
 
 // A relocation in progress (control store), kept until it has finished so a

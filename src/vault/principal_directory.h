@@ -8,7 +8,7 @@
 // (compare-and-set), so a concurrent PATCH closing the region cannot strand
 // the new principal there; the same batch counts the principal into the
 // region's exact location count. Relocations and erasures change the entry
-// (vault/relocation.h, vault/erasure.h).
+// (lifecycle/relocation.h, lifecycle/erasure.h).
 //
 // Thread safety: thread-safe.
 #pragma once

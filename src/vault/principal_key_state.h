@@ -19,7 +19,7 @@
 namespace piivault::vault {
 
 struct PrincipalKeyState {
-  // kErasing: frozen by an erasure (vault/erasure.h) until it is purged;
+  // kErasing: frozen by an erasure (lifecycle/erasure.h) until it is purged;
   // readable, never writable.
   enum class Phase : uint8_t {
     kActive = 0,
