@@ -11,9 +11,7 @@
 #include "vault/storage_keys.h"
 
 namespace piivault::cli {
-namespace {
 
-// Writes a new file with `mode`, refusing to overwrite.
 Status WriteNewFile(const std::string& path, std::string_view content,
                     mode_t mode) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -28,8 +26,6 @@ Status WriteNewFile(const std::string& path, std::string_view content,
   if (!ok) return Unavailable("cannot write " + path);
   return Status::Ok();
 }
-
-}  // namespace
 
 // Every region a tenant uses must still be configured, or that tenant's
 // principals there would silently vanish from reads.

@@ -1,14 +1,18 @@
 // Opens a deployment from its configuration: stores, keyring, services.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "audit/audit_log.h"
 #include "base/clock.h"
 #include "base/config.h"
 #include "crypto/keyring.h"
-#include "storage/region_router.h"
 #include "services/vault.h"
+#include "storage/region_router.h"
 
 namespace piivault::cli {
 
@@ -32,5 +36,10 @@ Result<std::unique_ptr<Deployment>> OpenDeployment(Config config);
 // and the first operator-admin. Returns its API key. Refuses to touch a
 // directory or a control store that already holds a deployment.
 Result<std::string> InitDeployment(const std::string& dir);
+
+// Writes a new file with `mode` and fsyncs it; kAlreadyExists rather than
+// overwrite one.
+Status WriteNewFile(const std::string& path, std::string_view content,
+                    mode_t mode);
 
 }  // namespace piivault::cli

@@ -17,6 +17,7 @@
 #include "audit/verify.h"
 #include "base/encoding.h"
 #include "cli/deployment.h"
+#include "cli/transfer_files.h"
 
 namespace {
 
@@ -463,6 +464,33 @@ int main(int argc, char** argv) {
       "--previous-head", audit_previous,
       "File with a signed head kept earlier: the log must only have grown");
 
+  // export keygen / decrypt: the recipient's side of an encrypted export,
+  // offline (docs/formats/transfer-stream.md).
+  auto* export_cmd =
+      app.add_subcommand("export", "Tenant exports and transfers")
+          ->require_subcommand(1);
+  std::string export_key, export_in, export_out;
+  auto* export_keygen = export_cmd->add_subcommand(
+      "keygen",
+      "Make an X25519 key pair; prints the public key (base64) to give as "
+      "recipient_public_key");
+  export_keygen
+      ->add_option("--out-private", export_key,
+                   "New file for the private key (mode 0600)")
+      ->required();
+  auto* export_decrypt = export_cmd->add_subcommand(
+      "decrypt", "Decrypt an export encrypted to your key into a new file");
+  export_decrypt
+      ->add_option("--key", export_key, "The private key file from keygen")
+      ->required();
+  export_decrypt->add_option("--in", export_in, "The encrypted export")
+      ->required();
+  export_decrypt
+      ->add_option("--out", export_out,
+                   "New file for the plaintext (never overwritten; removed "
+                   "on any error)")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -550,6 +578,16 @@ int main(int argc, char** argv) {
     }
     if (*audit_verify)
       return RunAuditVerify(audit_file, audit_key, audit_previous);
+    if (*export_keygen) {
+      auto public_key = cli::TransferKeygen(export_key);
+      if (!public_key) return Fail(public_key.error());
+      std::cout << *public_key << "\n";
+      return 0;
+    }
+    if (*export_decrypt) {
+      Status s = cli::TransferDecrypt(export_key, export_in, export_out);
+      return s.ok() ? 0 : Fail(s);
+    }
   } catch (const CLI::Error& e) {
     return app.exit(e);
   }

@@ -32,7 +32,9 @@ static_assert(kAeadOverhead == kHeaderSize + kNonceSize + kTagSize);
 constexpr std::size_t kMaxChunk = std::size_t{1} << 30;
 
 using internal::Fatal;
+using internal::GetBigEndian32;
 using internal::Ptr;
+using internal::PutBigEndian32;
 
 unsigned char* Mut(std::string& s, std::size_t offset) {
   return reinterpret_cast<unsigned char*>(s.data()) + offset;
@@ -184,18 +186,6 @@ bool UpdateChunked(EVP_CIPHER_CTX* ctx, bool encrypt, unsigned char* out,
     left -= n;
   } while (left > 0);
   return true;
-}
-
-void PutBigEndian32(unsigned char* out, uint32_t v) {
-  out[0] = static_cast<unsigned char>(v >> 24);
-  out[1] = static_cast<unsigned char>(v >> 16);
-  out[2] = static_cast<unsigned char>(v >> 8);
-  out[3] = static_cast<unsigned char>(v);
-}
-
-uint32_t GetBigEndian32(const unsigned char* in) {
-  return (uint32_t{in[0]} << 24) | (uint32_t{in[1]} << 16) |
-         (uint32_t{in[2]} << 8) | uint32_t{in[3]};
 }
 
 Status OpenFailed() {
