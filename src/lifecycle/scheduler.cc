@@ -330,6 +330,8 @@ Result<Scheduler::Claimed> Scheduler::Claim(std::string_view id, TimePoint now,
     const bool lapsed =
         job.state == JobState::kRunning && job.lease_until <= now;
     if (!due && !lapsed) return Claimed::kNothing;  // leased, or finished
+    // A kind this node cannot run is left to the nodes that can.
+    if (!handlers_.contains(job.kind)) return Claimed::kNothing;
     Job next = job;
     Unlease(next);
     Claimed outcome = Claimed::kClaimed;
@@ -343,7 +345,9 @@ Result<Scheduler::Claimed> Scheduler::Claim(std::string_view id, TimePoint now,
     } else {
       next.state = JobState::kRunning;
       next.holder = node_id_;
-      next.lease_until = now + options_.lease;
+      // From the clock, not `now`: jobs run one after another, so `now`
+      // may be long past by the time a later one in the page is claimed.
+      next.lease_until = std::max(now, clock_->Now()) + options_.lease;
       ++next.attempts;
     }
     auto written = Replace(raw, job, next);
@@ -366,19 +370,15 @@ std::chrono::seconds Scheduler::Backoff(int attempts) const {
 }
 
 Status Scheduler::Execute(Held& held, RunReport& report) {
-  auto handler = handlers_.find(held.job.kind);
+  const JobHandler& handler = handlers_.at(held.job.kind);  // Claim checked
   Job work = held.job;
   JobProgress progress(this, &held, &work);
   Status result;
-  if (handler == handlers_.end()) {
-    result = FailedPrecondition("no handler is registered for the job's kind");
-  } else {
-    try {
-      result = handler->second(RequestContext(), work, progress);
-    } catch (const std::exception&) {
-      // No message of the exception: it might quote data.
-      result = Internal("the job's handler failed unexpectedly");
-    }
+  try {
+    result = handler(RequestContext(), work, progress);
+  } catch (const std::exception&) {
+    // No message of the exception: it might quote data.
+    result = Internal("the job's handler failed unexpectedly");
   }
   if (progress.lost_) {
     ++report.lost;

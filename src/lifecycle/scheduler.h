@@ -178,8 +178,10 @@ class Scheduler {
 
   // Claims and runs, one after another on this thread, the jobs due at
   // `now` (scheduled ones due by then, running ones whose lease lapsed by
-  // then), up to claim_page of them. The first store error, if any, after
-  // trying them all; nothing when stopping.
+  // then), up to claim_page of them; a lease runs from the clock's time of
+  // its claim. Jobs of a kind without a handler here are left alone. The
+  // first store error, if any, after trying them all; nothing when
+  // stopping.
   Result<RunReport> RunDue(TimePoint now);
 
   struct Loop {

@@ -66,6 +66,17 @@ class SchedulerTest : public ::testing::Test {
     return report.value_or(RunReport{});
   }
 
+  // Node b runs jobs by counting them in b_runs, reporting `done` of
+  // `done`.
+  void CountRunsOnB(int64_t done = 1) {
+    b.Register(JobKind::kNoop, [this, done](const RequestContext&, Job&,
+                                            JobProgress& progress) {
+      ++b_runs;
+      return progress.Report(done, done);
+    });
+  }
+  int b_runs = 0;
+
   // Entries of the due index (scheduled and running jobs).
   std::size_t DueEntries() {
     auto rows =
@@ -169,12 +180,7 @@ TEST_F(SchedulerTest, ADeadHoldersJobIsTakenOverOnceItsLeaseLapses) {
              [](const RequestContext&, Job&, JobProgress&) -> Status {
                throw SimulatedCrash{};
              });
-  int b_runs = 0;
-  b.Register(JobKind::kNoop,
-             [&](const RequestContext&, Job&, JobProgress& progress) {
-               ++b_runs;
-               return progress.Report(1, 1);
-             });
+  CountRunsOnB();
   Job job = ScheduleAt(now());
   EXPECT_THROW((void)a.RunDue(now()), SimulatedCrash);
   Job held = Stored(job.id);
@@ -198,12 +204,7 @@ TEST_F(SchedulerTest, ADeadHoldersJobIsTakenOverOnceItsLeaseLapses) {
 // one that stops renewing loses it, and its late report and final write
 // then change nothing.
 TEST_F(SchedulerTest, ProgressRenewsTheLeaseAndAStaleHolderCannotFinish) {
-  int b_runs = 0;
-  b.Register(JobKind::kNoop,
-             [&](const RequestContext&, Job&, JobProgress& progress) {
-               ++b_runs;
-               return progress.Report(7, 7);
-             });
+  CountRunsOnB(7);
   Job job = ScheduleAt(now());
   Status late_report;
   a.Register(
@@ -231,6 +232,46 @@ TEST_F(SchedulerTest, ProgressRenewsTheLeaseAndAStaleHolderCannotFinish) {
   EXPECT_EQ(done.state, JobState::kCompleted);
   EXPECT_EQ(done.done, 7);  // b's, not a's late 6
   EXPECT_EQ(done.attempts, 2);
+}
+
+// RunDue runs its due jobs one after another: a job claimed after a long
+// one gets its lease from the time of its claim, not of the RunDue, so no
+// other node takes it over while it starts.
+TEST_F(SchedulerTest, AJobClaimedAfterALongOneGetsAFullLease) {
+  const TimePoint start = now();
+  Job slow = ScheduleAt(start, "a-slow");
+  Job next = ScheduleAt(start, "b-next");
+  CountRunsOnB();
+  a.Register(
+      JobKind::kNoop,
+      [&](const RequestContext&, Job& job, JobProgress& progress) -> Status {
+        if (job.id == slow.id) {
+          for (int minute = 1; minute <= 10; ++minute) {
+            h.clock.now += 1min;
+            PV_RETURN_IF_ERROR(progress.Report(minute, 10));
+          }
+          return Status::Ok();
+        }
+        EXPECT_EQ(Stored(job.id).lease_until, now() + 60s);
+        EXPECT_EQ(Run(b).completed, 0);  // b-next is a's
+        return progress.Report(1, 1);
+      });
+  auto report = a.RunDue(start);
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_EQ(report->completed, 2);
+  EXPECT_EQ(b_runs, 0);
+  EXPECT_EQ(Stored(next.id).attempts, 1);
+}
+
+// A node without a handler for a job's kind leaves the job to others.
+TEST_F(SchedulerTest, AKindWithoutAHandlerIsLeftToOtherNodes) {
+  CountRunsOnB();
+  Job job = ScheduleAt(now());
+  RunReport nothing = Run(a);
+  EXPECT_EQ(nothing.completed + nothing.retried + nothing.failed, 0);
+  EXPECT_EQ(Stored(job.id).state, JobState::kScheduled);
+  EXPECT_EQ(Run(b).completed, 1);
+  EXPECT_EQ(b_runs, 1);
 }
 
 // Failures are retried after a doubling backoff, then the job fails for
@@ -308,12 +349,7 @@ TEST_F(SchedulerTest, AStoppingNodeHandsItsJobBack) {
                answer = progress.Report(1, 2);
                return answer;
              });
-  int b_runs = 0;
-  b.Register(JobKind::kNoop,
-             [&](const RequestContext&, Job&, JobProgress& progress) {
-               ++b_runs;
-               return progress.Report(2, 2);
-             });
+  CountRunsOnB(2);
   Job job = ScheduleAt(now());
   EXPECT_EQ(Run(a).released, 1);
   EXPECT_EQ(answer.code(), StatusCode::kAborted);
