@@ -108,5 +108,6 @@ void AddControlRoutes(const RouteAdder& add);
 void AddDataRoutes(const RouteAdder& add);
 void AddAuditRoutes(const RouteAdder& add);
 void AddLockboxRoutes(const RouteAdder& add);
+void AddJobRoutes(const RouteAdder& add);
 
 }  // namespace piivault::api

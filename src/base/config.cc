@@ -249,6 +249,15 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
           "such as \"P400D\""));
     cfg.audit_retention = *period;
   }
+  if (auto interval = tbl["scheduler"]["interval"]) {
+    auto text = interval.value<std::string>();
+    auto d = text ? ParseIsoDuration(*text) : std::nullopt;
+    if (!d || *d < std::chrono::seconds(1) || *d > std::chrono::hours(1))
+      return Err(ConfigError(
+          "scheduler.interval must be an ISO 8601 duration from one second "
+          "to one hour, such as \"PT1S\""));
+    cfg.scheduler_interval = *d;
+  }
   PV_RETURN_IF_ERROR(ParseLimits(tbl["limits"], cfg.limits));
   PV_ASSIGN_OR_RETURN(cfg.log_level, ParseLogLevel(tbl["log"]["level"]));
   return cfg;
@@ -305,6 +314,12 @@ pool_wait_timeout = "PT2S"  # so does a wait this long for a free connection
 # the deployment. Expired events are removed in whole bundles of 256 behind a
 # signed checkpoint; heads and proofs stay valid (docs/operations/audit.md).
 # retention = "P400D"
+
+[scheduler]
+# How often each serve process looks for due jobs (tenant disposal,
+# retention); every node may, a lease lets one run each job
+# (docs/operations/scheduler.md).
+interval = "PT1S"
 
 [limits]
 # Failed authentications (401) per client address (IPv6: per /64). Once the

@@ -61,6 +61,9 @@ struct Config {
   std::optional<std::chrono::seconds> audit_retention;
   LimitsConfig limits;
   LogLevel log_level = LogLevel::kInfo;
+  // [scheduler] interval: how often `serve` looks for due jobs
+  // (lifecycle/scheduler.h); 1 s to 1 h.
+  std::chrono::seconds scheduler_interval{1};
 };
 
 // Parses TOML text. `dir` is where relative paths resolve.

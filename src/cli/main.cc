@@ -118,6 +118,16 @@ int RunServe(const std::string& config_path, const std::string& listen) {
              spdlog::error(R"("msg":"audit retention failed","error":{})",
                            Quoted(s.ToString()));
            }});
+  // Due jobs are run every [scheduler] interval; with several nodes a
+  // lease lets exactly one run each job at a time.
+  auto& scheduler = (*deployment)->vault->scheduler;
+  spdlog::info(R"("msg":"scheduler started","node":{})",
+               Quoted(scheduler.node_id()));
+  scheduler.Start(
+      {.interval = config->scheduler_interval, .on_error = [](const Status& s) {
+         spdlog::error(R"("msg":"scheduled jobs failed","error":{})",
+                       Quoted(s.ToString()));
+       }});
   api::App app((*deployment)->vault.get(), (*deployment)->audit.get(),
                config->limits);
   api::ServerOptions options;
@@ -132,6 +142,9 @@ int RunServe(const std::string& config_path, const std::string& listen) {
                                   const api::Offload& offload) {
         app.Handle(std::move(req), std::move(respond), offload);
       });
+  // A job running now stops at its next progress report and is handed
+  // back for another node (or the next start).
+  scheduler.Stop();
   if (!s.ok()) {
     spdlog::error(R"("msg":"server stopped","error":{})", Quoted(s.ToString()));
     return Fail(s);

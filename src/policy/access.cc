@@ -71,7 +71,7 @@ constexpr auto O = Runs::kOffload;
 // by the identity service, atomically), never rotate, deactivate or set the
 // policy of a tenant identity.
 // clang-format off
-constexpr std::array<Row, 39> kTable{{
+constexpr std::array<Row, 40> kTable{{
   // op                               {tenant identity writes audit pii runs}  roles  [plane action lockbox self staff_limit]
   {Operation::kWhoAmI,                {false, false, false, N, NP, I},   kAnyone},
   {Operation::kListRegions,           {false, false, false, N, NP, I},   kAnyone},
@@ -82,6 +82,7 @@ constexpr std::array<Row, 39> kTable{{
   {Operation::kRotateOperatorIdentity,{false, true , false, A, NP, O}, kOpAdmin, Plane::kControl, Action::kRead, false, true},
   {Operation::kCreateTenant,          {false, false, false, A, NP, O},   kOpAdmin},
   {Operation::kReadOperatorAudit,     {false, false, false, N, NP, O}, kOpAdmin | kAuditor},
+  {Operation::kListJobs,              {false, false, false, N, NP, O}, kOpAdmin},
   {Operation::kReadTenant,            {true, false,  false, N, NP, I},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
   {Operation::kUpdateTenant,          {true, false,  false, A, NP, O},   kOpAdmin},
   {Operation::kReadLocations,         {true, false,  false, N, NP, O},   kOpAdmin | kAuditor | kTenantAdmin},

@@ -39,6 +39,7 @@ enum class Operation {
   kRotateOperatorIdentity,
   kCreateTenant,
   kReadOperatorAudit,
+  kListJobs,
   // On one tenant: its control plane.
   kReadTenant,
   kUpdateTenant,

@@ -14,6 +14,14 @@ Vault::Vault(storage::RegionRouter* router, crypto::Keyring* keyring,
       lockbox(&control, clock),
       erasures(router, &control, &records, clock),
       router(router),
-      clock(clock) {}
+      clock(clock),
+      scheduler(&control, clock) {
+  // Only the scheduler's own test kind so far; tenant disposal and
+  // retention register theirs here.
+  scheduler.Register(
+      lifecycle::JobKind::kNoop,
+      [](const vault::RequestContext&, lifecycle::Job&,
+         lifecycle::JobProgress& progress) { return progress.Report(0, 0); });
+}
 
 }  // namespace piivault::services

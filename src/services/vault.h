@@ -1,6 +1,7 @@
 // Every service of one deployment, over its stores, wired together: the
 // vault's (tenants, identities, collections, records, consents), compliance's
-// (the lockbox) and lifecycle's (relocation, erasure).
+// (the lockbox) and lifecycle's (relocation, erasure, the scheduler of timed
+// work with a handler for each job kind).
 #pragma once
 
 #include "base/clock.h"
@@ -8,6 +9,7 @@
 #include "crypto/keyring.h"
 #include "lifecycle/erasure.h"
 #include "lifecycle/relocation.h"
+#include "lifecycle/scheduler.h"
 #include "storage/region_router.h"
 #include "vault/collections.h"
 #include "vault/consents.h"
@@ -34,6 +36,9 @@ struct Vault {
   lifecycle::ErasureService erasures;
   storage::RegionRouter* router;
   const Clock* clock;
+  // Last: its loop (started by `serve`) stops before the services its
+  // handlers use are destroyed.
+  lifecycle::Scheduler scheduler;
 };
 
 }  // namespace piivault::services

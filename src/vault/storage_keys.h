@@ -20,6 +20,13 @@ inline std::string Join(std::initializer_list<std::string_view> parts) {
   return out;
 }
 
+// `n` as 16 hex digits, so that keys holding it sort in numeric order.
+inline std::string Hex16(uint64_t n) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(n));
+  return hex;
+}
+
 // Control store.
 inline std::string TenantPrefix() { return "tenant/"; }
 inline std::string Tenant(std::string_view t) { return Join({"tenant", t}); }
@@ -91,6 +98,16 @@ inline std::string RelocationPrefix() { return "relocation/"; }
 inline std::string Relocation(std::string_view t, std::string_view pseudonym) {
   return Join({"relocation", t, pseudonym});
 }
+// Timed work (lifecycle/scheduler.h): the job, and while it is scheduled
+// or running an entry in the due index, named by when it is next due (its
+// due time, or its lease's end) as 16 hex digits of microseconds so that
+// keys sort by time.
+inline std::string JobPrefix() { return "job/"; }
+inline std::string Job(std::string_view id) { return Join({"job", id}); }
+inline std::string JobDuePrefix() { return "job-due/"; }
+inline std::string JobDue(uint64_t due_micros, std::string_view id) {
+  return Join({"job-due", Hex16(due_micros), id});
+}
 
 // Counters are spread over shards so concurrent writers of one tenant do not
 // all update one row; readers sum the prefix.
@@ -136,10 +153,7 @@ inline std::string ConsentEventPrefix(std::string_view t,
 // Event `seq`, as 16 hex digits so that keys sort in ledger order.
 inline std::string ConsentEvent(std::string_view t, std::string_view pseudonym,
                                 uint64_t seq) {
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(seq));
-  return ConsentEventPrefix(t, pseudonym) + hex;
+  return ConsentEventPrefix(t, pseudonym) + Hex16(seq);
 }
 inline std::string BlindIndexPrefix(std::string_view t, std::string_view c,
                                     std::string_view field,

@@ -293,6 +293,7 @@ const std::map<std::string, Expectation>& Table() {
        {"", "", Only({{kTenantAdmin, 200}})}},
       {"POST /v1/tenants/{t}/lockbox-requests/{id}/deny",
        {"", "", Only({{kTenantAdmin, 200}})}},
+      {"GET /v1/jobs", {"", "", Only({{kOpAdmin, 200}})}},
   };
   return *table;
 }

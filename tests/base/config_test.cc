@@ -106,6 +106,23 @@ TEST(ConfigTest, PostgresTimeoutsHaveDefaultsAndCanBeSet) {
   EXPECT_EQ(none->storage_statement_timeout, std::chrono::seconds(0));
 }
 
+TEST(ConfigTest, SchedulerIntervalDefaultsToASecondAndCanBeSet) {
+  auto unset = WithTable("scheduler", "");
+  ASSERT_TRUE(unset.has_value()) << unset.error().ToString();
+  EXPECT_EQ(unset->scheduler_interval, std::chrono::seconds(1));
+  auto set = WithTable("scheduler", "interval = \"PT30S\"");
+  ASSERT_TRUE(set.has_value()) << set.error().ToString();
+  EXPECT_EQ(set->scheduler_interval, std::chrono::seconds(30));
+  for (std::string bad : {"interval = 1", "interval = \"PT0S\"",
+                          "interval = \"PT2H\"", "interval = \"soon\""}) {
+    auto config = WithTable("scheduler", bad);
+    ASSERT_FALSE(config.has_value()) << bad;
+    EXPECT_NE(config.error().message().find("scheduler.interval"),
+              std::string::npos)
+        << config.error().ToString();
+  }
+}
+
 TEST(ConfigTest, PostgresTimeoutsMustBeDurations) {
   for (std::string bad :
        {"statement_timeout = 5", "statement_timeout = \"5 s\"",
