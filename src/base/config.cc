@@ -249,14 +249,28 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
           "such as \"P400D\""));
     cfg.audit_retention = *period;
   }
-  if (auto interval = tbl["scheduler"]["interval"]) {
-    auto text = interval.value<std::string>();
+  // How often timed work runs: due jobs looked for, retention passes.
+  struct Interval {
+    const char* section;
+    std::chrono::seconds* slot;
+    std::chrono::seconds min, max;
+    const char* range;  // min and max, for the operator
+    const char* example;
+  };
+  for (const Interval& i :
+       {Interval{"scheduler", &cfg.scheduler_interval, std::chrono::seconds(1),
+                 std::chrono::hours(1), "from one second to one hour", "PT1S"},
+        Interval{"retention", &cfg.retention_interval, std::chrono::minutes(1),
+                 std::chrono::days(1), "from one minute to one day", "PT1H"}}) {
+    auto node = tbl[i.section]["interval"];
+    if (!node) continue;
+    auto text = node.value<std::string>();
     auto d = text ? ParseIsoDuration(*text) : std::nullopt;
-    if (!d || *d < std::chrono::seconds(1) || *d > std::chrono::hours(1))
-      return Err(ConfigError(
-          "scheduler.interval must be an ISO 8601 duration from one second "
-          "to one hour, such as \"PT1S\""));
-    cfg.scheduler_interval = *d;
+    if (!d || *d < i.min || *d > i.max)
+      return Err(ConfigError(std::string(i.section) +
+                             ".interval must be an ISO 8601 duration " +
+                             i.range + ", such as \"" + i.example + "\""));
+    *i.slot = *d;
   }
   PV_RETURN_IF_ERROR(ParseLimits(tbl["limits"], cfg.limits));
   PV_ASSIGN_OR_RETURN(cfg.log_level, ParseLogLevel(tbl["log"]["level"]));
@@ -320,6 +334,11 @@ pool_wait_timeout = "PT2S"  # so does a wait this long for a free connection
 # retention); every node may, a lease lets one run each job
 # (docs/operations/scheduler.md).
 interval = "PT1S"
+
+[retention]
+# How often records older than their collection's retention (since their
+# last update) are disposed of (docs/operations/retention.md).
+interval = "PT1H"
 
 [limits]
 # Failed authentications (401) per client address (IPv6: per /64). Once the

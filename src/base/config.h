@@ -64,6 +64,9 @@ struct Config {
   // [scheduler] interval: how often `serve` looks for due jobs
   // (lifecycle/scheduler.h); 1 s to 1 h.
   std::chrono::seconds scheduler_interval{1};
+  // [retention] interval: how often collections' retention passes run
+  // (lifecycle/retention.h); 1 min to 1 day.
+  std::chrono::seconds retention_interval{3600};
 };
 
 // Parses TOML text. `dir` is where relative paths resolve.

@@ -61,6 +61,8 @@ Result<std::unique_ptr<Deployment>> OpenDeployment(Config config) {
       &d->router->control(), d->keyring.get(), d->signer.get(), &d->clock);
   d->vault = std::make_unique<services::Vault>(d->router.get(), d->keyring.get(),
                                             &d->clock);
+  d->vault->EnableRetention(d->audit.get(),
+                            {.interval = d->config.retention_interval});
   PV_RETURN_IF_ERROR(CheckTenantRegions(*d));
   return d;
 }

@@ -121,6 +121,12 @@ int RunServe(const std::string& config_path, const std::string& listen) {
   // Due jobs are run every [scheduler] interval; with several nodes a
   // lease lets exactly one run each job at a time.
   auto& scheduler = (*deployment)->vault->scheduler;
+  // A fresh deployment gets its first retention pass, a broken chain of
+  // passes a new one; each pass schedules the next.
+  if (Status next = (*deployment)->vault->retention->ScheduleNext(scheduler);
+      !next.ok())
+    spdlog::warn(R"("msg":"retention pass not scheduled","error":{})",
+                 Quoted(next.ToString()));
   spdlog::info(R"("msg":"scheduler started","node":{})",
                Quoted(scheduler.node_id()));
   scheduler.Start(

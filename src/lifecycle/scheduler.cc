@@ -141,12 +141,14 @@ std::string_view JobKindName(JobKind kind) {
   switch (kind) {
     case JobKind::kNoop:
       return "noop";
+    case JobKind::kRetention:
+      return "retention";
   }
   return "noop";
 }
 
 std::optional<JobKind> ParseJobKind(std::string_view name) {
-  static constexpr JobKind kAll[] = {JobKind::kNoop};
+  static constexpr JobKind kAll[] = {JobKind::kNoop, JobKind::kRetention};
   return ParseByName(name, kAll, &JobKindName);
 }
 

@@ -60,6 +60,7 @@ namespace piivault::lifecycle {
 
 enum class JobKind {
   kNoop,  // does nothing; for tests of the scheduler itself
+  kRetention,
 };
 std::string_view JobKindName(JobKind kind);
 std::optional<JobKind> ParseJobKind(std::string_view name);

@@ -16,12 +16,19 @@ Vault::Vault(storage::RegionRouter* router, crypto::Keyring* keyring,
       router(router),
       clock(clock),
       scheduler(&control, clock) {
-  // Only the scheduler's own test kind so far; tenant disposal and
-  // retention register theirs here.
+  // The scheduler's own test kind; tenant disposal registers its kind
+  // here, retention in EnableRetention (it needs the audit log).
   scheduler.Register(
       lifecycle::JobKind::kNoop,
       [](const vault::RequestContext&, lifecycle::Job&,
          lifecycle::JobProgress& progress) { return progress.Report(0, 0); });
+}
+
+void Vault::EnableRetention(audit::AuditLog* audit,
+                            lifecycle::RetentionOptions options) {
+  retention = std::make_unique<lifecycle::RetentionService>(
+      router, &control, &records, audit, clock, options);
+  retention->Register(&scheduler);
 }
 
 }  // namespace piivault::services

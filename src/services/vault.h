@@ -4,11 +4,14 @@
 // work with a handler for each job kind).
 #pragma once
 
+#include <memory>
+
 #include "base/clock.h"
 #include "compliance/lockbox.h"
 #include "crypto/keyring.h"
 #include "lifecycle/erasure.h"
 #include "lifecycle/relocation.h"
+#include "lifecycle/retention.h"
 #include "lifecycle/scheduler.h"
 #include "storage/region_router.h"
 #include "vault/collections.h"
@@ -25,6 +28,13 @@ struct Vault {
   Vault(storage::RegionRouter* router, crypto::Keyring* keyring,
         const Clock* clock);
 
+  // Creates the retention service over `audit` (where each disposal is
+  // recorded) and registers its job kind: without it, retention passes are
+  // left to nodes that have it. REQUIRES: `audit` outlives this; once,
+  // before the scheduler runs jobs.
+  void EnableRetention(audit::AuditLog* audit,
+                       lifecycle::RetentionOptions options);
+
   vault::ControlStore control;
   vault::TenantService tenants;
   vault::IdentityService identities;
@@ -36,6 +46,7 @@ struct Vault {
   lifecycle::ErasureService erasures;
   storage::RegionRouter* router;
   const Clock* clock;
+  std::unique_ptr<lifecycle::RetentionService> retention;  // once enabled
   // Last: its loop (started by `serve`) stops before the services its
   // handlers use are destroyed.
   lifecycle::Scheduler scheduler;

@@ -106,20 +106,44 @@ TEST(ConfigTest, PostgresTimeoutsHaveDefaultsAndCanBeSet) {
   EXPECT_EQ(none->storage_statement_timeout, std::chrono::seconds(0));
 }
 
-TEST(ConfigTest, SchedulerIntervalDefaultsToASecondAndCanBeSet) {
-  auto unset = WithTable("scheduler", "");
-  ASSERT_TRUE(unset.has_value()) << unset.error().ToString();
-  EXPECT_EQ(unset->scheduler_interval, std::chrono::seconds(1));
-  auto set = WithTable("scheduler", "interval = \"PT30S\"");
-  ASSERT_TRUE(set.has_value()) << set.error().ToString();
-  EXPECT_EQ(set->scheduler_interval, std::chrono::seconds(30));
-  for (std::string bad : {"interval = 1", "interval = \"PT0S\"",
-                          "interval = \"PT2H\"", "interval = \"soon\""}) {
-    auto config = WithTable("scheduler", bad);
-    ASSERT_FALSE(config.has_value()) << bad;
-    EXPECT_NE(config.error().message().find("scheduler.interval"),
-              std::string::npos)
-        << config.error().ToString();
+// [scheduler] interval: a second by default, 1 s to 1 h; [retention]
+// interval: an hour by default, 1 min to 1 day.
+TEST(ConfigTest, IntervalsHaveDefaultsAndBounds) {
+  using std::chrono::seconds;
+  struct Case {
+    std::string section;
+    seconds Config::*slot;
+    seconds unset;
+    std::string set;
+    seconds value;
+    std::vector<std::string> bad;
+  };
+  for (const Case& c : {Case{"scheduler",
+                             &Config::scheduler_interval,
+                             seconds(1),
+                             "PT30S",
+                             seconds(30),
+                             {"interval = 1", "interval = \"PT0S\"",
+                              "interval = \"PT2H\"", "interval = \"soon\""}},
+                        Case{"retention",
+                             &Config::retention_interval,
+                             seconds(3600),
+                             "PT10M",
+                             seconds(600),
+                             {"interval = \"PT30S\"", "interval = \"P2D\""}}}) {
+    auto unset = WithTable(c.section, "");
+    ASSERT_TRUE(unset.has_value()) << unset.error().ToString();
+    EXPECT_EQ((*unset).*c.slot, c.unset) << c.section;
+    auto set = WithTable(c.section, "interval = \"" + c.set + "\"");
+    ASSERT_TRUE(set.has_value()) << set.error().ToString();
+    EXPECT_EQ((*set).*c.slot, c.value) << c.section;
+    for (const std::string& bad : c.bad) {
+      auto config = WithTable(c.section, bad);
+      ASSERT_FALSE(config.has_value()) << bad;
+      EXPECT_NE(config.error().message().find(c.section + ".interval"),
+                std::string::npos)
+          << config.error().ToString();
+    }
   }
 }
 

@@ -127,12 +127,16 @@ TEST_F(LifecycleTest, ErasureSurvivesKillAtEveryStep) {
 
 // The scheduler runs in `serve` (its node id in the log), its jobs are
 // listed for the operator-admin only, and it stops with the server on
-// SIGTERM (TearDown: exit 0).
+// SIGTERM (TearDown: exit 0). A fresh deployment has its first retention
+// pass scheduled.
 TEST_F(LifecycleTest, ServeRunsTheSchedulerAndListsJobsToTheOperator) {
   Tenant t = SetUpTenant(server_, "acme");
   auto jobs = server_.Call("GET", "/v1/jobs", Auth(server_.admin_key()));
   ASSERT_EQ(jobs.status, 200) << jobs.Describe();
-  EXPECT_TRUE(Array(jobs.Json(), "jobs").empty());
+  auto listed = Array(jobs.Json(), "jobs");
+  ASSERT_EQ(listed.size(), 1u) << jobs.body;
+  EXPECT_EQ(listed[0].at("kind"), "retention");
+  EXPECT_EQ(listed[0].at("state"), "scheduled");
   EXPECT_EQ(server_.Call("GET", "/v1/jobs", Auth(t.admin_key)).status, 403);
   EXPECT_NE(server_.Log().find("\"scheduler started\",\"node\":\"node_"),
             std::string::npos);
