@@ -10,6 +10,7 @@
 #include "lifecycle/erasure.h"
 #include "lifecycle/relocation.h"
 #include "lifecycle/scheduler.h"
+#include "lifecycle/termination.h"
 #include "storage/region_router.h"
 #include "vault/collections.h"
 #include "vault/consents.h"
@@ -34,6 +35,7 @@ struct Vault {
   lifecycle::RelocationService relocations;
   compliance::LockboxService lockbox;
   lifecycle::ErasureService erasures;
+  lifecycle::TerminationService terminations;
   storage::RegionRouter* router;
   const Clock* clock;
   // Last: its loop (started by `serve`) stops before the services its
