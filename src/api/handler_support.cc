@@ -202,12 +202,14 @@ json::value FieldValueJson(const vault::FieldValue& v) {
 json::value TenantJson(const vault::Tenant& t) {
   json::array regions;
   for (auto& r : t.regions) regions.emplace_back(r);
-  return json::object{{"id", t.id},
-                      {"name", t.name},
-                      {"regions", std::move(regions)},
-                      {"default_region", t.default_region},
-                      {"state", vault::TenantStateName(t.state)},
-                      {"created_at", TimeJson(t.created_at)}};
+  json::object o{{"id", t.id},
+                 {"name", t.name},
+                 {"regions", std::move(regions)},
+                 {"default_region", t.default_region},
+                 {"state", vault::TenantStateName(t.state)},
+                 {"created_at", TimeJson(t.created_at)}};
+  if (t.disposal_due_at) o["disposal_due_at"] = TimeJson(*t.disposal_due_at);
+  return o;
 }
 
 json::value IdentityJson(const vault::Identity& i) {

@@ -101,6 +101,26 @@ Result<Reply> PatchTenant(Call& call) {
   return Reply{200, TenantJson(tenant)};
 }
 
+// Terminates the tenant (API.md): an empty body or no return_period means
+// the deployment's default.
+Result<Reply> TerminateTenant(Call& call) {
+  json::object body;
+  if (!call.request.body.empty()) {
+    PV_ASSIGN_OR_RETURN(body, ParseObject(call.request, {"return_period"}));
+  }
+  std::optional<std::chrono::seconds> period;
+  if (auto* v = body.if_contains("return_period"); v && !v->is_null()) {
+    if (v->is_string()) period = ParseIsoDuration(v->get_string());
+    if (!period)
+      return Err(ValidationFailed("return_period",
+                                  "must be an ISO 8601 duration such as P30D"));
+  }
+  PV_ASSIGN_OR_RETURN(auto tenant,
+                      call.vault.terminations.Terminate(
+                          call.context, call.decision.tenant().id, period));
+  return Reply{200, TenantJson(tenant)};
+}
+
 // Where the tenant's data is stored, with exact counts per region.
 Result<Reply> TenantLocations(Call& call) {
   PV_ASSIGN_OR_RETURN(auto locations,
@@ -301,6 +321,8 @@ void AddControlRoutes(const RouteAdder& add) {
       GetTenant);
   add("PATCH", "/v1/tenants/{t}", "tenants.update", Operation::kUpdateTenant,
       PatchTenant);
+  add("POST", "/v1/tenants/{t}/terminate", "tenants.terminate",
+      Operation::kTerminateTenant, TerminateTenant);
   add("GET", "/v1/tenants/{t}/locations", "tenants.locations",
       Operation::kReadLocations, TenantLocations);
   add("POST", "/v1/tenants/{t}/identities", "tenant_identities.create",

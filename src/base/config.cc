@@ -272,6 +272,15 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
                              i.range + ", such as \"" + i.example + "\""));
     *i.slot = *d;
   }
+  if (auto period = tbl["tenants"]["return_period"]) {
+    auto text = period.value<std::string>();
+    auto d = text ? ParseIsoDuration(*text) : std::nullopt;
+    if (!d || *d < kMinReturnPeriod || *d > kMaxReturnPeriod)
+      return Err(ConfigError(
+          "tenants.return_period must be an ISO 8601 duration from one day "
+          "to 365 days, such as \"P30D\""));
+    cfg.tenant_return_period = *d;
+  }
   PV_RETURN_IF_ERROR(ParseLimits(tbl["limits"], cfg.limits));
   PV_ASSIGN_OR_RETURN(cfg.log_level, ParseLogLevel(tbl["log"]["level"]));
   return cfg;
@@ -339,6 +348,12 @@ interval = "PT1S"
 # How often records older than their collection's retention (since their
 # last update) are disposed of (docs/operations/retention.md).
 interval = "PT1H"
+
+[tenants]
+# How long a terminated tenant may still read and export its data before it
+# is disposed of, when the terminate request names no return_period; one day
+# to 365 days (docs/operations/termination.md).
+return_period = "P30D"
 
 [limits]
 # Failed authentications (401) per client address (IPv6: per /64). Once the

@@ -41,6 +41,14 @@ struct LimitsConfig {
   int denied_burst = 60;
 };
 
+// [tenants] return_period, and the return_period of a terminate request
+// (API.md): how long a terminating tenant has to take its data back before
+// it is disposed of. Shorter than a day leaves no time to export (disposal
+// earlier is the explicit dispose, with the tenant's confirmation); longer
+// than a year keeps data of a customer that has left for too long.
+inline constexpr std::chrono::seconds kMinReturnPeriod = std::chrono::days(1);
+inline constexpr std::chrono::seconds kMaxReturnPeriod = std::chrono::days(365);
+
 // [log] level: exactly these names, the threshold of the stderr log.
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
 
@@ -67,6 +75,8 @@ struct Config {
   // [retention] interval: how often collections' retention passes run
   // (lifecycle/retention.h); 1 min to 1 day.
   std::chrono::seconds retention_interval{3600};
+  // [tenants] return_period: when a terminate request names none.
+  std::chrono::seconds tenant_return_period = std::chrono::days(30);
 };
 
 // Parses TOML text. `dir` is where relative paths resolve.

@@ -29,7 +29,8 @@ struct JobProgress::Held {
 namespace {
 
 constexpr int kMaxAttempts = 8;  // of one compare-and-set loop
-constexpr std::size_t kMaxJobId = 64;
+// A fixed id names its subject: "disposal-" and a tenant id of up to 64.
+constexpr std::size_t kMaxJobId = 96;
 
 Status LeaseLost() { return Aborted("the job's lease passed to another node"); }
 
@@ -143,12 +144,15 @@ std::string_view JobKindName(JobKind kind) {
       return "noop";
     case JobKind::kRetention:
       return "retention";
+    case JobKind::kDisposal:
+      return "disposal";
   }
   return "noop";
 }
 
 std::optional<JobKind> ParseJobKind(std::string_view name) {
-  static constexpr JobKind kAll[] = {JobKind::kNoop, JobKind::kRetention};
+  static constexpr JobKind kAll[] = {JobKind::kNoop, JobKind::kRetention,
+                                     JobKind::kDisposal};
   return ParseByName(name, kAll, &JobKindName);
 }
 
@@ -244,9 +248,9 @@ Result<std::string> Scheduler::Replace(const std::optional<std::string>& raw,
   return sealed;
 }
 
-Result<Job> Scheduler::Schedule(const RequestContext& context, NewJob spec) {
+Result<Job> Scheduler::Schedule(NewJob spec, storage::WriteBatch& batch) {
   if (!spec.id.empty() && !ValidJobId(spec.id))
-    return Err(InvalidArgument("a job id is 1-64 letters, digits, _ or -"));
+    return Err(InvalidArgument("a job id is 1-96 letters, digits, _ or -"));
   Job job;
   job.id = spec.id.empty() ? crypto::RandomId("job_") : std::move(spec.id);
   job.kind = spec.kind;
@@ -254,10 +258,15 @@ Result<Job> Scheduler::Schedule(const RequestContext& context, NewJob spec) {
   job.created_at = clock_->Now();
   job.params = std::move(spec.params);
   const std::string key = keys::Job(job.id);
-  storage::WriteBatch batch = context.Batch();
   batch.RequireAbsent(key);
   batch.Put(*DueKey(job), "");
   control_->Put(batch, key, JobJson(job));
+  return job;
+}
+
+Result<Job> Scheduler::Schedule(const RequestContext& context, NewJob spec) {
+  storage::WriteBatch batch = context.Batch();
+  PV_ASSIGN_OR_RETURN(Job job, Schedule(std::move(spec), batch));
   Status written = control_->Write(context, batch);
   if (LostRace(written)) return Err(AlreadyExists("a job with this id exists"));
   PV_RETURN_IF_ERROR(written);

@@ -61,6 +61,8 @@ namespace piivault::lifecycle {
 enum class JobKind {
   kNoop,  // does nothing; for tests of the scheduler itself
   kRetention,
+  // A terminated tenant's disposal (lifecycle/termination.h).
+  kDisposal,
 };
 std::string_view JobKindName(JobKind kind);
 std::optional<JobKind> ParseJobKind(std::string_view name);
@@ -160,11 +162,16 @@ class Scheduler {
     TimePoint due_at;
     boost::json::object params;
     // Empty: a random "job_…". Otherwise a fixed id (letters, digits, '_',
-    // '-', at most 64), so that work scheduled once per subject (a tenant's
+    // '-', at most 96), so that work scheduled once per subject (a tenant's
     // disposal) is scheduled once: kAlreadyExists when taken.
     std::string id;
   };
   Result<Job> Schedule(const vault::RequestContext& context, NewJob spec);
+  // The same, added to `batch` (which must also be written, with other
+  // changes that are to take effect with the job, or not at all): the job
+  // as it will be stored. The write fails as having lost a race (kAborted)
+  // when the fixed id is taken.
+  Result<Job> Schedule(NewJob spec, storage::WriteBatch& batch);
 
   // kNotFound for no such job.
   Result<Job> Get(std::string_view id);

@@ -71,7 +71,7 @@ constexpr auto O = Runs::kOffload;
 // by the identity service, atomically), never rotate, deactivate or set the
 // policy of a tenant identity.
 // clang-format off
-constexpr std::array<Row, 40> kTable{{
+constexpr std::array<Row, 41> kTable{{
   // op                               {tenant identity writes audit pii runs}  roles  [plane action lockbox self staff_limit]
   {Operation::kWhoAmI,                {false, false, false, N, NP, I},   kAnyone},
   {Operation::kListRegions,           {false, false, false, N, NP, I},   kAnyone},
@@ -84,15 +84,16 @@ constexpr std::array<Row, 40> kTable{{
   {Operation::kReadOperatorAudit,     {false, false, false, N, NP, O}, kOpAdmin | kAuditor},
   {Operation::kListJobs,              {false, false, false, N, NP, O}, kOpAdmin},
   {Operation::kReadTenant,            {true, false,  false, N, NP, I},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
-  {Operation::kUpdateTenant,          {true, false,  false, A, NP, O},   kOpAdmin},
+  {Operation::kUpdateTenant,          {true, false,  true,  A, NP, O},   kOpAdmin},
+  {Operation::kTerminateTenant,       {true, false,  false, A, NP, O},   kOpAdmin | kTenantAdmin},
   {Operation::kReadLocations,         {true, false,  false, N, NP, O},   kOpAdmin | kAuditor | kTenantAdmin},
-  {Operation::kCreateTenantIdentity,  {true, false, false, A, NP, O},   kOpAdmin | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kFirstAdminOnly},
+  {Operation::kCreateTenantIdentity,  {true, false, true,  A, NP, O},   kOpAdmin | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kFirstAdminOnly},
   {Operation::kListTenantIdentities,  {true, false, false, N, NP, O},   kOpAdmin | kTenantAdmin},
   {Operation::kDeactivateTenantIdentity, {true, true , false, A, NP, O}, kTenantAdmin},
   {Operation::kRotateTenantIdentity,  {true, true , false, A, NP, O},   kTenantAdmin, Plane::kControl, Action::kRead, false, true},
-  {Operation::kSetIdentityPolicy,     {true, true ,  false, A, NP, O},   kTenantAdmin},
+  {Operation::kSetIdentityPolicy,     {true, true ,  true,  A, NP, O},   kTenantAdmin},
   {Operation::kListPurposes,          {true, false,  false, N, NP, O},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
-  {Operation::kPutPurpose,            {true, false,  false, A, NP, O},   kTenantAdmin},
+  {Operation::kPutPurpose,            {true, false,  true,  A, NP, O},   kTenantAdmin},
   {Operation::kPutCollection,         {true, false,  true,  A, NP, O},   kTenantAdmin},
   {Operation::kReadCollection,        {true, false,  false, N, NP, O},   kTenantAdmin | kTenantApp},
   {Operation::kReadCertificates,      {true, false,  false, N, NP, O},   kOpAdmin | kAuditor | kTenantAdmin},

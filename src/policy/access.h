@@ -43,6 +43,7 @@ enum class Operation {
   // On one tenant: its control plane.
   kReadTenant,
   kUpdateTenant,
+  kTerminateTenant,
   kReadLocations,
   kCreateTenantIdentity,
   kListTenantIdentities,
@@ -93,7 +94,10 @@ enum class Runs {
 struct OperationSpec {
   bool on_tenant;    // the route's first path parameter is the tenant
   bool on_identity;  // the next path parameter is an identity id
-  bool writes;       // refused while the tenant is not active
+  // Refused while the tenant is not active (403 tenant_not_active): every
+  // change of its data, consents, schema, purposes, regions or identities
+  // but a deactivation or key rotation, which only take access away.
+  bool writes;
   Audited audited;
   // Reads, returns, changes or discloses a data subject's personal data
   // (records, a principal's view, consents, where it lives). Always

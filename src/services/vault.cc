@@ -13,6 +13,7 @@ Vault::Vault(storage::RegionRouter* router, crypto::Keyring* keyring,
       relocations(router, &control, &records, clock),
       lockbox(&control, clock),
       erasures(router, &control, &records, clock),
+      terminations(&tenants, &scheduler, clock),
       router(router),
       clock(clock),
       scheduler(&control, clock) {

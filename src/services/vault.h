@@ -13,6 +13,7 @@
 #include "lifecycle/relocation.h"
 #include "lifecycle/retention.h"
 #include "lifecycle/scheduler.h"
+#include "lifecycle/termination.h"
 #include "storage/region_router.h"
 #include "vault/collections.h"
 #include "vault/consents.h"
@@ -44,6 +45,7 @@ struct Vault {
   lifecycle::RelocationService relocations;
   compliance::LockboxService lockbox;
   lifecycle::ErasureService erasures;
+  lifecycle::TerminationService terminations;
   storage::RegionRouter* router;
   const Clock* clock;
   std::unique_ptr<lifecycle::RetentionService> retention;  // once enabled

@@ -208,13 +208,16 @@ std::optional<TenantState> ParseTenantState(std::string_view name) {
 }
 
 json::value ToJson(const Tenant& t) {
-  return json::object{{"id", t.id},
-                      {"name", t.name},
-                      {"regions", ToArray(t.regions)},
-                      {"default_region", t.default_region},
-                      {"state", TenantStateName(t.state)},
-                      {"created_at", ToUnixMicros(t.created_at)},
-                      {"closing_regions", ToArray(t.closing_regions)}};
+  json::object o{{"id", t.id},
+                 {"name", t.name},
+                 {"regions", ToArray(t.regions)},
+                 {"default_region", t.default_region},
+                 {"state", TenantStateName(t.state)},
+                 {"created_at", ToUnixMicros(t.created_at)},
+                 {"closing_regions", ToArray(t.closing_regions)}};
+  if (t.disposal_due_at)
+    o["disposal_due_at"] = ToUnixMicros(*t.disposal_due_at);
+  return o;
 }
 
 Result<Tenant> TenantFromJson(const json::value& v) {
@@ -228,6 +231,8 @@ Result<Tenant> TenantFromJson(const json::value& v) {
   t.created_at = FromUnixMicros(s.Int("created_at"));
   if (s.obj->contains("closing_regions"))
     t.closing_regions = s.StrList("closing_regions");
+  if (auto due = s.OptInt("disposal_due_at"))
+    t.disposal_due_at = FromUnixMicros(*due);
   if (!s.ok || !state) return Err(Corrupt("tenant"));
   t.state = *state;
   return t;

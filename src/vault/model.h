@@ -63,6 +63,8 @@ struct Tenant {
   std::string default_region;
   TenantState state = TenantState::kActive;
   TimePoint created_at;
+  // Set when terminated: when the tenant's data is disposed of.
+  std::optional<TimePoint> disposal_due_at;
   // Regions being removed by a PATCH in progress: still listed (their data
   // stays readable) but closed to new principals.
   std::vector<std::string> closing_regions;

@@ -49,6 +49,7 @@ Result<Tenant> TenantService::Create(const RequestContext& context,
                 .default_region = std::move(default_region),
                 .state = TenantState::kActive,
                 .created_at = clock_->Now(),
+                .disposal_due_at = std::nullopt,
                 .closing_regions = {}};
   storage::WriteBatch batch = context.Batch();
   std::string key = keys::Tenant(tenant.id);
@@ -82,12 +83,14 @@ Result<TenantService::Stored> TenantService::Load(std::string_view id) {
   return Stored{std::move(tenant), std::move(*raw)};
 }
 
-Status TenantService::Store(const RequestContext& context, const Stored& before,
-                            const Tenant& after) {
+Status TenantService::Store(
+    const RequestContext& context, const Stored& before, const Tenant& after,
+    const std::function<Status(storage::WriteBatch&)>& also) {
   std::string key = keys::Tenant(after.id);
   storage::WriteBatch batch = context.Batch();
   batch.RequireValue(key, before.raw);
   control_->Put(batch, key, ToJson(after));
+  if (also) PV_RETURN_IF_ERROR(also(batch));
   return control_->Write(context, batch);
 }
 
@@ -155,6 +158,25 @@ Result<Tenant> TenantService::Update(const RequestContext& context,
     PV_RETURN_IF_ERROR(finished);
     if (!occupied.ok()) return Err(occupied);
     return final_doc;
+  };
+  return RetryOnConflict("the tenant", attempt, 5);
+}
+
+Result<Tenant> TenantService::Terminate(
+    const RequestContext& context, std::string_view id,
+    TimePoint disposal_due_at,
+    const std::function<Status(storage::WriteBatch&)>& also) {
+  auto attempt = [&]() -> std::optional<Result<Tenant>> {
+    PV_ASSIGN_OR_RETURN(Stored stored, Load(id));
+    if (stored.tenant.state != TenantState::kActive)
+      return Err(Aborted("the tenant is not active: it was terminated"));
+    Tenant tenant = stored.tenant;
+    tenant.state = TenantState::kTerminating;
+    tenant.disposal_due_at = disposal_due_at;
+    Status written = Store(context, stored, tenant, also);
+    if (LostRace(written)) return std::nullopt;  // re-read: terminated?
+    PV_RETURN_IF_ERROR(written);
+    return tenant;
   };
   return RetryOnConflict("the tenant", attempt, 5);
 }

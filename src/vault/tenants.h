@@ -3,6 +3,7 @@
 // compare-and-set on the stored document.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,15 @@ class TenantService {
   // any of the tenant's principals lives there.
   Result<Tenant> Update(const RequestContext& context, std::string_view id,
                         const TenantPatch& patch);
+  // Terminates an active tenant: state terminating, to be disposed of at
+  // `disposal_due_at`, under compare-and-set on its document. `also` adds
+  // what must take effect with it (the disposal job) to the same batch, so
+  // both or neither are written. kAborted (409 conflict) when the tenant is
+  // not active: terminating already, or disposed.
+  Result<Tenant> Terminate(
+      const RequestContext& context, std::string_view id,
+      TimePoint disposal_due_at,
+      const std::function<Status(storage::WriteBatch&)>& also);
   Result<std::vector<RegionLocation>> Locations(const Tenant& tenant);
 
   Result<std::vector<Purpose>> ListPurposes(std::string_view tenant);
@@ -63,8 +73,10 @@ class TenantService {
     std::string raw;  // as stored, for compare-and-set
   };
   Result<Stored> Load(std::string_view id);
+  // Replaces `before` with `after`, with what `also` adds to the batch.
   Status Store(const RequestContext& context, const Stored& before,
-               const Tenant& after);
+               const Tenant& after,
+               const std::function<Status(storage::WriteBatch&)>& also = {});
   Result<int64_t> PrincipalsIn(std::string_view tenant,
                                std::string_view region);
   Status ValidateRegions(const std::vector<std::string>& regions,

@@ -168,6 +168,9 @@ const std::map<std::string, Expectation>& Table() {
               {kAppWriteOnly, 200}})}},
       {"PATCH /v1/tenants/{t}",
        {"", R"({"name":"Acme Two"})", Only({{kOpAdmin, 200}})}},
+      {"POST /v1/tenants/{t}/terminate",
+       {"", R"({"return_period":"P30D"})",
+        Only({{kOpAdmin, 200}, {kTenantAdmin, 200}})}},
       {"GET /v1/tenants/{t}/locations",
        {"", "", Only({{kOpAdmin, 200}, {kAuditor, 200}, {kTenantAdmin, 200}})}},
       // Defect 1: the operator may create only a tenant's first admin.

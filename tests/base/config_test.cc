@@ -147,6 +147,24 @@ TEST(ConfigTest, IntervalsHaveDefaultsAndBounds) {
   }
 }
 
+TEST(ConfigTest, TenantReturnPeriodDefaultsToThirtyDaysWithinBounds) {
+  auto unset = WithTable("tenants", "");
+  ASSERT_TRUE(unset.has_value()) << unset.error().ToString();
+  EXPECT_EQ(unset->tenant_return_period, std::chrono::days(30));
+  auto set = WithTable("tenants", "return_period = \"P90D\"");
+  ASSERT_TRUE(set.has_value()) << set.error().ToString();
+  EXPECT_EQ(set->tenant_return_period, std::chrono::days(90));
+  for (std::string bad :
+       {"return_period = 30", "return_period = \"PT23H\"",
+        "return_period = \"P366D\"", "return_period = \"a month\""}) {
+    auto config = WithTable("tenants", bad);
+    ASSERT_FALSE(config.has_value()) << bad;
+    EXPECT_NE(config.error().message().find("tenants.return_period"),
+              std::string::npos)
+        << config.error().ToString();
+  }
+}
+
 TEST(ConfigTest, PostgresTimeoutsMustBeDurations) {
   for (std::string bad :
        {"statement_timeout = 5", "statement_timeout = \"5 s\"",
