@@ -63,14 +63,7 @@ class World : public AppTest {
     };
     keys[kAppReadOnly] = app("reader", R"(["read","search"])");
     keys[kAppWriteOnly] = app("writer", R"(["write"])");
-    EXPECT_EQ(Call("POST", "/v1/tenants", operator_key,
-                   R"({"id":"other","regions":["eu"],"default_region":"eu"})")
-                  .status,
-              201);
-    auto other = Call("POST", "/v1/tenants/other/identities", operator_key,
-                      R"({"name":"adm","role":"tenant-admin"})");
-    EXPECT_EQ(other.status, 201) << other.body;
-    keys[kOtherTenantAdmin] = Member(other, "api_key");
+    keys[kOtherTenantAdmin] = OtherTenantAdminKey();
 
     auto ann =
         Data("POST", "/v1/tenants/acme/collections/people/records", admin_key,

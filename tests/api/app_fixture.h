@@ -79,6 +79,18 @@ class AppTest : public ::testing::Test {
                 "service_delivery");
   }
 
+  // Creates tenant "other" (region eu) with a tenant-admin; its API key.
+  std::string OtherTenantAdminKey() {
+    EXPECT_EQ(Call("POST", "/v1/tenants", operator_key,
+                   R"({"id":"other","regions":["eu"],"default_region":"eu"})")
+                  .status,
+              201);
+    auto admin = Call("POST", "/v1/tenants/other/identities", operator_key,
+                      R"({"name":"adm","role":"tenant-admin"})");
+    EXPECT_EQ(admin.status, 201) << admin.body;
+    return Member(admin, "api_key");
+  }
+
   static std::string Member(const HttpResponse& r, const char* name) {
     auto v = json::parse(r.body);
     auto* m = v.as_object().if_contains(name);

@@ -176,15 +176,9 @@ TEST_F(AppTerminationTest, ABadReturnPeriodIsRefusedAndChangesNothing) {
 }
 
 TEST_F(AppTerminationTest, OnlyTheTenantsAdminOrTheOperatorAdminMay) {
-  ASSERT_EQ(Call("POST", "/v1/tenants", operator_key,
-                 R"({"id":"other","regions":["eu"],"default_region":"eu"})")
-                .status,
-            201);
-  auto other = Call("POST", "/v1/tenants/other/identities", operator_key,
-                    R"({"name":"adm","role":"tenant-admin"})");
-  ASSERT_EQ(other.status, 201) << other.body;
+  const std::string other_admin = OtherTenantAdminKey();
   auto stores = Stores();
-  for (const std::string& key : {Member(other, "api_key"), app_key}) {
+  for (const std::string& key : {other_admin, app_key}) {
     auto r = Terminate(key, "");
     EXPECT_EQ(r.status, 403) << r.body;
     EXPECT_EQ(Error(r).first, "permission_denied");
