@@ -7,8 +7,8 @@
 #include <future>
 
 #include "api/handler_support.h"
+#include "audit/event_trail.h"
 #include "crypto/random.h"
-#include "storage/write_hook.h"
 #include "vault/request_context.h"
 
 namespace piivault::api {
@@ -159,11 +159,11 @@ class App::Routes {
 class App::AuditTrail {
  public:
   AuditTrail(const Route& route, const Call& call, audit::AuditLog& log)
-      : log_(log),
-        call_(call),
+      : call_(call),
         tenant_(route.Target(call.params).tenant),
-        clock_(*call.vault.clock) {
-    audit::Event& e = event_;
+        trail_(
+            &log, [this] { return LogId(); }, call.vault.clock) {
+    audit::Event& e = trail_.event();
     e.actor = call.identity.id;
     e.action = route.name;
     e.request_id = call.request_id;
@@ -178,41 +178,32 @@ class App::AuditTrail {
       e.lockbox = name(call.request.Header("x-lockbox-request"));
   }
 
-  audit::Event* event() { return &event_; }
+  audit::Event* event() { return &trail_.event(); }
 
   // The context the request's services run in: they complete the event, and
   // its first change waits for the event to be written ahead (blocking). A
   // request that changes nothing has its event written afterwards, with
   // WriteAfter(): a reply is only ever returned once its event is durable.
   vault::RequestContext Context(vault::ControlEpoch* epoch) {
-    return vault::RequestContext(&event_, &write_ahead_, epoch);
+    return vault::RequestContext(&trail_.event(), trail_.write_ahead(), epoch);
   }
 
-  bool written() const { return intent_.has_value(); }
+  bool written() const { return trail_.written(); }
 
-  // After a request whose event was written ahead: when the request then
-  // failed, or touched more than the intent says, an outcome entry linked
-  // to the intent records the final word (the log is append-only).
+  // After a request whose event was written ahead: the outcome entry when
+  // the request then failed or touched more than the intent says.
   Status WriteOutcome(const Result<Reply>& reply) {
-    event_.SettleSubjects();
-    audit::Event final_word = event_;
-    final_word.outcome = reply ? audit::Outcome::kOk : Outcome(reply.error());
-    final_word.at = intent_event_.at;
-    if (final_word == intent_event_) return Status::Ok();
-    Stamp(final_word.outcome);
-    event_.intent = *intent_;
-    return internal::ToStatus(log_.Append(LogId(), event_));
+    return trail_.WriteOutcome(OutcomeOf(reply));
   }
 
   // Appends the event with the reply's outcome, without blocking; `done` gets
   // the reply once the event is durable, or the append's error.
   void WriteAfter(Result<Reply> reply,
                   std::function<void(Result<Reply>)> done) {
-    Stamp(reply ? audit::Outcome::kOk : Outcome(reply.error()));
-    log_.AppendAsync(
-        LogId(), std::move(event_),
-        [reply = std::move(reply),
-         done = std::move(done)](Result<uint64_t> appended) mutable {
+    const audit::Outcome outcome = OutcomeOf(reply);
+    trail_.WriteAfter(
+        outcome, [reply = std::move(reply),
+                  done = std::move(done)](Result<uint64_t> appended) mutable {
           done(appended ? std::move(reply) : Err(appended.error()));
         });
   }
@@ -221,52 +212,26 @@ class App::AuditTrail {
   // A request on a tenant goes to that tenant's log, allowed or not: the
   // decision has read the tenant when it allowed the request; a refused one
   // looks it up.
-  const std::string& LogId() {
-    if (log_id_.empty()) {
-      if (call_.decision.has_tenant())
-        log_id_ = audit::AuditLog::TenantLog(call_.decision.tenant().id);
-      else if (!tenant_.empty() &&
-               call_.vault.tenants.Get(call_.context, tenant_))
-        log_id_ = audit::AuditLog::TenantLog(tenant_);
-      else
-        log_id_ = std::string(audit::AuditLog::kOperatorLog);
-    }
-    return log_id_;
+  std::string LogId() const {
+    if (call_.decision.has_tenant())
+      return audit::AuditLog::TenantLog(call_.decision.tenant().id);
+    if (!tenant_.empty() && call_.vault.tenants.Get(call_.context, tenant_))
+      return audit::AuditLog::TenantLog(tenant_);
+    return std::string(audit::AuditLog::kOperatorLog);
   }
 
-  static audit::Outcome Outcome(const Status& s) {
-    return s.code() == StatusCode::kPermissionDenied ||
-                   s.code() == StatusCode::kUnauthenticated
+  static audit::Outcome OutcomeOf(const Result<Reply>& reply) {
+    if (reply) return audit::Outcome::kOk;
+    const StatusCode code = reply.error().code();
+    return code == StatusCode::kPermissionDenied ||
+                   code == StatusCode::kUnauthenticated
                ? audit::Outcome::kDenied
                : audit::Outcome::kError;
   }
 
-  // The event as it stands, before the request's first change.
-  Status WriteIntent() {
-    Stamp(audit::Outcome::kOk);
-    auto appended = log_.Append(LogId(), event_);
-    if (!appended) return appended.error();
-    intent_ = *appended;
-    intent_event_ = event_;
-    return Status::Ok();
-  }
-
-  // Readies the event for writing.
-  void Stamp(audit::Outcome outcome) {
-    event_.SettleSubjects();
-    event_.outcome = outcome;
-    event_.at = clock_.Now();
-  }
-
-  audit::AuditLog& log_;
   const Call& call_;
   std::string_view tenant_;  // the route's, as requested
-  const Clock& clock_;
-  std::string log_id_;  // once known
-  audit::Event event_;
-  storage::WriteAhead write_ahead_{[this] { return WriteIntent(); }};
-  std::optional<uint64_t> intent_;  // index of the entry written ahead
-  audit::Event intent_event_;       // as it was written
+  audit::EventTrail trail_;
 };
 
 App::App(services::Vault* vault, audit::AuditLog* audit,

@@ -4,8 +4,8 @@
 #include <boost/json.hpp>
 #include <map>
 
+#include "audit/event_trail.h"
 #include "base/crash_point.h"
-#include "lifecycle/job_audit.h"
 #include "vault/record_envelope.h"
 #include "vault/storage_keys.h"
 
@@ -114,15 +114,20 @@ Result<bool> RetentionService::Dispose(const Job& job,
                                        const vault::Tenant& tenant,
                                        const std::string& collection,
                                        const std::string& id) {
-  audit::Event event;
+  // Written ahead of the deletion, as a request's event is: no event, no
+  // deletion.
+  audit::EventTrail trail(
+      audit_, [&] { return audit::AuditLog::TenantLog(tenant.id); }, clock_);
+  audit::Event& event = trail.event();
   event.actor = kActor;
   event.action = kAction;
   event.collection = collection;
   event.request_id = job.id;
-  JobAuditTrail trail(audit_, audit::AuditLog::TenantLog(tenant.id),
-                      std::move(event), clock_);
-  Status deleted = records_->Delete(trail.Context(), tenant, collection, id);
-  PV_RETURN_IF_ERROR(trail.Finish(deleted));
+  Status deleted = records_->Delete(
+      vault::RequestContext(&event, trail.write_ahead(), nullptr), tenant,
+      collection, id);
+  PV_RETURN_IF_ERROR(trail.WriteOutcome(deleted.ok() ? audit::Outcome::kOk
+                                                     : audit::Outcome::kError));
   if (deleted.ok()) {
     CrashPoint("retention.disposed");
     return true;
