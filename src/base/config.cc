@@ -34,6 +34,22 @@ Result<int64_t> WholeNumber(toml::node_view<toml::node> node,
   return *n;
 }
 
+// An ISO 8601 duration within lo..hi (`bounds` says which, for the
+// operator, `example` shows one); `fallback` when absent.
+Result<std::chrono::seconds> BoundedDuration(
+    toml::node_view<toml::node> node, std::string_view key,
+    std::chrono::seconds lo, std::chrono::seconds hi, std::string_view bounds,
+    std::string_view example, std::chrono::seconds fallback) {
+  if (!node) return fallback;
+  auto text = node.value<std::string>();
+  auto d = text ? ParseIsoDuration(*text) : std::nullopt;
+  if (!d || *d < lo || *d > hi)
+    return Err(ConfigError(std::string(key) + " must be an ISO 8601 duration " +
+                           std::string(bounds) + ", such as \"" +
+                           std::string(example) + "\""));
+  return *d;
+}
+
 // Each rate and burst is a whole number in 1..1000000 (limits cannot be
 // turned off); a burst left out is one minute's worth of its rate.
 Status ParseLimits(toml::node_view<toml::node> limits, LimitsConfig& out) {
@@ -219,67 +235,44 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
                       WholeNumber(tbl["storage"]["pool_size"],
                                   "storage.pool_size", 1, 1024, 16));
   cfg.storage_pool_size = static_cast<std::size_t>(pool);
-  struct Timeout {
-    const char* name;
-    std::chrono::seconds* slot;
-    bool zero_allowed;
-  };
-  for (const Timeout& t :
-       {Timeout{"statement_timeout", &cfg.storage_statement_timeout, true},
-        Timeout{"pool_wait_timeout", &cfg.storage_pool_wait_timeout, false}}) {
-    auto node = tbl["storage"][t.name];
-    if (!node) continue;
-    auto text = node.value<std::string>();
-    auto d = text ? ParseIsoDuration(*text) : std::nullopt;
-    if (!d || (d->count() == 0 && !t.zero_allowed) ||
-        *d > std::chrono::hours(1))
-      return Err(ConfigError(
-          std::string("storage.") + t.name +
-          " must be an ISO 8601 duration of at most one hour, such as "
-          "\"PT5S\"" +
-          (t.zero_allowed ? " (\"PT0S\": none)" : "")));
-    *t.slot = *d;
-  }
-  if (auto retention = tbl["audit"]["retention"]) {
-    auto text = retention.value<std::string>();
-    auto period = text ? ParseIsoDuration(*text) : std::nullopt;
-    if (!period || *period < std::chrono::days(1))
-      return Err(ConfigError(
-          "audit.retention must be an ISO 8601 duration of at least one day, "
-          "such as \"P400D\""));
-    cfg.audit_retention = *period;
-  }
-  // How often timed work runs: due jobs looked for, retention passes.
-  struct Interval {
+  using std::chrono::days;
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  using std::chrono::seconds;
+  // Every bounded duration setting: where it goes, its bounds, an example.
+  struct Setting {
     const char* section;
-    std::chrono::seconds* slot;
-    std::chrono::seconds min, max;
-    const char* range;  // min and max, for the operator
+    const char* name;
+    seconds* slot;
+    seconds lo, hi;
+    const char* bounds;
     const char* example;
   };
-  for (const Interval& i :
-       {Interval{"scheduler", &cfg.scheduler_interval, std::chrono::seconds(1),
-                 std::chrono::hours(1), "from one second to one hour", "PT1S"},
-        Interval{"retention", &cfg.retention_interval, std::chrono::minutes(1),
-                 std::chrono::days(1), "from one minute to one day", "PT1H"}}) {
-    auto node = tbl[i.section]["interval"];
-    if (!node) continue;
-    auto text = node.value<std::string>();
-    auto d = text ? ParseIsoDuration(*text) : std::nullopt;
-    if (!d || *d < i.min || *d > i.max)
-      return Err(ConfigError(std::string(i.section) +
-                             ".interval must be an ISO 8601 duration " +
-                             i.range + ", such as \"" + i.example + "\""));
-    *i.slot = *d;
+  for (const Setting& d : {
+           Setting{"storage", "statement_timeout",
+                   &cfg.storage_statement_timeout, seconds(0), hours(1),
+                   "of at most one hour (\"PT0S\": none)", "PT5S"},
+           Setting{"storage", "pool_wait_timeout",
+                   &cfg.storage_pool_wait_timeout, seconds(1), hours(1),
+                   "of at most one hour", "PT2S"},
+           Setting{"scheduler", "interval", &cfg.scheduler_interval, seconds(1),
+                   hours(1), "from one second to one hour", "PT1S"},
+           Setting{"retention", "interval", &cfg.retention_interval, minutes(1),
+                   days(1), "from one minute to one day", "PT1H"},
+           Setting{"tenants", "return_period", &cfg.tenant_return_period,
+                   kMinReturnPeriod, kMaxReturnPeriod,
+                   "from one day to 365 days", "P30D"},
+       }) {
+    PV_ASSIGN_OR_RETURN(
+        *d.slot, BoundedDuration(tbl[d.section][d.name],
+                                 std::string(d.section) + "." + d.name, d.lo,
+                                 d.hi, d.bounds, d.example, *d.slot));
   }
-  if (auto period = tbl["tenants"]["return_period"]) {
-    auto text = period.value<std::string>();
-    auto d = text ? ParseIsoDuration(*text) : std::nullopt;
-    if (!d || *d < kMinReturnPeriod || *d > kMaxReturnPeriod)
-      return Err(ConfigError(
-          "tenants.return_period must be an ISO 8601 duration from one day "
-          "to 365 days, such as \"P30D\""));
-    cfg.tenant_return_period = *d;
+  if (auto retention = tbl["audit"]["retention"]) {
+    PV_ASSIGN_OR_RETURN(
+        cfg.audit_retention,
+        BoundedDuration(retention, "audit.retention", days(1), seconds::max(),
+                        "of at least one day", "P400D", seconds(0)));
   }
   PV_RETURN_IF_ERROR(ParseLimits(tbl["limits"], cfg.limits));
   PV_ASSIGN_OR_RETURN(cfg.log_level, ParseLogLevel(tbl["log"]["level"]));
