@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -272,22 +273,36 @@ void Replace(std::string& text, const std::string& from,
   text.replace(at, from.size(), to);
 }
 
-// A PostgreSQL region that goes down: its principals get 503, the other
-// region keeps working, nothing is half-written, and it recovers.
-TEST(RegionDown, Gives503ForItsPrincipalsOnly) {
-  auto server = piivault::testing::TestPostgresUrl();
-  ASSERT_TRUE(server.has_value()) << server.error();
-  auto us_db = piivault::testing::CreateTestDatabase(*server);
-  ASSERT_TRUE(us_db.has_value()) << us_db.error();
-  // A deployment whose us region is its own PostgreSQL database (whatever
-  // the other stores are).
-  ServerProcess deployment;
-  ASSERT_TRUE(deployment.init_ok());
+// Starts `deployment` with its us region on a PostgreSQL database of its own
+// (whatever the other stores are), made on the test server `server`;
+// `edit` changes the config further.
+::testing::AssertionResult StartWithUsOnPostgres(
+    ServerProcess& deployment, std::string& server,
+    std::optional<piivault::testing::TestDatabase>& us_db,
+    const std::function<void(std::string&)>& edit = {}) {
+  auto url = piivault::testing::TestPostgresUrl();
+  if (!url) return ::testing::AssertionFailure() << url.error();
+  server = *url;
+  auto db = piivault::testing::CreateTestDatabase(server);
+  if (!db) return ::testing::AssertionFailure() << db.error();
+  us_db = *db;
+  if (!deployment.init_ok())
+    return ::testing::AssertionFailure() << "init failed";
   deployment.EditConfig([&](std::string& config) {
     Replace(config, "\"" + deployment.StoreUrl("us") + "\"",
             "\"" + us_db->url + "\"");
+    if (edit) edit(config);
   });
-  ASSERT_TRUE(deployment.Start());
+  return deployment.Start();
+}
+
+// A PostgreSQL region that goes down: its principals get 503, the other
+// region keeps working, nothing is half-written, and it recovers.
+TEST(RegionDown, Gives503ForItsPrincipalsOnly) {
+  std::string server;
+  std::optional<piivault::testing::TestDatabase> us_db;
+  ServerProcess deployment;
+  ASSERT_TRUE(StartWithUsOnPostgres(deployment, server, us_db));
   Tenant t = SetUpTenant(deployment, "acme");
   auto in_us =
       PostRecord(deployment, t, "p-us", {{"email", "u@example.org"}}, "us");
@@ -297,11 +312,11 @@ TEST(RegionDown, Gives503ForItsPrincipalsOnly) {
 
   auto set_connections = [&](bool allowed) {
     auto r = piivault::testing::QueryRows(
-        *server, "ALTER DATABASE " + us_db->name + " ALLOW_CONNECTIONS " +
-                     (allowed ? "true" : "false"));
+        server, "ALTER DATABASE " + us_db->name + " ALLOW_CONNECTIONS " +
+                    (allowed ? "true" : "false"));
     ASSERT_TRUE(r.has_value()) << r.error();
     if (!allowed) {
-      auto n = piivault::testing::TerminateConnections(*server, us_db->name);
+      auto n = piivault::testing::TerminateConnections(server, us_db->name);
       ASSERT_TRUE(n.has_value()) << n.error();
     }
   };
@@ -341,7 +356,7 @@ TEST(RegionDown, Gives503ForItsPrincipalsOnly) {
   // Nothing of the refused writes was applied anywhere.
   EXPECT_EQ(Locations(deployment, t), (Counts{1, 2, 1, 1}));
   deployment.Stop();
-  (void)piivault::testing::DropTestDatabase(*server, us_db->name);
+  (void)piivault::testing::DropTestDatabase(server, us_db->name);
 }
 
 TEST(ServeConfig, RefusesBadRegionConfigWithOneLine) {
@@ -418,21 +433,16 @@ TEST(ServeConfig, RefusesConfigMissingATenantsRegion) {
 // configured statement timeout instead of hanging, the server keeps
 // answering meanwhile, and it reads normally once the lock is gone.
 TEST(RegionLocked, Gives503WithinTheStatementTimeout) {
-  auto server = piivault::testing::TestPostgresUrl();
-  ASSERT_TRUE(server.has_value()) << server.error();
-  auto us_db = piivault::testing::CreateTestDatabase(*server);
-  ASSERT_TRUE(us_db.has_value()) << us_db.error();
+  std::string server;
+  std::optional<piivault::testing::TestDatabase> us_db;
   ServerProcess deployment;
-  ASSERT_TRUE(deployment.init_ok());
-  deployment.EditConfig([&](std::string& config) {
-    Replace(config, "\"" + deployment.StoreUrl("us") + "\"",
-            "\"" + us_db->url + "\"");
-    Replace(config, "statement_timeout = \"PT5S\"",
-            "statement_timeout = \"PT1S\"");
-    Replace(config, "pool_wait_timeout = \"PT2S\"",
-            "pool_wait_timeout = \"PT1S\"");
-  });
-  ASSERT_TRUE(deployment.Start());
+  ASSERT_TRUE(
+      StartWithUsOnPostgres(deployment, server, us_db, [](std::string& config) {
+        Replace(config, "statement_timeout = \"PT5S\"",
+                "statement_timeout = \"PT1S\"");
+        Replace(config, "pool_wait_timeout = \"PT2S\"",
+                "pool_wait_timeout = \"PT1S\"");
+      }));
   Tenant t = SetUpTenant(deployment, "acme");
   auto in_us =
       PostRecord(deployment, t, "p-us", {{"email", "u@example.org"}}, "us");
@@ -469,7 +479,7 @@ TEST(RegionLocked, Gives503WithinTheStatementTimeout) {
       deployment.Call("GET", t.Record(RecordId(in_us)), Data(t.admin_key));
   EXPECT_EQ(after.status, 200) << after.Describe();
   EXPECT_EQ(deployment.Stop(), 0) << deployment.Log();
-  (void)piivault::testing::DropTestDatabase(*server, us_db->name);
+  (void)piivault::testing::DropTestDatabase(server, us_db->name);
 }
 
 }  // namespace
