@@ -3,26 +3,26 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "base/enum_names.h"
+
 namespace piivault::audit {
 
 namespace json = boost::json;
 
+namespace {
+constexpr EnumNames<Outcome, 3> kOutcomes{{{
+    {Outcome::kOk, "ok"},
+    {Outcome::kDenied, "denied"},
+    {Outcome::kError, "error"},
+}}};
+}  // namespace
+
 std::string_view OutcomeName(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::kOk:
-      return "ok";
-    case Outcome::kDenied:
-      return "denied";
-    case Outcome::kError:
-      return "error";
-  }
-  return "error";
+  return kOutcomes.Name(outcome);
 }
 
 std::optional<Outcome> ParseOutcome(std::string_view name) {
-  for (auto outcome : {Outcome::kOk, Outcome::kDenied, Outcome::kError})
-    if (OutcomeName(outcome) == name) return outcome;
-  return std::nullopt;
+  return kOutcomes.Parse(name);
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "base/enum_names.h"
 #include "crypto/random.h"
 #include "vault/storage_keys.h"
 #include "vault/stored_object.h"
@@ -78,37 +79,30 @@ Status MakeExplicit(std::vector<std::string>& list) {
 
 }  // namespace
 
+namespace {
+constexpr EnumNames<LockboxDecision, 3> kDecisions{{{
+    {LockboxDecision::kNone, ""},
+    {LockboxDecision::kApproved, "approved"},
+    {LockboxDecision::kDenied, "denied"},
+}}};
+constexpr EnumNames<LockboxState, 4> kStates{{{
+    {LockboxState::kPending, "pending"},
+    {LockboxState::kApproved, "approved"},
+    {LockboxState::kDenied, "denied"},
+    {LockboxState::kExpired, "expired"},
+}}};
+}  // namespace
+
 std::string_view LockboxDecisionName(LockboxDecision decision) {
-  switch (decision) {
-    case LockboxDecision::kNone:
-      return "";
-    case LockboxDecision::kApproved:
-      return "approved";
-    case LockboxDecision::kDenied:
-      return "denied";
-  }
-  return "";
+  return kDecisions.Name(decision);
 }
 
 std::optional<LockboxDecision> ParseLockboxDecision(std::string_view name) {
-  for (auto decision : {LockboxDecision::kNone, LockboxDecision::kApproved,
-                        LockboxDecision::kDenied})
-    if (LockboxDecisionName(decision) == name) return decision;
-  return std::nullopt;
+  return kDecisions.Parse(name);
 }
 
 std::string_view LockboxStateName(LockboxState state) {
-  switch (state) {
-    case LockboxState::kPending:
-      return "pending";
-    case LockboxState::kApproved:
-      return "approved";
-    case LockboxState::kDenied:
-      return "denied";
-    case LockboxState::kExpired:
-      return "expired";
-  }
-  return "expired";
+  return kStates.Name(state);
 }
 
 bool LockboxScope::Covers(std::string_view collection) const {

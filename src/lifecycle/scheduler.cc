@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "base/crash_point.h"
+#include "base/enum_names.h"
 #include "base/retry.h"
 #include "crypto/random.h"
 #include "vault/storage_keys.h"
@@ -33,14 +34,6 @@ constexpr int kMaxAttempts = 8;  // of one compare-and-set loop
 constexpr std::size_t kMaxJobId = 96;
 
 Status LeaseLost() { return Aborted("the job's lease passed to another node"); }
-
-template <typename Enum, std::size_t N>
-std::optional<Enum> ParseByName(std::string_view name, const Enum (&all)[N],
-                                std::string_view (*name_of)(Enum)) {
-  for (Enum e : all)
-    if (name_of(e) == name) return e;
-  return std::nullopt;
-}
 
 json::value JobJson(const Job& job) {
   json::object o{{"id", job.id},
@@ -138,42 +131,30 @@ void Unlease(Job& job) {
 
 }  // namespace
 
-std::string_view JobKindName(JobKind kind) {
-  switch (kind) {
-    case JobKind::kNoop:
-      return "noop";
-    case JobKind::kRetention:
-      return "retention";
-    case JobKind::kDisposal:
-      return "disposal";
-  }
-  return "noop";
-}
+namespace {
+constexpr EnumNames<JobKind, 3> kJobKinds{{{
+    {JobKind::kNoop, "noop"},
+    {JobKind::kRetention, "retention"},
+    {JobKind::kDisposal, "disposal"},
+}}};
+constexpr EnumNames<JobState, 4> kJobStates{{{
+    {JobState::kScheduled, "scheduled"},
+    {JobState::kRunning, "running"},
+    {JobState::kCompleted, "completed"},
+    {JobState::kFailed, "failed"},
+}}};
+}  // namespace
+
+std::string_view JobKindName(JobKind kind) { return kJobKinds.Name(kind); }
 
 std::optional<JobKind> ParseJobKind(std::string_view name) {
-  static constexpr JobKind kAll[] = {JobKind::kNoop, JobKind::kRetention,
-                                     JobKind::kDisposal};
-  return ParseByName(name, kAll, &JobKindName);
+  return kJobKinds.Parse(name);
 }
 
-std::string_view JobStateName(JobState state) {
-  switch (state) {
-    case JobState::kScheduled:
-      return "scheduled";
-    case JobState::kRunning:
-      return "running";
-    case JobState::kCompleted:
-      return "completed";
-    case JobState::kFailed:
-      return "failed";
-  }
-  return "failed";
-}
+std::string_view JobStateName(JobState state) { return kJobStates.Name(state); }
 
 std::optional<JobState> ParseJobState(std::string_view name) {
-  static constexpr JobState kAll[] = {JobState::kScheduled, JobState::kRunning,
-                                      JobState::kCompleted, JobState::kFailed};
-  return ParseByName(name, kAll, &JobStateName);
+  return kJobStates.Parse(name);
 }
 
 Status JobProgress::Report(int64_t done, int64_t total) {

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "base/encoding.h"
+#include "base/enum_names.h"
 #include "vault/stored_object.h"
 
 namespace piivault::vault {
@@ -188,23 +189,20 @@ Result<Identity> IdentityFromJson(const json::value& v) {
   return i;
 }
 
+namespace {
+constexpr EnumNames<TenantState, 3> kTenantStates{{{
+    {TenantState::kActive, "active"},
+    {TenantState::kTerminating, "terminating"},
+    {TenantState::kDisposed, "disposed"},
+}}};
+}  // namespace
+
 std::string_view TenantStateName(TenantState state) {
-  switch (state) {
-    case TenantState::kActive:
-      return "active";
-    case TenantState::kTerminating:
-      return "terminating";
-    case TenantState::kDisposed:
-      return "disposed";
-  }
-  return "active";
+  return kTenantStates.Name(state);
 }
 
 std::optional<TenantState> ParseTenantState(std::string_view name) {
-  for (auto state : {TenantState::kActive, TenantState::kTerminating,
-                     TenantState::kDisposed})
-    if (TenantStateName(state) == name) return state;
-  return std::nullopt;
+  return kTenantStates.Parse(name);
 }
 
 json::value ToJson(const Tenant& t) {
