@@ -14,6 +14,8 @@ Vault::Vault(storage::RegionRouter* router, crypto::Keyring* keyring,
       lockbox(&control, clock),
       erasures(router, &control, &records, clock),
       terminations(&tenants, &scheduler, clock),
+      exports(router, &control, &collections, &tenants, &records, &consents,
+              &scheduler, clock),
       router(router),
       clock(clock),
       scheduler(&control, clock) {
@@ -23,6 +25,7 @@ Vault::Vault(storage::RegionRouter* router, crypto::Keyring* keyring,
       lifecycle::JobKind::kNoop,
       [](const vault::RequestContext&, lifecycle::Job&,
          lifecycle::JobProgress& progress) { return progress.Report(0, 0); });
+  exports.Register();
 }
 
 void Vault::EnableRetention(audit::AuditLog* audit,
