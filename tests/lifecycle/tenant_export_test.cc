@@ -33,7 +33,7 @@ class TenantExportTest : public ::testing::Test {
   // Small chunks and pages, so that an export of a few records spans many
   // of both; its own scheduler, with this service's handler.
   TenantExportTest()
-      : scheduler(&h.vault->control, &h.clock),
+      : scheduler(&h.vault->control, &h.clock, {.max_attempts = 2}),
         exports(h.router.get(), &h.vault->control, &h.vault->collections,
                 &h.vault->tenants, &h.vault->records, &h.vault->consents,
                 &scheduler, &h.clock, {.chunk_size = 300, .page = 3}) {
@@ -406,6 +406,24 @@ TEST_F(TenantExportTest, ChunksAreSealedUnderTheirKeys) {
   auto first = download->next();
   ASSERT_FALSE(first.has_value());
   EXPECT_EQ(first.error().code(), StatusCode::kDataLoss);
+}
+
+TEST_F(TenantExportTest, AJobThatSpentItsAttemptsLeavesTheExportFailed) {
+  Create(0, "Ann", {{"email", std::string("ann@example.org")}});
+  auto started = exports.Start(RequestContext(), tenant, std::nullopt);
+  ASSERT_TRUE(started.has_value());
+  h.faults.down.insert(h.eu_store);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ASSERT_TRUE(
+        scheduler.RunDue(h.clock.Now() + std::chrono::hours(2)).has_value());
+    h.clock.now += std::chrono::hours(2);  // past the retry backoff
+  }
+  h.faults.down.clear();
+  auto e = exports.Get("acme", started->id);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->state, ExportState::kFailed);
+  EXPECT_EQ(exports.StartDownload("acme", started->id).error().code(),
+            StatusCode::kFailedPrecondition);
 }
 
 TEST_F(TenantExportTest, AnotherTenantsExportIsNotFound) {
