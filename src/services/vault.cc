@@ -16,11 +16,12 @@ Vault::Vault(storage::RegionRouter* router, crypto::Keyring* keyring,
       terminations(&tenants, &scheduler, clock),
       exports(router, &control, &collections, &tenants, &records, &consents,
               &scheduler, clock),
+      disposals(router, &control, &tenants, &identities, clock),
       router(router),
       clock(clock),
       scheduler(&control, clock) {
-  // The scheduler's own test kind; tenant disposal registers its kind
-  // here, retention in EnableRetention (it needs the audit log).
+  // The scheduler's own test kind; retention and disposal register theirs
+  // in EnableAuditedJobs (they need the audit log).
   scheduler.Register(
       lifecycle::JobKind::kNoop,
       [](const vault::RequestContext&, lifecycle::Job&,
@@ -28,11 +29,12 @@ Vault::Vault(storage::RegionRouter* router, crypto::Keyring* keyring,
   exports.Register();
 }
 
-void Vault::EnableRetention(audit::AuditLog* audit,
-                            lifecycle::RetentionOptions options) {
+void Vault::EnableAuditedJobs(audit::AuditLog* audit,
+                              lifecycle::RetentionOptions options) {
   retention = std::make_unique<lifecycle::RetentionService>(
       router, &control, &records, audit, clock, options);
   retention->Register(&scheduler);
+  disposals.Register(&scheduler, audit);
 }
 
 }  // namespace piivault::services

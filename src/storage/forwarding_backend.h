@@ -29,6 +29,10 @@ class ForwardingBackend : public Backend {
   Status Write(const WriteBatch& batch) override {
     return target_->Write(batch);
   }
+  Status DeleteCounters(std::string_view prefix) override {
+    return target_->DeleteCounters(prefix);
+  }
+  Status Compact() override { return target_->Compact(); }
 
  private:
   Backend* target_;

@@ -8,6 +8,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace piivault::vault::keys {
 
@@ -87,6 +88,14 @@ inline std::string ErasurePrefix() { return "erasure/"; }
 inline std::string Erasure(std::string_view t, std::string_view pseudonym) {
   return Join({"erasure", t, pseudonym});
 }
+// A tenant's disposal from its crypto-shredding until its certificate is
+// issued (lifecycle/disposal.h), then its certificate, kept for good.
+inline std::string Disposal(std::string_view t) {
+  return Join({"disposal", t});
+}
+inline std::string DisposalCertificate(std::string_view t) {
+  return Join({"disposal-cert", t});
+}
 // The tenant's register of signed certificates (erasures).
 inline std::string CertificatePrefix(std::string_view t) {
   return Join({"cert", t, ""});
@@ -115,12 +124,20 @@ inline std::string JobDue(uint64_t due_micros, std::string_view id) {
 inline std::string Export(std::string_view t, std::string_view id) {
   return Join({"export", t, id});
 }
+inline std::string TenantExportPrefix(std::string_view t) {
+  return Join({"export", t, ""});
+}
 inline std::string ExportChunkPrefix(std::string_view t, std::string_view id) {
   return Join({"export", t, id, "chunk", ""});
 }
 inline std::string ExportChunk(std::string_view t, std::string_view id,
                                uint64_t n) {
   return ExportChunkPrefix(t, id) + Hex16(n);
+}
+
+// Every counter of a tenant, in whichever store.
+inline std::string TenantCounterPrefix(std::string_view t) {
+  return Join({"count", t, ""});
 }
 
 // Counters are spread over shards so concurrent writers of one tenant do not
@@ -149,6 +166,7 @@ inline std::string PrincipalKey(std::string_view t,
 inline std::string Record(std::string_view t, std::string_view record_id) {
   return Join({"rec", t, record_id});
 }
+inline std::string RecordPrefix(std::string_view t) { return Record(t, ""); }
 inline std::string PrincipalRecordPrefix(std::string_view t,
                                          std::string_view pseudonym) {
   return Join({"prec", t, pseudonym, ""});
@@ -182,6 +200,25 @@ inline std::string BlindIndex(std::string_view t, std::string_view c,
                               std::string_view field, std::string_view hash_hex,
                               std::string_view record_id) {
   return Join({"bidx", t, c, field, hash_hex, record_id});
+}
+
+// Every row a region keeps for tenant `t` besides its records (RecordPrefix):
+// principal keys, the principals' record lists, consent ledgers and blind
+// indexes. Keep in step with the builders above.
+inline std::vector<std::string> TenantRegionRowPrefixes(std::string_view t) {
+  return {Join({"prec", t, ""}), Join({"pkey", t, ""}),
+          Join({"consent", t, ""}), Join({"bidx", t, ""})};
+}
+
+// The control store's documents of tenant `t` that go at its disposal.
+inline std::vector<std::string> TenantDisposableControlPrefixes(
+    std::string_view t) {
+  return {PrincipalDirectoryPrefix(t),
+          CollectionPrefix(t),
+          PurposePrefix(t),
+          TenantExportPrefix(t),
+          Join({"erasure", t, ""}),
+          Join({"relocation", t, ""})};
 }
 
 }  // namespace piivault::vault::keys
