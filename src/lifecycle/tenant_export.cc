@@ -27,6 +27,11 @@ constexpr EnumNames<ExportState, 3> kExportStates{{{
     {ExportState::kFailed, "failed"},
 }}};
 
+// Chunks stored per write. Each write is a durable commit (an fsync); a
+// chunk need not be durable on its own, since an interrupted run starts
+// over, so a few go together (this many chunks of memory at most).
+constexpr std::size_t kChunksPerWrite = 4;
+
 // Chunks read per page when deleting a run's leftovers: each holds up to a
 // chunk of bytes, so a page stays a few MiB.
 constexpr std::size_t kDeletePage = 4;
@@ -89,27 +94,34 @@ class ChunkWriter {
 
   Status Append(std::string_view bytes) {
     buffer_.append(bytes);
-    while (buffer_.size() >= chunk_size_)
-      PV_RETURN_IF_ERROR(Flush(chunk_size_));
+    while (buffer_.size() >= chunk_size_) PV_RETURN_IF_ERROR(Seal(chunk_size_));
     return Status::Ok();
   }
   // Stores what is buffered: after the last byte.
   Status Finish() {
-    return buffer_.empty() ? Status::Ok() : Flush(buffer_.size());
+    if (!buffer_.empty()) PV_RETURN_IF_ERROR(Seal(buffer_.size()));
+    return pending_ == 0 ? Status::Ok() : Store();
   }
 
   uint64_t chunks() const { return next_; }
   std::string Sha256Hex() { return HexEncode(hash_.Finish()); }
 
  private:
-  Status Flush(std::size_t n) {
+  // Seals the first `n` buffered bytes as the next chunk, into the batch
+  // being gathered.
+  Status Seal(std::size_t n) {
     std::string_view chunk(buffer_.data(), n);
     hash_.Update(chunk);
-    storage::WriteBatch batch;
-    control_->PutBytes(batch, keys::ExportChunk(tenant_, id_, next_), chunk);
-    PV_RETURN_IF_ERROR(control_->backend().Write(batch));
+    control_->PutBytes(batch_, keys::ExportChunk(tenant_, id_, next_), chunk);
     ++next_;
     buffer_.erase(0, n);
+    return ++pending_ >= kChunksPerWrite ? Store() : Status::Ok();
+  }
+
+  Status Store() {
+    PV_RETURN_IF_ERROR(control_->backend().Write(batch_));
+    batch_ = storage::WriteBatch();
+    pending_ = 0;
     CrashPoint("export.chunk_written");
     return Status::Ok();
   }
@@ -120,6 +132,8 @@ class ChunkWriter {
   const std::size_t chunk_size_;
   std::string buffer_;
   uint64_t next_ = 0;
+  storage::WriteBatch batch_;  // sealed chunks not yet stored
+  std::size_t pending_ = 0;    // how many
   crypto::Sha256Stream hash_;
 };
 

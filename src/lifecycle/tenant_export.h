@@ -12,7 +12,7 @@
 // chunks of at most ExportOptions::chunk_size bytes sealed in the control
 // store (`export/<t>/<id>/chunk/<n>`, AAD = the key): never a plaintext
 // temporary file, never the whole export in memory (a page of records and
-// one chunk). With a recipient key the chunks hold the transfer-stream
+// the four chunks stored per write). With a recipient key the chunks hold the transfer-stream
 // encryption of the NDJSON (crypto/transfer_stream.h) instead, so a download
 // streams exactly the stored bytes either way.
 //
@@ -26,8 +26,9 @@
 // crash) deletes whatever chunks an earlier run left and writes the stream
 // from the start. A job that fails for good leaves the export failed.
 //
-// Crash points (base/crash_point.h): export.chunk_written after each chunk
-// is stored, export.completed after the state says completed.
+// Crash points (base/crash_point.h): export.chunk_written after each write
+// of chunks (four at a time, the last ones at the end), export.completed
+// after the state says completed.
 //
 // Thread safety: thread-safe.
 #pragma once

@@ -307,15 +307,15 @@ TEST_F(ExportTest, ExportsWorkWhileTerminating) {
       ContainsIgnoreCase(Download(t, id), "Xylophone-Secret-Marker-77"));
 }
 
-// Killed right after its first chunk is stored, the export is taken over
+// Killed right after its first chunks are stored, the export is taken over
 // once the dead node's lease lapses (a minute), runs again from the start
 // and completes with a manifest that matches the download.
 TEST_F(ExportTest, AKillMidExportResumesAndCompletes) {
   ASSERT_TRUE(server_.Start());
   Tenant t = SetUpTenant(server_, "acme");
-  // More than one 1 MiB chunk.
+  // More than the four 1 MiB chunks stored by the first write.
   const std::string note(4000, 'n');
-  constexpr int kRecords = 320;
+  constexpr int kRecords = 1300;
   for (int i = 0; i < kRecords; ++i)
     ASSERT_EQ(PostRecord(server_, t, "p" + std::to_string(i),
                          {{"note", note}, {"ssn", "219-09-9999"}})
@@ -326,16 +326,16 @@ TEST_F(ExportTest, AKillMidExportResumesAndCompletes) {
       server_.Start(false, {{"PIIVAULT_CRASH_AT", "export.chunk_written"}}));
   const std::string id = Start(t);
   EXPECT_EQ(server_.WaitForExit(30s), std::optional<int>(128 + SIGKILL));
-  // One chunk and no more was stored.
+  // The first write of chunks and no more was stored.
   EXPECT_EQ(
-      server_.StoreCountPrefix("control", "export/acme/" + id + "/chunk/"), 1);
+      server_.StoreCountPrefix("control", "export/acme/" + id + "/chunk/"), 4);
 
   ASSERT_TRUE(server_.Start());
   json::value done = WaitDone(t, id, 150s);
   ASSERT_EQ(Str(done, "state"), "completed") << Serialize(done);
   const json::value& manifest = Member(done, "manifest");
   const std::string stream = Download(t, id);
-  EXPECT_GT(stream.size(), 1u << 20);
+  EXPECT_GT(stream.size(), 4u << 20);
   EXPECT_EQ(Str(manifest, "sha256"), Sha256Hex(stream));
   EXPECT_TRUE(Verifies(manifest));
   EXPECT_EQ(Member(Member(manifest, "counts"), "record"),
