@@ -76,6 +76,8 @@ class SqliteBackend final : public Backend {
                                      std::size_t limit) override;
   Result<int64_t> SumCounters(std::string_view prefix) override;
   Status Write(const WriteBatch& batch) override;
+  Status Dump(const DumpSink& sink) override;
+  Status ReplaceAll(const DumpSource& source) override;
 
   // Write transactions committed so far (one per commit group).
   std::uint64_t committed_transactions() const {
