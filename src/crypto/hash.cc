@@ -124,6 +124,36 @@ std::string Sha256(std::string_view data) {
   return out;
 }
 
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr || EVP_DigestInit_ex2(static_cast<EVP_MD_CTX*>(ctx_),
+                                            Sha256Md(), nullptr) != 1) {
+    Fatal("SHA-256 failed");
+  }
+}
+
+Sha256Stream::~Sha256Stream() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
+
+void Sha256Stream::Update(std::string_view data) {
+  if (EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), Ptr(data),
+                       data.size()) != 1) {
+    Fatal("SHA-256 failed");
+  }
+}
+
+std::string Sha256Stream::Finish() {
+  auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
+  std::string out(kSha256Size, '\0');
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()),
+                         &len) != 1 ||
+      len != kSha256Size || EVP_DigestInit_ex2(ctx, Sha256Md(), nullptr) != 1) {
+    Fatal("SHA-256 failed");
+  }
+  return out;
+}
+
 std::string HmacSha256(const SecretBytes& key, std::string_view data) {
   thread_local HmacContext hmac;
   EVP_MAC_CTX* ctx = hmac.Start(key);
