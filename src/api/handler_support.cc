@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "base/encoding.h"
 #include "policy/masks.h"
 
 namespace piivault::api {
@@ -210,6 +211,36 @@ json::value TenantJson(const vault::Tenant& t) {
                  {"created_at", TimeJson(t.created_at)}};
   if (t.disposal_due_at) o["disposal_due_at"] = TimeJson(*t.disposal_due_at);
   return o;
+}
+
+json::value CertificateJson(const lifecycle::ErasureCertificate& c) {
+  return json::object{{"id", c.id},
+                      {"kind", c.kind},
+                      {"tenant", c.tenant},
+                      {"principal_pseudonym", c.principal_pseudonym},
+                      {"records", c.records},
+                      {"completed_at", TimeJson(c.completed_at)},
+                      {"signature", Base64Encode(c.signature)},
+                      {"key_id", c.key_id}};
+}
+
+json::value CertificateJson(const lifecycle::DisposalCertificate& c) {
+  json::object regions;
+  for (auto& r : c.regions)
+    regions[r.region] =
+        json::object{{"principals", r.principals}, {"records", r.records}};
+  json::array keys;
+  for (auto& k : c.keys_destroyed) keys.emplace_back(k);
+  return json::object{{"id", c.id},
+                      {"kind", lifecycle::DisposalCertificate::kKind},
+                      {"tenant", c.tenant},
+                      {"method", lifecycle::DisposalCertificate::kMethod},
+                      {"regions", std::move(regions)},
+                      {"keys_destroyed", std::move(keys)},
+                      {"started_at", TimeJson(c.started_at)},
+                      {"completed_at", TimeJson(c.completed_at)},
+                      {"signature", Base64Encode(c.signature)},
+                      {"key_id", c.key_id}};
 }
 
 json::value IdentityJson(const vault::Identity& i) {

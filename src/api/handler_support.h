@@ -98,6 +98,9 @@ json::value TenantJson(const vault::Tenant& t);
 json::value IdentityJson(const vault::Identity& i);
 json::value CollectionJson(const vault::Collection& c);
 json::value PurposeJson(const vault::Purpose& p);
+// The certificates of the tenant's register (API.md).
+json::value CertificateJson(const lifecycle::ErasureCertificate& c);
+json::value CertificateJson(const lifecycle::DisposalCertificate& c);
 
 // Route registration, one function per area: each route declares the
 // operation it performs (policy/access.h: who may, what is audited).

@@ -121,6 +121,35 @@ Result<Reply> TerminateTenant(Call& call) {
   return Reply{200, TenantJson(tenant)};
 }
 
+// Disposes of a terminated tenant (API.md): an operator-admin or a
+// tenant-admin once the return period has ended, before then only a
+// tenant-admin confirming it. Runs the whole disposal in the request; the
+// tenant's disposal job then finds it done.
+Result<Reply> DisposeTenant(Call& call) {
+  json::object body;
+  if (!call.request.body.empty()) {
+    PV_ASSIGN_OR_RETURN(body,
+                        ParseObject(call.request, {"confirmed_by_tenant"}));
+  }
+  PV_ASSIGN_OR_RETURN(auto confirmed,
+                      OptionalBool(body, "confirmed_by_tenant"));
+  const vault::Tenant& tenant = call.decision.tenant();
+  const bool due = tenant.disposal_due_at &&
+                   *tenant.disposal_due_at <= call.vault.clock->Now();
+  const bool tenant_confirms = confirmed.value_or(false) &&
+                               call.identity.role == vault::Role::kTenantAdmin;
+  if (tenant.state == vault::TenantState::kTerminating && !due &&
+      !tenant_confirms)
+    return Err(FailedPrecondition(
+        "the return period has not ended: disposal before disposal_due_at "
+        "needs {\"confirmed_by_tenant\":true} from a tenant-admin"));
+  PV_ASSIGN_OR_RETURN(auto certificate,
+                      call.vault.disposals.Dispose(call.context, tenant.id,
+                                                   call.audit.signer()));
+  return Reply{200,
+               json::object{{"certificate", CertificateJson(certificate)}}};
+}
+
 // Where the tenant's data is stored, with exact counts per region.
 Result<Reply> TenantLocations(Call& call) {
   PV_ASSIGN_OR_RETURN(auto locations,
@@ -323,6 +352,8 @@ void AddControlRoutes(const RouteAdder& add) {
       PatchTenant);
   add("POST", "/v1/tenants/{t}/terminate", "tenants.terminate",
       Operation::kTerminateTenant, TerminateTenant);
+  add("POST", "/v1/tenants/{t}/dispose", "tenants.dispose",
+      Operation::kDisposeTenant, DisposeTenant);
   add("GET", "/v1/tenants/{t}/locations", "tenants.locations",
       Operation::kReadLocations, TenantLocations);
   add("POST", "/v1/tenants/{t}/identities", "tenant_identities.create",

@@ -468,17 +468,6 @@ Result<Reply> ExportPrincipal(Call& call) {
                                  {"next", NextJson(history_next)}}}}};
 }
 
-json::value CertificateJson(const lifecycle::ErasureCertificate& c) {
-  return json::object{{"id", c.id},
-                      {"kind", c.kind},
-                      {"tenant", c.tenant},
-                      {"principal_pseudonym", c.principal_pseudonym},
-                      {"records", c.records},
-                      {"completed_at", TimeJson(c.completed_at)},
-                      {"signature", Base64Encode(c.signature)},
-                      {"key_id", c.key_id}};
-}
-
 // Erasure removes the principal from every collection: tenant-admins, or
 // tenant-apps whose policy allows deleting in all of them.
 Result<Reply> ErasePrincipal(Call& call) {
@@ -501,8 +490,11 @@ Result<Reply> ErasePrincipal(Call& call) {
 Result<Reply> ListCertificates(Call& call) {
   PV_ASSIGN_OR_RETURN(auto certificates, call.vault.erasures.Certificates(
                                              call.decision.tenant().id));
+  PV_ASSIGN_OR_RETURN(auto disposal, call.vault.disposals.Certificate(
+                                         call.decision.tenant().id));
   json::array out;
   for (auto& c : certificates) out.push_back(CertificateJson(c));
+  if (disposal) out.push_back(CertificateJson(*disposal));  // always the last
   return Reply{200, json::object{{"certificates", std::move(out)}}};
 }
 

@@ -61,8 +61,8 @@ Result<std::unique_ptr<Deployment>> OpenDeployment(Config config) {
       &d->router->control(), d->keyring.get(), d->signer.get(), &d->clock);
   d->vault = std::make_unique<services::Vault>(d->router.get(),
                                                d->keyring.get(), &d->clock);
-  d->vault->EnableRetention(d->audit.get(),
-                            {.interval = d->config.retention_interval});
+  d->vault->EnableAuditedJobs(d->audit.get(),
+                              {.interval = d->config.retention_interval});
   d->vault->terminations.set_default_return_period(
       d->config.tenant_return_period);
   PV_RETURN_IF_ERROR(CheckTenantRegions(*d));

@@ -120,6 +120,23 @@ void Keyring::AddNewTenantKey(std::string_view tenant,
                      TenantKeyAad(tenant, kFirstVersion)));
 }
 
+Result<std::vector<std::string>> Keyring::DestroyTenantKey(
+    std::string_view tenant, storage::WriteBatch& batch) {
+  const std::string key = TenantKeyStorageKey(tenant);
+  PV_ASSIGN_OR_RETURN(auto wrapped, control_->Get(key));
+  if (!wrapped) return std::vector<std::string>{};
+  PV_ASSIGN_OR_RETURN(uint32_t version, AeadKeyVersion(*wrapped));
+  batch.RequireValue(key, *wrapped);
+  batch.Delete(key);
+  return std::vector<std::string>{std::string(tenant) + "/v" +
+                                  std::to_string(version)};
+}
+
+void Keyring::ForgetTenantKeys(std::string_view tenant) {
+  std::unique_lock lock(mu_);
+  cache_.erase(std::string(tenant));
+}
+
 Result<std::shared_ptr<const TenantKeys>> Keyring::GetTenantKeys(
     std::string_view tenant) {
   std::string name(tenant);

@@ -76,6 +76,17 @@ class Keyring {
   Result<std::shared_ptr<const TenantKeys>> GetTenantKeys(
       std::string_view tenant);
 
+  // Crypto-shredding of a tenant: adds the deletion of the tenant's wrapped
+  // key to `batch`, guarded on it as stored, and returns the ids of the key
+  // versions it destroys ("<tenant>/v<version>"; empty when none is left).
+  // Once the batch is written, ForgetTenantKeys drops this process's cached
+  // copy; from then on nothing of the tenant opens here. Other processes
+  // keep theirs until restarted, which is why disposal first closes the
+  // tenant to every request (policy/access.h).
+  Result<std::vector<std::string>> DestroyTenantKey(std::string_view tenant,
+                                                    storage::WriteBatch& batch);
+  void ForgetTenantKeys(std::string_view tenant);
+
   static SecretBytes NewPrincipalKey();
   static std::string WrapPrincipalKey(const TenantKeys& keys,
                                       std::string_view tenant,

@@ -569,6 +569,10 @@ Result<RestoreSummary> BackupService::Restore(const vault::Identity& who,
   // Step 3.
   PV_ASSIGN_OR_RETURN(summary.erasures_reapplied,
                       ReapplyErasures(*backend, header.created_at));
+  // No image of the rows replaced or purged again stays in the store's own
+  // files where it can help it (SQLite's log). Readers may keep the log from
+  // being truncated; the next erasure or disposal compacts again.
+  (void)backend->Compact();
   CrashPoint("restore.erasures");
 
   // Step 4.

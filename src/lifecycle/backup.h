@@ -28,6 +28,7 @@
 //     after the backup was taken (or in the same second) is applied again
 //     where the backup brought the principal back: its rows go and a keyless
 //     tombstone takes its key entry's place (PurgePrincipalRows, as erasure);
+//     then the store is compacted (Backend::Compact), as after an erasure;
 //  4. done: the intent goes.
 // So principals erased and tenants disposed of after the backup stay gone.
 //

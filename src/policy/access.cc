@@ -71,7 +71,7 @@ constexpr auto O = Runs::kOffload;
 // by the identity service, atomically), never rotate, deactivate or set the
 // policy of a tenant identity.
 // clang-format off
-constexpr std::array<Row, 41> kTable{{
+constexpr std::array<Row, 42> kTable{{
   // op                               {tenant identity writes audit pii runs}  roles  [plane action lockbox self staff_limit]
   {Operation::kWhoAmI,                {false, false, false, N, NP, I},   kAnyone},
   {Operation::kListRegions,           {false, false, false, N, NP, I},   kAnyone},
@@ -86,6 +86,9 @@ constexpr std::array<Row, 41> kTable{{
   {Operation::kReadTenant,            {true, false,  false, N, NP, I},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
   {Operation::kUpdateTenant,          {true, false,  true,  A, NP, O},   kOpAdmin},
   {Operation::kTerminateTenant,       {true, false,  false, A, NP, O},   kOpAdmin | kTenantAdmin},
+  // Destroys the tenant's personal data wholesale, never reading or naming
+  // any of it: its event names the tenant, its certificate the counts.
+  {Operation::kDisposeTenant,         {true, false,  false, A, NP, O},   kOpAdmin | kTenantAdmin},
   {Operation::kReadLocations,         {true, false,  false, N, NP, O},   kOpAdmin | kAuditor | kTenantAdmin},
   {Operation::kCreateTenantIdentity,  {true, false, true,  A, NP, O},   kOpAdmin | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kFirstAdminOnly},
   {Operation::kListTenantIdentities,  {true, false, false, N, NP, O},   kOpAdmin | kTenantAdmin},
@@ -226,6 +229,10 @@ Result<Decision> AccessDecider::Decide(const vault::RequestContext& context,
     if (row.spec.writes && d.tenant_->state != vault::TenantState::kActive)
       return Err(
           PermissionDenied("the tenant is not active", "tenant_not_active"));
+    // From its crypto-shredding on, a disposed tenant has no personal data.
+    if (row.spec.personal_data &&
+        d.tenant_->state == vault::TenantState::kDisposed)
+      return Err(NotFound("the tenant's data was disposed of"));
   }
   if (Bit(who.role) & kOpStaff) d.limit_ = row.staff_limit;
   if (who.role == Role::kTenantApp && row.plane != Plane::kControl) {

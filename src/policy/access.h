@@ -44,6 +44,7 @@ enum class Operation {
   kReadTenant,
   kUpdateTenant,
   kTerminateTenant,
+  kDisposeTenant,
   kReadLocations,
   kCreateTenantIdentity,
   kListTenantIdentities,

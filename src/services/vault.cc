@@ -14,22 +14,24 @@ Vault::Vault(storage::RegionRouter* router, crypto::Keyring* keyring,
       lockbox(&control, clock),
       erasures(router, &control, &records, clock),
       terminations(&tenants, &scheduler, clock),
+      disposals(router, &control, &tenants, &identities, clock),
       router(router),
       clock(clock),
       scheduler(&control, clock) {
-  // The scheduler's own test kind; tenant disposal registers its kind
-  // here, retention in EnableRetention (it needs the audit log).
+  // The scheduler's own test kind; retention and disposal register theirs
+  // in EnableAuditedJobs (they need the audit log).
   scheduler.Register(
       lifecycle::JobKind::kNoop,
       [](const vault::RequestContext&, lifecycle::Job&,
          lifecycle::JobProgress& progress) { return progress.Report(0, 0); });
 }
 
-void Vault::EnableRetention(audit::AuditLog* audit,
-                            lifecycle::RetentionOptions options) {
+void Vault::EnableAuditedJobs(audit::AuditLog* audit,
+                              lifecycle::RetentionOptions options) {
   retention = std::make_unique<lifecycle::RetentionService>(
       router, &control, &records, audit, clock, options);
   retention->Register(&scheduler);
+  disposals.Register(&scheduler, audit);
 }
 
 }  // namespace piivault::services

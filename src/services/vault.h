@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "compliance/lockbox.h"
 #include "crypto/keyring.h"
+#include "lifecycle/disposal.h"
 #include "lifecycle/erasure.h"
 #include "lifecycle/relocation.h"
 #include "lifecycle/retention.h"
@@ -29,12 +30,13 @@ struct Vault {
   Vault(storage::RegionRouter* router, crypto::Keyring* keyring,
         const Clock* clock);
 
-  // Creates the retention service over `audit` (where each disposal is
-  // recorded) and registers its job kind: without it, retention passes are
-  // left to nodes that have it. REQUIRES: `audit` outlives this; once,
+  // Registers the job kinds that write to the audit log (`audit`: where
+  // each retention disposal and each tenant disposal run by the scheduler
+  // is recorded), creating the retention service. Without it, those jobs
+  // are left to nodes that have it. REQUIRES: `audit` outlives this; once,
   // before the scheduler runs jobs.
-  void EnableRetention(audit::AuditLog* audit,
-                       lifecycle::RetentionOptions options);
+  void EnableAuditedJobs(audit::AuditLog* audit,
+                         lifecycle::RetentionOptions options);
 
   vault::ControlStore control;
   vault::TenantService tenants;
@@ -46,6 +48,7 @@ struct Vault {
   compliance::LockboxService lockbox;
   lifecycle::ErasureService erasures;
   lifecycle::TerminationService terminations;
+  lifecycle::DisposalService disposals;
   storage::RegionRouter* router;
   const Clock* clock;
   std::unique_ptr<lifecycle::RetentionService> retention;  // once enabled

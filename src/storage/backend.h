@@ -147,6 +147,19 @@ class Backend {
   // store no server is writing to (a restore); writes concurrent with it are
   // ordered wholly before or after it.
   virtual Status ReplaceAll(const DumpSource& source) = 0;
+  // Deletes, durably, every counter whose key starts with `prefix` (a
+  // disposed tenant's counts). Not part of any batch: for counters nothing
+  // adds to any more.
+  virtual Status DeleteCounters(std::string_view prefix) = 0;
+
+  // After deletions that must leave nothing behind (an erasure, a
+  // disposal): removes the images of deleted rows the backend keeps in its
+  // own files where it can. SQLite (secure_delete zeroes freed pages)
+  // checkpoints its write-ahead log into the database and truncates it;
+  // PostgreSQL vacuums its tables, which prunes dead row versions (their
+  // space is reused, not zeroed); memory has nothing to do. kUnavailable
+  // when readers kept the log from being truncated, to be tried again.
+  virtual Status Compact() = 0;
 };
 
 struct BackendOptions {

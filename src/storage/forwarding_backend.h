@@ -33,6 +33,10 @@ class ForwardingBackend : public Backend {
   Status ReplaceAll(const DumpSource& source) override {
     return target_->ReplaceAll(source);
   }
+  Status DeleteCounters(std::string_view prefix) override {
+    return target_->DeleteCounters(prefix);
+  }
+  Status Compact() override { return target_->Compact(); }
 
  private:
   Backend* target_;

@@ -88,9 +88,12 @@ ControlStore::Scan(std::string_view prefix, std::size_t limit) {
 void ControlStore::Put(storage::WriteBatch& batch, std::string key,
                        const boost::json::value& doc) const {
   std::string sealed = keyring_->SealControl(boost::json::serialize(doc), key);
-  if (Cacheable(key))
-    batch.Put(std::string(kEpochKey), crypto::RandomBytes(16));
+  if (Cacheable(key)) ForgetCached(batch);
   batch.Put(std::move(key), std::move(sealed));
+}
+
+void ControlStore::ForgetCached(storage::WriteBatch& batch) const {
+  batch.Put(std::string(kEpochKey), crypto::RandomBytes(16));
 }
 
 Result<int> ControlStore::FinishEach(

@@ -38,6 +38,9 @@ class ControlStore {
   Result<std::optional<std::string>> GetRaw(std::string_view key);
   void Put(storage::WriteBatch& batch, std::string key,
            const boost::json::value& doc) const;
+  // Adds to `batch` what makes every node stop trusting its cached documents:
+  // for deletions written straight to the backend (a disposed tenant's).
+  void ForgetCached(storage::WriteBatch& batch) const;
   // Applies `batch`; if it changes cached documents, `ctx` stops trusting
   // its epoch (so the request reads its own writes).
   Status Write(const RequestContext& ctx, const storage::WriteBatch& batch);

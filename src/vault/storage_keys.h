@@ -8,6 +8,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace piivault::vault::keys {
 
@@ -87,6 +88,14 @@ inline std::string ErasurePrefix() { return "erasure/"; }
 inline std::string Erasure(std::string_view t, std::string_view pseudonym) {
   return Join({"erasure", t, pseudonym});
 }
+// A tenant's disposal from its crypto-shredding until its certificate is
+// issued (lifecycle/disposal.h), then its certificate, kept for good.
+inline std::string Disposal(std::string_view t) {
+  return Join({"disposal", t});
+}
+inline std::string DisposalCertificate(std::string_view t) {
+  return Join({"disposal-cert", t});
+}
 // The tenant's register of signed certificates (erasures).
 inline std::string CertificatePrefix(std::string_view t) {
   return Join({"cert", t, ""});
@@ -112,6 +121,11 @@ inline std::string Job(std::string_view id) { return Join({"job", id}); }
 inline std::string JobDuePrefix() { return "job-due/"; }
 inline std::string JobDue(uint64_t due_micros, std::string_view id) {
   return Join({"job-due", Hex16(due_micros), id});
+}
+
+// Every counter of a tenant, in whichever store.
+inline std::string TenantCounterPrefix(std::string_view t) {
+  return Join({"count", t, ""});
 }
 
 // Counters are spread over shards so concurrent writers of one tenant do not
@@ -140,6 +154,7 @@ inline std::string PrincipalKey(std::string_view t,
 inline std::string Record(std::string_view t, std::string_view record_id) {
   return Join({"rec", t, record_id});
 }
+inline std::string RecordPrefix(std::string_view t) { return Record(t, ""); }
 inline std::string PrincipalRecordPrefix(std::string_view t,
                                          std::string_view pseudonym) {
   return Join({"prec", t, pseudonym, ""});
@@ -169,6 +184,25 @@ inline std::string BlindIndex(std::string_view t, std::string_view c,
                               std::string_view field, std::string_view hash_hex,
                               std::string_view record_id) {
   return Join({"bidx", t, c, field, hash_hex, record_id});
+}
+
+// Every row a region keeps for tenant `t` besides its records (RecordPrefix):
+// principal keys, the principals' record lists, consent ledgers and blind
+// indexes. Keep in step with the builders above.
+inline std::vector<std::string> TenantRegionRowPrefixes(std::string_view t) {
+  return {Join({"prec", t, ""}), Join({"pkey", t, ""}),
+          Join({"consent", t, ""}), Join({"bidx", t, ""})};
+}
+
+// The control store's documents of tenant `t` that go at its disposal.
+inline std::vector<std::string> TenantDisposableControlPrefixes(
+    std::string_view t) {
+  return {PrincipalDirectoryPrefix(t),
+          CollectionPrefix(t),
+          PurposePrefix(t),
+          Join({"export", t, ""}),
+          Join({"erasure", t, ""}),
+          Join({"relocation", t, ""})};
 }
 
 }  // namespace piivault::vault::keys

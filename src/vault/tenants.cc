@@ -181,6 +181,30 @@ Result<Tenant> TenantService::Terminate(
   return RetryOnConflict("the tenant", attempt, 5);
 }
 
+Result<Tenant> TenantService::MarkDisposed(
+    const RequestContext& context, std::string_view id,
+    const std::function<Status(storage::WriteBatch&)>& also) {
+  auto attempt = [&]() -> std::optional<Result<Tenant>> {
+    PV_ASSIGN_OR_RETURN(Stored stored, Load(id));
+    switch (stored.tenant.state) {
+      case TenantState::kActive:
+        return Err(FailedPrecondition(
+            "the tenant is active: it must be terminated first"));
+      case TenantState::kDisposed:
+        return Err(Aborted("the tenant was disposed of already"));
+      case TenantState::kTerminating:
+        break;
+    }
+    Tenant tenant = stored.tenant;
+    tenant.state = TenantState::kDisposed;
+    Status written = Store(context, stored, tenant, also);
+    if (LostRace(written)) return std::nullopt;
+    PV_RETURN_IF_ERROR(written);
+    return tenant;
+  };
+  return RetryOnConflict("the tenant", attempt, 5);
+}
+
 Result<std::vector<RegionLocation>> TenantService::Locations(
     const Tenant& tenant) {
   std::vector<RegionLocation> out;

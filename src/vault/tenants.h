@@ -58,6 +58,13 @@ class TenantService {
       const RequestContext& context, std::string_view id,
       TimePoint disposal_due_at,
       const std::function<Status(storage::WriteBatch&)>& also);
+  // Marks a terminating tenant disposed, with what `also` adds to the same
+  // batch (the destruction of its key), under compare-and-set on its
+  // document. kFailedPrecondition when it is active (terminate it first);
+  // kAborted (409 conflict) when it was disposed of already.
+  Result<Tenant> MarkDisposed(
+      const RequestContext& context, std::string_view id,
+      const std::function<Status(storage::WriteBatch&)>& also);
   Result<std::vector<RegionLocation>> Locations(const Tenant& tenant);
 
   Result<std::vector<Purpose>> ListPurposes(std::string_view tenant);

@@ -27,7 +27,8 @@ class AppTerminationTest : public testing::AppTest {
   }
 
   json::object Tenant() {
-    auto r = Call("GET", "/v1/tenants/acme", admin_key);
+    // The operator's view: a disposed tenant's identities are deactivated.
+    auto r = Call("GET", "/v1/tenants/acme", operator_key);
     EXPECT_EQ(r.status, 200) << r.body;
     return json::parse(r.body).as_object();
   }
@@ -285,6 +286,96 @@ TEST_F(AppTerminationTest, ReadsExportsAndRevocationsStillWork) {
                       R"({"reason":"export help","scope":)"
                       R"({"collections":["people"]},"duration":"PT1H"})");
   EXPECT_EQ(lockbox.status, 201) << lockbox.body;
+}
+
+// POST /v1/tenants/{t}/dispose: before disposal_due_at only on a
+// tenant-admin's confirmation, afterwards also the operator's; the answer is
+// the signed certificate, kept in the register; from then on the tenant's
+// data answers 404 and writes 403.
+class AppDisposalTest : public AppTerminationTest {
+ protected:
+  HttpResponse Dispose(const std::string& key, const std::string& body) {
+    return Call("POST", "/v1/tenants/acme/dispose", key, body);
+  }
+};
+
+TEST_F(AppDisposalTest, AnActiveTenantIsTerminatedFirst) {
+  auto r = Dispose(admin_key, R"({"confirmed_by_tenant":true})");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_NE(r.body.find("failed_precondition"), std::string::npos);
+}
+
+TEST_F(AppDisposalTest, EarlyDisposalNeedsATenantAdminsConfirmation) {
+  ASSERT_EQ(Terminate(admin_key, R"({"return_period":"P10D"})").status, 200);
+  for (auto [key, body] : std::vector<std::pair<std::string, std::string>>{
+           {admin_key, ""},
+           {admin_key, R"({"confirmed_by_tenant":false})"},
+           // The operator cannot confirm for the tenant.
+           {operator_key, R"({"confirmed_by_tenant":true})"}}) {
+    auto r = Dispose(key, body);
+    EXPECT_EQ(r.status, 409) << body << " " << r.body;
+    EXPECT_NE(r.body.find("failed_precondition"), std::string::npos);
+  }
+  // Nothing happened: still terminating and readable.
+  EXPECT_EQ(Tenant().at("state"), "terminating");
+  EXPECT_EQ(Data("GET", "/v1/tenants/acme/collections/people/records/" + record,
+                 admin_key)
+                .status,
+            200);
+  EXPECT_EQ(Dispose(admin_key, R"({"confirmed_by_tenant":"yes"})").status, 400);
+}
+
+TEST_F(AppDisposalTest, ConfirmedDisposalAnswersWithTheSignedCertificate) {
+  ASSERT_EQ(Terminate(admin_key, "").status, 200);
+  const uint64_t before = Events();
+  auto r = Dispose(admin_key, R"({"confirmed_by_tenant":true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto cert = json::parse(r.body).at("certificate").as_object();
+  EXPECT_EQ(cert.at("kind"), "tenant_disposal");
+  EXPECT_EQ(cert.at("tenant"), "acme");
+  EXPECT_EQ(cert.at("regions").at("eu").at("records"), 1);
+  EXPECT_EQ(cert.at("regions").at("eu").at("principals"), 1);
+  EXPECT_EQ(cert.at("keys_destroyed"), json::array{"acme/v1"});
+  EXPECT_FALSE(cert.at("method").as_string().empty());
+  EXPECT_EQ(cert.at("key_id").as_string(), signer.key_id());
+  // Audited in the tenant's log, written ahead of the shredding.
+  ASSERT_GT(Events(), before);
+  EXPECT_EQ(Last().action, "tenants.dispose");
+  EXPECT_EQ(Last().outcome, audit::Outcome::kOk);
+
+  EXPECT_EQ(Tenant().at("state"), "disposed");
+  // Its identities are deactivated: the admin's key no longer works.
+  EXPECT_EQ(Call("GET", "/v1/whoami", admin_key).status, 401);
+  // The register keeps it, for the operator and auditors too.
+  auto listed = Call("GET", "/v1/tenants/acme/certificates", operator_key);
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  auto certs = json::parse(listed.body).at("certificates").as_array();
+  ASSERT_FALSE(certs.empty());
+  EXPECT_EQ(certs.back().as_object(), cert);
+
+  // The tenant's data is gone: reads 404, writes 403 (its own identities
+  // are deactivated: the operator asks).
+  auto read =
+      Data("GET", "/v1/tenants/acme/collections/people/records/" + record,
+           operator_key);
+  EXPECT_EQ(read.status, 404) << read.body;
+  auto principal = Data("GET", "/v1/tenants/acme/principals/ann", operator_key);
+  EXPECT_EQ(principal.status, 404) << principal.body;
+  auto write = Data("POST", "/v1/tenants/acme/collections/people/records",
+                    operator_key, R"({"principal":"x","fields":{}})");
+  EXPECT_EQ(write.status, 403) << write.body;
+  // Disposed once.
+  auto again = Dispose(operator_key, "");
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_NE(again.body.find("conflict"), std::string::npos);
+}
+
+TEST_F(AppDisposalTest, TheOperatorDisposesOnceTheReturnPeriodHasEnded) {
+  ASSERT_EQ(Terminate(admin_key, R"({"return_period":"P1D"})").status, 200);
+  h.clock.now += std::chrono::days(1);
+  auto r = Dispose(operator_key, "");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Tenant().at("state"), "disposed");
 }
 
 }  // namespace

@@ -89,10 +89,12 @@ std::string Copy(const std::string& from, const std::string& to,
   return to;
 }
 
-TEST_F(BackupTest, RestoreKeepsErasuresAndIsAudited) {
+TEST_F(BackupTest, RestoreKeepsErasuresAndDisposalsAndIsAudited) {
   Tenant t = SetUpTenant(server_, "acme");
+  Tenant gone = SetUpTenant(server_, "gone");
   const std::string leaver = Post(t, "leaver-1", std::string(kDistinctive));
   const std::string stayer = Post(t, "stayer-1", "stays");
+  const std::string disposed = Post(gone, "customer-1", "of a leaving tenant");
   ASSERT_EQ(server_.Stop(), 0);
   auto backup = Backup(BackupPath());
   ASSERT_EQ(backup.exit_code, 0) << backup.err;
@@ -101,8 +103,17 @@ TEST_F(BackupTest, RestoreKeepsErasuresAndIsAudited) {
   ASSERT_TRUE(server_.Start());
   const std::string newcomer = Post(t, "newcomer-1", "after the backup");
   const std::string pseudonym = Erase(t, "leaver-1");
+  ASSERT_EQ(
+      server_.Call("POST", gone.Base() + "/terminate", Auth(gone.admin_key))
+          .status,
+      200);
+  auto dispose =
+      server_.Call("POST", gone.Base() + "/dispose", Auth(gone.admin_key),
+                   json::object{{"confirmed_by_tenant", true}});
+  ASSERT_EQ(dispose.status, 200) << dispose.Describe();
   ASSERT_EQ(server_.Stop(), 0);
   ASSERT_EQ(EuRowsMentioning(leaver), 0);
+  ASSERT_EQ(EuRowsMentioning("/gone/"), 0);
 
   auto restored = Restore(BackupPath(), AdminKeyFile());
   ASSERT_EQ(restored.exit_code, 0) << restored.err;
@@ -115,6 +126,9 @@ TEST_F(BackupTest, RestoreKeepsErasuresAndIsAudited) {
   EXPECT_EQ(EuRowsMentioning(pseudonym), 1);
   EXPECT_TRUE(server_.StoreHasKey("eu", "pkey/acme/" + pseudonym));
   EXPECT_EQ(EuRowsMentioning(stayer), 3);  // rec/, prec/ and bidx/
+  // Nothing of the tenant disposed of after the backup comes back.
+  EXPECT_EQ(EuRowsMentioning("/gone/"), 0);
+  EXPECT_EQ(EuRowsMentioning(disposed), 0);
 
   ASSERT_TRUE(server_.Start());
   EXPECT_EQ(Get(t, leaver), 404);

@@ -856,6 +856,45 @@ TYPED_TEST_P(BackendConformanceTest, DumpThenReplaceAllRoundTrips) {
   EXPECT_EQ(*DumpLines(this->db()), before);
 }
 
+TYPED_TEST_P(BackendConformanceTest, DeleteCountersRemovesOnlyThePrefix) {
+  WriteBatch adds;
+  adds.Add("count/t1/records/0", 5);
+  adds.Add("count/t1/records/1", 2);
+  adds.Add("count/t10/records/0", 7);  // shares "count/t1" but not "count/t1/"
+  adds.Add("count/t2/records/0", 3);
+  adds.Put("count/t1/records/x", "a row, not a counter");
+  ASSERT_TRUE(this->db().Write(adds).ok());
+
+  ASSERT_TRUE(this->db().DeleteCounters("count/t1/").ok());
+  EXPECT_EQ(this->db().SumCounters("count/t1/").value_or(-1), 0);
+  EXPECT_EQ(this->db().SumCounters("count/t10/").value_or(-1), 7);
+  EXPECT_EQ(this->db().SumCounters("count/t2/").value_or(-1), 3);
+  EXPECT_EQ(this->Value("count/t1/records/x"), "a row, not a counter");
+  // Idempotent, and a counter deleted counts from zero again.
+  ASSERT_TRUE(this->db().DeleteCounters("count/t1/").ok());
+  WriteBatch again;
+  again.Add("count/t1/records/0", 1);
+  ASSERT_TRUE(this->db().Write(again).ok());
+  EXPECT_EQ(this->db().SumCounters("count/t1/").value_or(-1), 1);
+}
+
+TYPED_TEST_P(BackendConformanceTest, CompactKeepsEveryLiveRow) {
+  WriteBatch batch;
+  for (int i = 0; i < 50; ++i) batch.Put("k" + std::to_string(i), "v");
+  batch.Add("n", 3);
+  ASSERT_TRUE(this->db().Write(batch).ok());
+  WriteBatch deletes;
+  for (int i = 0; i < 25; ++i) deletes.Delete("k" + std::to_string(i));
+  ASSERT_TRUE(this->db().Write(deletes).ok());
+
+  Status compacted = this->db().Compact();
+  ASSERT_TRUE(compacted.ok()) << compacted.ToString();
+  auto rows = this->db().Scan("k", "", 100);
+  ASSERT_TRUE(rows.has_value());
+  EXPECT_EQ(rows->size(), 25u);
+  EXPECT_EQ(this->db().SumCounters("n").value_or(-1), 3);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     BackendConformanceTest, GetMissingAndPresent, PutOverwrites, DeleteRemoves,
     BinaryKeysAndValues, EmptyValueIsNotAbsent,
@@ -868,6 +907,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     ConcurrentCounterAddsAreExact, DumpGivesRowsThenCountersInKeyOrder,
     DumpPagesThroughLargeStores, DumpStopsAtTheSinksError, DumpIsOneSnapshot,
     ReplaceAllReplacesEveryRowAndCounter, ReplaceAllFailingChangesNothing,
-    DumpThenReplaceAllRoundTrips);
+    DumpThenReplaceAllRoundTrips, DeleteCountersRemovesOnlyThePrefix,
+    CompactKeepsEveryLiveRow);
 
 }  // namespace piivault::storage::testing

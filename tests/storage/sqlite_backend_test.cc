@@ -66,6 +66,34 @@ class SqliteBackendTest : public ::testing::Test {
   ScopedTempDir dir_;
 };
 
+// Reads a whole file as bytes ("" when it does not exist).
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A deleted value must not survive in any file of the database once
+// compacted: secure_delete zeroes freed pages, and the checkpoint truncates
+// the log that still held the page images from before the delete.
+TEST_F(SqliteBackendTest, CompactLeavesNoImageOfDeletedRows) {
+  auto db = OpenOrDie(DbPath());
+  ASSERT_NE(db, nullptr);
+  const std::string marker = "deleted-value-7f3a9c";
+  ASSERT_TRUE(PutOne(*db, "secret", marker).ok());
+  ASSERT_TRUE(PutOne(*db, "kept", "live-value").ok());
+  WriteBatch del;
+  del.Delete("secret");
+  ASSERT_TRUE(db->Write(del).ok());
+  ASSERT_NE(FileBytes(DbPath() + "-wal").find(marker), std::string::npos)
+      << "the log holds the deleted value until compacted";
+
+  ASSERT_TRUE(db->Compact().ok());
+  EXPECT_EQ(FileBytes(DbPath() + "-wal").size(), 0u);
+  EXPECT_EQ(FileBytes(DbPath()).find(marker), std::string::npos);
+  EXPECT_NE(FileBytes(DbPath()).find("live-value"), std::string::npos);
+  EXPECT_EQ(db->Get("kept").value_or(std::nullopt), "live-value");
+}
+
 TEST_F(SqliteBackendTest, DataSurvivesCloseAndReopen) {
   {
     auto db = OpenOrDie(DbPath());

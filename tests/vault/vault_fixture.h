@@ -71,6 +71,14 @@ class FaultyBackend final : public storage::Backend {
     PV_RETURN_IF_ERROR(Check(true));
     return inner_->ReplaceAll(source);
   }
+  Status DeleteCounters(std::string_view prefix) override {
+    PV_RETURN_IF_ERROR(Check(true));
+    return inner_->DeleteCounters(prefix);
+  }
+  Status Compact() override {
+    PV_RETURN_IF_ERROR(Check(false));
+    return inner_->Compact();
+  }
 
  private:
   Status Check(bool write) {

@@ -68,6 +68,17 @@ Result<int64_t> MemoryBackend::SumCounters(std::string_view prefix) {
   return sum;
 }
 
+Status MemoryBackend::DeleteCounters(std::string_view prefix) {
+  std::unique_lock lock(mu_);
+  auto it = counters_.lower_bound(prefix);
+  while (it != counters_.end() &&
+         std::string_view(it->first).starts_with(prefix))
+    it = counters_.erase(it);
+  return Status::Ok();
+}
+
+Status MemoryBackend::Compact() { return Status::Ok(); }
+
 Status MemoryBackend::Write(const WriteBatch& batch) {
   std::unique_lock lock(mu_);
   for (const WriteBatch::Condition& cond : batch.conditions()) {

@@ -43,6 +43,8 @@ class MemoryBackend final : public Backend {
   Status Write(const WriteBatch& batch) override;
   Status Dump(const DumpSink& sink) override;
   Status ReplaceAll(const DumpSource& source) override;
+  Status DeleteCounters(std::string_view prefix) override;
+  Status Compact() override;
 
  private:
   mutable std::shared_mutex mu_;

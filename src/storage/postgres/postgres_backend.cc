@@ -50,6 +50,8 @@ enum StmtId : std::size_t {
   kPut,
   kDelete,
   kAdd,
+  kDeleteCounters,
+  kDeleteCountersAll,
   kNumStmts,
 };
 
@@ -110,6 +112,14 @@ constexpr std::array<StmtDef, kNumStmts> kStmts = {{
      "DO UPDATE SET n = piivault_counters.n + excluded.n",
      2,
      {kByteaOid, kInt8Oid}},
+    {"pv_delete_counters",
+     "DELETE FROM piivault_counters WHERE k >= $1 AND k < $2",
+     2,
+     {kByteaOid, kByteaOid}},
+    {"pv_delete_counters_all",
+     "DELETE FROM piivault_counters WHERE k >= $1",
+     1,
+     {kByteaOid}},
 }};
 
 constexpr std::array<const char*, 2> kCreateTables = {
@@ -826,6 +836,34 @@ Result<int64_t> PostgresBackend::SumCounters(std::string_view prefix) {
     PV_RETURN_IF_ERROR(CheckShape(r.get(), 1));
     return Int8Cell(r.get());
   });
+}
+
+Status PostgresBackend::DeleteCounters(std::string_view prefix) {
+  PV_RETURN_IF_ERROR(CheckSize(prefix));
+  const std::optional<std::string> end = PrefixSuccessor(prefix);
+  // One statement in its own transaction: safe to run again after a lost
+  // connection, so it is retried like a read.
+  auto deleted = RunRead<bool>([&](Connection& c) -> Result<bool> {
+    Params params;
+    params.Bytes(prefix);
+    if (end) params.Bytes(*end);
+    PV_RETURN_IF_ERROR(
+        Exec(c.pg, end ? kDeleteCounters : kDeleteCountersAll, params));
+    return true;
+  });
+  return deleted ? Status::Ok() : deleted.error();
+}
+
+Status PostgresBackend::Compact() {
+  auto vacuumed = RunRead<bool>([&](Connection& c) -> Result<bool> {
+    // VACUUM runs outside a transaction block, so not as a prepared
+    // statement of the pool's pipeline.
+    PgResult r(PQexec(c.pg, "VACUUM piivault_kv, piivault_counters"));
+    if (r == nullptr || c.Broken()) return Err(ConnectionLost());
+    if (!Succeeded(r.get())) return Err(QueryError(SqlState(r.get())));
+    return true;
+  });
+  return vacuumed ? Status::Ok() : vacuumed.error();
 }
 
 Status PostgresBackend::Write(const WriteBatch& batch) {

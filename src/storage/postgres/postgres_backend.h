@@ -87,6 +87,8 @@ class PostgresBackend final : public Backend {
   Status Write(const WriteBatch& batch) override;
   Status Dump(const DumpSink& sink) override;
   Status ReplaceAll(const DumpSource& source) override;
+  Status DeleteCounters(std::string_view prefix) override;
+  Status Compact() override;
 
   struct Connection;  // a PGconn with its prepared statements
 

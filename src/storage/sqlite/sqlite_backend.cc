@@ -82,6 +82,8 @@ enum StmtId : std::size_t {
   kAdd,
   kSumBounded,
   kSumUnbounded,
+  kDeleteCountersBounded,
+  kDeleteCountersUnbounded,
   kNumStmts,
 };
 
@@ -100,6 +102,8 @@ constexpr std::array<const char*, kNumStmts> kSql = {
     "ON CONFLICT(k) DO UPDATE SET n = n + excluded.n",
     "SELECT COALESCE(SUM(n), 0) FROM counters WHERE k >= ?1 AND k < ?2",
     "SELECT COALESCE(SUM(n), 0) FROM counters WHERE k >= ?1",
+    "DELETE FROM counters WHERE k >= ?1 AND k < ?2",
+    "DELETE FROM counters WHERE k >= ?1",
 };
 
 std::size_t BatchBytes(const WriteBatch& batch) {
@@ -682,6 +686,31 @@ Status SqliteBackend::ReplaceAll(const DumpSource& source) {
   Status s = replace();
   if (!s.ok()) conn.RollbackIfActive();
   return s;
+}
+
+Status SqliteBackend::DeleteCounters(std::string_view prefix) {
+  const std::optional<std::string> end = PrefixSuccessor(prefix);
+  std::lock_guard conn_lock(writer_conn_mu_);
+  PV_ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                      writer_conn_->Stmt(end ? kDeleteCountersBounded
+                                             : kDeleteCountersUnbounded));
+  StmtReset reset(stmt);
+  int rc = BindBlob(stmt, 1, prefix);
+  if (rc == SQLITE_OK && end) rc = BindBlob(stmt, 2, *end);
+  if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+  if (rc != SQLITE_DONE) return SqliteError(rc);
+  return Status::Ok();
+}
+
+Status SqliteBackend::Compact() {
+  std::lock_guard conn_lock(writer_conn_mu_);
+  // One row: busy (1 when readers kept the checkpoint from finishing), the
+  // log's frames, and the frames checkpointed.
+  PV_ASSIGN_OR_RETURN(std::string busy, writer_conn_->QueryText(
+                                            "PRAGMA wal_checkpoint(TRUNCATE)"));
+  if (busy != "0")
+    return Unavailable("sqlite: readers kept the log from being truncated");
+  return Status::Ok();
 }
 
 Result<std::string> SqliteBackend::PragmaForTesting(std::string_view name,

@@ -78,6 +78,8 @@ class SqliteBackend final : public Backend {
   Status Write(const WriteBatch& batch) override;
   Status Dump(const DumpSink& sink) override;
   Status ReplaceAll(const DumpSource& source) override;
+  Status DeleteCounters(std::string_view prefix) override;
+  Status Compact() override;
 
   // Write transactions committed so far (one per commit group).
   std::uint64_t committed_transactions() const {
