@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <map>
 #include <set>
 
 #include "base/crash_point.h"
@@ -112,16 +113,6 @@ Status ReadAt(const BackupInput& in, uint64_t offset, std::string& out,
   out.resize(n);
   if (n == 0) return Status::Ok();
   return in.read_at(offset, out.data(), n);
-}
-
-// The tenant a region key belongs to: every region key is
-// "<kind>/<tenant>/…" (docs/ARCHITECTURE.md, storage keys).
-std::string_view TenantOf(std::string_view key) {
-  const std::size_t first = key.find('/');
-  if (first == std::string_view::npos) return {};
-  const std::size_t second = key.find('/', first + 1);
-  if (second == std::string_view::npos) return {};
-  return key.substr(first + 1, second - first - 1);
 }
 
 }  // namespace
@@ -413,26 +404,24 @@ class BodySource {
 
 }  // namespace
 
-Result<std::vector<std::string>> BackupService::DisposedTenants() {
-  PV_ASSIGN_OR_RETURN(auto docs,
-                      control_->Scan(keys::TenantPrefix(), SIZE_MAX));
-  std::vector<std::string> out;
-  for (auto& [key, doc] : docs) {
-    PV_ASSIGN_OR_RETURN(vault::Tenant tenant, vault::TenantFromJson(doc));
-    if (tenant.state == vault::TenantState::kDisposed) out.push_back(tenant.id);
-  }
-  return out;
-}
+struct BackupService::Registers {
+  // Tenants disposed of: none of their items is restored.
+  std::set<std::string, std::less<>> disposed;
+  // By tenant, the principals erased after the backup was taken.
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> erased;
+};
 
-Result<int64_t> BackupService::ReapplyErasures(storage::Backend& backend,
-                                               TimePoint backup_taken) {
-  const vault::RequestContext context;  // on no request's behalf
+Result<BackupService::Registers> BackupService::ReadRegisters(
+    TimePoint backup_taken) {
   PV_ASSIGN_OR_RETURN(auto docs,
                       control_->Scan(keys::TenantPrefix(), SIZE_MAX));
-  int64_t reapplied = 0;
+  Registers out;
   for (auto& [key, doc] : docs) {
     PV_ASSIGN_OR_RETURN(vault::Tenant tenant, vault::TenantFromJson(doc));
-    if (tenant.state == vault::TenantState::kDisposed) continue;  // dropped
+    if (tenant.state == vault::TenantState::kDisposed) {
+      out.disposed.insert(tenant.id);
+      continue;
+    }
     PV_ASSIGN_OR_RETURN(auto certificates, erasures_->Certificates(tenant.id));
     for (const ErasureCertificate& cert : certificates) {
       if (cert.kind != "principal_erasure") continue;
@@ -440,18 +429,118 @@ Result<int64_t> BackupService::ReapplyErasures(storage::Backend& backend,
       // have finished after the snapshot, so it is applied again too (an
       // erasure finished before the snapshot left nothing to bring back).
       if (cert.completed_at + std::chrono::seconds(1) <= backup_taken) continue;
-      PV_ASSIGN_OR_RETURN(
-          PrincipalRows rows,
-          CollectPrincipalRows(backend, tenant.id, cert.principal_pseudonym));
+      out.erased[tenant.id].insert(cert.principal_pseudonym);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Applies the registers to the backup's items on their way into the
+// replacement, so nothing of a disposed tenant or of a principal erased
+// since is ever written: a disposed tenant's items are left out; of an
+// erased principal, its index entries (bidx/, valued by its pseudonym), its
+// consent ledger, its principal-record rows and the records they name are
+// left out, its key entry becomes the erasure's keyless tombstone, and the
+// tenant's record count drops by the records left out. Relies on the dump's
+// order: rows by key (prec/ before rec/), then counters.
+class RegisterFilter {
+ public:
+  RegisterFilter(const BackupService::Registers& registers,
+                 std::string tombstone)
+      : registers_(registers), tombstone_(std::move(tombstone)) {}
+
+  // False: leave `item` out.
+  bool Keep(DumpItem& item) {
+    const std::string_view key = item.key;
+    const std::size_t a = key.find('/');
+    const std::size_t b =
+        a == std::string_view::npos ? a : key.find('/', a + 1);
+    if (b == std::string_view::npos) return true;
+    const std::string_view kind = key.substr(0, a);
+    const std::string_view tenant = key.substr(a + 1, b - a - 1);
+    const std::string_view rest = key.substr(b + 1);
+    if (registers_.disposed.contains(tenant)) {
+      ++dropped_;
+      return false;
+    }
+    auto erased = registers_.erased.find(tenant);
+    if (erased == registers_.erased.end()) return true;
+    const std::string_view first = rest.substr(0, rest.find('/'));
+    if (item.kind == DumpItem::Kind::kCounter) {
+      // count/<t>/records/<shard>: the first shard takes the whole change.
+      auto gone = records_gone_.find(tenant);
+      if (kind == "count" && rest.starts_with("records/") &&
+          gone != records_gone_.end()) {
+        item.counter -= gone->second;
+        records_gone_.erase(gone);
+      }
+      return true;
+    }
+    if (kind == "pkey" && erased->second.contains(rest)) {
+      principals_.insert(std::string(tenant) + "/" + std::string(rest));
+      item.value = tombstone_;
+      return true;
+    }
+    std::string_view principal;  // whose item is left out
+    if (kind == "bidx" && erased->second.contains(item.value)) {
+      principal = item.value;
+    } else if (kind == "consent" && erased->second.contains(first)) {
+      principal = first;
+    } else if (kind == "prec" && erased->second.contains(first)) {
+      records_[std::string(tenant)].insert(
+          std::string(rest.substr(first.size() + 1)));
+      principal = first;
+    } else if (kind == "rec") {
+      auto ids = records_.find(tenant);
+      if (ids == records_.end() || !ids->second.contains(rest)) return true;
+      ++records_gone_[std::string(tenant)];
+      return false;
+    } else {
+      return true;
+    }
+    principals_.insert(std::string(tenant) + "/" + std::string(principal));
+    return false;
+  }
+
+  // Items of disposed tenants left out.
+  int64_t dropped() const { return dropped_; }
+  // Principals erased since whose items were left out or tombstoned.
+  int64_t principals() const {
+    return static_cast<int64_t>(principals_.size());
+  }
+
+ private:
+  const BackupService::Registers& registers_;
+  const std::string tombstone_;
+  int64_t dropped_ = 0;
+  std::set<std::string> principals_;  // "<tenant>/<pseudonym>"
+  // By tenant: ids of the records left out, and how many went.
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>>
+      records_;
+  std::map<std::string, int64_t, std::less<>> records_gone_;
+};
+
+}  // namespace
+
+Result<int64_t> BackupService::ReapplyErasures(storage::Backend& backend,
+                                               const Registers& registers) {
+  const vault::RequestContext context;  // on no request's behalf
+  int64_t reapplied = 0;
+  for (const auto& [tenant, pseudonyms] : registers.erased) {
+    for (const std::string& pseudonym : pseudonyms) {
+      PV_ASSIGN_OR_RETURN(PrincipalRows rows,
+                          CollectPrincipalRows(backend, tenant, pseudonym));
       if (rows.rows.empty()) {
         if (!rows.key_raw) continue;  // never lived here
         PV_ASSIGN_OR_RETURN(auto state,
                             vault::PrincipalKeyState::Decode(*rows.key_raw));
-        if (state.tombstone()) continue;  // purged already
+        if (state.tombstone()) continue;  // erased already
       }
-      PV_RETURN_IF_ERROR(PurgePrincipalRows(
-          context, backend, tenant.id, cert.principal_pseudonym,
-          vault::PrincipalKeyState::Tombstone().Encode()));
+      PV_RETURN_IF_ERROR(
+          PurgePrincipalRows(context, backend, tenant, pseudonym,
+                             vault::PrincipalKeyState::Tombstone().Encode()));
       ++reapplied;
     }
   }
@@ -532,10 +621,10 @@ Result<RestoreSummary> BackupService::Restore(const vault::Identity& who,
   summary.audit_index = intent.audit_index;
   CrashPoint("restore.intent");
 
-  // Step 2: everything at once, disposed tenants left out.
-  PV_ASSIGN_OR_RETURN(std::vector<std::string> disposed, DisposedTenants());
-  const std::set<std::string, std::less<>> dropped(disposed.begin(),
-                                                   disposed.end());
+  // Step 2: everything at once, with the registers applied on the way.
+  PV_ASSIGN_OR_RETURN(Registers registers, ReadRegisters(header.created_at));
+  RegisterFilter filter(registers,
+                        vault::PrincipalKeyState::Tombstone().Encode());
   BodySource body(in, layout.body_begin, layout.body_end, layout.sha256,
                   layout.summary.rows, layout.summary.counters);
   PV_RETURN_IF_ERROR(
@@ -547,10 +636,10 @@ Result<RestoreSummary> BackupService::Restore(const vault::Identity& who,
       if (progress && (!more || body.items() % 4096 == 0)) {
         progress(body.items(), total);
       }
-      if (!more || !dropped.contains(TenantOf(item.key))) return more;
-      ++summary.dropped_items;
+      if (!more || filter.Keep(item)) return more;
     }
   });
+  summary.dropped_items = filter.dropped();
   if (!replaced.ok()) {
     // Nothing changed. A first run takes its intent back and says how the
     // restoration it announced ended; an interrupted one keeps it, since an
@@ -566,9 +655,11 @@ Result<RestoreSummary> BackupService::Restore(const vault::Identity& who,
   }
   CrashPoint("restore.replaced");
 
-  // Step 3.
-  PV_ASSIGN_OR_RETURN(summary.erasures_reapplied,
-                      ReapplyErasures(*backend, header.created_at));
+  // Step 3: what the filter did, checked and finished in the store (an
+  // erasure whose principal the backup held in another form than the
+  // filter knows is purged here).
+  PV_ASSIGN_OR_RETURN(int64_t purged, ReapplyErasures(*backend, registers));
+  summary.erasures_reapplied = filter.principals() + purged;
   // No image of the rows replaced or purged again stays in the store's own
   // files where it can help it (SQLite's log). Readers may keep the log from
   // being truncated; the next erasure or disposal compacts again.

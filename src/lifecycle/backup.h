@@ -21,14 +21,17 @@
 //     is written, then restore/<region> in the control store names the
 //     backup (a rerun finds it and goes on, without a second event);
 //  2. replace: Backend::ReplaceAll with the decrypted items, in one
-//     transaction, leaving out every row and counter of a tenant whose
-//     state is disposed. A chunk failing to authenticate, or a hash or count
-//     other than the signed ones, rolls it back: nothing changed;
-//  3. erasures: every principal erasure in a tenant's register completed
-//     after the backup was taken (or in the same second) is applied again
-//     where the backup brought the principal back: its rows go and a keyless
-//     tombstone takes its key entry's place (PurgePrincipalRows, as erasure);
-//     then the store is compacted (Backend::Compact), as after an erasure;
+//     transaction, with the registers applied on the way, so nothing they
+//     name is written even for a moment: every row and counter of a tenant
+//     whose state is disposed is left out, and so is every row of a
+//     principal whose erasure in its tenant's register completed after the
+//     backup was taken (or in the same second), whose key entry becomes the
+//     erasure's keyless tombstone (and the tenant's record count drops by
+//     its records). A chunk failing to authenticate, or a hash or count other
+//     than the signed ones, rolls it back: nothing changed;
+//  3. erasures: each such principal is checked in the store and purged
+//     there if anything of it is left (PurgePrincipalRows, as erasure), then
+//     the store is compacted (Backend::Compact), as after an erasure;
 //  4. done: the intent goes.
 // So principals erased and tenants disposed of after the backup stay gone.
 //
@@ -139,13 +142,16 @@ class BackupService {
   // Restores interrupted and not yet finished.
   Result<std::vector<Pending>> PendingRestores();
 
+  // What the registers say a restore must not bring back (backup.cc).
+  struct Registers;
+
  private:
   struct Layout;  // where a verified file's parts are
   struct Intent;  // restore/<region>
   Result<Layout> Check(std::string_view region, const BackupInput& in);
-  Result<std::vector<std::string>> DisposedTenants();
+  Result<Registers> ReadRegisters(TimePoint backup_taken);
   Result<int64_t> ReapplyErasures(storage::Backend& backend,
-                                  TimePoint backup_taken);
+                                  const Registers& registers);
 
   storage::RegionRouter* router_;
   vault::ControlStore* control_;

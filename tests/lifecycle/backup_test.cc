@@ -180,6 +180,29 @@ TEST_F(BackupTest, ErasuresAfterTheBackupAreAppliedAgain) {
   EXPECT_EQ(h.eu_backend->SumCounters("count/acme/").value_or(-1), 1);
 }
 
+// The registers apply on the way into the replacement: the erased
+// principal's rows are never written, so nothing is left to purge after it.
+TEST_F(BackupTest, ErasedPrincipalsAreNeverWritten) {
+  const std::string late = Create("acme", "Ann-1", "ann@example.org");
+  Create("acme", "Ann-1", "ann2@example.org");
+  Create("acme", "Bob-2", "bob@example.org");
+  const std::string file = TakeBackup();
+  h.clock.now += std::chrono::seconds(5);
+  ASSERT_TRUE(
+      h.vault->erasures.Erase(vault::RequestContext(), acme, "Ann-1", signer)
+          .has_value());
+  const auto rows_after_erasure = vault::testing::Dump(*h.eu_backend);
+  h.faults.fail_write_in = 1000;  // counts the writes
+  auto restored = Restore(file);
+  ASSERT_TRUE(restored.has_value()) << restored.error().ToString();
+  EXPECT_EQ(restored->erasures_reapplied, 1);
+  // The audit event, the intent, the replacement, the intent's removal.
+  EXPECT_EQ(1000 - h.faults.fail_write_in, 4);
+  EXPECT_FALSE(HoldsAnything(*h.eu_backend, late));
+  EXPECT_EQ(vault::testing::Dump(*h.eu_backend), rows_after_erasure);
+  EXPECT_EQ(h.eu_backend->SumCounters("count/acme/").value_or(-1), 1);
+}
+
 // Every byte of the file is covered: changing any one is refused before
 // anything changes.
 TEST_F(BackupTest, AnyChangedByteIsRefused) {
