@@ -489,8 +489,10 @@ class RegisterFilter {
     } else if (kind == "consent" && erased->second.contains(first)) {
       principal = first;
     } else if (kind == "prec" && erased->second.contains(first)) {
-      records_[std::string(tenant)].insert(
-          std::string(rest.substr(first.size() + 1)));
+      if (first.size() < rest.size()) {  // prec/<t>/<pseudonym>/<record id>
+        records_[std::string(tenant)].insert(
+            std::string(rest.substr(first.size() + 1)));
+      }
       principal = first;
     } else if (kind == "rec") {
       auto ids = records_.find(tenant);
