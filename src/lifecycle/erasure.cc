@@ -160,6 +160,9 @@ Result<ErasureCertificate> ErasureService::Drive(
   PV_RETURN_IF_ERROR(
       PurgePrincipalRows(context, *backend, intent.tenant, intent.pseudonym,
                          PrincipalKeyState::Tombstone().Encode()));
+  // No image of the purged rows may stay in the store's files (the SQLite
+  // WAL); run again with the rest of the step after an interruption.
+  PV_RETURN_IF_ERROR(backend->Compact());
   CrashPoint("erase.purged");
 
   ErasureCertificate cert;

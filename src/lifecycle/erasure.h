@@ -15,7 +15,9 @@
 //     certificate says how many went even after a crash;
 //  4. purge: every row of the principal goes, and a keyless tombstone takes
 //     the key entry's place, in one batch (a create that looked the
-//     principal up before the intent cannot give it a new key);
+//     principal up before the intent cannot give it a new key); then the
+//     region's store is compacted (Backend::Compact: no image of the rows
+//     stays in an SQLite WAL);
 //  5. finish: the directory entry and the intent go and the certificate is
 //     stored, in one batch.
 // The register is also the erasure ledger a restore from backup must apply

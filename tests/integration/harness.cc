@@ -580,6 +580,22 @@ Rows ServerProcess::StoreRows(const std::string& store) const {
       .value_or(Rows{});
 }
 
+std::vector<std::string> ServerProcess::StoreCounterKeys(
+    const std::string& store) const {
+  std::vector<std::string> out;
+  if (BackendUnderTest() == "postgres") {
+    auto rows = PgRows(StoreUrl(store),
+                       "SELECT encode(k, 'hex') FROM piivault_counters");
+    for (auto& row : rows.value_or(std::vector<std::vector<std::string>>{}))
+      out.push_back(HexDecode(row.at(0)));
+    return out;
+  }
+  auto rows = SqliteRows(data_dir_ + "/" + store + ".db",
+                         "SELECT k, n FROM counters", {});
+  for (auto& [key, n] : rows.value_or(Rows{})) out.push_back(key);
+  return out;
+}
+
 void ServerProcess::StorePut(const std::string& store, const std::string& key,
                              const std::string& value) const {
   if (BackendUnderTest() == "postgres") {

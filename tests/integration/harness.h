@@ -195,6 +195,8 @@ class ServerProcess {
   // directly, as an attacker with access to the database could.
   std::string StoreUrl(const std::string& store) const;
   Rows StoreRows(const std::string& store) const;
+  // The keys of the store's counters (a key space of their own).
+  std::vector<std::string> StoreCounterKeys(const std::string& store) const;
   bool StoreHasKey(const std::string& store, const std::string& key) const {
     return StoreRows(store).contains(key);
   }

@@ -65,5 +65,94 @@ TEST(TerminationTest, ConfiguredReturnPeriodWritesRefusedAndRestart) {
   EXPECT_EQ(server.Stop(), 0) << server.Log();
 }
 
+// Every key of `store` that names tenant `tenant` as a path segment.
+std::vector<std::string> TenantKeys(const ServerProcess& server,
+                                    const std::string& store,
+                                    const std::string& tenant) {
+  std::vector<std::string> out;
+  const std::string segment = "/" + tenant + "/";
+  for (auto& [key, value] : server.StoreRows(store))
+    if (key.find(segment) != std::string::npos) out.push_back(key);
+  for (auto& key : server.StoreCounterKeys(store))
+    if (key.find(segment) != std::string::npos) out.push_back("count:" + key);
+  return out;
+}
+
+// After a confirmed disposal nothing of the tenant is left in either region
+// (SQLite files, their WAL included, or PostgreSQL databases), the control
+// store keeps only the record of what was done, the API answers 404/403,
+// and another tenant is untouched.
+TEST(DisposalTest, NothingOfTheTenantIsLeftInAnyStoreOrFile) {
+  ServerProcess server;
+  ASSERT_TRUE(server.init_ok());
+  ASSERT_TRUE(server.Start());
+  Tenant t = SetUpTenant(server, "acme");
+  Tenant other = SetUpTenant(server, "other");
+  const std::string marker_eu = "zq-disposed-eu@example.org";
+  const std::string marker_us = "zq-disposed-us@example.org";
+  auto eu = PostRecord(server, t, "ann", {{"email", marker_eu}});
+  ASSERT_EQ(eu.status, 201) << eu.Describe();
+  auto us = PostRecord(server, t, "bob", {{"email", marker_us}}, "us");
+  ASSERT_EQ(us.status, 201) << us.Describe();
+  auto kept = PostRecord(server, other, "ann", {{"email", "kept@example.org"}});
+  ASSERT_EQ(kept.status, 201) << kept.Describe();
+  ASSERT_FALSE(TenantKeys(server, "eu", "acme").empty());
+  ASSERT_FALSE(TenantKeys(server, "us", "acme").empty());
+
+  ASSERT_EQ(
+      server.Call("POST", t.Base() + "/terminate", Auth(t.admin_key)).status,
+      200);
+  auto disposed = server.Call("POST", t.Base() + "/dispose", Auth(t.admin_key),
+                              R"({"confirmed_by_tenant":true})");
+  ASSERT_EQ(disposed.status, 200) << disposed.Describe();
+  auto cert = disposed.Json().at("certificate");
+  EXPECT_EQ(Str(cert, "kind"), "tenant_disposal");
+  EXPECT_EQ(cert.at("regions").at("eu").at("records").as_int64(), 1);
+  EXPECT_EQ(cert.at("regions").at("us").at("records").as_int64(), 1);
+
+  EXPECT_EQ(TenantKeys(server, "eu", "acme"), std::vector<std::string>{});
+  EXPECT_EQ(TenantKeys(server, "us", "acme"), std::vector<std::string>{});
+  // The control store keeps the tenant's document, identities, audit log,
+  // lockbox requests and certificates (no personal data); nothing else.
+  for (auto& key : TenantKeys(server, "control", "acme")) {
+    const bool record_of_what_was_done =
+        key.starts_with("tenant-identity/") || key.starts_with("audit") ||
+        key.starts_with("cert/") || key.starts_with("lockbox/") ||
+        key.starts_with("tenant-admins/");
+    EXPECT_TRUE(record_of_what_was_done) << key;
+  }
+  EXPECT_FALSE(server.StoreHasKey("control", "tk/acme"));
+  EXPECT_TRUE(server.StoreHasKey("control", "tk/other"));
+  if (BackendUnderTest() == "sqlite") {
+    // Not even an old page image: every file of every store, WAL included.
+    for (const char* store : {"eu", "us", "control"}) {
+      for (const std::string suffix : {".db", ".db-wal"}) {
+        const std::string bytes =
+            ReadFile(server.data_dir() + "/" + store + suffix);
+        EXPECT_EQ(bytes.find("rec/acme/"), std::string::npos)
+            << store << suffix;
+        EXPECT_EQ(bytes.find("pkey/acme/"), std::string::npos)
+            << store << suffix;
+      }
+    }
+  }
+
+  // The API: the tenant is disposed, its data 404, writes 403; the
+  // certificate is in the register; the other tenant reads as before.
+  auto tenant = server.Call("GET", t.Base(), Auth(server.admin_key()));
+  EXPECT_EQ(Str(tenant.Json(), "state"), "disposed");
+  auto read = server.Call("GET", t.Record(Str(eu.Json(), "id")),
+                          Data(server.admin_key()));
+  EXPECT_EQ(read.status, 404) << read.Describe();
+  auto certs =
+      server.Call("GET", t.Base() + "/certificates", Auth(server.admin_key()));
+  ASSERT_EQ(certs.status, 200) << certs.Describe();
+  EXPECT_EQ(Str(certs.Json().at("certificates").as_array().back(), "id"),
+            Str(cert, "id"));
+  auto other_read = server.Call("GET", other.Record(Str(kept.Json(), "id")),
+                                Data(other.admin_key));
+  EXPECT_EQ(other_read.status, 200) << other_read.Describe();
+}
+
 }  // namespace
 }  // namespace it
