@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "base/crash_point.h"
@@ -76,7 +77,8 @@ Status BackupRegion(Deployment& d, const std::string& region,
                   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (out.fd < 0)
     return Unavailable("cannot create " + partial + ": " + Errno());
-  Progress bar("backup " + region, "items");
+  // Ended (its line finished) before anything else is printed.
+  std::optional<Progress> bar(std::in_place, "backup " + region, "items");
   auto written = Service(d).Backup(
       region,
       [&](std::string_view bytes) -> Status {
@@ -89,7 +91,8 @@ Status BackupRegion(Deployment& d, const std::string& region,
         }
         return Status::Ok();
       },
-      [&](int64_t done, int64_t) { bar.Update(done); });
+      [&](int64_t done, int64_t) { bar->Update(done); });
+  bar.reset();
   if (!written) {
     ::unlink(partial.c_str());
     return written.error();
@@ -143,12 +146,13 @@ Status RestoreRegion(Deployment& d, const std::string& region,
     }
     return Status::Ok();
   };
-  Progress bar("restore " + region, "items");
+  std::optional<Progress> bar(std::in_place, "restore " + region, "items");
   auto restored = Service(d).Restore(*who, region, reason, input,
                                      [&](int64_t done, int64_t total) {
-                                       bar.set_total(total);
-                                       bar.Update(done);
+                                       bar->set_total(total);
+                                       bar->Update(done);
                                      });
+  bar.reset();
   if (!restored) return restored.error();
   std::cout << (restored->resumed ? "finished the interrupted restore of "
                                   : "restored ")
