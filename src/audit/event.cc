@@ -146,6 +146,8 @@ std::string EncodeEntry(const Event& e) {
   if (!e.principal_pseudonyms.empty())
     list("principal_pseudonyms", e.principal_pseudonyms);
   if (e.intent) out.append(",\"intent\":").append(std::to_string(*e.intent));
+  if (!e.reason.empty()) member("reason", e.reason);
+  if (!e.backup.empty()) member("backup", e.backup);
   out.push_back('}');
   return out;
 }
@@ -176,6 +178,8 @@ json::object EntryObject(const Event& e) {
   if (!e.principal_pseudonyms.empty())
     o["principal_pseudonyms"] = list(e.principal_pseudonyms);
   if (e.intent) o["intent"] = *e.intent;
+  if (!e.reason.empty()) o["reason"] = e.reason;
+  if (!e.backup.empty()) o["backup"] = e.backup;
   return o;
 }
 
@@ -228,6 +232,10 @@ Result<Event> DecodeEntry(std::string_view entry) {
       !str("region", e.region) || !str("outcome", outcome) ||
       !str("request_id", e.request_id) || !str("lockbox", e.lockbox))
     return bad();
+  for (auto [key, out] :
+       {std::pair{"reason", &e.reason}, std::pair{"backup", &e.backup}}) {
+    if (o.contains(key) && !str(key, *out)) return bad();
+  }
   auto parsed = ParseOutcome(outcome);
   if (!parsed) return bad();
   e.outcome = *parsed;

@@ -44,6 +44,10 @@ struct Event {
   // On an outcome entry: the index of the entry written ahead of the
   // request's first change, whose outcome this one corrects.
   std::optional<uint64_t> intent;
+  // Operator changes on no request's behalf (a restore from backup): why,
+  // in the operator's words (validated free text), and which backup.
+  std::string reason;
+  std::string backup;
 
   // Adds what the request touched (empty arguments are ignored). Cheap
   // enough for a search that touches a thousand records: repeats are

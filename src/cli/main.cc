@@ -16,6 +16,7 @@
 #include "api/server.h"
 #include "audit/verify.h"
 #include "base/encoding.h"
+#include "cli/backup.h"
 #include "cli/deployment.h"
 #include "cli/transfer_files.h"
 
@@ -89,6 +90,12 @@ int RunServe(const std::string& config_path, const std::string& listen) {
     spdlog::error(R"("msg":"cannot start","error":{})",
                   Quoted(deployment.error().ToString()));
     return Fail(deployment.error());
+  }
+  // A region half restored from backup is not served until that restore is
+  // run again to its end (docs/operations/backup.md).
+  if (Status s = cli::CheckNoPendingRestore(**deployment); !s.ok()) {
+    spdlog::error(R"("msg":"cannot start","error":{})", Quoted(s.ToString()));
+    return Fail(s);
   }
   // Finish relocations a crash interrupted. A region that is down leaves its
   // moves pending (readable, not writable) until the next start or request.
@@ -510,11 +517,44 @@ int main(int argc, char** argv) {
                    "on any error)")
       ->required();
 
+  // backup / restore: offline, on the deployment's config (serve stopped for
+  // a restore; docs/operations/backup.md).
+  std::string backup_region, backup_file, restore_reason, restore_key_file;
+  auto* backup = app.add_subcommand(
+      "backup", "Write an encrypted, signed backup of one region's store");
+  auto* restore = app.add_subcommand(
+      "restore", "Restore one region from a backup (server stopped)");
+  for (auto* cmd : {backup, restore}) {
+    cmd->add_option("--config", config_path, "Path to piivault.toml")
+        ->capture_default_str();
+    cmd->add_option("--region", backup_region, "Region")->required();
+  }
+  backup->add_option("--out", backup_file, "New file for the backup")
+      ->required();
+  restore->add_option("--in", backup_file, "The backup file")->required();
+  restore->add_option("--reason", restore_reason, "Why (for the audit log)")
+      ->required();
+  restore
+      ->add_option("--api-key-file", restore_key_file,
+                   "File holding an operator-admin API key")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
 
   try {
     if (*init) return RunInit(init_dir);
     if (*serve) return RunServe(config_path, listen);
+    if (*backup || *restore) {
+      auto config = LoadConfigFile(config_path);
+      if (!config) return Fail(config.error());
+      auto deployment = cli::OpenDeployment(*config);
+      if (!deployment) return Fail(deployment.error());
+      Status s =
+          *backup ? cli::BackupRegion(**deployment, backup_region, backup_file)
+                  : cli::RestoreRegion(**deployment, backup_region, backup_file,
+                                       restore_reason, restore_key_file);
+      return s.ok() ? 0 : Fail(s);
+    }
     if (*tenant_create) {
       json::object body{{"id", tenant_id}};
       if (!tenant_name.empty()) body["name"] = tenant_name;

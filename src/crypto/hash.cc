@@ -124,6 +124,36 @@ std::string Sha256(std::string_view data) {
   return out;
 }
 
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr || EVP_DigestInit_ex2(static_cast<EVP_MD_CTX*>(ctx_),
+                                            Sha256Md(), nullptr) != 1) {
+    Fatal("SHA-256 failed");
+  }
+}
+
+Sha256Stream::~Sha256Stream() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
+
+void Sha256Stream::Update(std::string_view data) {
+  if (EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), Ptr(data),
+                       data.size()) != 1) {
+    Fatal("SHA-256 failed");
+  }
+}
+
+std::string Sha256Stream::Finish() {
+  auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
+  std::string out(kSha256Size, '\0');
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()),
+                         &len) != 1 ||
+      len != kSha256Size || EVP_DigestInit_ex2(ctx, Sha256Md(), nullptr) != 1) {
+    Fatal("SHA-256 failed");
+  }
+  return out;
+}
+
 std::string HmacSha256(const SecretBytes& key, std::string_view data) {
   thread_local HmacContext hmac;
   EVP_MAC_CTX* ctx = hmac.Start(key);
@@ -170,34 +200,6 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   if (a.empty()) return true;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-struct Sha256Stream::Ctx {
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> md{EVP_MD_CTX_new()};
-};
-
-Sha256Stream::Sha256Stream() : ctx_(std::make_unique<Ctx>()) {
-  if (!ctx_->md || EVP_DigestInit_ex(ctx_->md.get(), Sha256Md(), nullptr) != 1)
-    Fatal("cannot start SHA-256");
-}
-Sha256Stream::~Sha256Stream() = default;
-Sha256Stream::Sha256Stream(Sha256Stream&&) noexcept = default;
-Sha256Stream& Sha256Stream::operator=(Sha256Stream&&) noexcept = default;
-
-void Sha256Stream::Update(std::string_view data) {
-  if (EVP_DigestUpdate(ctx_->md.get(), data.data(), data.size()) != 1)
-    Fatal("SHA-256 update failed");
-}
-
-std::string Sha256Stream::Finish() {
-  std::string out(kSha256Size, '\0');
-  unsigned int n = 0;
-  if (EVP_DigestFinal_ex(ctx_->md.get(),
-                         reinterpret_cast<unsigned char*>(out.data()),
-                         &n) != 1 ||
-      n != kSha256Size)
-    Fatal("SHA-256 final failed");
-  return out;
 }
 
 }  // namespace piivault::crypto

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstddef>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -15,23 +14,23 @@ inline constexpr std::size_t kSha256Size = 32;
 
 // Raw 32-byte digests.
 std::string Sha256(std::string_view data);
-std::string HmacSha256(const SecretBytes& key, std::string_view data);
 
-// SHA-256 of a stream fed in pieces (an export's download), without holding
-// it: Update with each piece, then Finish once for the raw digest.
+// SHA-256 of data given in pieces (a backup's ciphertext, hashed as it
+// streams). One thread at a time.
 class Sha256Stream {
  public:
   Sha256Stream();
   ~Sha256Stream();
-  Sha256Stream(Sha256Stream&&) noexcept;
-  Sha256Stream& operator=(Sha256Stream&&) noexcept;
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
   void Update(std::string_view data);
+  // The raw 32-byte digest of everything given; the stream starts afresh.
   std::string Finish();
 
  private:
-  struct Ctx;
-  std::unique_ptr<Ctx> ctx_;
+  void* ctx_;  // EVP_MD_CTX
 };
+std::string HmacSha256(const SecretBytes& key, std::string_view data);
 
 // RFC 5869 HKDF-SHA256.
 SecretBytes HkdfSha256(const SecretBytes& ikm, std::string_view salt,

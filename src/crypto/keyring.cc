@@ -48,7 +48,13 @@ Keyring::Keyring(SecretBytes root_key, storage::Backend* control)
     : kek_(Derive(root_key, "kek/v1")),
       control_key_(Derive(root_key, "control/v1")),
       api_key_digest_key_(Derive(root_key, "api-key-digest/v1")),
+      backup_key_(Derive(root_key, "piivault-backup-v1")),
       control_(control) {}
+
+X25519KeyPair Keyring::BackupKeyPair() const {
+  // 32 bytes by construction, so this cannot fail.
+  return *X25519KeyPair::FromPrivateKey(backup_key_);
+}
 
 Status Keyring::InitializeOrVerify() {
   PV_ASSIGN_OR_RETURN(auto canary, control_->Get(kCanaryKey));

@@ -25,6 +25,7 @@
 #include "base/status.h"
 #include "crypto/secret.h"
 #include "crypto/signer.h"
+#include "crypto/transfer_stream.h"
 #include "storage/backend.h"
 
 namespace piivault::crypto {
@@ -57,6 +58,11 @@ class Keyring {
   // kept in the control store sealed under the control key; created on first
   // use. kDataLoss if the stored key does not open.
   Result<Ed25519Key> LoadOrCreateSigningKey();
+
+  // The deployment's backup key (lifecycle/backup.h): an X25519 pair
+  // derived from the root key (HKDF, "piivault-backup-v1"), so only this
+  // deployment's root key opens its backups.
+  X25519KeyPair BackupKeyPair() const;
 
   // Keyed digest of an API key secret, for storage and constant-time checks.
   std::string ApiKeyDigest(std::string_view secret) const;
@@ -97,6 +103,7 @@ class Keyring {
   SecretBytes kek_;
   SecretBytes control_key_;
   SecretBytes api_key_digest_key_;
+  SecretBytes backup_key_;
   storage::Backend* control_;
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const TenantKeys>> cache_;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -91,6 +92,22 @@ class WriteBatch {
   std::vector<Condition> conditions_;
 };
 
+// One row or counter of a whole store, as Backend::Dump gives them and
+// Backend::ReplaceAll takes them (backups, lifecycle/backup.h).
+struct DumpItem {
+  enum class Kind { kRow, kCounter };
+  Kind kind = Kind::kRow;
+  std::string key;
+  std::string value;    // kRow only
+  int64_t counter = 0;  // kCounter only
+};
+// Receives a dump's items in order; a non-OK status stops the dump and is
+// its result. It must not write to the backend being dumped.
+using DumpSink = std::function<Status(const DumpItem&)>;
+// Gives the items to store one per call: true with `item` filled in, false
+// at the end, or an error (which makes the replacement fail).
+using DumpSource = std::function<Result<bool>(DumpItem& item)>;
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -117,6 +134,19 @@ class Backend {
   // that cannot be reached gives kUnavailable.
   virtual Status Write(const WriteBatch& batch) = 0;
 
+  // Hands `sink` every row, ascending by key, then every counter, ascending
+  // by key, all as of one consistent snapshot (one read transaction): a
+  // batch committed meanwhile is in it wholly or not at all. Memory stays
+  // flat (at most a page of rows is held), however large the store.
+  virtual Status Dump(const DumpSink& sink) = 0;
+
+  // Replaces every row and counter of the store with the items of `source`,
+  // in one transaction: on OK the store holds exactly those items (a later
+  // row of the same key replaces an earlier one, counters of the same key add
+  // up); on any error, the source's included, nothing changed. Meant for a
+  // store no server is writing to (a restore); writes concurrent with it are
+  // ordered wholly before or after it.
+  virtual Status ReplaceAll(const DumpSource& source) = 0;
   // Deletes, durably, every counter whose key starts with `prefix` (a
   // disposed tenant's counts). Not part of any batch: for counters nothing
   // adds to any more.

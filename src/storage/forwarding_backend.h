@@ -29,6 +29,10 @@ class ForwardingBackend : public Backend {
   Status Write(const WriteBatch& batch) override {
     return target_->Write(batch);
   }
+  Status Dump(const DumpSink& sink) override { return target_->Dump(sink); }
+  Status ReplaceAll(const DumpSource& source) override {
+    return target_->ReplaceAll(source);
+  }
   Status DeleteCounters(std::string_view prefix) override {
     return target_->DeleteCounters(prefix);
   }

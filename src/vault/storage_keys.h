@@ -103,6 +103,11 @@ inline std::string CertificatePrefix(std::string_view t) {
 inline std::string Certificate(std::string_view t, std::string_view id) {
   return Join({"cert", t, id});
 }
+// A restore from backup of one region in progress (lifecycle/backup.h).
+inline std::string RestorePrefix() { return "restore/"; }
+inline std::string Restore(std::string_view region) {
+  return Join({"restore", region});
+}
 inline std::string RelocationPrefix() { return "relocation/"; }
 inline std::string Relocation(std::string_view t, std::string_view pseudonym) {
   return Join({"relocation", t, pseudonym});

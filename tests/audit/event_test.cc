@@ -56,6 +56,23 @@ TEST(EventEncodingTest, EntriesRoundTripAndOnlyCanonicalBytesDecode) {
   EXPECT_FALSE(DecodeEntry("not json").has_value());
 }
 
+// An operator's reason and the backup a restore used are members written
+// only when set, so entries without them keep their bytes.
+TEST(EventEncodingTest, ReasonAndBackupAreWrittenOnlyWhenSet) {
+  Event e = Sample();
+  const std::string without = EncodeEntry(e);
+  EXPECT_EQ(without.find("reason"), std::string::npos);
+  e.reason = "restore after a disk failure \"x\"";
+  e.backup = "bk_1";
+  const std::string with = EncodeEntry(e);
+  EXPECT_EQ(with, boost::json::serialize(EntryObject(e)));
+  auto decoded = DecodeEntry(with);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(*decoded, e);
+  EXPECT_EQ(decoded->reason, e.reason);
+  EXPECT_EQ(decoded->backup, "bk_1");
+}
+
 // The outcome is written by name, and only the three names decode.
 TEST(EventEncodingTest, OutcomesAreWrittenByName) {
   Event e = Sample();

@@ -63,6 +63,14 @@ class FaultyBackend final : public storage::Backend {
     PV_RETURN_IF_ERROR(Check(true));
     return inner_->Write(batch);
   }
+  Status Dump(const storage::DumpSink& sink) override {
+    PV_RETURN_IF_ERROR(Check(false));
+    return inner_->Dump(sink);
+  }
+  Status ReplaceAll(const storage::DumpSource& source) override {
+    PV_RETURN_IF_ERROR(Check(true));
+    return inner_->ReplaceAll(source);
+  }
   Status DeleteCounters(std::string_view prefix) override {
     PV_RETURN_IF_ERROR(Check(true));
     return inner_->DeleteCounters(prefix);

@@ -107,4 +107,46 @@ Status MemoryBackend::Write(const WriteBatch& batch) {
   return Status::Ok();
 }
 
+// The shared lock is the snapshot: writers wait until the dump is done (a
+// memory store holds nothing worth a copy-on-write scheme).
+Status MemoryBackend::Dump(const DumpSink& sink) {
+  std::shared_lock lock(mu_);
+  DumpItem item;
+  item.kind = DumpItem::Kind::kRow;
+  for (const auto& [key, value] : data_) {
+    item.key = key;
+    item.value = value;
+    PV_RETURN_IF_ERROR(sink(item));
+  }
+  item.kind = DumpItem::Kind::kCounter;
+  item.value.clear();
+  for (const auto& [key, n] : counters_) {
+    item.key = key;
+    item.counter = n;
+    PV_RETURN_IF_ERROR(sink(item));
+  }
+  return Status::Ok();
+}
+
+// Built aside and swapped in, so a failing source changes nothing.
+Status MemoryBackend::ReplaceAll(const DumpSource& source) {
+  std::map<std::string, std::string, UnsignedByteLess> data;
+  std::map<std::string, int64_t, UnsignedByteLess> counters;
+  DumpItem item;
+  for (;;) {
+    PV_ASSIGN_OR_RETURN(bool more, source(item));
+    if (!more) break;
+    if (item.kind == DumpItem::Kind::kRow) {
+      data.insert_or_assign(std::move(item.key), std::move(item.value));
+    } else {
+      counters[std::move(item.key)] += item.counter;
+    }
+    item = DumpItem();
+  }
+  std::unique_lock lock(mu_);
+  data_.swap(data);
+  counters_.swap(counters);
+  return Status::Ok();
+}
+
 }  // namespace piivault::storage

@@ -403,10 +403,8 @@ PipelineCheck Check(PGconn* pg, const std::vector<PgResult>& results,
   return {};
 }
 
-// Runs one prepared statement outside a pipeline.
-Result<PgResult> Exec(PGconn* pg, StmtId id, const Params& p) {
-  PgResult r(PQexecPrepared(pg, kStmts[id].name, p.count(), p.values(),
-                            p.lengths(), p.formats(), /*resultFormat=*/1));
+// The result of a statement run outside a pipeline, or its error.
+Result<PgResult> Checked(PGconn* pg, PgResult r) {
   if (r == nullptr) return Err(ConnectionLost());
   if (!Succeeded(r.get())) {
     const std::string state = SqlState(r.get());
@@ -416,6 +414,13 @@ Result<PgResult> Exec(PGconn* pg, StmtId id, const Params& p) {
     return Err(QueryError(state));
   }
   return r;
+}
+
+// Runs one prepared statement outside a pipeline.
+Result<PgResult> Exec(PGconn* pg, StmtId id, const Params& p) {
+  return Checked(pg, PgResult(PQexecPrepared(pg, kStmts[id].name, p.count(),
+                                             p.values(), p.lengths(),
+                                             p.formats(), /*resultFormat=*/1)));
 }
 
 // Rejects a result whose shape is not the statement's (a foreign table of
@@ -1008,6 +1013,130 @@ PostgresBackend::WriteOutcome PostgresBackend::TryWrite(Connection& conn,
   }
   // Otherwise the connection broke with COMMIT on its way or done.
   return {WriteOutcome::kDone, OutcomeUnknown()};
+}
+
+}  // namespace piivault::storage
+
+namespace piivault::storage {
+namespace {
+
+// Rows read per statement of a dump, and items sent per round trip of a
+// replacement: enough to amortize the round trip, little to hold.
+constexpr int64_t kDumpPage = 1000;
+constexpr std::size_t kReplacePage = 1000;
+
+// Runs one-off SQL with binary parameters (dumps and restores only; the
+// statements of every request are prepared).
+Result<PgResult> ExecSql(PGconn* pg, const char* sql, const Params& p) {
+  return Checked(pg, PgResult(PQexecParams(pg, sql, p.count(), nullptr,
+                                           p.values(), p.lengths(), p.formats(),
+                                           /*resultFormat=*/1)));
+}
+
+}  // namespace
+
+// One REPEATABLE READ, READ ONLY transaction is the snapshot; its rows are
+// read a page at a time by key (each statement within statement_timeout).
+Status PostgresBackend::Dump(const DumpSink& sink) {
+  PV_ASSIGN_OR_RETURN(Lease conn, Acquire());
+  auto dump = [&]() -> Status {
+    PV_RETURN_IF_ERROR(
+        ExecSql(conn->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                Params()));
+    DumpItem item;
+    auto pages = [&](const char* sql, auto&& fill) -> Status {
+      std::string from;  // "": from the first key
+      for (;;) {
+        PV_ASSIGN_OR_RETURN(
+            PgResult r,
+            ExecSql(conn->pg, sql, Params().Bytes(from).Int8(kDumpPage)));
+        PV_RETURN_IF_ERROR(CheckShape(r.get(), 2));
+        const int rows = PQntuples(r.get());
+        for (int row = 0; row < rows; ++row) {
+          item.key = std::string(Cell(r.get(), row, 0));
+          PV_RETURN_IF_ERROR(fill(r.get(), row));
+          PV_RETURN_IF_ERROR(sink(item));
+        }
+        if (rows < kDumpPage) return Status::Ok();
+        from = item.key;
+        from.push_back('\0');  // the least key after it
+      }
+    };
+    PV_RETURN_IF_ERROR(
+        pages("SELECT k, v FROM piivault_kv WHERE k >= $1 ORDER BY k LIMIT $2",
+              [&](const PGresult* r, int row) {
+                item.value = std::string(Cell(r, row, 1));
+                return Status::Ok();
+              }));
+    item.kind = DumpItem::Kind::kCounter;
+    item.value.clear();
+    PV_RETURN_IF_ERROR(pages(
+        "SELECT k, n FROM piivault_counters WHERE k >= $1 ORDER BY k LIMIT $2",
+        [&](const PGresult* r, int row) -> Status {
+          if (PQgetlength(r, row, 1) != 8) {
+            return Internal("postgres: unexpected result shape");
+          }
+          uint64_t u = 0;
+          for (unsigned char c : Cell(r, row, 1)) u = (u << 8) | c;
+          item.counter = static_cast<int64_t>(u);
+          return Status::Ok();
+        }));
+    PV_RETURN_IF_ERROR(ExecSql(conn->pg, "COMMIT", Params()));
+    return Status::Ok();
+  };
+  Status s = dump();
+  conn->RollbackIfOpen();
+  return s;
+}
+
+// One transaction: the tables are emptied, then the items go in a page per
+// round trip (pipeline mode). The transaction has no statement_timeout, since
+// emptying a large table may take longer than a request's statement may.
+Status PostgresBackend::ReplaceAll(const DumpSource& source) {
+  PV_ASSIGN_OR_RETURN(Lease conn, Acquire());
+  auto replace = [&]() -> Status {
+    for (const char* sql :
+         {"BEGIN", "SET LOCAL statement_timeout = 0", "DELETE FROM piivault_kv",
+          "DELETE FROM piivault_counters"}) {
+      PV_RETURN_IF_ERROR(ExecSql(conn->pg, sql, Params()));
+    }
+    std::vector<DumpItem> page;
+    for (bool more = true; more;) {
+      page.clear();
+      while (page.size() < kReplacePage) {
+        DumpItem item;
+        PV_ASSIGN_OR_RETURN(more, source(item));
+        if (!more) break;
+        PV_RETURN_IF_ERROR(CheckSize(item.key));
+        PV_RETURN_IF_ERROR(CheckSize(item.value));
+        page.push_back(std::move(item));
+      }
+      if (page.empty()) break;
+      Pipeline p(conn->pg);
+      for (const DumpItem& item : page) {
+        if (item.kind == DumpItem::Kind::kRow) {
+          p.Send(kPut, Params().Bytes(item.key).Bytes(item.value));
+        } else {
+          p.Send(kAdd, Params().Bytes(item.key).Int8(item.counter));
+        }
+      }
+      const std::vector<PgResult> results = p.Finish();
+      const PipelineCheck check = Check(conn->pg, results, p.calls());
+      if (check.kind == PipelineCheck::kLost) return ConnectionLost();
+      if (check.kind == PipelineCheck::kQueryError) {
+        return QueryError(check.state);
+      }
+    }
+    PV_ASSIGN_OR_RETURN(PgResult commit, ExecSql(conn->pg, "COMMIT", Params()));
+    // COMMIT of a transaction that failed reports ROLLBACK, not an error.
+    if (std::string_view(PQcmdStatus(commit.get())) != "COMMIT") {
+      return Internal("postgres: transaction rolled back at COMMIT");
+    }
+    return Status::Ok();
+  };
+  Status s = replace();
+  conn->RollbackIfOpen();
+  return s;
 }
 
 }  // namespace piivault::storage

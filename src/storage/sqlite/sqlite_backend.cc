@@ -592,6 +592,102 @@ void SqliteBackend::CommitGroup(std::span<Writer* const> group) {
   committed_batches_.fetch_add(ok_batches, std::memory_order_relaxed);
 }
 
+namespace {
+
+// A one-off statement (dumps and restores only), finalized when it goes.
+class OneOffStmt {
+ public:
+  OneOffStmt() = default;
+  ~OneOffStmt() { sqlite3_finalize(stmt_); }
+  OneOffStmt(const OneOffStmt&) = delete;
+  OneOffStmt& operator=(const OneOffStmt&) = delete;
+  Status Prepare(sqlite3* db, const char* sql) {
+    const int rc = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+    return rc == SQLITE_OK ? Status::Ok() : SqliteError(rc);
+  }
+  sqlite3_stmt* get() const { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// Steps `sql` to its end, handing each row to `row`.
+template <typename F>
+Status EachRow(sqlite3* db, const char* sql, F&& row) {
+  OneOffStmt stmt;
+  PV_RETURN_IF_ERROR(stmt.Prepare(db, sql));
+  int rc;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    PV_RETURN_IF_ERROR(row(stmt.get()));
+  }
+  return rc == SQLITE_DONE ? Status::Ok() : SqliteError(rc);
+}
+
+}  // namespace
+
+// One read transaction on one pooled read connection is the snapshot; the
+// statements step through the tables, so only one row is held at a time.
+Status SqliteBackend::Dump(const DumpSink& sink) {
+  PV_ASSIGN_OR_RETURN(ReaderLease reader, AcquireReader());
+  PV_RETURN_IF_ERROR(reader->Exec(kBegin));
+  DumpItem item;
+  Status s = EachRow(reader->db, "SELECT k, v FROM kv ORDER BY k",
+                     [&](sqlite3_stmt* stmt) {
+                       item.key = ColumnBytes(stmt, 0);
+                       item.value = ColumnBytes(stmt, 1);
+                       return sink(item);
+                     });
+  if (s.ok()) {
+    item.kind = DumpItem::Kind::kCounter;
+    item.value.clear();
+    s = EachRow(reader->db, "SELECT k, n FROM counters ORDER BY k",
+                [&](sqlite3_stmt* stmt) {
+                  item.key = ColumnBytes(stmt, 0);
+                  item.counter = sqlite3_column_int64(stmt, 1);
+                  return sink(item);
+                });
+  }
+  if (s.ok()) s = reader->Exec(kCommit);
+  if (!s.ok()) reader->RollbackIfActive();
+  return s;
+}
+
+// One write transaction on the write connection, which commit groups wait
+// for meanwhile; a failure anywhere rolls it back.
+Status SqliteBackend::ReplaceAll(const DumpSource& source) {
+  std::lock_guard conn_lock(writer_conn_mu_);
+  Connection& conn = *writer_conn_;
+  auto replace = [&]() -> Status {
+    PV_RETURN_IF_ERROR(conn.Exec(kBeginImmediate));
+    PV_RETURN_IF_ERROR(conn.ExecSql("DELETE FROM kv; DELETE FROM counters;"));
+    PV_ASSIGN_OR_RETURN(sqlite3_stmt * put, conn.Stmt(kPut));
+    PV_ASSIGN_OR_RETURN(sqlite3_stmt * add, conn.Stmt(kAdd));
+    DumpItem item;
+    for (;;) {
+      PV_ASSIGN_OR_RETURN(bool more, source(item));
+      if (!more) break;
+      if (item.key.size() > max_blob_bytes_ ||
+          item.value.size() > max_blob_bytes_) {
+        return InvalidArgument("key or value too large for the sqlite backend");
+      }
+      const bool row = item.kind == DumpItem::Kind::kRow;
+      sqlite3_stmt* stmt = row ? put : add;
+      StmtReset reset(stmt);
+      int rc = BindBlob(stmt, 1, item.key);
+      if (rc == SQLITE_OK) {
+        rc = row ? BindBlob(stmt, 2, item.value)
+                 : sqlite3_bind_int64(stmt, 2, item.counter);
+      }
+      if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+      if (rc != SQLITE_DONE) return SqliteError(rc);
+    }
+    return conn.Exec(kCommit);
+  };
+  Status s = replace();
+  if (!s.ok()) conn.RollbackIfActive();
+  return s;
+}
+
 Status SqliteBackend::DeleteCounters(std::string_view prefix) {
   const std::optional<std::string> end = PrefixSuccessor(prefix);
   std::lock_guard conn_lock(writer_conn_mu_);

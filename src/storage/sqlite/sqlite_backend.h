@@ -76,6 +76,8 @@ class SqliteBackend final : public Backend {
                                      std::size_t limit) override;
   Result<int64_t> SumCounters(std::string_view prefix) override;
   Status Write(const WriteBatch& batch) override;
+  Status Dump(const DumpSink& sink) override;
+  Status ReplaceAll(const DumpSource& source) override;
   Status DeleteCounters(std::string_view prefix) override;
   Status Compact() override;
 
