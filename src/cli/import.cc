@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
 #include <cerrno>
@@ -12,6 +13,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -81,12 +83,13 @@ std::string Line(uint64_t number) { return "line " + std::to_string(number); }
 // Applies the lines of a checked stream to the target tenant in order.
 class Importer {
  public:
-  Importer(const ImportOptions& options, std::FILE* token_map,
-           int64_t records_total)
+  Importer(const ImportOptions& options, int64_t records_total)
       : options_(options),
-        token_map_(token_map),
         base_("/v1/tenants/" + PathSegment(options.tenant)),
         progress_("import", "records", records_total) {}
+
+  // Where token lines are mapped (none: they are only checked).
+  void set_token_map(std::FILE* token_map) { token_map_ = token_map; }
 
   Status Apply(uint64_t number, const ImportLine& line) {
     switch (line.kind) {
@@ -102,6 +105,32 @@ class Importer {
         return Consent(number, line.object);
       case LineKind::kToken:
         return Token(number, line.object);
+    }
+    return Status::Ok();
+  }
+
+  // Before any change: the target tenant exists, the caller may act on it,
+  // it takes writes and allows every region the stream's principals live
+  // in, so that no line is refused for want of one halfway through.
+  Status CheckTarget(const std::set<std::string>& regions) {
+    PV_ASSIGN_OR_RETURN(Answer tenant, Send("GET", base_, nullptr, false));
+    if (!tenant.ok())
+      return FailedPrecondition("the target tenant cannot be read: " +
+                                tenant.Describe());
+    const json::object* t = tenant.body.if_object();
+    const json::value* state = t ? t->if_contains("state") : nullptr;
+    if (!state || *state != "active")
+      return FailedPrecondition("the target tenant is not active");
+    const json::value* allowed = t->if_contains("regions");
+    for (auto& region : regions) {
+      const bool found =
+          allowed && allowed->is_array() &&
+          std::find(allowed->get_array().begin(), allowed->get_array().end(),
+                    json::value(region)) != allowed->get_array().end();
+      // A region id is configuration, not personal data.
+      if (!found)
+        return FailedPrecondition("the target tenant does not allow region " +
+                                  region + ", where the stream has principals");
     }
     return Status::Ok();
   }
@@ -329,7 +358,7 @@ class Importer {
   }
 
   const ImportOptions& options_;
-  std::FILE* token_map_;
+  std::FILE* token_map_ = nullptr;
   std::string base_;
   Progress progress_;
   std::optional<std::map<std::string, json::object>> purposes_;
@@ -407,6 +436,10 @@ Status RunImport(const ImportOptions& options) {
         VerifyManifest(manifest, options.public_key_b64, sha256, validator));
   }
 
+  Importer importer(options,
+                    static_cast<int64_t>(validator.count(LineKind::kRecord)));
+  PV_RETURN_IF_ERROR(importer.CheckTarget(validator.regions()));
+
   // 2. The token map is a new file (never over one), owner-only.
   std::FILE* token_map = nullptr;
   if (!options.token_map_path.empty()) {
@@ -424,8 +457,7 @@ Status RunImport(const ImportOptions& options) {
   // 3. Applied line by line from a second read; each line is checked again
   // as it is read, and the stream must hash as it did the first time.
   Status status = [&]() -> Status {
-    Importer importer(options, token_map,
-                      static_cast<int64_t>(validator.count(LineKind::kRecord)));
+    importer.set_token_map(token_map);
     PV_ASSIGN_OR_RETURN(
         std::string again,
         ReadStream(options, key_ptr, [&](uint64_t number, const ImportLine& l) {

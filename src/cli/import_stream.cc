@@ -200,6 +200,12 @@ uint64_t ImportValidator::count(LineKind kind) const {
   return it == counts_.end() ? 0 : it->second;
 }
 
+std::set<std::string> ImportValidator::regions() const {
+  std::set<std::string> out;
+  for (auto& [principal, region] : principal_region_) out.insert(region);
+  return out;
+}
+
 Status ImportValidator::Add(uint64_t number, const ImportLine& line) {
   const json::object& o = line.object;
   if (!last_ && line.kind != LineKind::kHeader)

@@ -83,6 +83,8 @@ class ImportValidator {
   const std::string& source_tenant() const { return tenant_; }
   const std::string& export_id() const { return export_; }
   uint64_t count(LineKind kind) const;
+  // The regions the stream's principals live in.
+  std::set<std::string> regions() const;
 
  private:
   struct CollectionInfo {

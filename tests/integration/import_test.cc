@@ -142,23 +142,28 @@ class ImportTest : public ServerTest {
   }
   RunResult Import(const std::string& in, std::vector<std::string> extra = {},
                    Headers env = {}) {
+    return ImportInto(target_, in, std::move(extra), std::move(env));
+  }
+  RunResult ImportInto(const Tenant& tenant, const std::string& in,
+                       std::vector<std::string> extra = {}, Headers env = {}) {
     std::vector<std::string> args{
         "import",
         "--in",
         File(in),
         "--tenant",
-        target_.id,
+        tenant.id,
         "--server",
         "http://127.0.0.1:" + std::to_string(server_.port())};
     args.insert(args.end(), extra.begin(), extra.end());
-    env.emplace_back("PIIVAULT_TOKEN", target_.admin_key);
+    env.emplace_back("PIIVAULT_TOKEN", tenant.admin_key);
     return Piivault(args, env);
   }
 
   // Records of the target tenant, over all regions.
-  int64_t RecordCount() {
-    auto r = server_.Call("GET", target_.Base() + "/locations",
-                          Auth(target_.admin_key));
+  int64_t RecordCount() { return RecordCount(target_); }
+  int64_t RecordCount(const Tenant& tenant) {
+    auto r = server_.Call("GET", tenant.Base() + "/locations",
+                          Auth(tenant.admin_key));
     EXPECT_EQ(r.status, 200) << r.Describe();
     int64_t n = 0;
     for (auto& region : Array(r.Json(), "regions"))
@@ -364,6 +369,31 @@ TEST_F(ImportTest, ABadLineIsNamedAndNothingIsImported) {
   // Cut short inside the last line.
   const std::string text = sample.Text();
   refused({}, "not ended by a newline", text.substr(0, text.size() - 5));
+}
+
+// The target must take the stream whole: a tenant without one of the
+// stream's regions, or one that is not active, is refused before anything
+// changes.
+TEST_F(ImportTest, ATargetThatCannotTakeTheStreamIsRefusedFirst) {
+  SampleExport sample;
+  WriteFile(File("export.ndjson"), sample.Text());
+  Tenant narrow = SetUpTenant(server_, "narrow", {"eu"}, "eu");
+  RunResult r = ImportInto(narrow, "export.ndjson");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("does not allow region us"), std::string::npos) << r.err;
+  EXPECT_EQ(RecordCount(narrow), 0);
+  auto purposes =
+      server_.Call("GET", narrow.Base() + "/purposes", Auth(narrow.admin_key));
+  EXPECT_EQ(purposes.body.find("newsletter"), std::string::npos);
+
+  auto terminated = server_.Call("POST", target_.Base() + "/terminate",
+                                 Auth(server_.admin_key()));
+  ASSERT_EQ(terminated.status, 200) << terminated.Describe();
+  r = Import("export.ndjson");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("the target tenant is not active"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(RecordCount(), 0);
 }
 
 // A signed manifest: the stream must be the one it describes, signed by
