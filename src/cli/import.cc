@@ -154,8 +154,10 @@ class Importer {
         {"collections", collections_put_},
         {"records", json::object{{"created", records_created_},
                                  {"already_present", records_present_}}},
-        {"consents", json::object{{"recorded", consents_recorded_},
-                                  {"already_present", consents_present_}}},
+        {"consents",
+         json::object{{"recorded", consents_recorded_},
+                      {"already_present", consents_present_},
+                      {"not_importable", consents_not_importable_}}},
         {"tokens_mapped", tokens_mapped_}};
     return json::serialize(o);
   }
@@ -299,6 +301,11 @@ class Importer {
   }
 
   Status Consent(uint64_t number, const json::object& o) {
+    // Named by pseudonym only: the principal has no record to place it by.
+    if (!o.contains("principal")) {
+      ++consents_not_importable_;
+      return Status::Ok();
+    }
     const std::string principal(o.at("principal").get_string());
     const std::string consents =
         base_ + "/principals/" + PathSegment(principal) + "/consents";
@@ -365,7 +372,7 @@ class Importer {
   std::map<std::string, Ledger> ledgers_;
   int64_t purposes_put_ = 0, collections_put_ = 0, records_created_ = 0,
           records_present_ = 0, consents_recorded_ = 0, consents_present_ = 0,
-          tokens_mapped_ = 0;
+          consents_not_importable_ = 0, tokens_mapped_ = 0;
 };
 
 // Reads the input once (decrypting it with `key` if given), hashing its bytes
@@ -467,6 +474,10 @@ Status RunImport(const ImportOptions& options) {
       return DataLoss("the input changed while it was being imported");
     PV_RETURN_IF_ERROR(importer.Finish());
     std::cout << importer.Summary() << "\n";
+    if (validator.unimportable_consents() > 0)
+      std::cerr << "piivault: warning: " << validator.unimportable_consents()
+                << " consent events of principals without records (named by "
+                   "pseudonym only) were not imported\n";
     return Status::Ok();
   }();
   if (token_map) {

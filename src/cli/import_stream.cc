@@ -57,7 +57,10 @@ std::vector<Member> MembersOf(LineKind kind) {
               {"created_at", Type::kString, true},
               {"updated_at", Type::kString, true}};
     case LineKind::kConsent:
-      return {{"principal", Type::kString, true},
+      // A principal without records is named by its pseudonym instead
+      // (only records carry the principal id); ParseImportLine wants one.
+      return {{"principal", Type::kString, false},
+              {"principal_pseudonym", Type::kString, false},
               {"purpose", Type::kString, true},
               {"granted", Type::kBool, true},
               {"at", Type::kString, true},
@@ -159,6 +162,10 @@ Result<ImportLine> ParseImportLine(uint64_t number, std::string_view text) {
     if (m.required && !o.contains(m.name))
       return Err(
           LineError(number, prefix + " lacks \"" + std::string(m.name) + "\""));
+  if (*kind == LineKind::kConsent &&
+      o.contains("principal") == o.contains("principal_pseudonym"))
+    return Err(LineError(number, prefix + " names one of \"principal\" and "
+                                          "\"principal_pseudonym\""));
   return ImportLine{*kind, std::move(o)};
 }
 
@@ -212,7 +219,12 @@ Status ImportValidator::Add(uint64_t number, const ImportLine& line) {
     return LineError(number, "the first line must be the header");
   if (last_ && line.kind == LineKind::kHeader)
     return LineError(number, "a second header");
-  if (last_ && line.kind < *last_)
+  // Records, their tokens and consents come region by region, interleaved.
+  auto section = [](LineKind kind) {
+    return std::min(static_cast<int>(kind),
+                    static_cast<int>(LineKind::kRecord));
+  };
+  if (last_ && section(line.kind) < section(*last_))
     return LineError(number, "a " + std::string(KindName(line.kind)) +
                                  " line after a " +
                                  std::string(KindName(*last_)) + " line");
@@ -253,6 +265,10 @@ Status ImportValidator::Add(uint64_t number, const ImportLine& line) {
       const std::string_view purpose = Str(o, "purpose");
       if (!purposes_.contains(purpose) && !IsDefaultPurpose(purpose))
         return LineError(number, "a consent for a purpose the stream lacks");
+      if (!o.contains("principal")) {
+        ++unimportable_consents_;
+        return Status::Ok();
+      }
       if (!principal_region_.contains(Str(o, "principal")))
         return LineError(number,
                          "a consent of a principal without records in the "

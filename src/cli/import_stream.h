@@ -28,9 +28,9 @@ inline constexpr std::string_view kTenantExportFormat =
 // A line longer than this is refused rather than buffered.
 inline constexpr std::size_t kMaxImportLine = 16 * 1024 * 1024;
 
-// The kinds of line, in the order they must appear in a stream (the order
-// an import applies them: a record needs its collection, a consent its
-// principal's records).
+// The kinds of line. The header, purposes and collections come in this
+// order; records, tokens and consents follow interleaved (a token after its
+// record, a consent after its principal's records).
 enum class LineKind {
   kHeader,
   kPurpose,
@@ -68,12 +68,13 @@ class LineSplitter {
 };
 
 // The checks across lines, fed every line in order: the header first and
-// once, kinds in LineKind order, purposes and collections once each, record
-// ids of the vault's shape and unique, records naming a collection of the
-// stream and only its fields (every required one), a principal's records
-// all in one region, consents naming a purpose of the stream (or a default
-// one) and a principal with records in the stream, tokens naming a record of
-// the stream, its collection and one of its fields.
+// once, then purposes, then collections, then records, tokens and consents
+// (interleaved, region by region, as the export writes them), purposes and
+// collections once each, record ids of the vault's shape and unique, records
+// naming a collection of the stream and only its fields (every required one), a
+// principal's records all in one region, consents naming a purpose of the
+// stream (or a default one) and a principal with records in the stream, tokens
+// naming a record of the stream, its collection and one of its fields.
 class ImportValidator {
  public:
   Status Add(uint64_t number, const ImportLine& line);
@@ -83,6 +84,9 @@ class ImportValidator {
   const std::string& source_tenant() const { return tenant_; }
   const std::string& export_id() const { return export_; }
   uint64_t count(LineKind kind) const;
+  // Consent events of principals without records, which the export names by
+  // pseudonym only: the target cannot place them, so they are not imported.
+  uint64_t unimportable_consents() const { return unimportable_consents_; }
   // The regions the stream's principals live in.
   std::set<std::string> regions() const;
 
@@ -96,6 +100,7 @@ class ImportValidator {
   std::optional<LineKind> last_;
   std::string tenant_, export_;
   std::map<LineKind, uint64_t> counts_;
+  uint64_t unimportable_consents_ = 0;
   std::set<std::string, std::less<>> purposes_;
   std::map<std::string, CollectionInfo, std::less<>> collections_;
   std::map<std::string, std::string, std::less<>> record_collection_;

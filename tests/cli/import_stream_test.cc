@@ -144,6 +144,48 @@ TEST(ImportValidatorTest, TheLinesMustFitTogether) {
   }
 }
 
+// As the export writes them: region by region, each record followed by its
+// tokens, then the consents of the region's principals (those without
+// records named by pseudonym: checked, counted, not importable).
+TEST(ImportValidatorTest, RecordsTokensAndConsentsInterleave) {
+  const std::string consent =
+      R"({"kind":"consent","principal":"p","purpose":"marketing",)"
+      R"("granted":true,"at":"x"})";
+  const std::string by_pseudonym =
+      R"({"kind":"consent","principal_pseudonym":"ab12","purpose":"marketing",)"
+      R"("granted":false,"at":"x"})";
+  const std::string token =
+      R"({"kind":"token","token":"tok_x","collection":"c","record":")" +
+      kRecordId + R"(","field":"a"})";
+  ImportValidator v;
+  uint64_t n = 0;
+  for (const std::string& text :
+       {kHeader, kCollection, RecordLine(kRecordId, "p", "eu", R"({"a":"1"})"),
+        token, consent, by_pseudonym,
+        RecordLine("rec_abcdefghijklmnopqrstuvwxye", "q", "us", R"({"a":"2"})"),
+        consent}) {
+    auto line = ParseImportLine(++n, text);
+    ASSERT_TRUE(line) << line.error().ToString();
+    ASSERT_TRUE(v.Add(n, *line).ok()) << n;
+  }
+  EXPECT_EQ(v.count(LineKind::kConsent), 3u);
+  EXPECT_EQ(v.unimportable_consents(), 1u);
+  EXPECT_EQ(v.regions(), (std::set<std::string>{"eu", "us"}));
+
+  for (const std::string& both :
+       {std::string(
+            R"({"kind":"consent","purpose":"m","granted":true,"at":"x"})"),
+        std::string(
+            R"({"kind":"consent","principal":"p","principal_pseudonym":"ab",)"
+            R"("purpose":"m","granted":true,"at":"x"})")}) {
+    auto r = ParseImportLine(4, both);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(Message(r.error()),
+              "line 4: a consent line names one of \"principal\" and "
+              "\"principal_pseudonym\"");
+  }
+}
+
 TEST(ImportManifestTest, CanonicalJsonSortsKeysAtEveryLevel) {
   EXPECT_EQ(CanonicalJson(json::parse(
                 R"({"b":1, "a":{"d":[{"z":true,"y":null}],"c":"x"}})")),

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <set>
 
 #include "harness.h"
 
@@ -67,6 +68,13 @@ struct SampleExport {
       {"tok_oldCCCC", "contacts", RecordId(4), "name"},
   };
 
+  // A principal without records, whose events the export names by its
+  // pseudonym: checked, counted, not importable.
+  ConsentLine orphan{"", "marketing", true, "web_form", ""};
+
+  // The lines in the export's order: header, purposes, collections, then
+  // region by region each record followed by its tokens, then the consents
+  // of the region's principals.
   std::vector<std::string> Lines() const {
     std::vector<json::object> lines;
     lines.push_back({{"kind", "header"},
@@ -89,31 +97,46 @@ struct SampleExport {
                         {"name":"sku","type":"string","required":true,"searchable":false},
                         {"name":"qty","type":"integer","required":false,"searchable":false},
                         {"name":"gift","type":"boolean","required":false,"searchable":false}])")}});
-    for (auto& r : records)
-      lines.push_back({{"kind", "record"},
-                       {"id", r.id},
-                       {"collection", r.collection},
-                       {"principal", r.principal},
-                       {"region", r.region},
-                       {"fields", r.fields},
-                       {"created_at", "2026-01-02T03:04:05Z"},
-                       {"updated_at", "2026-01-02T03:04:05Z"}});
-    for (auto& c : consents) {
-      json::object o{{"kind", "consent"},
-                     {"principal", c.principal},
-                     {"purpose", c.purpose},
-                     {"granted", c.granted},
-                     {"at", "2026-02-03T04:05:06Z"}};
-      if (!c.method.empty()) o["method"] = c.method;
-      if (!c.evidence.empty()) o["evidence"] = c.evidence;
-      lines.push_back(std::move(o));
+    for (const std::string region : {"eu", "us"}) {
+      std::set<std::string> principals;
+      for (auto& r : records) {
+        if (r.region != region) continue;
+        principals.insert(r.principal);
+        lines.push_back({{"kind", "record"},
+                         {"id", r.id},
+                         {"collection", r.collection},
+                         {"principal", r.principal},
+                         {"region", r.region},
+                         {"fields", r.fields},
+                         {"created_at", "2026-01-02T03:04:05Z"},
+                         {"updated_at", "2026-01-02T03:04:05Z"}});
+        for (auto& t : tokens)
+          if (t.record == r.id)
+            lines.push_back({{"kind", "token"},
+                             {"token", t.token},
+                             {"collection", t.collection},
+                             {"record", t.record},
+                             {"field", t.field}});
+      }
+      for (auto& c : consents) {
+        if (!principals.contains(c.principal)) continue;
+        json::object o{{"kind", "consent"},
+                       {"principal", c.principal},
+                       {"purpose", c.purpose},
+                       {"granted", c.granted},
+                       {"at", "2026-02-03T04:05:06Z"}};
+        if (!c.method.empty()) o["method"] = c.method;
+        if (!c.evidence.empty()) o["evidence"] = c.evidence;
+        lines.push_back(std::move(o));
+      }
+      if (region == std::string("eu"))
+        lines.push_back({{"kind", "consent"},
+                         {"principal_pseudonym", "c2hvcnQ"},
+                         {"purpose", orphan.purpose},
+                         {"granted", orphan.granted},
+                         {"at", "2026-02-03T04:05:06Z"},
+                         {"method", orphan.method}});
     }
-    for (auto& t : tokens)
-      lines.push_back({{"kind", "token"},
-                       {"token", t.token},
-                       {"collection", t.collection},
-                       {"record", t.record},
-                       {"field", t.field}});
     std::vector<std::string> out;
     for (auto& l : lines) out.push_back(Serialize(l));
     return out;
@@ -236,6 +259,12 @@ TEST_F(ImportTest, ImportsEveryLineAndMapsTokens) {
       << r.out;
   EXPECT_EQ(Member(Member(summary, "consents"), "recorded"), json::value(4))
       << r.out;
+  EXPECT_EQ(Member(Member(summary, "consents"), "not_importable"),
+            json::value(1))
+      << r.out;
+  EXPECT_NE(r.err.find("1 consent events of principals without records"),
+            std::string::npos)
+      << r.err;
   EXPECT_EQ(RecordCount(), 7);
   ExpectImported(sample);
   // The imported purpose is the stream's.
@@ -325,7 +354,7 @@ TEST_F(ImportTest, ABadLineIsNamedAndNothingIsImported) {
     EXPECT_FALSE(std::filesystem::exists(File("bad-map")));
     EXPECT_EQ(RecordCount(), before) << why;
   };
-  // Line 8 is the fourth record; the ones before it are valid.
+  // Line 8 is the third record; the lines before it are valid.
   auto lines = good;
   lines[7] = R"({"kind":"record","id":")" + RecordId(9) + R"(",)";
   refused(lines, "line 8: not a JSON object");
@@ -346,7 +375,7 @@ TEST_F(ImportTest, ABadLineIsNamedAndNothingIsImported) {
   std::swap(lines[1], lines[2]);  // a collection before a purpose
   refused(lines, "line 3: a purpose line after a collection line");
   lines = good;
-  lines[8] = lines[7];  // the fourth record twice
+  lines[8] = lines[7];  // the third record again, for its token
   refused(lines, "line 9: a record id given twice");
   lines = good;
   lines.push_back(
@@ -541,6 +570,9 @@ TEST_F(ImportTest, ARerunRefusesDataThatDiffersFromTheStream) {
   WriteFile(File("export.ndjson"), sample.Text());
   ASSERT_EQ(Import("export.ndjson").exit_code, 0);
   const RecordLine& changed = sample.records[3];
+  // Its line: 1 header, 2 purpose, 3-4 collections, 5-15 region eu (five
+  // records, two tokens, four consents), then region us.
+  ASSERT_NE(sample.Lines()[15].find(changed.id), std::string::npos);
   auto patched = server_.Call(
       "PATCH", target_.Base() + "/collections/contacts/records/" + changed.id,
       Data(target_.admin_key),
@@ -548,7 +580,7 @@ TEST_F(ImportTest, ARerunRefusesDataThatDiffersFromTheStream) {
   ASSERT_EQ(patched.status, 200) << patched.Describe();
   RunResult r = Import("export.ndjson");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("line 8: a record with this id exists in the target "
+  EXPECT_NE(r.err.find("line 16: a record with this id exists in the target "
                        "with other content"),
             std::string::npos)
       << r.err;
