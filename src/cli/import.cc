@@ -224,7 +224,16 @@ class Importer {
   }
 
   Status Collection(uint64_t number, const json::object& o) {
-    json::object body{{"fields", o.at("fields")}};
+    // The schema's members as PUT takes them (others are ignored).
+    json::array fields;
+    for (auto& f : o.at("fields").get_array()) {
+      json::object spec;
+      for (std::string_view key : {"name", "type", "required", "searchable"})
+        if (const json::value* v = f.get_object().if_contains(key))
+          spec[key] = *v;
+      fields.push_back(std::move(spec));
+    }
+    json::object body{{"fields", std::move(fields)}};
     if (const json::value* retention = o.if_contains("retention"))
       body["retention"] = *retention;
     PV_ASSIGN_OR_RETURN(

@@ -149,10 +149,10 @@ Result<ImportLine> ParseImportLine(uint64_t number, std::string_view text) {
     if (key == "kind") continue;
     auto it = std::find_if(members.begin(), members.end(),
                            [&](const Member& m) { return m.name == key; });
-    // Member names come from the stream, but are the format's names
-    // (checked here before they are shown).
-    if (it == members.end())
-      return Err(LineError(number, prefix + " has an unknown member"));
+    // Readers ignore members they do not know (docs/formats/
+    // tenant-export.md), so a later export still imports; they are not
+    // imported either.
+    if (it == members.end()) continue;
     if (!HasType(value, it->type))
       return Err(LineError(number, prefix + "'s \"" + std::string(it->name) +
                                        "\" must be " +
@@ -249,10 +249,19 @@ Status ImportValidator::Add(uint64_t number, const ImportLine& line) {
         const json::value* name = spec ? spec->if_contains("name") : nullptr;
         if (!name || !name->is_string())
           return LineError(number, "a collection field without a name");
+        const json::value* type = spec->if_contains("type");
+        if (!type || !type->is_string())
+          return LineError(number, "a collection field without a type");
+        const json::value* required = spec->if_contains("required");
+        const json::value* searchable = spec->if_contains("searchable");
+        if ((required && !required->is_bool()) ||
+            (searchable && !searchable->is_bool()))
+          return LineError(number,
+                           "a collection field's \"required\" and "
+                           "\"searchable\" must be true or false");
         if (!info.fields.emplace(name->get_string()).second)
           return LineError(number, "a collection field given twice");
-        const json::value* required = spec->if_contains("required");
-        if (required && required->is_bool() && required->get_bool())
+        if (required && required->get_bool())
           info.required.emplace(name->get_string());
       }
       if (!collections_.emplace(Str(o, "name"), std::move(info)).second)

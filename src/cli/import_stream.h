@@ -46,8 +46,9 @@ struct ImportLine {
 };
 
 // One line (without its "\n"), numbered from 1: a JSON object whose first
-// member is a known "kind", with exactly the members of its kind (required
-// ones present, each of its type). kInvalidArgument "line N: <rule>".
+// member is a known "kind", with the members of its kind (required ones
+// present, each of its type; members of no kind are ignored, as the format
+// asks of readers). kInvalidArgument "line N: <rule>".
 Result<ImportLine> ParseImportLine(uint64_t number, std::string_view text);
 
 // Splits a byte stream into lines ("\n"-terminated), handing each to

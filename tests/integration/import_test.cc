@@ -359,8 +359,15 @@ TEST_F(ImportTest, ABadLineIsNamedAndNothingIsImported) {
   lines[7] = R"({"kind":"record","id":")" + RecordId(9) + R"(",)";
   refused(lines, "line 8: not a JSON object");
   lines = good;
-  lines[7].insert(lines[7].size() - 1, R"(,"comment":"cust-9")");
-  refused(lines, "line 8: a record line has an unknown member");
+  lines[7] = Serialize(json::object{{"kind", "record"},
+                                    {"id", RecordId(8)},
+                                    {"collection", "contacts"},
+                                    {"principal", "cust-9"},
+                                    {"region", "eu"},
+                                    {"fields", "x@example.org"},
+                                    {"created_at", "t"},
+                                    {"updated_at", "t"}});
+  refused(lines, "line 8: a record line's \"fields\" must be an object");
   lines = good;
   lines[7] = R"({"collection":"contacts","kind":"record"})";
   refused(lines, "line 8: the first member must be \"kind\"");
