@@ -37,6 +37,13 @@ HttpResponse ErrorResponse(const Status& s) {
 }
 
 HttpResponse ReplyResponse(std::string_view request_id, Result<Reply> reply) {
+  if (reply && reply->stream) {
+    HttpResponse r;
+    r.status = reply->status;
+    r.content_type = std::move(reply->content_type);
+    r.next_chunk = std::move(reply->stream);
+    return r;
+  }
   if (reply) return JsonResponse(reply->status, reply->body);
   const Status& error = reply.error();
   // Server-side failures are for the operator to see; messages carry no PII
@@ -253,6 +260,7 @@ App::App(services::Vault* vault, audit::AuditLog* audit,
   AddAuditRoutes(add);
   AddLockboxRoutes(add);
   AddJobRoutes(add);
+  AddExportRoutes(add);
   for (auto& r : routes_->routes) route_names_.push_back(r.name);
   route_names_.insert(route_names_.end(), {"health", "metrics", "unmatched"});
   metrics_ = std::make_unique<Metrics>(route_names_);

@@ -48,22 +48,44 @@ Result<Address> ParseAddress(std::string_view address) {
   return a;
 }
 
+constexpr std::size_t kMaxBufferedBody = 256 * 1024 * 1024;
+
 template <typename Stream>
-HttpResponse Exchange(Stream& stream,
-                      const http::request<http::string_body>& req) {
+Result<HttpResponse> Exchange(Stream& stream,
+                              const http::request<http::string_body>& req,
+                              const BodySink* sink) {
   http::write(stream, req);
   beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(256 * 1024 * 1024);
-  http::read(stream, buffer, parser);
-  auto res = parser.release();
+  // The body is read in pieces: into `body` (bounded) or, for a 2xx with a
+  // sink, to the sink (unbounded).
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(boost::none);
+  http::read_header(stream, buffer, parser);
+  auto& res = parser.get();
   HttpResponse out;
   out.status = static_cast<int>(res.result_int());
   out.content_type = std::string(res[http::field::content_type]);
   for (auto& f : res)
     out.headers.emplace_back(std::string(f.name_string()),
                              std::string(f.value()));
-  out.body = std::move(res.body());
+  const bool to_sink = sink && out.status >= 200 && out.status < 300;
+  std::string piece(64 * 1024, '\0');
+  while (!parser.is_done()) {
+    res.body().data = piece.data();
+    res.body().size = piece.size();
+    beast::error_code ec;
+    http::read(stream, buffer, parser, ec);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) throw beast::system_error(ec);
+    std::string_view got(piece.data(), piece.size() - res.body().size);
+    if (to_sink) {
+      PV_RETURN_IF_ERROR((*sink)(got));
+    } else {
+      if (out.body.size() + got.size() > kMaxBufferedBody)
+        return Err(Unavailable("the response body is too large"));
+      out.body.append(got);
+    }
+  }
   return out;
 }
 
@@ -73,6 +95,15 @@ Result<HttpResponse> SendRequest(
     const ClientOptions& options, std::string_view method,
     std::string_view target, std::string_view body,
     const std::vector<std::pair<std::string, std::string>>& headers) {
+  return SendRequest(options, method, target, body, headers, nullptr);
+}
+
+Result<HttpResponse> SendRequest(
+    const ClientOptions& options, std::string_view method,
+    std::string_view target, std::string_view body,
+    const std::vector<std::pair<std::string, std::string>>& headers,
+    const BodySink& sink) {
+  const BodySink* to = sink ? &sink : nullptr;
   PV_ASSIGN_OR_RETURN(Address addr, ParseAddress(options.address));
   http::request<http::string_body> req;
   req.method(http::string_to_verb(method));
@@ -95,7 +126,7 @@ Result<HttpResponse> SendRequest(
     if (!addr.tls) {
       beast::tcp_stream stream(ioc);
       stream.connect(endpoints);
-      return Exchange(stream, req);
+      return Exchange(stream, req, to);
     }
     ssl::context ctx(ssl::context::tls_client);
     ctx.set_options(ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
@@ -110,7 +141,7 @@ Result<HttpResponse> SendRequest(
     stream.set_verify_callback(ssl::host_name_verification(addr.host));
     beast::get_lowest_layer(stream).connect(endpoints);
     stream.handshake(ssl::stream_base::client);
-    return Exchange(stream, req);
+    return Exchange(stream, req, to);
   } catch (const std::exception& e) {
     return Err(
         Unavailable(std::string("cannot reach the server: ") + e.what()));

@@ -1,6 +1,7 @@
 // A small synchronous HTTP(S) client for the CLI's client commands.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,5 +24,19 @@ Result<HttpResponse> SendRequest(
     const ClientOptions& options, std::string_view method,
     std::string_view target, std::string_view body,
     const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+// Takes a downloaded body piece by piece; an error stops the download.
+using BodySink = std::function<Status(std::string_view)>;
+
+// The same, for downloads of any size: a 2xx response's body (chunked or
+// not) goes to `sink` as it arrives, never held whole, and the returned
+// body is empty; any other status's body is returned as usual. Also
+// kUnavailable when the connection ends before the body does (a truncated
+// download), and the sink's error when it fails.
+Result<HttpResponse> SendRequest(
+    const ClientOptions& options, std::string_view method,
+    std::string_view target, std::string_view body,
+    const std::vector<std::pair<std::string, std::string>>& headers,
+    const BodySink& sink);
 
 }  // namespace piivault::api

@@ -21,6 +21,10 @@ namespace json = boost::json;
 struct Reply {
   int status = 200;
   json::value body;  // null: no body (204)
+  // Set instead of `body` for a download: the body is streamed from it
+  // (HttpResponse::next_chunk), as `content_type`.
+  NextChunk stream = nullptr;
+  std::string content_type = {};
 };
 
 // One authenticated call, already allowed by the access decision
@@ -112,5 +116,6 @@ void AddDataRoutes(const RouteAdder& add);
 void AddAuditRoutes(const RouteAdder& add);
 void AddLockboxRoutes(const RouteAdder& add);
 void AddJobRoutes(const RouteAdder& add);
+void AddExportRoutes(const RouteAdder& add);
 
 }  // namespace piivault::api

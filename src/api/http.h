@@ -3,10 +3,13 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "base/status.h"
 
 namespace piivault::api {
 
@@ -36,11 +39,21 @@ struct HttpRequest {
   }
 };
 
+// The next piece of a streamed body; nullopt after the last. An error ends
+// the response mid-body: the connection closes without the terminating
+// chunk, so the client sees a truncated (never a complete-looking) body.
+using NextChunk = std::function<Result<std::optional<std::string>>()>;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is streamed from it instead of `body`: the server
+  // writes it with Transfer-Encoding: chunked, calling it on the handler
+  // pool (never on an I/O thread: it may read storage) one piece at a time,
+  // so the whole body is never held.
+  NextChunk next_chunk;
 };
 
 // Takes a request's response; may be called on any thread.

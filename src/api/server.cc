@@ -291,6 +291,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void Write(HttpResponse&& res, bool close) {
     bool keep = keep_alive_ && !close && !shared_->stopping.load();
+    if (res.next_chunk) return WriteStreamed(std::move(res), keep);
     auto msg = std::make_shared<http::response<http::string_body>>(
         ToBeast(std::move(res), version_, keep));
     beast::get_lowest_layer(stream_).expires_after(shared_->read_timeout);
@@ -302,6 +303,74 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                         if (!keep) return self->CloseAfterDrain();
                         self->ReadHeader();
                       });
+  }
+
+  // A streamed body: the header (chunked), then each piece as one chunk,
+  // pulled from the producer on the handler pool while nothing else of this
+  // connection runs, then the last chunk. A producer error closes the
+  // connection without the last chunk: the client sees the body cut short.
+  void WriteStreamed(HttpResponse&& res, bool keep) {
+    auto header = std::make_shared<http::response<http::empty_body>>(
+        static_cast<http::status>(res.status), version_);
+    header->set(http::field::server, "piivault");
+    header->set(http::field::content_type, res.content_type);
+    header->set(http::field::cache_control, "no-store");
+    for (auto& [k, v] : res.headers) header->set(k, v);
+    header->keep_alive(keep);
+    header->chunked(true);
+    auto serializer =
+        std::make_shared<http::response_serializer<http::empty_body>>(*header);
+    beast::get_lowest_layer(stream_).expires_after(shared_->read_timeout);
+    http::async_write_header(
+        stream_, *serializer,
+        [self = this->shared_from_this(), header, serializer, keep,
+         next = std::move(res.next_chunk)](beast::error_code ec,
+                                           std::size_t) mutable {
+          if (ec) return self->EndStreamed(false, keep);
+          self->PullChunk(std::move(next), keep);
+        });
+  }
+
+  void PullChunk(NextChunk next, bool keep) {
+    shared_->offload([self = this->shared_from_this(), next = std::move(next),
+                      keep]() mutable {
+      auto piece = next();
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, next = std::move(next), piece = std::move(piece),
+                      keep]() mutable {
+                       self->WriteChunk(std::move(next), std::move(piece),
+                                        keep);
+                     });
+    });
+  }
+
+  void WriteChunk(NextChunk next, Result<std::optional<std::string>> piece,
+                  bool keep) {
+    if (!piece) return EndStreamed(false, keep);
+    beast::get_lowest_layer(stream_).expires_after(shared_->read_timeout);
+    auto done = [self = this->shared_from_this(), keep](beast::error_code ec,
+                                                        std::size_t) {
+      self->EndStreamed(!ec, keep);
+    };
+    if (!*piece)
+      return asio::async_write(stream_, http::make_chunk_last(), done);
+    if ((*piece)->empty()) return PullChunk(std::move(next), keep);
+    auto data = std::make_shared<std::string>(std::move(**piece));
+    asio::async_write(
+        stream_, http::make_chunk(asio::buffer(*data)),
+        [self = this->shared_from_this(), data, next = std::move(next), keep](
+            beast::error_code ec, std::size_t) mutable {
+          if (ec) return self->EndStreamed(false, keep);
+          self->PullChunk(std::move(next), keep);
+        });
+  }
+
+  // After the last chunk (`complete`) or a failure mid-body.
+  void EndStreamed(bool complete, bool keep) {
+    shared_->in_flight.fetch_sub(1);
+    if (!complete) return Close(false);
+    if (!keep) return CloseAfterDrain();
+    ReadHeader();
   }
 
   // Half-closes, then reads and discards what the client is still sending

@@ -172,4 +172,32 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+struct Sha256Stream::Ctx {
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> md{EVP_MD_CTX_new()};
+};
+
+Sha256Stream::Sha256Stream() : ctx_(std::make_unique<Ctx>()) {
+  if (!ctx_->md || EVP_DigestInit_ex(ctx_->md.get(), Sha256Md(), nullptr) != 1)
+    Fatal("cannot start SHA-256");
+}
+Sha256Stream::~Sha256Stream() = default;
+Sha256Stream::Sha256Stream(Sha256Stream&&) noexcept = default;
+Sha256Stream& Sha256Stream::operator=(Sha256Stream&&) noexcept = default;
+
+void Sha256Stream::Update(std::string_view data) {
+  if (EVP_DigestUpdate(ctx_->md.get(), data.data(), data.size()) != 1)
+    Fatal("SHA-256 update failed");
+}
+
+std::string Sha256Stream::Finish() {
+  std::string out(kSha256Size, '\0');
+  unsigned int n = 0;
+  if (EVP_DigestFinal_ex(ctx_->md.get(),
+                         reinterpret_cast<unsigned char*>(out.data()),
+                         &n) != 1 ||
+      n != kSha256Size)
+    Fatal("SHA-256 final failed");
+  return out;
+}
+
 }  // namespace piivault::crypto

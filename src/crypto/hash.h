@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,22 @@ inline constexpr std::size_t kSha256Size = 32;
 // Raw 32-byte digests.
 std::string Sha256(std::string_view data);
 std::string HmacSha256(const SecretBytes& key, std::string_view data);
+
+// SHA-256 of a stream fed in pieces (an export's download), without holding
+// it: Update with each piece, then Finish once for the raw digest.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(Sha256Stream&&) noexcept;
+  Sha256Stream& operator=(Sha256Stream&&) noexcept;
+  void Update(std::string_view data);
+  std::string Finish();
+
+ private:
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
+};
 
 // RFC 5869 HKDF-SHA256.
 SecretBytes HkdfSha256(const SecretBytes& ikm, std::string_view salt,

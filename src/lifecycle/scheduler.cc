@@ -132,10 +132,11 @@ void Unlease(Job& job) {
 }  // namespace
 
 namespace {
-constexpr EnumNames<JobKind, 3> kJobKinds{{{
+constexpr EnumNames<JobKind, 4> kJobKinds{{{
     {JobKind::kNoop, "noop"},
     {JobKind::kRetention, "retention"},
     {JobKind::kDisposal, "disposal"},
+    {JobKind::kExport, "export"},
 }}};
 constexpr EnumNames<JobState, 4> kJobStates{{{
     {JobState::kScheduled, "scheduled"},

@@ -63,6 +63,8 @@ enum class JobKind {
   kRetention,
   // A terminated tenant's disposal (lifecycle/termination.h).
   kDisposal,
+  // A tenant export (lifecycle/tenant_export.h).
+  kExport,
 };
 std::string_view JobKindName(JobKind kind);
 std::optional<JobKind> ParseJobKind(std::string_view name);

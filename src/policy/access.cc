@@ -71,7 +71,7 @@ constexpr auto O = Runs::kOffload;
 // by the identity service, atomically), never rotate, deactivate or set the
 // policy of a tenant identity.
 // clang-format off
-constexpr std::array<Row, 42> kTable{{
+constexpr std::array<Row, 45> kTable{{
   // op                               {tenant identity writes audit pii runs}  roles  [plane action lockbox self staff_limit]
   {Operation::kWhoAmI,                {false, false, false, N, NP, I},   kAnyone},
   {Operation::kListRegions,           {false, false, false, N, NP, I},   kAnyone},
@@ -117,6 +117,10 @@ constexpr std::array<Row, 42> kTable{{
   {Operation::kReadPrincipal,         {true, false,  false, A, P, O},   kTenantAdmin | kTenantApp | kOpStaff, Plane::kData, Action::kRead, true},
   {Operation::kExportPrincipal,       {true, false,  false, A, P, O},   kTenantAdmin | kTenantApp, Plane::kData, Action::kExport},
   {Operation::kErasePrincipal,        {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kData, Action::kDelete},
+  // Not writes: a terminating tenant exports its data (reads only).
+  {Operation::kCreateExport,          {true, false,  false, A, P, O},   kTenantAdmin, Plane::kData, Action::kExport},
+  {Operation::kGetExport,             {true, false,  false, A, NP, O},  kTenantAdmin},
+  {Operation::kDownloadExport,        {true, false,  false, A, P, O},   kTenantAdmin, Plane::kData, Action::kExport},
 }};
 // clang-format on
 

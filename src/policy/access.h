@@ -76,7 +76,13 @@ enum class Operation {
   kReadPrincipal,
   kExportPrincipal,
   kErasePrincipal,
-  kLast = kErasePrincipal,
+  // On one tenant: its export (lifecycle/tenant_export.h), the tenant's
+  // data as a whole. Creating and downloading one is processing under a
+  // purpose; its state is control-plane.
+  kCreateExport,
+  kGetExport,
+  kDownloadExport,
+  kLast = kDownloadExport,
 };
 
 // What the audit log records of an operation.

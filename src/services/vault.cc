@@ -15,6 +15,8 @@ Vault::Vault(storage::RegionRouter* router, crypto::Keyring* keyring,
       erasures(router, &control, &records, clock),
       terminations(&tenants, &scheduler, clock),
       disposals(router, &control, &tenants, &identities, clock),
+      exports(router, &control, &collections, &tenants, &records, &consents,
+              &scheduler, clock),
       router(router),
       clock(clock),
       scheduler(&control, clock) {
@@ -24,6 +26,7 @@ Vault::Vault(storage::RegionRouter* router, crypto::Keyring* keyring,
       lifecycle::JobKind::kNoop,
       [](const vault::RequestContext&, lifecycle::Job&,
          lifecycle::JobProgress& progress) { return progress.Report(0, 0); });
+  exports.Register();
 }
 
 void Vault::EnableAuditedJobs(audit::AuditLog* audit,

@@ -14,6 +14,7 @@
 #include "lifecycle/relocation.h"
 #include "lifecycle/retention.h"
 #include "lifecycle/scheduler.h"
+#include "lifecycle/tenant_export.h"
 #include "lifecycle/termination.h"
 #include "storage/region_router.h"
 #include "vault/collections.h"
@@ -49,6 +50,7 @@ struct Vault {
   lifecycle::ErasureService erasures;
   lifecycle::TerminationService terminations;
   lifecycle::DisposalService disposals;
+  lifecycle::TenantExportService exports;
   storage::RegionRouter* router;
   const Clock* clock;
   std::unique_ptr<lifecycle::RetentionService> retention;  // once enabled

@@ -133,6 +133,12 @@ Result<ConsentLedger> ConsentService::Ledger(const RequestContext& context,
                                              uint64_t from, std::size_t limit) {
   PV_ASSIGN_OR_RETURN(
       auto home, records_->OpenPrincipal(context, tenant, principal, false));
+  return LedgerAt(tenant, home, from, limit);
+}
+
+Result<ConsentLedger> ConsentService::LedgerAt(
+    const Tenant& tenant, const RecordService::PrincipalHome& home,
+    uint64_t from, std::size_t limit) {
   PV_ASSIGN_OR_RETURN(auto stored, ReadState(tenant, home));
   std::string prefix = keys::ConsentEventPrefix(tenant.id, home.pseudonym);
   // A page: the events [from, from + count) the state says exist.
@@ -177,6 +183,37 @@ Result<ConsentLedger> ConsentService::Ledger(const RequestContext& context,
     return Err(DataLoss("the consent ledger does not match its state"));
   if (!last) ledger.next = from + count;
   return ledger;
+}
+
+Result<std::optional<ConsentService::PrincipalLedger>>
+ConsentService::NextLedgerIn(const RequestContext& context,
+                             const Tenant& tenant, std::string_view region,
+                             storage::Backend& store, std::string_view after) {
+  const std::string prefix = keys::ConsentEventTenantPrefix(tenant.id);
+  // Past every event of `after` (seqs are hex digits, below 0xff).
+  std::string start = after.empty()
+                          ? std::string()
+                          : keys::ConsentEventPrefix(tenant.id, after) + '\xff';
+  for (;;) {
+    PV_ASSIGN_OR_RETURN(auto first, store.Scan(prefix, start, 1));
+    if (first.empty()) return std::optional<PrincipalLedger>();
+    std::string_view rest =
+        std::string_view(first.front().key).substr(prefix.size());
+    std::string pseudonym(rest.substr(0, rest.find('/')));
+    start = keys::ConsentEventPrefix(tenant.id, pseudonym) + '\xff';
+    auto opened = records_->OpenPrincipalIn(context, tenant, region, pseudonym);
+    // Another region's copy mid-relocation, or erased: not its data here.
+    if (!opened && opened.error().code() == StatusCode::kNotFound) continue;
+    if (!opened) return Err(opened.error());
+    PrincipalLedger out{pseudonym, std::move(opened->principal), {}};
+    for (std::optional<uint64_t> from = 0; from;) {
+      PV_ASSIGN_OR_RETURN(auto page, LedgerAt(tenant, opened->home, *from,
+                                              ConsentLedger::kMaxPage));
+      for (auto& event : page.history) out.history.push_back(std::move(event));
+      from = page.next;
+    }
+    return std::optional<PrincipalLedger>(std::move(out));
+  }
 }
 
 }  // namespace piivault::vault

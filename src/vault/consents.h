@@ -68,6 +68,21 @@ class ConsentService {
                                uint64_t from = 0,
                                std::size_t limit = ConsentLedger::kMaxPage);
 
+  // For tenant-wide reads (an export): the first principal whose data
+  // lives in `region` with consent events, after the one with pseudonym
+  // `after` (empty: from the first) in pseudonym order, with its whole
+  // ledger, checked as Ledger checks it; nullopt after the last. `store` is
+  // the region's store. The principal id is there when one of its records
+  // names it (RecordService::OpenPrincipalIn).
+  struct PrincipalLedger {
+    std::string pseudonym;
+    std::optional<std::string> principal;
+    std::vector<ConsentEvent> history;  // oldest first
+  };
+  Result<std::optional<PrincipalLedger>> NextLedgerIn(
+      const RequestContext& context, const Tenant& tenant,
+      std::string_view region, storage::Backend& store, std::string_view after);
+
   // The principal's current consents. kNotFound for an unknown principal.
   // (Record reads check a consent themselves: RecordService's
   // consent_purpose.)
@@ -75,6 +90,11 @@ class ConsentService {
                            std::string_view principal);
 
  private:
+  // Ledger's page, of the principal at `home`.
+  Result<ConsentLedger> LedgerAt(const Tenant& tenant,
+                                 const RecordService::PrincipalHome& home,
+                                 uint64_t from, std::size_t limit);
+
   RecordService* records_;
   const Clock* clock_;
 };

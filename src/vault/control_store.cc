@@ -96,6 +96,21 @@ void ControlStore::ForgetCached(storage::WriteBatch& batch) const {
   batch.Put(std::string(kEpochKey), crypto::RandomBytes(16));
 }
 
+void ControlStore::PutBytes(storage::WriteBatch& batch, std::string key,
+                            std::string_view bytes) const {
+  std::string sealed = keyring_->SealControl(bytes, key);
+  batch.Put(std::move(key), std::move(sealed));
+}
+
+Result<std::optional<std::string>> ControlStore::GetBytes(
+    std::string_view key) {
+  PV_ASSIGN_OR_RETURN(auto raw, backend_->Get(key));
+  if (!raw) return std::optional<std::string>();
+  auto plain = keyring_->OpenControl(*raw, key);
+  if (!plain) return Err(DataLoss("control record failed its integrity check"));
+  return std::optional<std::string>(std::move(*plain));
+}
+
 Result<int> ControlStore::FinishEach(
     std::string_view prefix,
     const std::function<Status(const std::string& key,

@@ -41,6 +41,11 @@ class ControlStore {
   // Adds to `batch` what makes every node stop trusting its cached documents:
   // for deletions written straight to the backend (a disposed tenant's).
   void ForgetCached(storage::WriteBatch& batch) const;
+  // Bytes that are not a document (an export's chunks), sealed the same way
+  // (AAD = the key) and never cached. kDataLoss when they do not open.
+  void PutBytes(storage::WriteBatch& batch, std::string key,
+                std::string_view bytes) const;
+  Result<std::optional<std::string>> GetBytes(std::string_view key);
   // Applies `batch`; if it changes cached documents, `ctx` stops trusting
   // its epoch (so the request reads its own writes).
   Status Write(const RequestContext& ctx, const storage::WriteBatch& batch);

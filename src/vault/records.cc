@@ -399,16 +399,24 @@ Result<std::map<std::string, std::string>> RecordService::Tokenize(
       tenant, envelope.pseudonym, found.principal, consent_purpose));
   NoteForAudit(context, record_id, envelope.pseudonym, found.record.region,
                fields);
-  PV_ASSIGN_OR_RETURN(auto keys, control_->keyring().GetTenantKeys(tenant.id));
   std::map<std::string, std::string> out;
   for (auto& f : fields) {
     if (!envelope.Find(f))
       return Err(ValidationFailed(f, "the record has no value for this field"));
-    std::string pointer =
-        collection.name + '\0' + std::string(record_id) + '\0' + f;
-    out[f] = "tok_" + Base64UrlEncode(SealToken(*keys, tenant.id, pointer));
+    PV_ASSIGN_OR_RETURN(out[f], Token(tenant, collection.name, record_id, f));
   }
   return out;
+}
+
+Result<std::string> RecordService::Token(const Tenant& tenant,
+                                         std::string_view collection,
+                                         std::string_view record_id,
+                                         std::string_view field) {
+  // The tenant's keys are cached by the keyring.
+  PV_ASSIGN_OR_RETURN(auto keys, control_->keyring().GetTenantKeys(tenant.id));
+  std::string pointer = std::string(collection) + '\0' +
+                        std::string(record_id) + '\0' + std::string(field);
+  return "tok_" + Base64UrlEncode(SealToken(*keys, tenant.id, pointer));
 }
 
 Result<RecordService::TokenTarget> RecordService::ResolveToken(
@@ -492,6 +500,80 @@ Result<PrincipalView> RecordService::GetPrincipal(
     view.records.push_back(std::move(record));
   }
   return view;
+}
+
+Result<RecordService::RegionPage> RecordService::ScanRegion(
+    const RequestContext& context, const Tenant& tenant,
+    std::string_view region, std::string_view after, std::size_t limit) {
+  storage::Backend* backend = router_->region(region);
+  if (!backend) return Err(Unavailable("a region of the tenant is not served"));
+  const std::string prefix = keys::Record(tenant.id, "");
+  const std::string start =
+      after.empty() ? std::string() : prefix + std::string(after) + '\0';
+  PV_ASSIGN_OR_RETURN(auto rows, backend->Scan(prefix, start, limit));
+  RegionPage page;
+  page.more = rows.size() == limit;
+  if (!rows.empty()) page.last = rows.back().key.substr(prefix.size());
+  std::vector<StoredRecord> found;
+  found.reserve(rows.size());
+  // Each principal's key once per page, all in one read.
+  std::map<std::string, std::optional<PrincipalContext>> principals;
+  for (auto& row : rows) {
+    StoredRecord loc{row.key.substr(prefix.size()),
+                     std::string(region),
+                     backend,
+                     std::move(row.value),
+                     {},
+                     std::nullopt};
+    PV_ASSIGN_OR_RETURN(loc.envelope, RecordEnvelope::Decode(loc.raw));
+    principals.emplace(loc.envelope.pseudonym, std::nullopt);
+    found.push_back(std::move(loc));
+  }
+  std::vector<std::string> key_entries;
+  for (auto& [pseudonym, ctx] : principals)
+    key_entries.push_back(keys::PrincipalKey(tenant.id, pseudonym));
+  PV_ASSIGN_OR_RETURN(auto entries, backend->MultiGet(key_entries));
+  std::size_t i = 0;
+  for (auto& [pseudonym, ctx] : principals) {
+    auto loaded = keys_.FromEntry(context, tenant, region, pseudonym,
+                                  std::move(entries[i++]), KeyUse::kRead);
+    if (!loaded && loaded.error().code() == StatusCode::kNotFound) continue;
+    if (!loaded) return Err(loaded.error());
+    loaded->store = backend;
+    ctx = std::move(*loaded);
+  }
+  for (auto& loc : found) {
+    const auto& ctx = principals.at(loc.envelope.pseudonym);
+    if (!ctx) continue;
+    PV_ASSIGN_OR_RETURN(auto record,
+                        loc.Open(context, tenant, *ctx, std::nullopt));
+    page.records.push_back(std::move(record));
+  }
+  return page;
+}
+
+Result<RecordService::RegionPrincipal> RecordService::OpenPrincipalIn(
+    const RequestContext& context, const Tenant& tenant,
+    std::string_view region, std::string_view pseudonym) {
+  storage::Backend* store = router_->region(region);
+  if (!store) return Err(Unavailable("a region of the tenant is not served"));
+  PV_ASSIGN_OR_RETURN(auto ctx, keys_.Load(context, tenant, region, *store,
+                                           pseudonym, KeyUse::kRead));
+  RegionPrincipal out{
+      PrincipalHome{std::string(pseudonym), std::string(region), store,
+                    std::move(ctx.key), std::move(ctx.raw)},
+      std::nullopt};
+  // Any one of its records names it.
+  const std::string prefix = keys::PrincipalRecordPrefix(tenant.id, pseudonym);
+  PV_ASSIGN_OR_RETURN(auto first, store->Scan(prefix, "", 1));
+  if (first.empty()) return out;
+  const std::string id = first.front().key.substr(prefix.size());
+  PV_ASSIGN_OR_RETURN(auto raw, store->Get(keys::Record(tenant.id, id)));
+  if (!raw) return out;  // deleted meanwhile
+  PV_ASSIGN_OR_RETURN(auto envelope, RecordEnvelope::Decode(*raw));
+  PV_ASSIGN_OR_RETURN(out.principal,
+                      envelope.OpenPrincipal(out.home.key, tenant.id, id));
+  return out;
 }
 
 }  // namespace piivault::vault

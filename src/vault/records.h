@@ -141,6 +141,11 @@ class RecordService {
       const Collection& collection, std::string_view record_id,
       const std::vector<std::string>& fields,
       std::string_view consent_purpose = {});
+  // The token of `field` of record `record_id` of `collection`, as
+  // Tokenize gives it, without reading the record (for tenant-wide work
+  // that has read it already).
+  Result<std::string> Token(const Tenant& tenant, std::string_view collection,
+                            std::string_view record_id, std::string_view field);
   // What a token points to. kInvalidArgument for a token not issued for
   // this tenant. Reading the value is a separate Get, so callers can check
   // access to the collection and field first.
@@ -183,6 +188,36 @@ class RecordService {
                                       const Tenant& tenant,
                                       std::string_view principal,
                                       bool for_write);
+
+  // Tenant-wide reads (an export), a region at a time. Not for requests on
+  // a principal's behalf: nothing is checked against a consent purpose.
+  //
+  // Up to `limit` of the tenant's records stored in `region`, those whose
+  // ids sort after `after` (empty: from the first), each opened whole with
+  // its principal id. A record whose principal's data lives elsewhere (the
+  // other copy during a relocation, a tombstone) is left out: it is read
+  // where its principal lives. kDataLoss for a record that fails its
+  // integrity check (an export must not drop it silently).
+  struct RegionPage {
+    std::vector<Record> records;
+    std::string last;   // the id of the last record examined; "" if none
+    bool more = false;  // more records may follow `last`
+  };
+  Result<RegionPage> ScanRegion(const RequestContext& context,
+                                const Tenant& tenant, std::string_view region,
+                                std::string_view after, std::size_t limit);
+  // The principal `pseudonym` as `region` holds it, for reading what is kept
+  // next to its records (its consent ledger), and its id when one of its
+  // records names it (nullopt for a principal without records: only its
+  // records carry its id, sealed). kNotFound when its data is not there.
+  struct RegionPrincipal {
+    PrincipalHome home;
+    std::optional<std::string> principal;
+  };
+  Result<RegionPrincipal> OpenPrincipalIn(const RequestContext& context,
+                                          const Tenant& tenant,
+                                          std::string_view region,
+                                          std::string_view pseudonym);
 
  private:
   struct Found;  // a stored record and its principal's key

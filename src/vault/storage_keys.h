@@ -123,6 +123,20 @@ inline std::string TenantCounterPrefix(std::string_view t) {
   return Join({"count", t, ""});
 }
 
+// A tenant export (lifecycle/tenant_export.h): its state, with the signed
+// manifest once completed, and the chunks of its download in order (chunk
+// `n` as 16 hex digits, so that keys sort in stream order).
+inline std::string Export(std::string_view t, std::string_view id) {
+  return Join({"export", t, id});
+}
+inline std::string ExportChunkPrefix(std::string_view t, std::string_view id) {
+  return Join({"export", t, id, "chunk", ""});
+}
+inline std::string ExportChunk(std::string_view t, std::string_view id,
+                               uint64_t n) {
+  return ExportChunkPrefix(t, id) + Hex16(n);
+}
+
 // Counters are spread over shards so concurrent writers of one tenant do not
 // all update one row; readers sum the prefix.
 inline std::string CounterShard() {
@@ -164,6 +178,10 @@ inline std::string PrincipalRecord(std::string_view t,
 inline std::string ConsentEventPrefix(std::string_view t,
                                       std::string_view pseudonym) {
   return Join({"consent", t, pseudonym, ""});
+}
+// Every consent ledger of the tenant in a region.
+inline std::string ConsentEventTenantPrefix(std::string_view t) {
+  return Join({"consent", t, ""});
 }
 // Event `seq`, as 16 hex digits so that keys sort in ledger order.
 inline std::string ConsentEvent(std::string_view t, std::string_view pseudonym,

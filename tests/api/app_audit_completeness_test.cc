@@ -15,6 +15,9 @@
 //   is on record), and the records it returned; relocation and erasure
 //   move or destroy all of the principal's rows, which the principal names
 //   (the certificate counts the records);
+// - a tenant export (create, download): the tenant as a whole, whose log
+//   holds the event; no single record or principal is named (an export
+//   holds every one of them, and its signed manifest counts them);
 // - a refusal: at most the subject the request named (so that an attempt
 //   is on record) and what it read before it was refused, never more.
 #include <functional>
@@ -494,6 +497,23 @@ AuditCompletenessTest::Cases() {
             201, false)};
   cases["principals.consents.list"] = {
       whole("GET", "/consents", "", 200, false)};
+
+  cases["exports.create"] = {[=, this] {
+    spread();
+    return Case{"the tenant as a whole",
+                data("POST", "/v1/tenants/acme/exports", admin_key),
+                {202, {}, {}}};
+  }};
+  cases["exports.download"] = {[=, this] {
+    spread();
+    std::string id =
+        Member(Data("POST", "/v1/tenants/acme/exports", admin_key), "id");
+    EXPECT_TRUE(h.vault->scheduler.RunDue(h.clock.Now()).has_value());
+    return Case{
+        "the tenant as a whole",
+        data("GET", "/v1/tenants/acme/exports/" + id + "/download", admin_key),
+        {200, {}, {}}};
+  }};
   return cases;
 }
 

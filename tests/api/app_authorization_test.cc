@@ -78,6 +78,12 @@ class World : public AppTest {
              R"({"collections":["people"]},"duration":"PT1H"})");
     EXPECT_EQ(lockbox.status, 201) << lockbox.body;
     lockbox_id = Member(lockbox, "id");
+    // A completed export, to read and download.
+    auto exported = Data("POST", "/v1/tenants/acme/exports", admin_key);
+    EXPECT_EQ(exported.status, 202) << exported.body;
+    export_id = Member(exported, "id");
+    auto ran = h.vault->scheduler.RunDue(h.clock.Now());
+    EXPECT_TRUE(ran.has_value() && ran->completed == 1);
   }
 
   // The route's pattern with its parameters filled in for this world.
@@ -104,6 +110,8 @@ class World : public AppTest {
           value = record;
         else if (pattern.find("/lockbox-requests/") != std::string::npos)
           value = lockbox_id;
+        else if (pattern.find("/exports/") != std::string::npos)
+          value = export_id;
         else if (operator_identity)
           value = IdOf(keys[kAuditor]);
         else if (pattern.ends_with("/rotate"))
@@ -119,7 +127,7 @@ class World : public AppTest {
   }
 
   std::string keys[kCallers];
-  std::string record, token, lockbox_id;
+  std::string record, token, lockbox_id, export_id;
 };
 
 struct Expectation {
@@ -294,6 +302,12 @@ const std::map<std::string, Expectation>& Table() {
       {"POST /v1/tenants/{t}/lockbox-requests/{id}/deny",
        {"", "", Only({{kTenantAdmin, 200}})}},
       {"GET /v1/jobs", {"", "", Only({{kOpAdmin, 200}})}},
+      // The tenant's data as a whole: its admin only.
+      {"POST /v1/tenants/{t}/exports", {"", "", Only({{kTenantAdmin, 202}})}},
+      {"GET /v1/tenants/{t}/exports/{id}",
+       {"", "", Only({{kTenantAdmin, 200}})}},
+      {"GET /v1/tenants/{t}/exports/{id}/download",
+       {"", "", Only({{kTenantAdmin, 200}})}},
   };
   return *table;
 }
