@@ -18,9 +18,11 @@
 #include <vector>
 
 #include "base/crash_point.h"
+#include "base/encoding.h"
 #include "cli/import_stream.h"
 #include "cli/progress.h"
 #include "cli/transfer_files.h"
+#include "crypto/hash.h"
 
 namespace piivault::cli {
 namespace {
@@ -389,7 +391,7 @@ class Importer {
 Result<std::string> ReadStream(
     const ImportOptions& options, const crypto::SecretBytes* key,
     const std::function<Status(uint64_t, const ImportLine&)>& on_line) {
-  StreamDigest digest;
+  crypto::Sha256Stream digest;
   LineSplitter lines([&](uint64_t number, std::string_view text) -> Status {
     PV_ASSIGN_OR_RETURN(ImportLine line, ParseImportLine(number, text));
     return on_line(number, line);
@@ -402,7 +404,7 @@ Result<std::string> ReadStream(
       },
       [&](std::string_view plaintext) { return lines.Write(plaintext); }));
   PV_RETURN_IF_ERROR(lines.Finish());
-  return digest.FinishHex();
+  return HexEncode(digest.Finish());
 }
 
 Result<std::string> ReadSmallFile(const std::string& path) {

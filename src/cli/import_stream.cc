@@ -1,7 +1,5 @@
 #include "cli/import_stream.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <array>
 
@@ -9,6 +7,7 @@
 #include "base/enum_names.h"
 #include "crypto/hash.h"
 #include "crypto/signer.h"
+#include "lifecycle/tenant_export.h"
 
 namespace piivault::cli {
 namespace {
@@ -340,59 +339,6 @@ Status ImportValidator::Finish() const {
   return Status::Ok();
 }
 
-struct StreamDigest::State {
-  EVP_MD_CTX* ctx = nullptr;
-};
-
-StreamDigest::StreamDigest() : state_(new State) {
-  state_->ctx = EVP_MD_CTX_new();
-  if (state_->ctx) EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr);
-}
-
-StreamDigest::~StreamDigest() {
-  EVP_MD_CTX_free(state_->ctx);
-  delete state_;
-}
-
-void StreamDigest::Update(std::string_view bytes) {
-  EVP_DigestUpdate(state_->ctx, bytes.data(), bytes.size());
-}
-
-std::string StreamDigest::FinishHex() {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (!state_->ctx || EVP_DigestFinal_ex(state_->ctx, digest, &size) != 1)
-    return "";
-  return HexEncode(
-      std::string_view(reinterpret_cast<const char*>(digest), size));
-}
-
-std::string CanonicalJson(const json::value& v) {
-  if (const json::object* o = v.if_object()) {
-    std::vector<std::pair<std::string_view, const json::value*>> members;
-    for (auto& [key, value] : *o) members.emplace_back(key, &value);
-    std::sort(members.begin(), members.end(),
-              [](auto& a, auto& b) { return a.first < b.first; });
-    std::string out = "{";
-    for (auto& [key, value] : members) {
-      if (out.size() > 1) out += ',';
-      out += json::serialize(json::string(key));
-      out += ':';
-      out += CanonicalJson(*value);
-    }
-    return out + "}";
-  }
-  if (const json::array* a = v.if_array()) {
-    std::string out = "[";
-    for (auto& e : *a) {
-      if (out.size() > 1) out += ',';
-      out += CanonicalJson(e);
-    }
-    return out + "]";
-  }
-  return json::serialize(v);
-}
-
 Status VerifyManifest(std::string_view manifest_json,
                       std::string_view public_key_b64,
                       std::string_view stream_sha256_hex,
@@ -420,7 +366,8 @@ Status VerifyManifest(std::string_view manifest_json,
   if (text("key_id") != HexEncode(crypto::Sha256(*key).substr(0, 8)))
     return DataLoss("the manifest is signed by another key than --public-key");
   manifest.erase("signature");
-  if (!crypto::Ed25519Verify(*key, CanonicalJson(manifest), *signature))
+  if (!crypto::Ed25519Verify(*key, lifecycle::CanonicalJson(manifest),
+                             *signature))
     return DataLoss("the manifest's signature does not verify");
   // Signed: now its members can be trusted to describe the stream.
   if (text("sha256") != stream_sha256_hex)

@@ -108,36 +108,18 @@ class ImportValidator {
   std::map<std::string, std::string, std::less<>> principal_region_;
 };
 
-// Incremental SHA-256 of the stream's bytes, for the manifest's "sha256".
-class StreamDigest {
- public:
-  StreamDigest();
-  ~StreamDigest();
-  StreamDigest(const StreamDigest&) = delete;
-  StreamDigest& operator=(const StreamDigest&) = delete;
-  void Update(std::string_view bytes);
-  std::string FinishHex();  // lower-case hex; once
-
- private:
-  struct State;
-  State* state_;
-};
-
 // Checks an export's manifest (`manifest_json`: the manifest object, or the
 // export's status document holding it as "manifest") against the stream:
 // its "sha256" is `stream_sha256_hex`, its "export" and "tenant" are the
 // header's, its "key_id" names `public_key_b64` (the exporting deployment's
 // GET /v1/audit/public-key) and its "signature" is that key's Ed25519
 // signature of the manifest without "signature", keys sorted, no
-// whitespace. kDataLoss when anything does not match, kInvalidArgument for
+// whitespace (lifecycle::CanonicalJson, as the export signs it). kDataLoss
+// when anything does not match, kInvalidArgument for
 // a manifest or key that cannot be read.
 Status VerifyManifest(std::string_view manifest_json,
                       std::string_view public_key_b64,
                       std::string_view stream_sha256_hex,
                       const ImportValidator& stream);
-
-// JSON with object keys sorted (byte order) and no whitespace: what the
-// manifest's signature covers.
-std::string CanonicalJson(const boost::json::value& v);
 
 }  // namespace piivault::cli
