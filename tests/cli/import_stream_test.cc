@@ -18,7 +18,7 @@ const std::string kRecordId = "rec_abcdefghijklmnopqrstuvwxya";
 
 std::string Message(const Status& s) { return s.message(); }
 
-TEST(ImportLineTest, EachKindHasExactlyItsMembers) {
+TEST(ImportLineTest, EachKindHasItsMembersEachOfItsType) {
   auto ok = ParseImportLine(
       3, R"({"kind":"consent","principal":"p","purpose":"marketing",)"
          R"("granted":true,"at":"2026-01-01T00:00:00Z"})");
