@@ -111,9 +111,12 @@ Result<CollectionCall> ForCollection(Call& call, Action action) {
 Result<Reply> CreateRecord(Call& call) {
   PV_ASSIGN_OR_RETURN(auto c, ForCollection(call, Action::kWrite));
   PV_ASSIGN_OR_RETURN(
-      auto body, ParseObject(call.request, {"principal", "region", "fields"}));
+      auto body,
+      ParseObject(call.request, {"principal", "region", "fields", "id"}));
   PV_ASSIGN_OR_RETURN(auto principal, RequiredString(body, "principal"));
   PV_ASSIGN_OR_RETURN(auto region, OptionalString(body, "region"));
+  // An import keeps the ids of the tenant's export (docs/operations/import.md).
+  PV_ASSIGN_OR_RETURN(auto id, OptionalString(body, "id"));
   PV_ASSIGN_OR_RETURN(auto* fields_json, FieldsMember(body));
   PV_RETURN_IF_ERROR(CheckWritable(c.grant, *fields_json));
   PV_RETURN_IF_ERROR(RequireConsent(call, principal));
@@ -123,10 +126,10 @@ Result<Reply> CreateRecord(Call& call) {
     PV_ASSIGN_OR_RETURN(auto value, JsonToFieldValue(field, v));
     fields.emplace_back(std::move(field), std::move(value));
   }
-  PV_ASSIGN_OR_RETURN(
-      auto record,
-      call.vault.records.Create(call.context, call.decision.tenant(),
-                                c.collection, principal, region, fields));
+  PV_ASSIGN_OR_RETURN(auto record,
+                      call.vault.records.Create(
+                          call.context, call.decision.tenant(), c.collection,
+                          principal, region, fields, std::move(id)));
   return Reply{201, RecordJson(record, c.collection, c.grant, false)};
 }
 

@@ -18,6 +18,7 @@
 #include "base/encoding.h"
 #include "cli/backup.h"
 #include "cli/deployment.h"
+#include "cli/import.h"
 #include "cli/transfer_files.h"
 
 namespace {
@@ -292,21 +293,7 @@ int RunAuditVerify(const std::string& path, const std::string& key_path,
   return 1;
 }
 
-// Percent-encodes a path segment (principal ids may hold any character).
-std::string Segment(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
+std::string Segment(std::string_view s) { return cli::PathSegment(s); }
 
 // "name=value" pairs; values that parse as JSON scalars keep their type
 // only for true/false and integers, everything else is a string.
@@ -538,6 +525,31 @@ int main(int argc, char** argv) {
       ->add_option("--api-key-file", restore_key_file,
                    "File holding an operator-admin API key")
       ->required();
+  // import: a tenant export into a tenant of this deployment
+  // (docs/operations/import.md).
+  cli::ImportOptions import_options;
+  auto* import_cmd = app.add_subcommand(
+      "import",
+      "Load a tenant export into a tenant of this deployment (tenant-admin)");
+  import_cmd->add_option("--in", import_options.in_path, "The export file")
+      ->required();
+  import_cmd->add_option("--tenant", import_options.tenant, "Target tenant")
+      ->required();
+  import_cmd->add_option(
+      "--decrypt-key", import_options.decrypt_key_path,
+      "Private key file (export keygen): the input is an encrypted export, "
+      "decrypted in memory");
+  import_cmd->add_option(
+      "--manifest", import_options.manifest_path,
+      "The export's manifest (JSON); the stream must match it");
+  import_cmd->add_option(
+      "--public-key", import_options.public_key_b64,
+      "The exporting deployment's signing key (base64 public_key of GET "
+      "/v1/audit/public-key), with --manifest");
+  import_cmd->add_option(
+      "--token-map", import_options.token_map_path,
+      "New file (mode 0600) for {\"old\",\"new\"} token lines");
+  add_client_flags(import_cmd, true);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -642,6 +654,12 @@ int main(int argc, char** argv) {
       if (!public_key) return Fail(public_key.error());
       std::cout << *public_key << "\n";
       return 0;
+    }
+    if (*import_cmd) {
+      import_options.client = {flags.server, flags.token, flags.cacert};
+      import_options.purpose = flags.purpose;
+      Status s = cli::RunImport(import_options);
+      return s.ok() ? 0 : Fail(s);
     }
     if (*export_decrypt) {
       Status s = cli::TransferDecrypt(export_key, export_in, export_out);

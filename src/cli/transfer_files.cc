@@ -52,9 +52,11 @@ Status WriteAll(int fd, std::string_view bytes) {
   return Status::Ok();
 }
 
+}  // namespace
+
 // The private key file: base64 of the raw 32 bytes, surrounding whitespace
 // allowed. Like the master key, it must not be readable by group or others.
-Result<crypto::SecretBytes> LoadPrivateKeyFile(const std::string& path) {
+Result<crypto::SecretBytes> LoadTransferPrivateKey(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.get() < 0) {
     return Err(FailedPrecondition("cannot open the key file " + path + ": " +
@@ -102,7 +104,34 @@ Result<crypto::SecretBytes> LoadPrivateKeyFile(const std::string& path) {
   return *std::move(key);
 }
 
-}  // namespace
+Status ReadTransferFile(const std::string& in_path,
+                        const crypto::SecretBytes* key,
+                        const crypto::ByteSink& raw,
+                        const crypto::ByteSink& plaintext) {
+  Fd in(::open(in_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (in.get() < 0) {
+    return FailedPrecondition("cannot open " + in_path + ": " +
+                              ErrnoText(errno));
+  }
+  std::optional<crypto::TransferStreamReader> reader;
+  if (key) {
+    PV_ASSIGN_OR_RETURN(reader,
+                        crypto::TransferStreamReader::Create(*key, plaintext));
+  }
+  std::string buf(crypto::kTransferDefaultChunkSize, '\0');
+  for (;;) {
+    const ssize_t n = ::read(in.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return Unavailable("cannot read " + in_path + ": " + ErrnoText(errno));
+    }
+    if (n == 0) break;
+    const std::string_view piece(buf.data(), static_cast<std::size_t>(n));
+    if (raw) PV_RETURN_IF_ERROR(raw(piece));
+    PV_RETURN_IF_ERROR(reader ? reader->Write(piece) : plaintext(piece));
+  }
+  return reader ? reader->Finish() : Status::Ok();
+}
 
 Result<std::string> TransferKeygen(const std::string& private_key_path) {
   crypto::X25519KeyPair pair = crypto::X25519KeyPair::Generate();
@@ -116,9 +145,10 @@ Result<std::string> TransferKeygen(const std::string& private_key_path) {
 
 Status TransferDecrypt(const std::string& key_path, const std::string& in_path,
                        const std::string& out_path) {
-  PV_ASSIGN_OR_RETURN(crypto::SecretBytes key, LoadPrivateKeyFile(key_path));
-  Fd in(::open(in_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (in.get() < 0) {
+  PV_ASSIGN_OR_RETURN(crypto::SecretBytes key,
+                      LoadTransferPrivateKey(key_path));
+  // Refuse an input that cannot be opened before creating the output.
+  if (::access(in_path.c_str(), R_OK) != 0) {
     return FailedPrecondition("cannot open " + in_path + ": " +
                               ErrnoText(errno));
   }
@@ -133,23 +163,9 @@ Status TransferDecrypt(const std::string& key_path, const std::string& in_path,
     return Unavailable("cannot create " + out_path + ": " + ErrnoText(errno));
   }
   auto decrypt = [&]() -> Status {
-    PV_ASSIGN_OR_RETURN(crypto::TransferStreamReader reader,
-                        crypto::TransferStreamReader::Create(
-                            key, [&](std::string_view plaintext) {
-                              return WriteAll(out.get(), plaintext);
-                            }));
-    std::string buf(crypto::kTransferDefaultChunkSize, '\0');
-    for (;;) {
-      const ssize_t n = ::read(in.get(), buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        return Unavailable("cannot read " + in_path + ": " + ErrnoText(errno));
-      }
-      if (n == 0) break;
-      PV_RETURN_IF_ERROR(reader.Write(
-          std::string_view(buf.data(), static_cast<std::size_t>(n))));
-    }
-    PV_RETURN_IF_ERROR(reader.Finish());
+    PV_RETURN_IF_ERROR(ReadTransferFile(
+        in_path, &key, nullptr,
+        [&](std::string_view plain) { return WriteAll(out.get(), plain); }));
     if (::fsync(out.get()) != 0 || !out.Close()) {
       return Unavailable("cannot write " + out_path + ": " + ErrnoText(errno));
     }

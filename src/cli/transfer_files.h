@@ -6,6 +6,8 @@
 #include <string>
 
 #include "base/status.h"
+#include "crypto/secret.h"
+#include "crypto/transfer_stream.h"
 
 namespace piivault::cli {
 
@@ -23,5 +25,19 @@ Result<std::string> TransferKeygen(const std::string& private_key_path);
 // ever left that looks like a whole export.
 Status TransferDecrypt(const std::string& key_path, const std::string& in_path,
                        const std::string& out_path);
+
+// The private key file `keygen` wrote: the base64 of 32 bytes, and mode
+// 0600 (kFailedPrecondition when group or others may read it).
+Result<crypto::SecretBytes> LoadTransferPrivateKey(const std::string& path);
+
+// Reads the file `in_path` to its end about a chunk at a time, handing each
+// piece as read to `raw`; with `key`, the file is a transfer stream and its
+// authenticated plaintext goes to `plaintext` (checked to the final chunk:
+// kDataLoss for a wrong key or a damaged or cut stream), without one the
+// pieces themselves do. Nothing is written anywhere else.
+Status ReadTransferFile(const std::string& in_path,
+                        const crypto::SecretBytes* key,
+                        const crypto::ByteSink& raw,
+                        const crypto::ByteSink& plaintext);
 
 }  // namespace piivault::cli

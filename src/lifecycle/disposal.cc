@@ -202,6 +202,11 @@ Status DisposalService::PurgeRegions(const RequestContext& context,
 Status DisposalService::PurgeControl(const RequestContext& context,
                                      std::string_view tenant) {
   storage::Backend& store = control_->backend();
+  // Exports first, a few chunks (of up to 1 MiB each) per page, so that a
+  // page never holds much of one in memory.
+  PV_RETURN_IF_ERROR(PurgePrefixes(context, store,
+                                   {keys::TenantExportPrefix(tenant)}, {}, {},
+                                   /*page=*/4));
   PV_RETURN_IF_ERROR(PurgePrefixes(
       context, store, keys::TenantDisposableControlPrefixes(tenant),
       {keys::TenantCounterPrefix(tenant)}));

@@ -29,7 +29,40 @@ void NoteForAudit(const RequestContext& context, std::string_view record,
   context.NoteFields(fields);
 }
 
+Status RecordIdTaken() {
+  return AlreadyExists("a record with this id already exists");
+}
+
+// A chosen record id must be free in every region of the tenant, not only
+// where the principal lives, so that a record id names one record. (The
+// create's batch checks the principal's region again atomically; two
+// creates of one id racing in two regions are not excluded, which random
+// ids make moot and an import, one writer per tenant, does not do.)
+Status RequireFreeRecordId(storage::RegionRouter& router, const Tenant& tenant,
+                           std::string_view id) {
+  const std::string key = keys::Record(tenant.id, id);
+  for (auto& region : tenant.regions) {
+    storage::Backend* backend = router.region(region);
+    if (!backend) continue;
+    PV_ASSIGN_OR_RETURN(auto existing, backend->Get(key));
+    if (existing) return RecordIdTaken();
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+bool IsRecordIdShape(std::string_view id) {
+  constexpr std::string_view kPrefix = "rec_";
+  constexpr std::string_view kBase32 = "abcdefghijklmnopqrstuvwxyz234567";
+  if (id.size() != kPrefix.size() + 26 || !id.starts_with(kPrefix))
+    return false;
+  id.remove_prefix(kPrefix.size());
+  for (char c : id)
+    if (kBase32.find(c) == std::string_view::npos) return false;
+  // 26 characters carry 130 bits; the last two are padding and zero.
+  return kBase32.find(id.back()) % 4 == 0;
+}
 
 struct RecordService::Found {
   StoredRecord record;
@@ -64,8 +97,11 @@ Result<Record> RecordService::Create(const RequestContext& context,
                                      const Collection& collection,
                                      std::string_view principal,
                                      std::optional<std::string> region,
-                                     const Fields& fields) {
+                                     const Fields& fields,
+                                     std::optional<std::string> requested_id) {
   PV_RETURN_IF_ERROR(ValidatePrincipalId(principal));
+  if (requested_id && !IsRecordIdShape(*requested_id))
+    return Err(ValidationFailed("id", "not a record id of this vault's shape"));
   if (region && !router_->region_config(*region))
     return Err(RegionNotAllowed());
   // Validate everything before touching storage: bad input changes nothing.
@@ -94,7 +130,10 @@ Result<Record> RecordService::Create(const RequestContext& context,
   PV_ASSIGN_OR_RETURN(std::string pseudonym, Pseudonym(tenant, principal));
   // The id is chosen first so that the audit event, written before the
   // first change (which may be the placement), names the record.
-  std::string id = crypto::RandomId("rec_");
+  const bool chosen_id = requested_id.has_value();
+  std::string id =
+      chosen_id ? *std::move(requested_id) : crypto::RandomId("rec_");
+  if (chosen_id) PV_RETURN_IF_ERROR(RequireFreeRecordId(*router_, tenant, id));
   std::vector<std::string> names;
   for (auto& [spec, text] : canonical) names.push_back(spec->name);
   NoteForAudit(context, id, pseudonym, "", names);
@@ -142,10 +181,16 @@ Result<Record> RecordService::Create(const RequestContext& context,
       // Guards against the principal being erased or relocated meanwhile.
       batch.RequireValue(pkey, ctx.raw);
     }
+    // A chosen id may race another create of the same id in this region.
+    if (chosen_id) batch.RequireAbsent(keys::Record(tenant.id, id));
     batch.Put(keys::Record(tenant.id, id), e.Encode());
     batch.Put(keys::PrincipalRecord(tenant.id, pseudonym, id), "");
     batch.Add(keys::RecordCount(tenant.id), 1);
     Status written = backend->Write(batch);
+    if (chosen_id && LostRace(written)) {
+      auto taken = backend->Get(keys::Record(tenant.id, id));
+      if (taken && *taken) return Err(RecordIdTaken());
+    }
     if (LostRace(written)) return std::nullopt;  // key raced
     PV_RETURN_IF_ERROR(written);
     return Record{.id = std::move(id),

@@ -52,6 +52,11 @@
 
 namespace piivault::vault {
 
+// Whether `id` has the shape of the record ids the vault issues
+// (crypto::RandomId("rec_")): "rec_" and 26 characters of lower-case RFC 4648
+// base32 holding 128 bits, so the last character's two low bits are zero.
+bool IsRecordIdShape(std::string_view id);
+
 struct PrincipalView {
   std::string principal;
   std::string region;
@@ -87,14 +92,18 @@ class RecordService {
 
   // Validates and normalizes `fields` against `collection`, places a new
   // principal in `region` (default: the tenant's default region) and stores
-  // the record. Returns the record without field values.
-  // Errors: validation_failed (with field), region_not_allowed (403),
-  // kAborted when the principal lives in another region (409).
+  // the record. Returns the record without field values. The record gets a
+  // fresh random id, or `id` when given (an import keeping the ids of the
+  // tenant's export): it must have the shape of the ids this vault issues
+  // (IsRecordIdShape) and be free in every region of the tenant.
+  // Errors: validation_failed (with field; "id" for a malformed id),
+  // region_not_allowed (403), kAborted when the principal lives in another
+  // region (409), kAlreadyExists when `id` is taken (409).
   Result<Record> Create(const RequestContext& context, const Tenant& tenant,
                         const Collection& collection,
                         std::string_view principal,
-                        std::optional<std::string> region,
-                        const Fields& fields);
+                        std::optional<std::string> region, const Fields& fields,
+                        std::optional<std::string> id = std::nullopt);
 
   // kNotFound when no record `id` of `collection` exists in any of the
   // tenant's regions; kDataLoss when a value fails its integrity check.

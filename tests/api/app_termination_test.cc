@@ -364,6 +364,18 @@ TEST_F(AppDisposalTest, ConfirmedDisposalAnswersWithTheSignedCertificate) {
   auto write = Data("POST", "/v1/tenants/acme/collections/people/records",
                     operator_key, R"({"principal":"x","fields":{}})");
   EXPECT_EQ(write.status, 403) << write.body;
+  // Even an identity of the tenant that is still active (one created behind
+  // the API's back here) finds nothing: no data, no export.
+  auto late = h.vault->identities.Create(vault::RequestContext(), "late",
+                                         vault::Role::kTenantAdmin, "acme");
+  ASSERT_TRUE(late.has_value());
+  auto late_read =
+      Data("GET", "/v1/tenants/acme/collections/people/records/" + record,
+           late->api_key);
+  EXPECT_EQ(late_read.status, 404) << late_read.body;
+  auto late_export =
+      Data("POST", "/v1/tenants/acme/exports", late->api_key, "{}");
+  EXPECT_EQ(late_export.status, 404) << late_export.body;
   // Disposed once.
   auto again = Dispose(operator_key, "");
   EXPECT_EQ(again.status, 409) << again.body;
