@@ -116,6 +116,16 @@ int RunServe(const std::string& config_path, const std::string& listen) {
   } else if (*erased > 0) {
     spdlog::info(R"("msg":"erasures resumed","count":{})", *erased);
   }
+  // And disposals, in the background: the scheduler runs them.
+  auto disposing =
+      (*deployment)
+          ->vault->disposals.ResumeInterrupted((*deployment)->vault->scheduler);
+  if (!disposing) {
+    spdlog::warn(R"("msg":"disposals still pending","error":{})",
+                 Quoted(disposing.error().ToString()));
+  } else if (*disposing > 0) {
+    spdlog::info(R"("msg":"disposals resumed","count":{})", *disposing);
+  }
   // Tree heads of growing logs are signed at most once a second; expired
   // events are pruned hourly when a retention is configured.
   (*deployment)

@@ -267,6 +267,22 @@ Result<DisposalCertificate> DisposalService::Dispose(
   return Certify(context, *state, signer);
 }
 
+Result<int> DisposalService::ResumeInterrupted(Scheduler& scheduler) {
+  PV_ASSIGN_OR_RETURN(auto begun,
+                      control_->Scan(keys::DisposalPrefix(), SIZE_MAX));
+  int scheduled = 0;
+  for (auto& [key, doc] : begun) {
+    const std::string tenant = key.substr(keys::DisposalPrefix().size());
+    PV_RETURN_IF_ERROR(
+        scheduler.Schedule(RequestContext(), {.kind = JobKind::kDisposal,
+                                              .due_at = clock_->Now(),
+                                              .params = {{"tenant", tenant}},
+                                              .id = {}}));
+    ++scheduled;
+  }
+  return scheduled;
+}
+
 Result<std::optional<DisposalCertificate>> DisposalService::Certificate(
     std::string_view tenant) {
   PV_ASSIGN_OR_RETURN(

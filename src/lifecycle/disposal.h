@@ -4,8 +4,8 @@
 // every region, then a signed certificate in its register, kept for good.
 //
 // Steps, each atomic and idempotent; an interrupted disposal is finished by
-// the next Dispose of the tenant (its job runs again, or a tenant-admin's
-// confirmation calls it):
+// the next Dispose of the tenant (a job ResumeInterrupted schedules at
+// startup, the tenant's disposal job, or a tenant-admin's confirmation):
 //  1. shred: one control-store batch destroys the tenant key (every
 //     principal key, and so every value, of the tenant with it: the wrapped
 //     principal keys in the regions no longer open), marks the tenant
@@ -102,6 +102,12 @@ class DisposalService {
                                       std::string_view tenant,
                                       const crypto::Ed25519Key& signer,
                                       JobProgress* progress = nullptr);
+
+  // Schedules, due at once, a run of every disposal a crash interrupted
+  // after its shredding (its tenant-admins may be deactivated already and
+  // its due time far off): the scheduler finishes it in the background.
+  // Returns how many.
+  Result<int> ResumeInterrupted(Scheduler& scheduler);
 
   // The tenant's disposal certificate, once issued.
   Result<std::optional<DisposalCertificate>> Certificate(

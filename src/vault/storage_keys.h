@@ -93,6 +93,7 @@ inline std::string Erasure(std::string_view t, std::string_view pseudonym) {
 inline std::string Disposal(std::string_view t) {
   return Join({"disposal", t});
 }
+inline std::string DisposalPrefix() { return "disposal/"; }
 inline std::string DisposalCertificate(std::string_view t) {
   return Join({"disposal-cert", t});
 }

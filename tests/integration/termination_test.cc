@@ -1,7 +1,9 @@
 // Termination of a tenant on the real binary: the configured return period,
 // writes refused and reads served, and the state and the disposal job kept
 // across a restart.
+#include <csignal>
 #include <ctime>
+#include <thread>
 
 #include "harness.h"
 
@@ -152,6 +154,62 @@ TEST(DisposalTest, NothingOfTheTenantIsLeftInAnyStoreOrFile) {
   auto other_read = server.Call("GET", other.Record(Str(kept.Json(), "id")),
                                 Data(other.admin_key));
   EXPECT_EQ(other_read.status, 200) << other_read.Describe();
+}
+
+// A kill -9 at every step of a disposal: the next start finishes it in the
+// background (its tenant-admins may be deactivated already and its due time
+// is far off), with the certificate the first run began and nothing of the
+// tenant left.
+TEST(DisposalTest, SurvivesKillAtEveryStep) {
+  ServerProcess server;
+  ASSERT_TRUE(server.init_ok());
+  ASSERT_TRUE(server.Start());
+  const std::vector<std::string> steps = {"dispose.shredded", "dispose.purged",
+                                          "dispose.control_purged",
+                                          "dispose.certified"};
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    SCOPED_TRACE(steps[i]);
+    Tenant t = SetUpTenant(server, "gone" + std::to_string(i));
+    ASSERT_EQ(PostRecord(server, t, "ann", {{"email", "a@example.org"}}).status,
+              201);
+    ASSERT_EQ(
+        PostRecord(server, t, "bob", {{"email", "b@example.org"}}, "us").status,
+        201);
+    ASSERT_EQ(
+        server.Call("POST", t.Base() + "/terminate", Auth(t.admin_key)).status,
+        200);
+
+    ASSERT_EQ(server.Stop(), 0);
+    ASSERT_TRUE(server.Start(false, {{"PIIVAULT_CRASH_AT", steps[i]}}));
+    auto crashed = server.Call("POST", t.Base() + "/dispose", Auth(t.admin_key),
+                               R"({"confirmed_by_tenant":true})");
+    EXPECT_EQ(crashed.status, 0)
+        << "expected no answer: " << crashed.Describe();
+    EXPECT_EQ(server.WaitForExit(std::chrono::seconds(10)),
+              std::optional<int>(128 + SIGKILL));
+    ASSERT_TRUE(server.Start());
+
+    // The scheduler runs the rest within a few of its one-second rounds.
+    std::vector<json::value> certs;
+    for (int wait = 0; wait < 100; ++wait) {
+      auto listed = server.Call("GET", t.Base() + "/certificates",
+                                Auth(server.admin_key()));
+      ASSERT_EQ(listed.status, 200) << listed.Describe();
+      certs.clear();
+      for (auto& c : listed.Json().at("certificates").as_array())
+        if (Str(c, "kind") == "tenant_disposal") certs.push_back(c);
+      if (!certs.empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(certs.size(), 1u);
+    EXPECT_EQ(certs[0].at("regions").at("eu").at("records").as_int64(), 1);
+    EXPECT_EQ(certs[0].at("regions").at("us").at("records").as_int64(), 1);
+    EXPECT_EQ(TenantKeys(server, "eu", t.id), std::vector<std::string>{});
+    EXPECT_EQ(TenantKeys(server, "us", t.id), std::vector<std::string>{});
+    EXPECT_FALSE(server.StoreHasKey("control", "disposal/" + t.id));
+    auto tenant = server.Call("GET", t.Base(), Auth(server.admin_key()));
+    EXPECT_EQ(Str(tenant.Json(), "state"), "disposed");
+  }
 }
 
 }  // namespace
