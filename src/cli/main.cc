@@ -18,6 +18,7 @@
 #include "base/encoding.h"
 #include "cli/backup.h"
 #include "cli/deployment.h"
+#include "cli/export_download.h"
 #include "cli/import.h"
 #include "cli/transfer_files.h"
 
@@ -513,6 +514,23 @@ int main(int argc, char** argv) {
                    "New file for the plaintext (never overwritten; removed "
                    "on any error)")
       ->required();
+  cli::ExportDownloadOptions download_options;
+  auto* export_download = export_cmd->add_subcommand(
+      "download",
+      "Download a completed tenant export into a new file, checked against "
+      "its manifest's sha256 (tenant-admin)");
+  export_download->add_option("--tenant", download_options.tenant, "Tenant")
+      ->required();
+  export_download->add_option("--id", download_options.export_id, "Export id")
+      ->required();
+  export_download
+      ->add_option("--out", download_options.out_path,
+                   "New file (mode 0600; never overwritten; removed on any "
+                   "error)")
+      ->required();
+  export_download->add_option("--manifest-out", download_options.manifest_path,
+                              "New file for the signed manifest");
+  add_client_flags(export_download, true);
 
   // backup / restore: offline, on the deployment's config (serve stopped for
   // a restore; docs/operations/backup.md).
@@ -669,6 +687,12 @@ int main(int argc, char** argv) {
       import_options.client = {flags.server, flags.token, flags.cacert};
       import_options.purpose = flags.purpose;
       Status s = cli::RunImport(import_options);
+      return s.ok() ? 0 : Fail(s);
+    }
+    if (*export_download) {
+      download_options.client = {flags.server, flags.token, flags.cacert};
+      download_options.purpose = flags.purpose;
+      Status s = cli::RunExportDownload(download_options);
       return s.ok() ? 0 : Fail(s);
     }
     if (*export_decrypt) {

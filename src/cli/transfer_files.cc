@@ -152,7 +152,14 @@ Status TransferDecrypt(const std::string& key_path, const std::string& in_path,
     return FailedPrecondition("cannot open " + in_path + ": " +
                               ErrnoText(errno));
   }
-  // The output holds personal data: owner-only, and never over a file.
+  return WriteNewPrivateFile(out_path, [&](const FileWriter& write) {
+    return ReadTransferFile(in_path, &key, nullptr, write);
+  });
+}
+
+Status WriteNewPrivateFile(
+    const std::string& out_path,
+    const std::function<Status(const FileWriter&)>& produce) {
   Fd out(
       ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (out.get() < 0) {
@@ -162,19 +169,16 @@ Status TransferDecrypt(const std::string& key_path, const std::string& in_path,
     }
     return Unavailable("cannot create " + out_path + ": " + ErrnoText(errno));
   }
-  auto decrypt = [&]() -> Status {
-    PV_RETURN_IF_ERROR(ReadTransferFile(
-        in_path, &key, nullptr,
-        [&](std::string_view plain) { return WriteAll(out.get(), plain); }));
+  auto write = [&]() -> Status {
+    PV_RETURN_IF_ERROR(produce(
+        [&](std::string_view bytes) { return WriteAll(out.get(), bytes); }));
     if (::fsync(out.get()) != 0 || !out.Close()) {
       return Unavailable("cannot write " + out_path + ": " + ErrnoText(errno));
     }
     return Status::Ok();
   };
-  Status status = decrypt();
+  Status status = write();
   if (!status.ok()) {
-    // What was written is authenticated, but only a prefix: remove it so
-    // that it is never taken for the whole export.
     out.Close();
     ::unlink(out_path.c_str());
   }

@@ -3,7 +3,9 @@
 // is docs/formats/transfer-stream.md.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "base/status.h"
 #include "crypto/secret.h"
@@ -25,6 +27,15 @@ Result<std::string> TransferKeygen(const std::string& private_key_path);
 // ever left that looks like a whole export.
 Status TransferDecrypt(const std::string& key_path, const std::string& in_path,
                        const std::string& out_path);
+
+// Writes what `produce` hands its writer into the new file `out_path`
+// (mode 0600: it may hold personal data; an existing file is never
+// overwritten: kAlreadyExists), then fsyncs it. On any error the partial
+// file is removed, so no file is ever left that looks like a whole one.
+using FileWriter = std::function<Status(std::string_view bytes)>;
+Status WriteNewPrivateFile(
+    const std::string& out_path,
+    const std::function<Status(const FileWriter&)>& produce);
 
 // The private key file `keygen` wrote: the base64 of 32 bytes, and mode
 // 0600 (kFailedPrecondition when group or others may read it).

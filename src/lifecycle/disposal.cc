@@ -133,7 +133,8 @@ Result<std::optional<DisposalService::State>> DisposalService::LoadState(
 Result<DisposalService::State> DisposalService::Shred(
     const RequestContext& context, std::string_view tenant) {
   // Counted before anything is destroyed, from the exact counters: what
-  // each region held is what the certificate says went.
+  // each region held is what the certificate says went (regions in id
+  // order, as the configuration keeps them).
   State state{.certificate = crypto::RandomId("cert_"),
               .tenant = std::string(tenant),
               .started_at = WholeSeconds(clock_->Now()),
@@ -150,8 +151,6 @@ Result<DisposalService::State> DisposalService::Shred(
                             keys::PrincipalCountPrefix(tenant, region.id)));
     state.regions.push_back(std::move(count));
   }
-  std::sort(state.regions.begin(), state.regions.end(),
-            [](auto& a, auto& b) { return a.region < b.region; });
   auto disposed = tenants_->MarkDisposed(
       context, tenant, [&](storage::WriteBatch& batch) -> Status {
         PV_ASSIGN_OR_RETURN(

@@ -85,12 +85,17 @@ Result<TenantExport> ExportFromJson(const json::value& v) {
 // download, which is these bytes).
 class ChunkWriter {
  public:
+  // `guard`: the export's document as stored when the run began. Every
+  // write of chunks requires it unchanged, so that once the export is gone
+  // (its tenant disposed of, which deletes it with its chunks) no chunk is
+  // written again: kAborted.
   ChunkWriter(vault::ControlStore* control, std::string tenant, std::string id,
-              std::size_t chunk_size)
+              std::size_t chunk_size, std::string guard)
       : control_(control),
         tenant_(std::move(tenant)),
         id_(std::move(id)),
-        chunk_size_(chunk_size) {}
+        chunk_size_(chunk_size),
+        guard_(std::move(guard)) {}
 
   Status Append(std::string_view bytes) {
     buffer_.append(bytes);
@@ -119,6 +124,7 @@ class ChunkWriter {
   }
 
   Status Store() {
+    batch_.RequireValue(keys::Export(tenant_, id_), guard_);
     PV_RETURN_IF_ERROR(control_->backend().Write(batch_));
     batch_ = storage::WriteBatch();
     pending_ = 0;
@@ -130,6 +136,7 @@ class ChunkWriter {
   const std::string tenant_;
   const std::string id_;
   const std::size_t chunk_size_;
+  const std::string guard_;
   std::string buffer_;
   uint64_t next_ = 0;
   storage::WriteBatch batch_;  // sealed chunks not yet stored
@@ -377,6 +384,9 @@ Status TenantExportService::Run(Job& job, JobProgress& progress) {
   const vault::RequestContext context;
   PV_ASSIGN_OR_RETURN(auto tenant, tenants_->Get(context, tenant_id));
 
+  PV_ASSIGN_OR_RETURN(auto guard,
+                      control_->GetRaw(keys::Export(tenant_id, export_id)));
+  if (!guard) return Status::Ok();  // gone with its tenant meanwhile
   // Whatever an interrupted run wrote goes first: this run writes it all.
   PV_RETURN_IF_ERROR(DeleteChunks(tenant_id, export_id));
 
@@ -393,7 +403,8 @@ Status TenantExportService::Run(Job& job, JobProgress& progress) {
   int64_t done = 0;
   PV_RETURN_IF_ERROR(progress.Report(done, total));
 
-  ChunkWriter chunks(control_, tenant_id, export_id, options_.chunk_size);
+  ChunkWriter chunks(control_, tenant_id, export_id, options_.chunk_size,
+                     std::move(*guard));
   LineWriter lines(&chunks);
   if (!e.recipient_public_key.empty())
     PV_RETURN_IF_ERROR(lines.EncryptTo(e.recipient_public_key));

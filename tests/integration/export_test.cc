@@ -292,6 +292,69 @@ TEST_F(ExportTest, ToARecipientKeyOnlyTheMatchingPrivateKeyDecrypts) {
                                  "Xylophone-Secret-Marker-77"));
 }
 
+// `piivault export download`: the stream into a new owner-only file,
+// checked against the manifest's sha256, never over an existing file, and
+// nothing left behind when the download breaks off.
+TEST_F(ExportTest, TheCliDownloadsIntoANewFileCheckedAgainstTheManifest) {
+  ASSERT_TRUE(server_.Start());
+  Tenant t = SetUpTenant(server_, "acme");
+  ASSERT_EQ(PostRecord(server_, t, "ann", EveryTypeValues()).status, 201);
+  const std::string id = Start(t);
+  json::value done = WaitDone(t, id);
+  ASSERT_EQ(Str(done, "state"), "completed") << Serialize(done);
+  const std::string expected = Download(t, id);
+  const std::string dir = server_.root();
+  auto download = [&](const std::string& out,
+                      std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {
+        PiivaultBin(),
+        "export",
+        "download",
+        "--server",
+        "http://127.0.0.1:" + std::to_string(server_.port()),
+        "--token",
+        t.admin_key,
+        "--tenant",
+        "acme",
+        "--id",
+        id,
+        "--out",
+        out};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunCommand(args);
+  };
+
+  RunResult ok =
+      download(dir + "/export.ndjson", {"--manifest-out", dir + "/manifest"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ReadFile(dir + "/export.ndjson"), expected);
+  EXPECT_EQ(
+      std::filesystem::status(dir + "/export.ndjson").permissions() &
+          std::filesystem::perms::all,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(json::parse(ReadFile(dir + "/manifest")), Member(done, "manifest"));
+  EXPECT_NE(ok.out.find(Str(Member(done, "manifest"), "sha256")),
+            std::string::npos);
+  EXPECT_EQ(ok.out.find("Xylophone"), std::string::npos);
+
+  RunResult again = download(dir + "/export.ndjson");
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
+  EXPECT_EQ(ReadFile(dir + "/export.ndjson"), expected);
+
+  // A stored chunk that no longer opens cuts the download short.
+  bool damaged = false;
+  for (auto& [key, value] : server_.StoreRows("control"))
+    if (key.starts_with("export/acme/" + id + "/chunk/")) {
+      server_.StorePut("control", key, value.substr(0, value.size() - 1) + "!");
+      damaged = true;
+    }
+  ASSERT_TRUE(damaged);
+  RunResult broken = download(dir + "/broken.ndjson");
+  EXPECT_NE(broken.exit_code, 0);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/broken.ndjson"));
+}
+
 TEST_F(ExportTest, ExportsWorkWhileTerminating) {
   ASSERT_TRUE(server_.Start());
   Tenant t = SetUpTenant(server_, "acme");

@@ -388,6 +388,36 @@ TEST_F(TenantExportTest, ARunStartsOverAfterAnInterruptedOne) {
   EXPECT_EQ(done.manifest->at("sha256"), J(HexEncode(crypto::Sha256(stream))));
 }
 
+// A disposal deletes the export with its chunks while the job may still be
+// writing: no chunk may be written after the export's document is gone, or
+// it would outlive its tenant.
+TEST_F(TenantExportTest, NoChunkIsWrittenOnceTheExportIsGone) {
+  for (int i = 0; i < 7; ++i)
+    Create(0, "P" + std::to_string(i),
+           {{"email", "p" + std::to_string(i) + "@example.org"}});
+  auto started = exports.Start(RequestContext(), tenant, std::nullopt);
+  ASSERT_TRUE(started.has_value());
+  const std::string doc = vault::keys::Export("acme", started->id);
+  const std::string chunks =
+      vault::keys::ExportChunkPrefix("acme", started->id);
+  h.faults.before_write = [&](const storage::WriteBatch& batch) {
+    for (auto& op : batch.ops())
+      if (op.key.starts_with(chunks)) {
+        // The disposal's purge lands just before this write of chunks.
+        storage::WriteBatch purge;
+        purge.Delete(doc);
+        ASSERT_TRUE(h.control_backend->Write(purge).ok());
+        h.faults.before_write = nullptr;
+        return;
+      }
+  };
+  ASSERT_TRUE(scheduler.RunDue(h.clock.Now()).has_value());
+  auto left = h.control_backend->Scan(vault::keys::TenantExportPrefix("acme"),
+                                      "", SIZE_MAX);
+  ASSERT_TRUE(left.has_value());
+  EXPECT_TRUE(left->empty()) << left->front().key;
+}
+
 TEST_F(TenantExportTest, ChunksAreSealedUnderTheirKeys) {
   Create(0, "Ann", {{"email", std::string("ann@example.org")}});
   auto started = exports.Start(RequestContext(), tenant, std::nullopt);

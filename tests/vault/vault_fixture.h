@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -32,6 +33,9 @@ inline std::vector<RegionConfig> TwoRegions() {
 struct Faults {
   std::set<const storage::Backend*> down;
   int fail_write_in = 0;
+  // Called with every batch before it is applied (on any store): to change
+  // a store between two writes of a running operation.
+  std::function<void(const storage::WriteBatch&)> before_write;
 };
 
 class FaultyBackend final : public storage::Backend {
@@ -61,6 +65,7 @@ class FaultyBackend final : public storage::Backend {
   }
   Status Write(const storage::WriteBatch& batch) override {
     PV_RETURN_IF_ERROR(Check(true));
+    if (faults_->before_write) faults_->before_write(batch);
     return inner_->Write(batch);
   }
   Status Dump(const storage::DumpSink& sink) override {
