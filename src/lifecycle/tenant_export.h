@@ -12,9 +12,9 @@
 // chunks of at most ExportOptions::chunk_size bytes sealed in the control
 // store (`export/<t>/<id>/chunk/<n>`, AAD = the key): never a plaintext
 // temporary file, never the whole export in memory (a page of records and
-// the four chunks stored per write). With a recipient key the chunks hold the transfer-stream
-// encryption of the NDJSON (crypto/transfer_stream.h) instead, so a download
-// streams exactly the stored bytes either way.
+// the four chunks stored per write). With a recipient key the chunks hold the
+// transfer-stream encryption of the NDJSON (crypto/transfer_stream.h) instead,
+// so a download streams exactly the stored bytes either way.
 //
 // When the stream is complete, the manifest (counts of each line kind,
 // records per region, the SHA-256 of the download bytes) is signed with the
