@@ -117,5 +117,6 @@ void AddAuditRoutes(const RouteAdder& add);
 void AddLockboxRoutes(const RouteAdder& add);
 void AddJobRoutes(const RouteAdder& add);
 void AddExportRoutes(const RouteAdder& add);
+void AddNotificationRoutes(const RouteAdder& add);
 
 }  // namespace piivault::api

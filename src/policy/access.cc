@@ -71,7 +71,7 @@ constexpr auto O = Runs::kOffload;
 // by the identity service, atomically), never rotate, deactivate or set the
 // policy of a tenant identity.
 // clang-format off
-constexpr std::array<Row, 45> kTable{{
+constexpr std::array<Row, 46> kTable{{
   // op                               {tenant identity writes audit pii runs}  roles  [plane action lockbox self staff_limit]
   {Operation::kWhoAmI,                {false, false, false, N, NP, I},   kAnyone},
   {Operation::kListRegions,           {false, false, false, N, NP, I},   kAnyone},
@@ -105,6 +105,7 @@ constexpr std::array<Row, 45> kTable{{
   {Operation::kDecideLockbox,         {true, false,  false, A, NP, O},   kTenantAdmin},
   {Operation::kReadLockbox,           {true, false,  false, N, NP, O},   kOpStaff | kAuditor | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kOwnRequestsOnly},
   {Operation::kRelocatePrincipal,     {true, false,  true,  A, P, O},   kTenantAdmin},
+  {Operation::kListNotifications,     {true, false,  false, N, NP, O},   kTenantAdmin},
   {Operation::kReadConsents,          {true, false,  false, A, P, O},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentRead},
   {Operation::kRecordConsent,         {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentWrite},
   {Operation::kCreateRecord,          {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},

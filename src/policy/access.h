@@ -61,6 +61,7 @@ enum class Operation {
   kDecideLockbox,
   kReadLockbox,
   kRelocatePrincipal,
+  kListNotifications,
   // On one tenant: its consent ledger (no purpose: recording consent is not
   // processing under one; tenant-apps need consent_read/consent_write).
   kReadConsents,

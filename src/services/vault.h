@@ -8,6 +8,7 @@
 
 #include "base/clock.h"
 #include "compliance/lockbox.h"
+#include "compliance/outbox.h"
 #include "crypto/keyring.h"
 #include "lifecycle/disposal.h"
 #include "lifecycle/erasure.h"
@@ -47,6 +48,7 @@ struct Vault {
   vault::ConsentService consents;
   lifecycle::RelocationService relocations;
   compliance::LockboxService lockbox;
+  compliance::Outbox outbox;
   lifecycle::ErasureService erasures;
   lifecycle::TerminationService terminations;
   lifecycle::TenantExportService exports;

@@ -62,6 +62,13 @@ inline std::string Purpose(std::string_view t, std::string_view p) {
   return Join({"purpose", t, p});
 }
 // Operator requests for access to a tenant's data.
+// Notices to the tenant (compliance/outbox.h), by id (ids sort by time).
+inline std::string NotificationPrefix(std::string_view t) {
+  return Join({"notification", t, ""});
+}
+inline std::string Notification(std::string_view t, std::string_view id) {
+  return Join({"notification", t, id});
+}
 inline std::string LockboxPrefix(std::string_view t) {
   return Join({"lockbox", t, ""});
 }

@@ -176,6 +176,8 @@ const std::map<std::string, Expectation>& Table() {
       {"POST /v1/tenants/{t}/dispose",
        {"", R"({"confirmed_by_tenant":true})",
         Only({{kOpAdmin, 409}, {kTenantAdmin, 409}})}},
+      {"GET /v1/tenants/{t}/notifications",
+       {"", "", Only({{kTenantAdmin, 200}})}},
       {"GET /v1/tenants/{t}/locations",
        {"", "", Only({{kOpAdmin, 200}, {kAuditor, 200}, {kTenantAdmin, 200}})}},
       // Defect 1: the operator may create only a tenant's first admin.
