@@ -94,22 +94,18 @@ Result<Outbox::Page> Outbox::List(std::string_view tenant,
                                   std::string_view after, std::size_t limit) {
   if (!after.empty() && !ValidId(after))
     return Err(InvalidArgument("`after` is not a notification id"));
-  const std::string prefix = keys::NotificationPrefix(tenant);
-  // Strictly after `after`: its key followed by the smallest byte.
-  const std::string start =
-      after.empty() ? "" : keys::Notification(tenant, after) + '\0';
-  PV_ASSIGN_OR_RETURN(auto rows,
-                      control_->backend().Scan(prefix, start, limit + 1));
+  PV_ASSIGN_OR_RETURN(
+      auto stored,
+      control_->ScanPage(keys::NotificationPrefix(tenant),
+                         after.empty() ? "" : keys::Notification(tenant, after),
+                         limit));
   Page page;
-  for (auto& row : rows) {
-    if (page.notifications.size() == limit) {
-      page.next = page.notifications.back().id;
-      break;
-    }
-    PV_ASSIGN_OR_RETURN(auto doc, control_->Decode(row.key, row.value));
+  for (auto& [key, doc] : stored.docs) {
     PV_ASSIGN_OR_RETURN(auto n, FromJson(doc));
     page.notifications.push_back(std::move(n));
   }
+  if (stored.more && !page.notifications.empty())
+    page.next = page.notifications.back().id;
   return page;
 }
 

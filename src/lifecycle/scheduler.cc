@@ -264,20 +264,16 @@ Result<Job> Scheduler::Get(std::string_view id) {
 
 Result<Scheduler::Page> Scheduler::List(std::string_view after,
                                         std::size_t limit) {
-  // Strictly after `after`: the least key greater than job/<after>.
-  std::string start = after.empty() ? "" : keys::Job(after) + '\0';
   PV_ASSIGN_OR_RETURN(
-      auto rows, control_->backend().Scan(keys::JobPrefix(), start, limit + 1));
+      auto stored,
+      control_->ScanPage(keys::JobPrefix(),
+                         after.empty() ? "" : keys::Job(after), limit));
   Page page;
-  for (auto& row : rows) {
-    if (page.jobs.size() == limit) {
-      page.next = page.jobs.back().id;
-      break;
-    }
-    PV_ASSIGN_OR_RETURN(auto doc, control_->Decode(row.key, row.value));
+  for (auto& [key, doc] : stored.docs) {
     PV_ASSIGN_OR_RETURN(auto job, JobFromJson(doc));
     page.jobs.push_back(std::move(job));
   }
+  if (stored.more && !page.jobs.empty()) page.next = page.jobs.back().id;
   return page;
 }
 

@@ -69,6 +69,23 @@ Status ControlStore::Write(const RequestContext& context,
   return Status::Ok();
 }
 
+Result<ControlStore::Page> ControlStore::ScanPage(std::string_view prefix,
+                                                  std::string_view after_key,
+                                                  std::size_t limit) {
+  // Strictly after: the least key greater than `after_key`.
+  const std::string start =
+      after_key.empty() ? "" : std::string(after_key) + '\0';
+  PV_ASSIGN_OR_RETURN(auto rows, backend_->Scan(prefix, start, limit + 1));
+  Page page;
+  page.more = rows.size() > limit;
+  if (page.more) rows.pop_back();
+  for (auto& row : rows) {
+    PV_ASSIGN_OR_RETURN(auto doc, Decode(row.key, row.value));
+    page.docs.emplace_back(std::move(row.key), std::move(doc));
+  }
+  return page;
+}
+
 Result<std::optional<std::string>> ControlStore::GetRaw(std::string_view key) {
   return backend_->Get(key);
 }

@@ -34,6 +34,15 @@ class ControlStore {
   // Documents under `prefix`, ascending by key.
   Result<std::vector<std::pair<std::string, boost::json::value>>> Scan(
       std::string_view prefix, std::size_t limit);
+  // A page of documents under `prefix` whose keys come strictly after
+  // `after_key` (empty: from the first), at most `limit`, ascending by key;
+  // `more` when others follow.
+  struct Page {
+    std::vector<std::pair<std::string, boost::json::value>> docs;
+    bool more = false;
+  };
+  Result<Page> ScanPage(std::string_view prefix, std::string_view after_key,
+                        std::size_t limit);
   // The sealed bytes of `doc` for `key`, for CAS conditions.
   Result<std::optional<std::string>> GetRaw(std::string_view key);
   void Put(storage::WriteBatch& batch, std::string key,
