@@ -68,4 +68,16 @@ std::string RandomId(std::string_view prefix) {
   return out;
 }
 
+bool IsRandomId(std::string_view prefix, std::string_view id) {
+  constexpr std::size_t kIdChars = 26;
+  const std::string_view alphabet(kBase32Alphabet, 32);
+  if (id.size() != prefix.size() + kIdChars || !id.starts_with(prefix))
+    return false;
+  id.remove_prefix(prefix.size());
+  for (char c : id)
+    if (alphabet.find(c) == std::string_view::npos) return false;
+  // 26 characters carry 130 bits; the last two are padding and zero.
+  return alphabet.find(id.back()) % 4 == 0;
+}
+
 }  // namespace piivault::crypto

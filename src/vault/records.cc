@@ -53,15 +53,7 @@ Status RequireFreeRecordId(storage::RegionRouter& router, const Tenant& tenant,
 }  // namespace
 
 bool IsRecordIdShape(std::string_view id) {
-  constexpr std::string_view kPrefix = "rec_";
-  constexpr std::string_view kBase32 = "abcdefghijklmnopqrstuvwxyz234567";
-  if (id.size() != kPrefix.size() + 26 || !id.starts_with(kPrefix))
-    return false;
-  id.remove_prefix(kPrefix.size());
-  for (char c : id)
-    if (kBase32.find(c) == std::string_view::npos) return false;
-  // 26 characters carry 130 bits; the last two are padding and zero.
-  return kBase32.find(id.back()) % 4 == 0;
+  return crypto::IsRandomId("rec_", id);
 }
 
 struct RecordService::Found {
@@ -507,7 +499,7 @@ Result<RecordService::RegionPage> RecordService::ScanRegion(
     std::string_view region, std::string_view after, std::size_t limit) {
   storage::Backend* backend = router_->region(region);
   if (!backend) return Err(Unavailable("a region of the tenant is not served"));
-  const std::string prefix = keys::Record(tenant.id, "");
+  const std::string prefix = keys::RecordPrefix(tenant.id);
   const std::string start =
       after.empty() ? std::string() : prefix + std::string(after) + '\0';
   PV_ASSIGN_OR_RETURN(auto rows, backend->Scan(prefix, start, limit));

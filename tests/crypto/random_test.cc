@@ -69,3 +69,24 @@ TEST(RandomIdTest, UniqueAndWellDistributed) {
 
 }  // namespace
 }  // namespace piivault::crypto
+
+namespace piivault::crypto {
+namespace {
+
+TEST(IsRandomIdTest, AcceptsWhatRandomIdGivesAndNothingElse) {
+  for (int i = 0; i < 100; ++i)
+    EXPECT_TRUE(IsRandomId("rec_", RandomId("rec_")));
+  const std::string id = RandomId("rec_");
+  EXPECT_FALSE(IsRandomId("exp_", id));
+  EXPECT_FALSE(IsRandomId("rec_", id.substr(0, id.size() - 1)));
+  EXPECT_FALSE(IsRandomId("rec_", id + "a"));
+  std::string upper = id;
+  upper[5] = 'A';
+  EXPECT_FALSE(IsRandomId("rec_", upper));
+  std::string padded = id;
+  padded.back() = 'b';  // a padding bit set
+  EXPECT_FALSE(IsRandomId("rec_", padded));
+}
+
+}  // namespace
+}  // namespace piivault::crypto
