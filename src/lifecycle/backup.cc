@@ -423,8 +423,9 @@ Result<BackupService::Registers> BackupService::ReadRegisters(
       continue;
     }
     PV_ASSIGN_OR_RETURN(auto certificates, erasures_->Certificates(tenant.id));
+    // The register holds erasure certificates only (a disposal's is kept
+    // apart: lifecycle/disposal.h).
     for (const ErasureCertificate& cert : certificates) {
-      if (cert.kind != "principal_erasure") continue;
       // Certificates name whole seconds: one of the backup's own second may
       // have finished after the snapshot, so it is applied again too (an
       // erasure finished before the snapshot left nothing to bring back).

@@ -177,7 +177,7 @@ Status RetentionService::Run(Job& job, JobProgress& progress) {
       if (resuming_tenant && region == cursor.region) after = cursor.after;
       storage::Backend* store = router_->region(region);
       if (!store) return Unavailable("a region of the tenant is not served");
-      const std::string prefix = keys::Record(tenant.id, "");
+      const std::string prefix = keys::RecordPrefix(tenant.id);
       for (;;) {
         const std::string start = after.empty() ? "" : prefix + after + '\0';
         PV_ASSIGN_OR_RETURN(auto rows,
