@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 
+#include "bench_util.h"
 #include "crypto/random.h"
 #include "services/vault.h"
 #include "storage/forwarding_backend.h"
@@ -35,19 +36,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace keys = vault::keys;
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "disposal_bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
-template <typename T>
-T Must(Result<T> r, const char* what) {
-  if (!r) Die(std::string(what) + ": " + r.error().ToString());
-  return std::move(*r);
-}
-void Must(Status s, const char* what) {
-  if (!s.ok()) Die(std::string(what) + ": " + s.ToString());
-}
+using bench::Die;
+using bench::Must;
 
 // The control store, noting when the batch that destroys the tenant key
 // is written: from then on nothing of the tenant opens.

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "bench_util.h"
 #include "crypto/keyring.h"
 #include "crypto/seal.h"
 #include "services/vault.h"
@@ -43,19 +44,8 @@ namespace {
 
 constexpr const char* kTenant = "bench";
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "export_bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
-template <typename T>
-T Must(pv::Result<T> r, const char* what) {
-  if (!r) Die(std::string(what) + ": " + r.error().ToString());
-  return std::move(*r);
-}
-void Must(const pv::Status& s, const char* what) {
-  if (!s.ok()) Die(std::string(what) + ": " + s.ToString());
-}
+using pv::bench::Die;
+using pv::bench::Must;
 
 // The stores and services of a deployment in `dir`.
 struct Deployment {

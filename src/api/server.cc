@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/http_url.h"
+
 namespace piivault::api {
 namespace {
 

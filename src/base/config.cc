@@ -102,11 +102,6 @@ std::string ResolvePath(const std::string& dir, const std::string& path) {
   return (std::filesystem::path(dir) / path).lexically_normal().string();
 }
 
-bool IsLoopbackHost(const std::string& host) {
-  return host == "localhost" || host == "::1" || host == "[::1]" ||
-         host.rfind("127.", 0) == 0;
-}
-
 Status ParseListenAddress(std::string_view listen, ServerConfig& server) {
   auto colon = listen.rfind(':');
   if (colon == std::string_view::npos || colon == 0)
@@ -262,6 +257,16 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
            Setting{"tenants", "return_period", &cfg.tenant_return_period,
                    kMinReturnPeriod, kMaxReturnPeriod,
                    "from one day to 365 days", "P30D"},
+           Setting{"webhooks", "retry_backoff", &cfg.webhooks.retry_backoff,
+                   seconds(1), days(1), "from one second to one day", "PT5S"},
+           Setting{"webhooks", "max_backoff", &cfg.webhooks.max_backoff,
+                   seconds(1), days(1), "from one second to one day", "PT1H"},
+           Setting{"webhooks", "timeout", &cfg.webhooks.timeout, seconds(1),
+                   minutes(5), "from one second to five minutes", "PT10S"},
+           Setting{"webhooks", "lease", &cfg.webhooks.lease, seconds(1),
+                   hours(1), "from one second to one hour", "PT1M"},
+           Setting{"webhooks", "interval", &cfg.webhooks.interval, seconds(1),
+                   hours(1), "from one second to one hour", "PT1S"},
        }) {
     PV_ASSIGN_OR_RETURN(
         *d.slot, BoundedDuration(tbl[d.section][d.name],
@@ -274,6 +279,16 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
         BoundedDuration(retention, "audit.retention", days(1), seconds::max(),
                         "of at least one day", "P400D", seconds(0)));
   }
+  PV_ASSIGN_OR_RETURN(int64_t attempts,
+                      WholeNumber(tbl["webhooks"]["max_attempts"],
+                                  "webhooks.max_attempts", 1, 100, 10));
+  cfg.webhooks.max_attempts = static_cast<int>(attempts);
+  PV_ASSIGN_OR_RETURN(
+      int64_t workers,
+      WholeNumber(tbl["webhooks"]["workers"], "webhooks.workers", 1, 256, 4));
+  cfg.webhooks.workers = static_cast<int>(workers);
+  cfg.webhooks.ca_file =
+      ResolvePath(cfg.dir, tbl["webhooks"]["ca_file"].value_or(std::string()));
   PV_RETURN_IF_ERROR(ParseLimits(tbl["limits"], cfg.limits));
   PV_ASSIGN_OR_RETURN(cfg.log_level, ParseLogLevel(tbl["log"]["level"]));
   return cfg;
@@ -347,6 +362,19 @@ interval = "PT1H"
 # is disposed of, when the terminate request names no return_period; one day
 # to 365 days (docs/operations/termination.md).
 return_period = "P30D"
+
+[webhooks]
+# Notices to tenants (disclosures, sub-processor changes, breaches) are
+# POSTed to each tenant's webhook, signed, at least once; a failed try is
+# retried after a backoff doubling from retry_backoff to max_backoff, and a
+# notice is a dead letter after max_attempts tries (docs/operations/webhooks.md).
+max_attempts = 10
+retry_backoff = "PT5S"
+max_backoff = "PT1H"
+timeout = "PT10S"           # a slower receiver fails the try
+lease = "PT1M"              # a killed node's deliveries resume after this
+workers = 4                 # tenants delivered to at once by each node
+# ca_file = "webhook-ca.pem"  # trust this CA for receivers (default: system)
 
 [limits]
 # Failed authentications (401) per client address (IPv6: per /64). Once the

@@ -41,6 +41,19 @@ struct LimitsConfig {
   int denied_burst = 60;
 };
 
+// [webhooks]: delivery of notices to tenants' webhooks
+// (compliance/webhook_dispatcher.h).
+struct WebhooksConfig {
+  int max_attempts = 10;  // tries of a notice before it is a dead letter
+  std::chrono::seconds retry_backoff{5};  // after the first failed try
+  std::chrono::seconds max_backoff{3600};
+  std::chrono::seconds timeout{10};  // of each step of one delivery
+  std::chrono::seconds lease{60};    // a killed node's round resumes after
+  std::chrono::seconds interval{1};  // how often due notices are looked for
+  int workers = 4;                   // tenants delivered to at once
+  std::string ca_file;  // trust this CA for receivers (empty: the system's)
+};
+
 // [tenants] return_period, and the return_period of a terminate request
 // (API.md): how long a terminating tenant has to take its data back before
 // it is disposed of. Shorter than a day leaves no time to export (disposal
@@ -77,6 +90,7 @@ struct Config {
   std::chrono::seconds retention_interval{3600};
   // [tenants] return_period: when a terminate request names none.
   std::chrono::seconds tenant_return_period = std::chrono::days(30);
+  WebhooksConfig webhooks;
 };
 
 // Parses TOML text. `dir` is where relative paths resolve.
@@ -91,8 +105,6 @@ std::string ResolvePath(const std::string& dir, const std::string& path);
 
 // Parses "HOST:PORT" ("[::1]:8200" for IPv6) into server.host/port.
 Status ParseListenAddress(std::string_view listen, ServerConfig& server);
-
-bool IsLoopbackHost(const std::string& host);
 
 // Region ids: 1-32 characters of a-z, 0-9 and '-'.
 bool IsRegionId(std::string_view id);

@@ -14,6 +14,7 @@
 #include "api/app.h"
 #include "api/client.h"
 #include "api/server.h"
+#include "api/webhook_client.h"
 #include "audit/verify.h"
 #include "base/encoding.h"
 #include "cli/backup.h"
@@ -21,6 +22,7 @@
 #include "cli/export_download.h"
 #include "cli/import.h"
 #include "cli/transfer_files.h"
+#include "compliance/webhook_dispatcher.h"
 
 namespace {
 
@@ -153,6 +155,23 @@ int RunServe(const std::string& config_path, const std::string& listen) {
          spdlog::error(R"("msg":"scheduled jobs failed","error":{})",
                        Quoted(s.ToString()));
        }});
+  // Notices go out to tenants' webhooks from every node; a lease per
+  // tenant lets one deliver its notices at a time.
+  api::WebhookClient webhook_client({.timeout = config->webhooks.timeout,
+                                     .ca_file = config->webhooks.ca_file});
+  auto& vault = *(*deployment)->vault;
+  compliance::WebhookDispatcher webhooks(
+      &vault.control, &(*deployment)->clock, &vault.outbox, &vault.webhooks,
+      &webhook_client,
+      {.max_attempts = config->webhooks.max_attempts,
+       .retry_backoff = config->webhooks.retry_backoff,
+       .max_backoff = config->webhooks.max_backoff,
+       .lease = config->webhooks.lease,
+       .workers = config->webhooks.workers});
+  webhooks.Start(config->webhooks.interval, [](const Status& s) {
+    spdlog::error(R"("msg":"webhook delivery failed","error":{})",
+                  Quoted(s.ToString()));
+  });
   api::App app((*deployment)->vault.get(), (*deployment)->audit.get(),
                config->limits);
   api::ServerOptions options;
@@ -168,8 +187,10 @@ int RunServe(const std::string& config_path, const std::string& listen) {
         app.Handle(std::move(req), std::move(respond), offload);
       });
   // A job running now stops at its next progress report and is handed
-  // back for another node (or the next start).
+  // back for another node (or the next start); a delivery round records
+  // what it delivered and gives its lease back.
   scheduler.Stop();
+  webhooks.Stop();
   if (!s.ok()) {
     spdlog::error(R"("msg":"server stopped","error":{})", Quoted(s.ToString()));
     return Fail(s);

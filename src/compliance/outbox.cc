@@ -31,6 +31,10 @@ json::object ToJson(const Notification& n) {
                  {"created_at", ToUnixMicros(n.created_at)},
                  {"payload", n.payload}};
   if (n.delivered_at) o["delivered_at"] = ToUnixMicros(*n.delivered_at);
+  if (n.attempts > 0) o["attempts"] = n.attempts;
+  if (!n.last_error.empty()) o["last_error"] = n.last_error;
+  if (n.dead_lettered_at)
+    o["dead_lettered_at"] = ToUnixMicros(*n.dead_lettered_at);
   return o;
 }
 
@@ -44,6 +48,10 @@ Result<Notification> FromJson(const json::value& v) {
   n.created_at = FromUnixMicros(s.Int("created_at"));
   if (auto delivered = s.OptInt("delivered_at"))
     n.delivered_at = FromUnixMicros(*delivered);
+  n.attempts = static_cast<int>(s.OptInt("attempts").value_or(0));
+  n.last_error = s.OptStr("last_error");
+  if (auto dead = s.OptInt("dead_lettered_at"))
+    n.dead_lettered_at = FromUnixMicros(*dead);
   const json::value* payload = s.obj->if_contains("payload");
   if (!s.ok || !type || !payload || !payload->is_object())
     return Err(vault::Corrupt(kWhat));
@@ -87,7 +95,87 @@ Notification Outbox::Add(storage::WriteBatch& batch, std::string_view tenant,
   n.type = type;
   n.payload = std::move(payload);
   control_->Put(batch, keys::Notification(tenant, n.id), ToJson(n));
+  control_->Put(batch, keys::NotificationDue(tenant, n.id), json::object());
   return n;
+}
+
+Result<Notification> Outbox::Get(std::string_view tenant, std::string_view id) {
+  PV_ASSIGN_OR_RETURN(auto doc, control_->Get(vault::RequestContext(),
+                                              keys::Notification(tenant, id)));
+  if (!doc) return Err(NotFound("no such notification"));
+  return FromJson(*doc);
+}
+
+void Outbox::SaveDelivery(storage::WriteBatch& batch,
+                          const Notification& n) const {
+  control_->Put(batch, keys::Notification(n.tenant, n.id), ToJson(n));
+  if (n.delivered_at || n.dead_lettered_at)
+    batch.Delete(keys::NotificationDue(n.tenant, n.id));
+  if (n.dead_lettered_at)
+    control_->Put(batch, keys::NotificationDead(n.tenant, n.id),
+                  json::object());
+}
+
+void Outbox::DropDue(storage::WriteBatch& batch, std::string_view tenant,
+                     std::string_view id) const {
+  batch.Delete(keys::NotificationDue(tenant, id));
+}
+
+Result<std::vector<std::string>> Outbox::TenantsWithDue(std::string_view after,
+                                                        std::size_t limit) {
+  // One entry per tenant is read: the scan resumes past the last tenant's
+  // entries ('~' sorts after every character of a notice id).
+  const std::string root = keys::NotificationDueRoot();
+  std::vector<std::string> tenants;
+  std::string resume =
+      after.empty() ? "" : keys::NotificationDuePrefix(after) + "~";
+  while (tenants.size() < limit) {
+    PV_ASSIGN_OR_RETURN(auto page, control_->ScanPage(root, resume, 1));
+    if (page.docs.empty()) break;
+    std::string_view key = page.docs.front().first;
+    key.remove_prefix(root.size());
+    std::string tenant(key.substr(0, key.find('/')));
+    resume = keys::NotificationDuePrefix(tenant) + "~";
+    tenants.push_back(std::move(tenant));
+  }
+  return tenants;
+}
+
+Result<std::vector<std::string>> Outbox::DueIds(std::string_view tenant,
+                                                std::string_view after,
+                                                std::size_t limit) {
+  const std::string prefix = keys::NotificationDuePrefix(tenant);
+  PV_ASSIGN_OR_RETURN(
+      auto page,
+      control_->ScanPage(
+          prefix, after.empty() ? "" : keys::NotificationDue(tenant, after),
+          limit));
+  std::vector<std::string> ids;
+  for (auto& [key, doc] : page.docs) ids.push_back(key.substr(prefix.size()));
+  return ids;
+}
+
+Result<Outbox::DeadLetterPage> Outbox::DeadLetters(
+    std::string_view after_tenant, std::string_view after_id,
+    std::size_t limit) {
+  PV_ASSIGN_OR_RETURN(
+      auto page,
+      control_->ScanPage(keys::NotificationDeadRoot(),
+                         after_tenant.empty()
+                             ? ""
+                             : keys::NotificationDead(after_tenant, after_id),
+                         limit));
+  DeadLetterPage out;
+  out.more = page.more;
+  const std::string root = keys::NotificationDeadRoot();
+  for (auto& [key, doc] : page.docs) {
+    std::string_view rest = std::string_view(key).substr(root.size());
+    auto slash = rest.find('/');
+    PV_ASSIGN_OR_RETURN(auto n,
+                        Get(rest.substr(0, slash), rest.substr(slash + 1)));
+    out.notifications.push_back(std::move(n));
+  }
+  return out;
 }
 
 Result<Outbox::Page> Outbox::List(std::string_view tenant,

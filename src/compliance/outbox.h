@@ -40,7 +40,13 @@ struct Notification {
   NotificationType type = NotificationType::kIncident;
   TimePoint created_at;
   boost::json::object payload;
-  std::optional<TimePoint> delivered_at;  // by the webhook, once it is
+  // Webhook delivery (compliance/webhook_dispatcher.h): when the receiver
+  // acknowledged it; the tries that failed and why (a safe message); when
+  // it was given up on after the last try (a dead letter).
+  std::optional<TimePoint> delivered_at;
+  int attempts = 0;
+  std::string last_error;
+  std::optional<TimePoint> dead_lettered_at;
 };
 
 class Outbox {
@@ -50,9 +56,39 @@ class Outbox {
       : control_(control), clock_(clock) {}
 
   // Adds a notice to `batch`, which the caller writes together with the
-  // change the notice is about: the notice as it will be stored.
+  // change the notice is about: the notice as it will be stored. It is due
+  // for webhook delivery from then on.
   Notification Add(storage::WriteBatch& batch, std::string_view tenant,
                    NotificationType type, boost::json::object payload) const;
+
+  // kNotFound for no such notice.
+  Result<Notification> Get(std::string_view tenant, std::string_view id);
+  // Stores `n` as changed by delivery; once delivered or dead-lettered it is
+  // no longer due, and a dead letter is listed by DeadLetters.
+  void SaveDelivery(storage::WriteBatch& batch, const Notification& n) const;
+  // Takes the notice off the delivery queue without delivering it (the
+  // tenant has no webhook: its inbox is its channel).
+  void DropDue(storage::WriteBatch& batch, std::string_view tenant,
+               std::string_view id) const;
+
+  // The tenants with notices due for delivery, ascending, at most `limit`
+  // after `after` (empty: from the first).
+  Result<std::vector<std::string>> TenantsWithDue(std::string_view after,
+                                                  std::size_t limit);
+  // Ids of the tenant's notices due for delivery, oldest first, at most
+  // `limit` after the id `after` (empty: from the first).
+  Result<std::vector<std::string>> DueIds(std::string_view tenant,
+                                          std::string_view after,
+                                          std::size_t limit);
+  // Notices given up on, of every tenant (by tenant, then id), at most
+  // `limit` after (tenant, id) `after` (empty tenant: from the first).
+  struct DeadLetterPage {
+    std::vector<Notification> notifications;
+    bool more = false;
+  };
+  Result<DeadLetterPage> DeadLetters(std::string_view after_tenant,
+                                     std::string_view after_id,
+                                     std::size_t limit);
 
   // The tenant's notices, oldest first, at most `limit` after the id
   // `after` (empty: from the first); `next` is the last id returned while

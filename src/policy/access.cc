@@ -71,7 +71,7 @@ constexpr auto O = Runs::kOffload;
 // by the identity service, atomically), never rotate, deactivate or set the
 // policy of a tenant identity.
 // clang-format off
-constexpr std::array<Row, 46> kTable{{
+constexpr std::array<Row, 50> kTable{{
   // op                               {tenant identity writes audit pii runs}  roles  [plane action lockbox self staff_limit]
   {Operation::kWhoAmI,                {false, false, false, N, NP, I},   kAnyone},
   {Operation::kListRegions,           {false, false, false, N, NP, I},   kAnyone},
@@ -83,6 +83,7 @@ constexpr std::array<Row, 46> kTable{{
   {Operation::kCreateTenant,          {false, false, false, A, NP, O},   kOpAdmin},
   {Operation::kReadOperatorAudit,     {false, false, false, N, NP, O}, kOpAdmin | kAuditor},
   {Operation::kListJobs,              {false, false, false, N, NP, O}, kOpAdmin},
+  {Operation::kListDeadLetters,       {false, false, false, N, NP, O}, kOpAdmin},
   {Operation::kReadTenant,            {true, false,  false, N, NP, I},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
   {Operation::kUpdateTenant,          {true, false,  true,  A, NP, O},   kOpAdmin},
   {Operation::kTerminateTenant,       {true, false,  false, A, NP, O},   kOpAdmin | kTenantAdmin},
@@ -106,6 +107,10 @@ constexpr std::array<Row, 46> kTable{{
   {Operation::kReadLockbox,           {true, false,  false, N, NP, O},   kOpStaff | kAuditor | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kOwnRequestsOnly},
   {Operation::kRelocatePrincipal,     {true, false,  true,  A, P, O},   kTenantAdmin},
   {Operation::kListNotifications,     {true, false,  false, N, NP, O},   kTenantAdmin},
+  // Not writes: a terminating tenant still needs its notices.
+  {Operation::kPutWebhook,            {true, false,  false, A, NP, O},   kTenantAdmin},
+  {Operation::kReadWebhook,           {true, false,  false, N, NP, O},   kTenantAdmin},
+  {Operation::kDeleteWebhook,         {true, false,  false, A, NP, O},   kTenantAdmin},
   {Operation::kReadConsents,          {true, false,  false, A, P, O},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentRead},
   {Operation::kRecordConsent,         {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentWrite},
   {Operation::kCreateRecord,          {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},

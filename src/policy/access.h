@@ -40,6 +40,7 @@ enum class Operation {
   kCreateTenant,
   kReadOperatorAudit,
   kListJobs,
+  kListDeadLetters,
   // On one tenant: its control plane.
   kReadTenant,
   kUpdateTenant,
@@ -62,6 +63,9 @@ enum class Operation {
   kReadLockbox,
   kRelocatePrincipal,
   kListNotifications,
+  kPutWebhook,
+  kReadWebhook,
+  kDeleteWebhook,
   // On one tenant: its consent ledger (no purpose: recording consent is not
   // processing under one; tenant-apps need consent_read/consent_write).
   kReadConsents,

@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "compliance/lockbox.h"
 #include "compliance/outbox.h"
+#include "compliance/webhook_registry.h"
 #include "crypto/keyring.h"
 #include "lifecycle/disposal.h"
 #include "lifecycle/erasure.h"
@@ -49,6 +50,7 @@ struct Vault {
   lifecycle::RelocationService relocations;
   compliance::LockboxService lockbox;
   compliance::Outbox outbox;
+  compliance::WebhookRegistry webhooks;
   lifecycle::ErasureService erasures;
   lifecycle::TerminationService terminations;
   lifecycle::TenantExportService exports;

@@ -61,7 +61,6 @@ inline std::string PurposePrefix(std::string_view t) {
 inline std::string Purpose(std::string_view t, std::string_view p) {
   return Join({"purpose", t, p});
 }
-// Operator requests for access to a tenant's data.
 // Notices to the tenant (compliance/outbox.h), by id (ids sort by time).
 inline std::string NotificationPrefix(std::string_view t) {
   return Join({"notification", t, ""});
@@ -69,6 +68,30 @@ inline std::string NotificationPrefix(std::string_view t) {
 inline std::string Notification(std::string_view t, std::string_view id) {
   return Join({"notification", t, id});
 }
+// Notices waiting for webhook delivery, and those given up on (dead
+// letters), per tenant by id; the tenant ids under "ntf-due/" are the
+// tenants with deliveries to make.
+inline std::string NotificationDueRoot() { return "ntf-due/"; }
+inline std::string NotificationDuePrefix(std::string_view t) {
+  return Join({"ntf-due", t, ""});
+}
+inline std::string NotificationDue(std::string_view t, std::string_view id) {
+  return Join({"ntf-due", t, id});
+}
+inline std::string NotificationDeadRoot() { return "ntf-dead/"; }
+inline std::string NotificationDead(std::string_view t, std::string_view id) {
+  return Join({"ntf-dead", t, id});
+}
+// The tenant's webhook (url and secret), and the state of its delivery:
+// which node holds the lease, and when the receiver may be tried again.
+// (Each ends in '/', so that it is also the prefix of that tenant alone.)
+inline std::string Webhook(std::string_view t) {
+  return Join({"webhook", t, ""});
+}
+inline std::string WebhookDelivery(std::string_view t) {
+  return Join({"webhook-delivery", t, ""});
+}
+// Operator requests for access to a tenant's data.
 inline std::string LockboxPrefix(std::string_view t) {
   return Join({"lockbox", t, ""});
 }
@@ -231,7 +254,10 @@ inline std::vector<std::string> TenantDisposableControlPrefixes(
           PurposePrefix(t),
           TenantExportPrefix(t),
           Join({"erasure", t, ""}),
-          Join({"relocation", t, ""})};
+          Join({"relocation", t, ""}),
+          Webhook(t),
+          WebhookDelivery(t),
+          NotificationDuePrefix(t)};
 }
 
 }  // namespace piivault::vault::keys

@@ -178,6 +178,14 @@ const std::map<std::string, Expectation>& Table() {
         Only({{kOpAdmin, 409}, {kTenantAdmin, 409}})}},
       {"GET /v1/tenants/{t}/notifications",
        {"", "", Only({{kTenantAdmin, 200}})}},
+      {"PUT /v1/tenants/{t}/webhook",
+       {"",
+        R"({"url":"https://hooks.example.com/piivault",)"
+        R"("secret":"0123456789abcdef"})",
+        Only({{kTenantAdmin, 200}})}},
+      // Allowed, and then not found: the tenant has set no webhook.
+      {"GET /v1/tenants/{t}/webhook", {"", "", Only({{kTenantAdmin, 404}})}},
+      {"DELETE /v1/tenants/{t}/webhook", {"", "", Only({{kTenantAdmin, 204}})}},
       {"GET /v1/tenants/{t}/locations",
        {"", "", Only({{kOpAdmin, 200}, {kAuditor, 200}, {kTenantAdmin, 200}})}},
       // Defect 1: the operator may create only a tenant's first admin.
@@ -304,6 +312,7 @@ const std::map<std::string, Expectation>& Table() {
       {"POST /v1/tenants/{t}/lockbox-requests/{id}/deny",
        {"", "", Only({{kTenantAdmin, 200}})}},
       {"GET /v1/jobs", {"", "", Only({{kOpAdmin, 200}})}},
+      {"GET /v1/webhook-dead-letters", {"", "", Only({{kOpAdmin, 200}})}},
       // The tenant's data as a whole: its admin only.
       {"POST /v1/tenants/{t}/exports", {"", "", Only({{kTenantAdmin, 202}})}},
       {"GET /v1/tenants/{t}/exports/{id}",

@@ -165,6 +165,34 @@ TEST(ConfigTest, TenantReturnPeriodDefaultsToThirtyDaysWithinBounds) {
   }
 }
 
+TEST(ConfigTest, WebhookDeliveryHasDefaultsAndBounds) {
+  auto unset = WithTable("webhooks", "");
+  ASSERT_TRUE(unset.has_value()) << unset.error().ToString();
+  EXPECT_EQ(unset->webhooks.max_attempts, 10);
+  EXPECT_EQ(unset->webhooks.retry_backoff, std::chrono::seconds(5));
+  EXPECT_EQ(unset->webhooks.max_backoff, std::chrono::hours(1));
+  EXPECT_EQ(unset->webhooks.timeout, std::chrono::seconds(10));
+  EXPECT_EQ(unset->webhooks.lease, std::chrono::minutes(1));
+  EXPECT_EQ(unset->webhooks.workers, 4);
+  EXPECT_TRUE(unset->webhooks.ca_file.empty());
+  auto set = WithTable("webhooks",
+                       "max_attempts = 3\nretry_backoff = \"PT1S\"\n"
+                       "lease = \"PT2S\"\nca_file = \"ca.pem\"");
+  ASSERT_TRUE(set.has_value()) << set.error().ToString();
+  EXPECT_EQ(set->webhooks.max_attempts, 3);
+  EXPECT_EQ(set->webhooks.retry_backoff, std::chrono::seconds(1));
+  EXPECT_EQ(set->webhooks.lease, std::chrono::seconds(2));
+  EXPECT_TRUE(set->webhooks.ca_file.ends_with("/ca.pem"));
+  for (std::string bad :
+       {"max_attempts = 0", "max_attempts = 101", "workers = 0",
+        "timeout = \"PT0S\"", "lease = \"P2D\"", "retry_backoff = 5"}) {
+    auto config = WithTable("webhooks", bad);
+    ASSERT_FALSE(config.has_value()) << bad;
+    EXPECT_NE(config.error().message().find("webhooks."), std::string::npos)
+        << config.error().ToString();
+  }
+}
+
 TEST(ConfigTest, PostgresTimeoutsMustBeDurations) {
   for (std::string bad :
        {"statement_timeout = 5", "statement_timeout = \"5 s\"",
