@@ -262,6 +262,7 @@ App::App(services::Vault* vault, audit::AuditLog* audit,
   AddJobRoutes(add);
   AddExportRoutes(add);
   AddNotificationRoutes(add);
+  AddDisclosureRoutes(add);
   for (auto& r : routes_->routes) route_names_.push_back(r.name);
   route_names_.insert(route_names_.end(), {"health", "metrics", "unmatched"});
   metrics_ = std::make_unique<Metrics>(route_names_);
@@ -359,9 +360,9 @@ void App::Serve(const HttpRequest& req, const Route& route,
   // runs or is audited, so it cannot flood another tenant's audit log.
   if (auto wait = limits_->IdentityBlocked(x.actor))
     return finish(RateLimitedResponse(*wait));
-  Call call{req,      std::move(params), std::move(*identity), x.request_id,
-            *vault_,  *audit_,           policy::Decision(),   nullptr,
-            unaudited};
+  Call call{req,       std::move(params), std::move(*identity), x.request_id,
+            *vault_,   *audit_,           policy::Decision(),   nullptr,
+            unaudited, access_.get()};
   // Every route passes the access decision for its operation first.
   auto decide_and_run = [&]() -> Result<Reply> {
     policy::Caller caller{call.identity, req.Header("x-purpose"),

@@ -101,6 +101,16 @@ Status RequireConsent(Call& call, std::string_view principal) {
   return vault::ConsentRequired();
 }
 
+json::object PrincipalRecordJson(const vault::Record& r,
+                                 const vault::Collection& collection,
+                                 const FieldGrant& grant) {
+  return json::object{{"collection", r.collection},
+                      {"id", r.id},
+                      {"fields", VisibleFields(r.fields, collection, grant)},
+                      {"created_at", TimeJson(r.created_at)},
+                      {"updated_at", TimeJson(r.updated_at)}};
+}
+
 json::object VisibleFields(const vault::Fields& fields,
                            const vault::Collection& collection,
                            const FieldGrant& grant) {

@@ -39,6 +39,9 @@ struct Call {
   policy::Decision decision;
   audit::Event* event = nullptr;  // the request's audit event, if audited
   vault::RequestContext context;  // what the services carry of the request
+  // For routes that decide again on a tenant their body or stored document
+  // names (AccessDecider::DecideAbout).
+  const policy::AccessDecider* access = nullptr;
 
   // Tells the audit event what the request is about (names only).
   void NoteCollection(std::string_view name) const;
@@ -84,6 +87,12 @@ json::object VisibleFields(const vault::Fields& fields,
                            const vault::Collection& collection,
                            const FieldGrant& grant);
 
+// One record of a principal's view: collection, id, fields as `grant`
+// allows, times.
+json::object PrincipalRecordJson(const vault::Record& record,
+                                 const vault::Collection& collection,
+                                 const FieldGrant& grant);
+
 std::string_view PathParam(const Call& call, std::size_t i);
 std::string QueryParam(const HttpRequest& request, std::string_view name);
 // A non-negative integer query parameter; `fallback` when absent (400 when
@@ -118,5 +127,6 @@ void AddLockboxRoutes(const RouteAdder& add);
 void AddJobRoutes(const RouteAdder& add);
 void AddExportRoutes(const RouteAdder& add);
 void AddNotificationRoutes(const RouteAdder& add);
+void AddDisclosureRoutes(const RouteAdder& add);
 
 }  // namespace piivault::api

@@ -324,12 +324,7 @@ struct PrincipalRead {
       auto it = grants.find(r.collection);
       if (it == grants.end()) continue;  // no grant for this collection
       auto& [collection, grant] = it->second;
-      out.emplace_back(
-          json::object{{"collection", r.collection},
-                       {"id", r.id},
-                       {"fields", VisibleFields(r.fields, collection, grant)},
-                       {"created_at", TimeJson(r.created_at)},
-                       {"updated_at", TimeJson(r.updated_at)}});
+      out.emplace_back(PrincipalRecordJson(r, collection, grant));
     }
     return out;
   }

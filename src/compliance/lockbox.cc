@@ -17,15 +17,13 @@ using vault::RequestContext;
 using vault::Tenant;
 using vault::ToArray;
 using vault::ValidateFreeText;
-using vault::ValidateName;
-using vault::ValidatePrincipalId;
 namespace keys = vault::keys;
 namespace {
 
 namespace json = boost::json;
 
 constexpr auto kMinDuration = std::chrono::minutes(1);
-constexpr std::size_t kMaxReason = 1024, kMaxScopeEntries = 100;
+constexpr std::size_t kMaxReason = 1024;
 
 json::value ToJson(const LockboxRequest& r) {
   json::object o{{"id", r.id},
@@ -61,20 +59,9 @@ Result<LockboxRequest> FromJson(const json::value& v) {
   return r;
 }
 
-// Never true for an empty list: an empty scope covers nothing.
-bool Contains(const std::vector<std::string>& v, std::string_view s) {
-  return std::any_of(v.begin(), v.end(), [&](const std::string& entry) {
-    return entry == LockboxScope::kAll || entry == s;
-  });
-}
-
-// An empty list becomes the explicit ["*"]; "*" must stand alone.
-Status MakeExplicit(std::vector<std::string>& list) {
+// An empty list becomes the explicit ["*"].
+void MakeExplicit(std::vector<std::string>& list) {
   if (list.empty()) list.emplace_back(LockboxScope::kAll);
-  if (list.size() > 1 &&
-      std::find(list.begin(), list.end(), LockboxScope::kAll) != list.end())
-    return ValidationFailed("scope", "\"*\" stands alone in a list");
-  return Status::Ok();
 }
 
 }  // namespace
@@ -103,13 +90,6 @@ std::optional<LockboxDecision> ParseLockboxDecision(std::string_view name) {
 
 std::string_view LockboxStateName(LockboxState state) {
   return kStates.Name(state);
-}
-
-bool LockboxScope::Covers(std::string_view collection) const {
-  return Contains(collections, collection);
-}
-bool LockboxScope::CoversPrincipal(std::string_view principal) const {
-  return Contains(principals, principal);
 }
 
 std::optional<TimePoint> LockboxRequest::ExpiresAt() const {
@@ -148,23 +128,9 @@ Result<LockboxRequest> LockboxService::Create(const RequestContext& context,
     return Err(InvalidArgument(
         "the scope names nothing: list its collections (\"*\" for every "
         "collection) and, optionally, principals"));
-  if (scope.collections.size() > kMaxScopeEntries ||
-      scope.principals.size() > kMaxScopeEntries)
-    return Err(ValidationFailed("scope", "at most 100 entries each"));
-  PV_RETURN_IF_ERROR(MakeExplicit(scope.collections));
-  PV_RETURN_IF_ERROR(MakeExplicit(scope.principals));
-  for (auto& c : scope.collections) {
-    if (c == LockboxScope::kAll) continue;
-    if (!ValidateName("collection", c).ok())
-      return Err(ValidationFailed("scope", "names an unknown collection"));
-    PV_ASSIGN_OR_RETURN(auto doc,
-                        control_->Get(context, keys::Collection(tenant.id, c)));
-    if (!doc)
-      return Err(ValidationFailed("scope", "names an unknown collection"));
-  }
-  for (auto& p : scope.principals)
-    if (!ValidatePrincipalId(p).ok())
-      return Err(ValidationFailed("scope", "names a malformed principal id"));
+  MakeExplicit(scope.collections);
+  MakeExplicit(scope.principals);
+  PV_RETURN_IF_ERROR(ValidateScope(context, *control_, tenant.id, scope));
 
   LockboxRequest r;
   r.id = crypto::RandomId("lbx_");
@@ -187,30 +153,25 @@ Result<LockboxRequest> LockboxService::Decide(const RequestContext& context,
                                               std::string_view id,
                                               const Identity& admin,
                                               bool approve) {
-  std::string key = keys::Lockbox(tenant.id, id);
-  PV_ASSIGN_OR_RETURN(auto raw, control_->GetRaw(key));
-  if (!raw) return Err(NotFound("no such lockbox request"));
-  PV_ASSIGN_OR_RETURN(auto doc, control_->Decode(key, *raw));
-  PV_ASSIGN_OR_RETURN(auto r, FromJson(doc));
   TimePoint now = clock_->Now();
-  LockboxState state = r.StateAt(now);
-  if (state == LockboxState::kExpired)
-    return Err(FailedPrecondition("the lockbox request has expired"));
-  if (approve ? state != LockboxState::kPending
-              : state == LockboxState::kDenied)
-    return Err(FailedPrecondition("the lockbox request is already " +
-                                  std::string(LockboxStateName(state))));
-  r.decision = approve ? LockboxDecision::kApproved : LockboxDecision::kDenied;
-  r.decided_by = admin.id;
-  r.decided_at = now;
-  storage::WriteBatch batch = context.Batch();
-  batch.RequireValue(key, *raw);
-  control_->Put(batch, key, ToJson(r));
-  Status written = control_->Write(context, batch);
-  if (written.code() == StatusCode::kAborted)
-    return Err(Aborted("the lockbox request changed concurrently; retry"));
-  PV_RETURN_IF_ERROR(written);
-  return r;
+  return DecideStored<LockboxRequest>(
+      context, *control_, keys::Lockbox(tenant.id, id), "lockbox request",
+      {FromJson, ToJson},
+      [&](LockboxRequest& r, storage::WriteBatch&) -> Status {
+        PV_RETURN_IF_ERROR(RequireIndependent(r.requested_by, admin.id));
+        LockboxState state = r.StateAt(now);
+        if (state == LockboxState::kExpired)
+          return FailedPrecondition("the lockbox request has expired");
+        if (approve ? state != LockboxState::kPending
+                    : state == LockboxState::kDenied)
+          return FailedPrecondition("the lockbox request is already " +
+                                    std::string(LockboxStateName(state)));
+        r.decision =
+            approve ? LockboxDecision::kApproved : LockboxDecision::kDenied;
+        r.decided_by = admin.id;
+        r.decided_at = now;
+        return Status::Ok();
+      });
 }
 
 Result<LockboxRequest> LockboxService::Get(const RequestContext& context,

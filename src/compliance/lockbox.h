@@ -20,25 +20,18 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "compliance/access_request.h"
 #include "vault/control_store.h"
 #include "vault/model.h"
 #include "vault/request_context.h"
 
 namespace piivault::compliance {
 
-// What an approved request lets its operator read: the records of the
-// listed principals in the listed collections. Each list is explicit: ["*"]
-// means all (every collection of the tenant, every principal of those
-// collections), and an empty list covers nothing, so what an approving
-// tenant-admin reads is what is granted. (Requests stored before scopes were
-// explicit may hold empty lists: they now cover nothing.)
-struct LockboxScope {
-  static constexpr std::string_view kAll = "*";
-  std::vector<std::string> collections;
-  std::vector<std::string> principals;
-  bool Covers(std::string_view collection) const;
-  bool CoversPrincipal(std::string_view principal) const;
-};
+// What an approved request lets its operator read (compliance/
+// access_request.h): the records of the listed principals in the listed
+// collections. (Requests stored before scopes were explicit may hold empty
+// lists: they now cover nothing.)
+using LockboxScope = RequestScope;
 
 // What a tenant-admin decided; stored as "", "approved" or "denied".
 enum class LockboxDecision { kNone, kApproved, kDenied };

@@ -132,11 +132,12 @@ void Unlease(Job& job) {
 }  // namespace
 
 namespace {
-constexpr EnumNames<JobKind, 4> kJobKinds{{{
+constexpr EnumNames<JobKind, 5> kJobKinds{{{
     {JobKind::kNoop, "noop"},
     {JobKind::kRetention, "retention"},
     {JobKind::kDisposal, "disposal"},
     {JobKind::kExport, "export"},
+    {JobKind::kDisclosureNotice, "disclosure_notice"},
 }}};
 constexpr EnumNames<JobState, 4> kJobStates{{{
     {JobState::kScheduled, "scheduled"},

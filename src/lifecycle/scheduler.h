@@ -65,6 +65,9 @@ enum class JobKind {
   kDisposal,
   // A tenant export (lifecycle/tenant_export.h).
   kExport,
+  // The tenant's notice of a legal disclosure once its non-disclosure
+  // period ends (compliance/disclosure.h).
+  kDisclosureNotice,
 };
 std::string_view JobKindName(JobKind kind);
 std::optional<JobKind> ParseJobKind(std::string_view name);

@@ -71,7 +71,7 @@ constexpr auto O = Runs::kOffload;
 // by the identity service, atomically), never rotate, deactivate or set the
 // policy of a tenant identity.
 // clang-format off
-constexpr std::array<Row, 50> kTable{{
+constexpr std::array<Row, 55> kTable{{
   // op                               {tenant identity writes audit pii runs}  roles  [plane action lockbox self staff_limit]
   {Operation::kWhoAmI,                {false, false, false, N, NP, I},   kAnyone},
   {Operation::kListRegions,           {false, false, false, N, NP, I},   kAnyone},
@@ -84,6 +84,14 @@ constexpr std::array<Row, 50> kTable{{
   {Operation::kReadOperatorAudit,     {false, false, false, N, NP, O}, kOpAdmin | kAuditor},
   {Operation::kListJobs,              {false, false, false, N, NP, O}, kOpAdmin},
   {Operation::kListDeadLetters,       {false, false, false, N, NP, O}, kOpAdmin},
+  // Legal disclosure requests: operator-legal asks, a second one decides,
+  // and fulfilment reads the scoped principals' data (one event per
+  // principal in the tenant's log). Not writes of the tenant: a
+  // terminating tenant's data can still be demanded.
+  {Operation::kCreateDisclosure,      {false, false, false, A, NP, O}, kOpLegal},
+  {Operation::kDecideDisclosure,      {false, false, false, A, NP, O}, kOpLegal},
+  {Operation::kFulfilDisclosure,      {false, false, false, A, P, O},  kOpLegal},
+  {Operation::kReadDisclosure,        {false, false, false, N, NP, O}, kOpLegal | kAuditor},
   {Operation::kReadTenant,            {true, false,  false, N, NP, I},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
   {Operation::kUpdateTenant,          {true, false,  true,  A, NP, O},   kOpAdmin},
   {Operation::kTerminateTenant,       {true, false,  false, A, NP, O},   kOpAdmin | kTenantAdmin},
@@ -111,6 +119,7 @@ constexpr std::array<Row, 50> kTable{{
   {Operation::kPutWebhook,            {true, false,  false, A, NP, O},   kTenantAdmin},
   {Operation::kReadWebhook,           {true, false,  false, N, NP, O},   kTenantAdmin},
   {Operation::kDeleteWebhook,         {true, false,  false, A, NP, O},   kTenantAdmin},
+  {Operation::kListTenantDisclosures, {true, false,  false, N, NP, O},   kTenantAdmin},
   {Operation::kReadConsents,          {true, false,  false, A, P, O},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentRead},
   {Operation::kRecordConsent,         {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentWrite},
   {Operation::kCreateRecord,          {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},
@@ -161,7 +170,21 @@ constexpr bool ChangesOffloaded() {
 }
 static_assert(ChangesOffloaded(), "operations that write run offloaded");
 
+// The purpose a legal disclosure reads under (a default purpose of every
+// tenant, API.md "Purposes").
+constexpr std::string_view kLegalPurpose = "legal_obligation";
+
 const Row& RowOf(Operation op) { return kTable[static_cast<std::size_t>(op)]; }
+
+// What an operation on `tenant` may do given the tenant's state.
+Status TenantAllows(const Row& row, const vault::Tenant& tenant) {
+  if (row.spec.writes && tenant.state != vault::TenantState::kActive)
+    return PermissionDenied("the tenant is not active", "tenant_not_active");
+  // From its crypto-shredding on, a disposed tenant has no personal data.
+  if (row.spec.personal_data && tenant.state == vault::TenantState::kDisposed)
+    return NotFound("the tenant's data was disposed of");
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -183,10 +206,14 @@ std::string_view Decision::consent_purpose() const {
              : std::string_view();
 }
 
+Status Decision::OutOfScope() const {
+  return PermissionDenied(lockbox_ ? "outside the lockbox request's scope"
+                                   : "outside the disclosure request's scope");
+}
+
 Result<FieldGrant> Decision::Fields(Action action,
                                     const vault::Collection& collection) const {
-  if (lockbox_ && !lockbox_->scope.Covers(collection.name))
-    return Err(PermissionDenied("outside the lockbox request's scope"));
+  if (scope_ && !scope_->Covers(collection.name)) return Err(OutOfScope());
   if (!policy_) return FieldGrant();
   std::vector<std::string> fields;
   fields.reserve(collection.fields.size());
@@ -206,8 +233,7 @@ std::optional<FieldGrant> Decision::FieldsIfAny(
 }
 
 Status Decision::RequireInScope(std::string_view principal) const {
-  if (lockbox_ && !lockbox_->scope.CoversPrincipal(principal))
-    return PermissionDenied("outside the lockbox request's scope");
+  if (scope_ && !scope_->CoversPrincipal(principal)) return OutOfScope();
   return Status::Ok();
 }
 
@@ -236,13 +262,7 @@ Result<Decision> AccessDecider::Decide(const vault::RequestContext& context,
   Decision d;
   if (row.spec.on_tenant) {
     PV_ASSIGN_OR_RETURN(d.tenant_, vault_->tenants.Get(context, tenant));
-    if (row.spec.writes && d.tenant_->state != vault::TenantState::kActive)
-      return Err(
-          PermissionDenied("the tenant is not active", "tenant_not_active"));
-    // From its crypto-shredding on, a disposed tenant has no personal data.
-    if (row.spec.personal_data &&
-        d.tenant_->state == vault::TenantState::kDisposed)
-      return Err(NotFound("the tenant's data was disposed of"));
+    PV_RETURN_IF_ERROR(TenantAllows(row, *d.tenant_));
   }
   if (Bit(who.role) & kOpStaff) d.limit_ = row.staff_limit;
   if (who.role == Role::kTenantApp && row.plane != Plane::kControl) {
@@ -255,6 +275,35 @@ Result<Decision> AccessDecider::Decide(const vault::RequestContext& context,
     return Err(PermissionDenied("no policy rule allows this request"));
   if (row.plane == Plane::kData)
     return DecideData(context, caller, op, std::move(d));
+  return d;
+}
+
+Result<Decision> AccessDecider::DecideAbout(
+    const vault::RequestContext& context, const Caller& caller, Operation op,
+    std::string_view tenant,
+    const compliance::DisclosureRequest* disclosure) const {
+  const Row& row = RowOf(op);
+  PV_ASSIGN_OR_RETURN(Decision d, Decide(context, caller, op, Target{}));
+  PV_ASSIGN_OR_RETURN(d.tenant_, vault_->tenants.Get(context, tenant));
+  PV_RETURN_IF_ERROR(TenantAllows(row, *d.tenant_));
+  if (!disclosure) return d;
+  if (disclosure->tenant != d.tenant_->id)
+    return Err(Internal("the disclosure request is of another tenant"));
+  // Like a lockbox: the request's scope, reads only, and a purpose the
+  // processor has of its own here (the law's), never a consent purpose.
+  if (row.spec.writes)
+    return Err(PermissionDenied("a disclosure request allows reading only"));
+  d.scope_ = disclosure->scope;
+  auto purpose =
+      vault_->tenants.GetPurpose(context, d.tenant_->id, kLegalPurpose);
+  if (!purpose && purpose.error().code() == StatusCode::kNotFound)
+    return Err(FailedPrecondition(
+        "the tenant has no legal_obligation purpose to disclose under"));
+  if (!purpose) return Err(purpose.error());
+  if (vault::RequiresConsent(purpose->category))
+    return Err(PermissionDenied(
+        "a disclosure never reads under a marketing or advertising purpose"));
+  d.purpose_ = std::move(*purpose);
   return d;
 }
 
@@ -272,6 +321,7 @@ Result<Decision> AccessDecider::DecideData(const vault::RequestContext& context,
     PV_ASSIGN_OR_RETURN(
         d.lockbox_,
         vault_->lockbox.Active(context, tenant, caller.lockbox, who.id));
+    d.scope_ = d.lockbox_->scope;
   }
   if (caller.purpose.empty())
     return Err(InvalidArgument("the X-Purpose header is required",

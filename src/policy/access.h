@@ -41,6 +41,12 @@ enum class Operation {
   kReadOperatorAudit,
   kListJobs,
   kListDeadLetters,
+  // Deployment-wide, about the one tenant a legal disclosure request names
+  // (decided on that tenant by AccessDecider::DecideAbout).
+  kCreateDisclosure,
+  kDecideDisclosure,
+  kFulfilDisclosure,
+  kReadDisclosure,
   // On one tenant: its control plane.
   kReadTenant,
   kUpdateTenant,
@@ -66,6 +72,7 @@ enum class Operation {
   kPutWebhook,
   kReadWebhook,
   kDeleteWebhook,
+  kListTenantDisclosures,
   // On one tenant: its consent ledger (no purpose: recording consent is not
   // processing under one; tenant-apps need consent_read/consent_write).
   kReadConsents,
@@ -144,6 +151,11 @@ class Decision {
   bool has_tenant() const { return tenant_.has_value(); }
   // The request's purpose (data-plane operations).
   const vault::Purpose& purpose() const { return *purpose_; }
+  // The scope an operator reads within (an approved lockbox or disclosure
+  // request), if any.
+  const std::optional<compliance::RequestScope>& scope() const {
+    return scope_;
+  }
   // The lockbox request an operator acts under, if any.
   const std::optional<compliance::LockboxRequest>& lockbox() const {
     return lockbox_;
@@ -161,13 +173,14 @@ class Decision {
   // the caller holds no grant, instead of an error.
   std::optional<FieldGrant> FieldsIfAny(
       Action action, const vault::Collection& collection) const;
-  // Ok unless a lockbox is in force and does not cover the principal.
+  // Ok unless a lockbox or disclosure request is in force and does not
+  // cover the principal.
   Status RequireInScope(std::string_view principal) const;
   // Consent actions name a purpose rather than a collection: whether the
   // caller may read or record consents for `purpose`.
   bool AllowsConsentPurpose(Action action, std::string_view purpose) const;
   // True for identities whose tenant role grants everything (tenant-admin).
-  bool unrestricted() const { return policy_ == nullptr && !lockbox_; }
+  bool unrestricted() const { return policy_ == nullptr && !scope_; }
 
   // What an allowed operation is further limited to, for the handler (or
   // the service, atomically) to hold the caller to.
@@ -180,10 +193,12 @@ class Decision {
 
  private:
   friend class AccessDecider;
+  Status OutOfScope() const;
   std::optional<vault::Tenant> tenant_;
   std::optional<vault::Purpose> purpose_;
   std::optional<compliance::LockboxRequest> lockbox_;
-  std::shared_ptr<const AccessPolicy> policy_;  // tenant-apps only
+  std::optional<compliance::RequestScope> scope_;  // lockbox or disclosure
+  std::shared_ptr<const AccessPolicy> policy_;     // tenant-apps only
   Limit limit_ = Limit::kNone;
 };
 
@@ -208,6 +223,19 @@ class AccessDecider {
   Result<Decision> Decide(const vault::RequestContext& context,
                           const Caller& caller, Operation op,
                           const Target& target) const;
+  // A deployment-wide operation about the tenant its request's body or
+  // stored document names (legal disclosure requests): decides `op` as
+  // Decide does, then the tenant as an operation on it would be: not_found
+  // for no such tenant, tenant_not_active for a write to one not active,
+  // not_found for personal data of a disposed one. With `disclosure` (an
+  // approved request being fulfilled) the decision acts for it as for a
+  // lockbox: held to its scope, read-only, under the tenant's
+  // `legal_obligation` purpose (failed_precondition when the tenant has
+  // none, permission_denied when it is a consent purpose).
+  Result<Decision> DecideAbout(
+      const vault::RequestContext& context, const Caller& caller, Operation op,
+      std::string_view tenant,
+      const compliance::DisclosureRequest* disclosure = nullptr) const;
 
  private:
   Result<Decision> DecideData(const vault::RequestContext& context,

@@ -14,6 +14,7 @@ Vault::Vault(storage::RegionRouter* router, crypto::Keyring* keyring,
       lockbox(&control, clock),
       outbox(&control, clock),
       webhooks(&control, clock),
+      disclosures(&control, &outbox, clock),
       erasures(router, &control, &records, clock),
       terminations(&tenants, &scheduler, clock),
       exports(router, &control, &collections, &tenants, &records, &consents,
@@ -29,6 +30,28 @@ Vault::Vault(storage::RegionRouter* router, crypto::Keyring* keyring,
       [](const vault::RequestContext&, lifecycle::Job&,
          lifecycle::JobProgress& progress) { return progress.Report(0, 0); });
   exports.Register();
+  // A disclosure under a gag order: its notice is a job due when the
+  // non-disclosure period ends, with a fixed id so it is scheduled once.
+  disclosures.SetNoticeScheduler(
+      [this](storage::WriteBatch& batch,
+             const compliance::DisclosureRequest& request) -> Status {
+        auto job =
+            scheduler.Schedule({.kind = lifecycle::JobKind::kDisclosureNotice,
+                                .due_at = *request.nondisclosure_until,
+                                .params = {{"request", request.id}},
+                                .id = "disclosure-notice-" + request.id},
+                               batch);
+        return job ? Status::Ok() : job.error();
+      });
+  scheduler.Register(lifecycle::JobKind::kDisclosureNotice,
+                     [this](const vault::RequestContext& context,
+                            lifecycle::Job& job, lifecycle::JobProgress&) {
+                       auto* id = job.params.if_contains("request");
+                       if (!id || !id->is_string())
+                         return Internal("the notice job names no request");
+                       return disclosures.NotifyTenant(context,
+                                                       id->as_string());
+                     });
 }
 
 void Vault::EnableAuditedJobs(audit::AuditLog* audit,

@@ -1,12 +1,14 @@
 // Every service of one deployment, over its stores, wired together: the
 // vault's (tenants, identities, collections, records, consents), compliance's
-// (the lockbox) and lifecycle's (relocation, erasure, the scheduler of timed
-// work with a handler for each job kind).
+// (the lockbox, legal disclosure requests, the outbox) and lifecycle's
+// (relocation, erasure, the scheduler of timed work with a handler for each job
+// kind).
 #pragma once
 
 #include <memory>
 
 #include "base/clock.h"
+#include "compliance/disclosure.h"
 #include "compliance/lockbox.h"
 #include "compliance/outbox.h"
 #include "compliance/webhook_registry.h"
@@ -51,6 +53,7 @@ struct Vault {
   compliance::LockboxService lockbox;
   compliance::Outbox outbox;
   compliance::WebhookRegistry webhooks;
+  compliance::DisclosureService disclosures;
   lifecycle::ErasureService erasures;
   lifecycle::TerminationService terminations;
   lifecycle::TenantExportService exports;

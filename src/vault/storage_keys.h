@@ -98,6 +98,11 @@ inline std::string LockboxPrefix(std::string_view t) {
 inline std::string Lockbox(std::string_view t, std::string_view id) {
   return Join({"lockbox", t, id});
 }
+// Legal disclosure requests (compliance/disclosure.h), deployment-wide.
+inline std::string DisclosurePrefix() { return "disclosure/"; }
+inline std::string Disclosure(std::string_view id) {
+  return Join({"disclosure", id});
+}
 // Which region a principal lives in.
 inline std::string PrincipalDirectoryPrefix(std::string_view t) {
   return Join({"principal", t, ""});

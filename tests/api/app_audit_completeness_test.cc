@@ -57,10 +57,7 @@ class AuditCompletenessTest : public testing::AppTest {
   void SetUp() override {
     AppTest::SetUp();
     // A second collection, so that a principal's records span two.
-    ASSERT_EQ(Call("PUT", "/v1/tenants/acme/collections/orders", admin_key,
-                   R"({"fields":[{"name":"item","type":"string"}]})")
-                  .status,
-              201);
+    ASSERT_NO_FATAL_FAILURE(PutOrders());
   }
 
   // A principal id no other case uses.
@@ -513,6 +510,38 @@ AuditCompletenessTest::Cases() {
         "the tenant as a whole",
         data("GET", "/v1/tenants/acme/exports/" + id + "/download", admin_key),
         {200, {}, {}}};
+  }};
+  // A legal disclosure: each principal's access is its own event in the
+  // tenant's log (one principal here, so one event; several in
+  // AppDisclosureTest), naming the records disclosed.
+  cases["disclosure.fulfil"] = {[=, this] {
+    Spread s = spread();
+    auto legal = [&](const char* name) {
+      auto made = h.vault->identities.Create(vault::RequestContext(), name,
+                                             vault::Role::kOperatorLegal, "");
+      EXPECT_TRUE(made.has_value());
+      return made ? made->api_key : "";
+    };
+    std::string asks = legal("legal asks"), approves = legal("legal approves");
+    auto created =
+        Call("POST", "/v1/disclosure-requests", asks,
+             R"({"tenant":"acme","authority":"Court","instrument":{"type":)"
+             R"("warrant","reference":"W-1","jurisdiction":"DE",)"
+             R"("legally_binding":true},"scope":{"principals":[")" +
+                 s.principal + R"("],"collections":["people"]}})");
+    EXPECT_EQ(created.status, 201) << created.body;
+    std::string id = Member(created, "id");
+    EXPECT_EQ(
+        Call("POST", "/v1/disclosure-requests/" + id + "/approve", approves)
+            .status,
+        200);
+    return Case{"one principal, the records of the scoped collection",
+                [this, id, asks] {
+                  return Call("POST",
+                              "/v1/disclosure-requests/" + id + "/fulfil",
+                              asks);
+                },
+                {200, {s.p1, s.p2}, {s.principal}}};
   }};
   return cases;
 }

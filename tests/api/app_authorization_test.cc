@@ -84,7 +84,28 @@ class World : public AppTest {
     export_id = Member(exported, "id");
     auto ran = h.vault->scheduler.RunDue(h.clock.Now());
     EXPECT_TRUE(ran.has_value() && ran->completed == 1);
+    // Disclosure requests of a second operator-legal identity: one
+    // received (the operator-legal caller may decide it), one approved (to
+    // fulfil).
+    std::string legal_two = op("legal two", vault::Role::kOperatorLegal);
+    auto disclosure = [&] {
+      auto r =
+          Call("POST", "/v1/disclosure-requests", legal_two, kDisclosureBody);
+      EXPECT_EQ(r.status, 201) << r.body;
+      return Member(r, "id");
+    };
+    disclosure_id = disclosure();
+    approved_disclosure_id = disclosure();
+    auto approved =
+        Call("POST",
+             "/v1/disclosure-requests/" + approved_disclosure_id + "/approve",
+             keys[kOpLegal]);
+    EXPECT_EQ(approved.status, 200) << approved.body;
   }
+  static constexpr const char* kDisclosureBody =
+      R"({"tenant":"acme","authority":"District Court","instrument":)"
+      R"({"type":"warrant","reference":"W-1","jurisdiction":"DE",)"
+      R"("legally_binding":true},"scope":{"principals":["Ann"]}})";
 
   // The route's pattern with its parameters filled in for this world.
   std::string Path(const std::string& pattern, bool operator_identity) const {
@@ -112,6 +133,9 @@ class World : public AppTest {
           value = lockbox_id;
         else if (pattern.find("/exports/") != std::string::npos)
           value = export_id;
+        else if (pattern.find("/disclosure-requests/") != std::string::npos)
+          value = pattern.ends_with("/fulfil") ? approved_disclosure_id
+                                               : disclosure_id;
         else if (operator_identity)
           value = IdOf(keys[kAuditor]);
         else if (pattern.ends_with("/rotate"))
@@ -128,6 +152,7 @@ class World : public AppTest {
 
   std::string keys[kCallers];
   std::string record, token, lockbox_id, export_id;
+  std::string disclosure_id, approved_disclosure_id;
 };
 
 struct Expectation {
@@ -318,6 +343,23 @@ const std::map<std::string, Expectation>& Table() {
       {"GET /v1/tenants/{t}/exports/{id}",
        {"", "", Only({{kTenantAdmin, 200}})}},
       {"GET /v1/tenants/{t}/exports/{id}/download",
+       {"", "", Only({{kTenantAdmin, 200}})}},
+      // Legal disclosure requests: operator-legal only ({id} was made by
+      // a second operator-legal identity, so the caller may decide it);
+      // auditors read them; the tenant lists its own disclosures.
+      {"POST /v1/disclosure-requests",
+       {"", World::kDisclosureBody, Only({{kOpLegal, 201}})}},
+      {"GET /v1/disclosure-requests",
+       {"", "", Only({{kOpLegal, 200}, {kAuditor, 200}})}},
+      {"GET /v1/disclosure-requests/{id}",
+       {"", "", Only({{kOpLegal, 200}, {kAuditor, 200}})}},
+      {"POST /v1/disclosure-requests/{id}/approve",
+       {"", "", Only({{kOpLegal, 200}})}},
+      {"POST /v1/disclosure-requests/{id}/reject",
+       {"", R"({"reason":"not binding here"})", Only({{kOpLegal, 200}})}},
+      {"POST /v1/disclosure-requests/{id}/fulfil",
+       {"", "", Only({{kOpLegal, 200}})}},
+      {"GET /v1/tenants/{t}/disclosures",
        {"", "", Only({{kTenantAdmin, 200}})}},
   };
   return *table;

@@ -79,6 +79,15 @@ class AppTest : public ::testing::Test {
                 "service_delivery");
   }
 
+  // A second collection of acme, "orders" {item: string}, so that a
+  // principal's records can span two.
+  void PutOrders() {
+    ASSERT_EQ(Call("PUT", "/v1/tenants/acme/collections/orders", admin_key,
+                   R"({"fields":[{"name":"item","type":"string"}]})")
+                  .status,
+              201);
+  }
+
   // Creates tenant "other" (region eu) with a tenant-admin; its API key.
   std::string OtherTenantAdminKey() {
     EXPECT_EQ(Call("POST", "/v1/tenants", operator_key,

@@ -21,10 +21,7 @@ class AppLockboxTest : public testing::AppTest {
     ann_record = CreatePerson(
         "Ann", R"({"email":"ann@example.org","ssn":"219-09-9999"})");
     bob_record = CreatePerson("Bob", R"({"email":"bob@example.org"})");
-    ASSERT_EQ(Call("PUT", "/v1/tenants/acme/collections/orders", admin_key,
-                   R"({"fields":[{"name":"item","type":"string"}]})")
-                  .status,
-              201);
+    ASSERT_NO_FATAL_FAILURE(PutOrders());
   }
 
   // An operator request with `scope` JSON, created and optionally approved.

@@ -176,6 +176,29 @@ class RequestContextTest : public ::testing::Test {
                c, tenant, operator_identity, "support ticket 7",
                compliance::LockboxScope{{"*"}, {"*"}}, "PT1H"));
          }},
+        {"disclosures.Create",
+         [&](auto& c) {
+           compliance::DisclosureService::NewRequest r;
+           r.authority.name = "Court";
+           r.instrument = {compliance::InstrumentType::kWarrant, "W-1", "DE",
+                           true};
+           r.scope.principals = {"user-1"};
+           return status(
+               h.vault->disclosures.Create(c, tenant, operator_identity, r));
+         }},
+        // The one created above, approved by another identity (the tenant's
+        // notice goes in the same batch), then fulfilled.
+        {"disclosures.Approve",
+         [&](auto& c) {
+           return status(h.vault->disclosures.Approve(
+               c, h.vault->disclosures.List()->front().id, admin_identity));
+         }},
+        {"disclosures.Fulfil",
+         [&](auto& c) {
+           return status(h.vault->disclosures.Fulfil(
+               c, h.vault->disclosures.List()->front().id,
+               compliance::DisclosureRecord{}));
+         }},
         {"relocations.Relocate",
          [&](auto& c) {
            return status(
