@@ -262,6 +262,12 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
            Setting{"tenants", "return_period", &cfg.tenant_return_period,
                    kMinReturnPeriod, kMaxReturnPeriod,
                    "from one day to 365 days", "P30D"},
+           Setting{"compliance", "sub_processor_notice_period",
+                   &cfg.sub_processor_notice_period, days(1), days(365),
+                   "from one day to 365 days", "P30D"},
+           Setting{"compliance", "incident_notice_deadline",
+                   &cfg.incident_notice_deadline, hours(1), days(30),
+                   "from one hour to 30 days", "PT72H"},
        }) {
     PV_ASSIGN_OR_RETURN(
         *d.slot, BoundedDuration(tbl[d.section][d.name],
@@ -347,6 +353,14 @@ interval = "PT1H"
 # is disposed of, when the terminate request names no return_period; one day
 # to 365 days (docs/operations/termination.md).
 return_period = "P30D"
+
+[compliance]
+# How far ahead a new or changed sub-processor must be announced to the
+# tenants with data in its regions (one day to 365 days), and by when after
+# an incident's detection each affected tenant must be notified (one hour to
+# 30 days) (docs/operations/sub-processors-and-incidents.md).
+sub_processor_notice_period = "P30D"
+incident_notice_deadline = "PT72H"
 
 [limits]
 # Failed authentications (401) per client address (IPv6: per /64). Once the

@@ -40,6 +40,15 @@ enum class Operation {
   kCreateTenant,
   kReadOperatorAudit,
   kListJobs,
+  // The sub-processor and incident registers (compliance/).
+  kPutSubProcessor,
+  kListSubProcessors,
+  kRemoveSubProcessor,
+  kListObjections,
+  kCreateIncident,
+  kReadIncidents,
+  kNotifyIncident,
+  kUpdateIncident,
   // On one tenant: its control plane.
   kReadTenant,
   kUpdateTenant,
@@ -62,6 +71,7 @@ enum class Operation {
   kReadLockbox,
   kRelocatePrincipal,
   kListNotifications,
+  kObjectToSubProcessor,
   // On one tenant: its consent ledger (no purpose: recording consent is not
   // processing under one; tenant-apps need consent_read/consent_write).
   kReadConsents,

@@ -1,14 +1,17 @@
 // Every service of one deployment, over its stores, wired together: the
 // vault's (tenants, identities, collections, records, consents), compliance's
-// (the lockbox) and lifecycle's (relocation, erasure, the scheduler of timed
-// work with a handler for each job kind).
+// (the lockbox, the outbox, the sub-processor and incident registers) and
+// lifecycle's (relocation, erasure, the scheduler of timed work with a handler
+// for each job kind).
 #pragma once
 
 #include <memory>
 
 #include "base/clock.h"
+#include "compliance/incidents.h"
 #include "compliance/lockbox.h"
 #include "compliance/outbox.h"
+#include "compliance/sub_processors.h"
 #include "crypto/keyring.h"
 #include "lifecycle/disposal.h"
 #include "lifecycle/erasure.h"
@@ -49,6 +52,8 @@ struct Vault {
   lifecycle::RelocationService relocations;
   compliance::LockboxService lockbox;
   compliance::Outbox outbox;
+  compliance::SubProcessorService sub_processors;
+  compliance::IncidentService incidents;
   lifecycle::ErasureService erasures;
   lifecycle::TerminationService terminations;
   lifecycle::TenantExportService exports;

@@ -84,6 +84,19 @@ class World : public AppTest {
     export_id = Member(exported, "id");
     auto ran = h.vault->scheduler.RunDue(h.clock.Now());
     EXPECT_TRUE(ran.has_value() && ran->completed == 1);
+    // A sub-processor to object to and remove, an incident to act on.
+    auto sub_processor = Call(
+        "POST", "/v1/sub-processors", operator_key,
+        R"({"id":"mailer","name":"Mailer","service":"mail","purpose":"mail",)"
+        R"("countries":["US"],"regions":["eu"],)"
+        R"("effective_at":"2031-01-01T00:00:00Z"})");
+    EXPECT_EQ(sub_processor.status, 201) << sub_processor.body;
+    auto incident = h.vault->incidents.Create(
+        vault::RequestContext(),
+        {"lost laptop", "encrypted", h.clock.Now(), false, {"acme"}, {}},
+        "security");
+    EXPECT_TRUE(incident.has_value());
+    incident_id = incident ? incident->id : "";
   }
 
   // The route's pattern with its parameters filled in for this world.
@@ -112,6 +125,10 @@ class World : public AppTest {
           value = lockbox_id;
         else if (pattern.find("/exports/") != std::string::npos)
           value = export_id;
+        else if (pattern.find("/sub-processors/") != std::string::npos)
+          value = "mailer";
+        else if (pattern.find("/incidents/") != std::string::npos)
+          value = incident_id;
         else if (operator_identity)
           value = IdOf(keys[kAuditor]);
         else if (pattern.ends_with("/rotate"))
@@ -127,7 +144,7 @@ class World : public AppTest {
   }
 
   std::string keys[kCallers];
-  std::string record, token, lockbox_id, export_id;
+  std::string record, token, lockbox_id, export_id, incident_id;
 };
 
 struct Expectation {
@@ -304,6 +321,40 @@ const std::map<std::string, Expectation>& Table() {
       {"POST /v1/tenants/{t}/lockbox-requests/{id}/deny",
        {"", "", Only({{kTenantAdmin, 200}})}},
       {"GET /v1/jobs", {"", "", Only({{kOpAdmin, 200}})}},
+      {"POST /v1/sub-processors",
+       {"",
+        R"({"id":"cdn","name":"CDN","service":"cdn","purpose":"delivery",)"
+        R"("countries":["DE"],"regions":["eu"],)"
+        R"("effective_at":"2031-01-01T00:00:00Z"})",
+        Only({{kOpAdmin, 201}})}},
+      // The register is a disclosure to the customers: their admins read it.
+      {"GET /v1/sub-processors",
+       {"", "",
+        Only({{kOpAdmin, 200},
+              {kOpLegal, 200},
+              {kOpSecurity, 200},
+              {kAuditor, 200},
+              {kTenantAdmin, 200},
+              {kOtherTenantAdmin, 200}})}},
+      {"DELETE /v1/sub-processors/{id}", {"", "", Only({{kOpAdmin, 204}})}},
+      {"GET /v1/sub-processors/{id}/objections",
+       {"", "", Only({{kOpAdmin, 200}, {kAuditor, 200}})}},
+      {"POST /v1/tenants/{t}/sub-processors/{id}/objections",
+       {"", R"({"reason":"not in our contract"})",
+        Only({{kTenantAdmin, 201}})}},
+      {"POST /v1/incidents",
+       {"",
+        R"({"title":"t","description":"d","detected_at":)"
+        R"("2026-01-01T00:00:00Z","pii_breach":true,)"
+        R"("affected":{"regions":["eu"]}})",
+        Only({{kOpSecurity, 201}})}},
+      {"GET /v1/incidents",
+       {"", "", Only({{kOpAdmin, 200}, {kOpSecurity, 200}, {kAuditor, 200}})}},
+      {"GET /v1/incidents/{id}",
+       {"", "", Only({{kOpAdmin, 200}, {kOpSecurity, 200}, {kAuditor, 200}})}},
+      {"POST /v1/incidents/{id}/notify", {"", "", Only({{kOpSecurity, 200}})}},
+      {"POST /v1/incidents/{id}/updates",
+       {"", R"({"note":"contained"})", Only({{kOpSecurity, 200}})}},
       // The tenant's data as a whole: its admin only.
       {"POST /v1/tenants/{t}/exports", {"", "", Only({{kTenantAdmin, 202}})}},
       {"GET /v1/tenants/{t}/exports/{id}",
