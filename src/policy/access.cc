@@ -115,7 +115,9 @@ constexpr std::array<Row, 55> kTable{{
   {Operation::kReadLockbox,           {true, false,  false, N, NP, O},   kOpStaff | kAuditor | kTenantAdmin, Plane::kControl, Action::kRead, false, false, Decision::Limit::kOwnRequestsOnly},
   {Operation::kRelocatePrincipal,     {true, false,  true,  A, P, O},   kTenantAdmin},
   {Operation::kListNotifications,     {true, false,  false, N, NP, O},   kTenantAdmin},
-  {Operation::kObjectToSubProcessor,  {true, false,  true,  A, NP, O},   kTenantAdmin},
+  // Not a write of the tenant's: a terminating tenant still has data in
+  // its regions and is still told of changes, so it may still object.
+  {Operation::kObjectToSubProcessor,  {true, false,  false, A, NP, O},   kTenantAdmin},
   {Operation::kReadConsents,          {true, false,  false, A, P, O},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentRead},
   {Operation::kRecordConsent,         {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentWrite},
   {Operation::kCreateRecord,          {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},

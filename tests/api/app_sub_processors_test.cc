@@ -147,6 +147,18 @@ TEST_F(AppSubProcessorsTest, ObjectionsAreListedToOperatorAdmin) {
             403);
 }
 
+// A terminating tenant still has data in its regions and is still told of
+// changes: it may still object.
+TEST_F(AppSubProcessorsTest, ATerminatingTenantMayStillObject) {
+  ASSERT_EQ(Call("POST", "/v1/sub-processors", operator_key, Entry("[\"us\"]"))
+                .status,
+            201);
+  ASSERT_EQ(Call("POST", "/v1/tenants/acme/terminate", admin_key).status, 200);
+  auto o = Call("POST", "/v1/tenants/acme/sub-processors/mailer/objections",
+                admin_key, R"({"reason":"we are leaving over this"})");
+  EXPECT_EQ(o.status, 201) << o.body;
+}
+
 TEST_F(AppSubProcessorsTest, OtherRolesMayNotChangeTheRegister) {
   auto before = Stores();
   for (auto* key : {&admin_key, &app_key, &other_key}) {
