@@ -75,6 +75,13 @@ Result<std::optional<std::vector<std::string>>> OptionalStringList(
   return std::optional<std::vector<std::string>>(std::move(out));
 }
 
+Result<TimePoint> RequiredTime(const json::object& o, std::string_view key) {
+  PV_ASSIGN_OR_RETURN(auto text, RequiredString(o, key));
+  auto t = ParseRfc3339(text);
+  if (!t) return Err(ValidationFailed(std::string(key), "must be RFC 3339"));
+  return *t;
+}
+
 void Call::NoteCollection(std::string_view name) const {
   if (event) event->collection = name;
 }

@@ -72,6 +72,9 @@ Result<std::optional<bool>> OptionalBool(const json::object& o,
                                          std::string_view key);
 Result<std::optional<std::vector<std::string>>> OptionalStringList(
     const json::object& o, std::string_view key);
+// An RFC 3339 time: invalid_argument when missing or not a string,
+// validation_failed naming the member when not such a time.
+Result<TimePoint> RequiredTime(const json::object& o, std::string_view key);
 
 // For a principal about to be written under a purpose that requires
 // consent (marketing, advertising): ok only while it has an active consent
@@ -128,5 +131,7 @@ void AddJobRoutes(const RouteAdder& add);
 void AddExportRoutes(const RouteAdder& add);
 void AddNotificationRoutes(const RouteAdder& add);
 void AddDisclosureRoutes(const RouteAdder& add);
+void AddSubProcessorRoutes(const RouteAdder& add);
+void AddIncidentRoutes(const RouteAdder& add);
 
 }  // namespace piivault::api

@@ -1,6 +1,7 @@
 // Control-plane endpoints: whoami, identities, regions, tenants, purposes and
 // collection schemas.
 #include "api/handler_support.h"
+#include "vault/stored_object.h"
 
 namespace piivault::api {
 namespace {
@@ -166,10 +167,21 @@ Result<Reply> TenantLocations(Call& call) {
         {"records", l.records ? json::value(*l.records) : json::value()},
         {"available", l.records.has_value()}});
   }
-  // Sub-processors are disclosed by the compliance register (a later
-  // issue); until it exists the deployment uses none.
-  return Reply{200, json::object{{"regions", std::move(regions)},
-                                 {"sub_processors", json::array()}}};
+  // The register's entries (not removed) that touch the tenant's regions,
+  // also those not yet effective: disclosed before use.
+  PV_ASSIGN_OR_RETURN(auto touching, call.vault.sub_processors.Touching(
+                                         call.decision.tenant().regions));
+  json::array sub_processors;
+  for (auto& s : touching) {
+    sub_processors.emplace_back(
+        json::object{{"id", s.id},
+                     {"name", s.name},
+                     {"countries", vault::ToArray(s.countries)},
+                     {"effective_at", TimeJson(s.effective_at)}});
+  }
+  return Reply{200,
+               json::object{{"regions", std::move(regions)},
+                            {"sub_processors", std::move(sub_processors)}}};
 }
 
 Result<Reply> CreateTenantIdentity(Call& call) {

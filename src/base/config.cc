@@ -267,6 +267,12 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
                    hours(1), "from one second to one hour", "PT1M"},
            Setting{"webhooks", "interval", &cfg.webhooks.interval, seconds(1),
                    hours(1), "from one second to one hour", "PT1S"},
+           Setting{"compliance", "sub_processor_notice_period",
+                   &cfg.sub_processor_notice_period, days(1), days(365),
+                   "from one day to 365 days", "P30D"},
+           Setting{"compliance", "incident_notice_deadline",
+                   &cfg.incident_notice_deadline, hours(1), days(30),
+                   "from one hour to 30 days", "PT72H"},
        }) {
     PV_ASSIGN_OR_RETURN(
         *d.slot, BoundedDuration(tbl[d.section][d.name],
@@ -375,6 +381,14 @@ timeout = "PT10S"           # a slower receiver fails the try
 lease = "PT1M"              # a killed node's deliveries resume after this
 workers = 4                 # tenants delivered to at once by each node
 # ca_file = "webhook-ca.pem"  # trust this CA for receivers (default: system)
+
+[compliance]
+# How far ahead a new or changed sub-processor must be announced to the
+# tenants with data in its regions (one day to 365 days), and by when after
+# an incident's detection each affected tenant must be notified (one hour to
+# 30 days) (docs/operations/sub-processors-and-incidents.md).
+sub_processor_notice_period = "P30D"
+incident_notice_deadline = "PT72H"
 
 [limits]
 # Failed authentications (401) per client address (IPv6: per /64). Once the

@@ -91,6 +91,12 @@ struct Config {
   // [tenants] return_period: when a terminate request names none.
   std::chrono::seconds tenant_return_period = std::chrono::days(30);
   WebhooksConfig webhooks;
+  // [compliance] sub_processor_notice_period: how far ahead of its
+  // effective_at a sub-processor change must be announced (1 to 365 days).
+  std::chrono::seconds sub_processor_notice_period = std::chrono::days(30);
+  // [compliance] incident_notice_deadline: by when after detection each
+  // affected tenant must be told of an incident (1 hour to 30 days).
+  std::chrono::seconds incident_notice_deadline = std::chrono::hours(72);
 };
 
 // Parses TOML text. `dir` is where relative paths resolve.

@@ -65,6 +65,9 @@ Result<std::unique_ptr<Deployment>> OpenDeployment(Config config) {
                               {.interval = d->config.retention_interval});
   d->vault->terminations.set_default_return_period(
       d->config.tenant_return_period);
+  d->vault->sub_processors.set_notice_period(
+      d->config.sub_processor_notice_period);
+  d->vault->incidents.set_notice_deadline(d->config.incident_notice_deadline);
   PV_RETURN_IF_ERROR(CheckTenantRegions(*d));
   return d;
 }

@@ -71,7 +71,7 @@ constexpr auto O = Runs::kOffload;
 // by the identity service, atomically), never rotate, deactivate or set the
 // policy of a tenant identity.
 // clang-format off
-constexpr std::array<Row, 55> kTable{{
+constexpr std::array<Row, 64> kTable{{
   // op                               {tenant identity writes audit pii runs}  roles  [plane action lockbox self staff_limit]
   {Operation::kWhoAmI,                {false, false, false, N, NP, I},   kAnyone},
   {Operation::kListRegions,           {false, false, false, N, NP, I},   kAnyone},
@@ -92,6 +92,15 @@ constexpr std::array<Row, 55> kTable{{
   {Operation::kDecideDisclosure,      {false, false, false, A, NP, O}, kOpLegal},
   {Operation::kFulfilDisclosure,      {false, false, false, A, P, O},  kOpLegal},
   {Operation::kReadDisclosure,        {false, false, false, N, NP, O}, kOpLegal | kAuditor},
+  // The register is a disclosure to the customers: their admins read it.
+  {Operation::kPutSubProcessor,       {false, false, false, A, NP, O}, kOpAdmin},
+  {Operation::kListSubProcessors,     {false, false, false, N, NP, O}, kOpStaff | kAuditor | kTenantAdmin},
+  {Operation::kRemoveSubProcessor,    {false, false, false, A, NP, O}, kOpAdmin},
+  {Operation::kListObjections,        {false, false, false, N, NP, O}, kOpAdmin | kAuditor},
+  {Operation::kCreateIncident,        {false, false, false, A, NP, O}, kOpSecurity},
+  {Operation::kReadIncidents,         {false, false, false, N, NP, O}, kOpSecurity | kOpAdmin | kAuditor},
+  {Operation::kNotifyIncident,        {false, false, false, A, NP, O}, kOpSecurity},
+  {Operation::kUpdateIncident,        {false, false, false, A, NP, O}, kOpSecurity},
   {Operation::kReadTenant,            {true, false,  false, N, NP, I},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
   {Operation::kUpdateTenant,          {true, false,  true,  A, NP, O},   kOpAdmin},
   {Operation::kTerminateTenant,       {true, false,  false, A, NP, O},   kOpAdmin | kTenantAdmin},
@@ -120,6 +129,9 @@ constexpr std::array<Row, 55> kTable{{
   {Operation::kReadWebhook,           {true, false,  false, N, NP, O},   kTenantAdmin},
   {Operation::kDeleteWebhook,         {true, false,  false, A, NP, O},   kTenantAdmin},
   {Operation::kListTenantDisclosures, {true, false,  false, N, NP, O},   kTenantAdmin},
+  // Not a write of the tenant's: a terminating tenant still has data in
+  // its regions and is still told of changes, so it may still object.
+  {Operation::kObjectToSubProcessor,  {true, false,  false, A, NP, O},   kTenantAdmin},
   {Operation::kReadConsents,          {true, false,  false, A, P, O},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentRead},
   {Operation::kRecordConsent,         {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kConsent, Action::kConsentWrite},
   {Operation::kCreateRecord,          {true, false,  true,  A, P, O},   kTenantAdmin | kTenantApp, Plane::kData, Action::kWrite},

@@ -47,6 +47,15 @@ enum class Operation {
   kDecideDisclosure,
   kFulfilDisclosure,
   kReadDisclosure,
+  // The sub-processor and incident registers (compliance/).
+  kPutSubProcessor,
+  kListSubProcessors,
+  kRemoveSubProcessor,
+  kListObjections,
+  kCreateIncident,
+  kReadIncidents,
+  kNotifyIncident,
+  kUpdateIncident,
   // On one tenant: its control plane.
   kReadTenant,
   kUpdateTenant,
@@ -73,6 +82,7 @@ enum class Operation {
   kReadWebhook,
   kDeleteWebhook,
   kListTenantDisclosures,
+  kObjectToSubProcessor,
   // On one tenant: its consent ledger (no purpose: recording consent is not
   // processing under one; tenant-apps need consent_read/consent_write).
   kReadConsents,

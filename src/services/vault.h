@@ -1,16 +1,19 @@
 // Every service of one deployment, over its stores, wired together: the
 // vault's (tenants, identities, collections, records, consents), compliance's
-// (the lockbox, legal disclosure requests, the outbox) and lifecycle's
-// (relocation, erasure, the scheduler of timed work with a handler for each job
-// kind).
+// (the lockbox, legal disclosure requests, the sub-processor and incident
+// registers, the outbox and the tenants' webhooks) and lifecycle's
+// (relocation, erasure, the scheduler of timed work with a handler for each
+// job kind).
 #pragma once
 
 #include <memory>
 
 #include "base/clock.h"
 #include "compliance/disclosure.h"
+#include "compliance/incidents.h"
 #include "compliance/lockbox.h"
 #include "compliance/outbox.h"
+#include "compliance/sub_processors.h"
 #include "compliance/webhook_registry.h"
 #include "crypto/keyring.h"
 #include "lifecycle/disposal.h"
@@ -54,6 +57,8 @@ struct Vault {
   compliance::Outbox outbox;
   compliance::WebhookRegistry webhooks;
   compliance::DisclosureService disclosures;
+  compliance::SubProcessorService sub_processors;
+  compliance::IncidentService incidents;
   lifecycle::ErasureService erasures;
   lifecycle::TerminationService terminations;
   lifecycle::TenantExportService exports;

@@ -103,6 +103,24 @@ inline std::string DisclosurePrefix() { return "disclosure/"; }
 inline std::string Disclosure(std::string_view id) {
   return Join({"disclosure", id});
 }
+// The register of sub-processors (compliance/sub_processors.h), by id (a
+// name), and each one's objections by time.
+inline std::string SubProcessorPrefix() { return "subprocessor/"; }
+inline std::string SubProcessor(std::string_view id) {
+  return Join({"subprocessor", id});
+}
+inline std::string ObjectionPrefix(std::string_view sub_processor) {
+  return Join({"sp-objection", sub_processor, ""});
+}
+inline std::string Objection(std::string_view sub_processor, uint64_t micros,
+                             std::string_view id) {
+  return Join({"sp-objection", sub_processor, Hex16(micros), id});
+}
+// The incident register (compliance/incidents.h), by random id.
+inline std::string IncidentPrefix() { return "incident/"; }
+inline std::string Incident(std::string_view id) {
+  return Join({"incident", id});
+}
 // Which region a principal lives in.
 inline std::string PrincipalDirectoryPrefix(std::string_view t) {
   return Join({"principal", t, ""});

@@ -101,6 +101,19 @@ class World : public AppTest {
              "/v1/disclosure-requests/" + approved_disclosure_id + "/approve",
              keys[kOpLegal]);
     EXPECT_EQ(approved.status, 200) << approved.body;
+    // A sub-processor to object to and remove, an incident to act on.
+    auto sub_processor = Call(
+        "POST", "/v1/sub-processors", operator_key,
+        R"({"id":"mailer","name":"Mailer","service":"mail","purpose":"mail",)"
+        R"("countries":["US"],"regions":["eu"],)"
+        R"("effective_at":"2031-01-01T00:00:00Z"})");
+    EXPECT_EQ(sub_processor.status, 201) << sub_processor.body;
+    auto incident = h.vault->incidents.Create(
+        vault::RequestContext(),
+        {"lost laptop", "encrypted", h.clock.Now(), false, {"acme"}, {}},
+        "security");
+    EXPECT_TRUE(incident.has_value());
+    incident_id = incident ? incident->id : "";
   }
   static constexpr const char* kDisclosureBody =
       R"({"tenant":"acme","authority":"District Court","instrument":)"
@@ -136,6 +149,10 @@ class World : public AppTest {
         else if (pattern.find("/disclosure-requests/") != std::string::npos)
           value = pattern.ends_with("/fulfil") ? approved_disclosure_id
                                                : disclosure_id;
+        else if (pattern.find("/sub-processors/") != std::string::npos)
+          value = "mailer";
+        else if (pattern.find("/incidents/") != std::string::npos)
+          value = incident_id;
         else if (operator_identity)
           value = IdOf(keys[kAuditor]);
         else if (pattern.ends_with("/rotate"))
@@ -151,7 +168,7 @@ class World : public AppTest {
   }
 
   std::string keys[kCallers];
-  std::string record, token, lockbox_id, export_id;
+  std::string record, token, lockbox_id, export_id, incident_id;
   std::string disclosure_id, approved_disclosure_id;
 };
 
@@ -338,6 +355,40 @@ const std::map<std::string, Expectation>& Table() {
        {"", "", Only({{kTenantAdmin, 200}})}},
       {"GET /v1/jobs", {"", "", Only({{kOpAdmin, 200}})}},
       {"GET /v1/webhook-dead-letters", {"", "", Only({{kOpAdmin, 200}})}},
+      {"POST /v1/sub-processors",
+       {"",
+        R"({"id":"cdn","name":"CDN","service":"cdn","purpose":"delivery",)"
+        R"("countries":["DE"],"regions":["eu"],)"
+        R"("effective_at":"2031-01-01T00:00:00Z"})",
+        Only({{kOpAdmin, 201}})}},
+      // The register is a disclosure to the customers: their admins read it.
+      {"GET /v1/sub-processors",
+       {"", "",
+        Only({{kOpAdmin, 200},
+              {kOpLegal, 200},
+              {kOpSecurity, 200},
+              {kAuditor, 200},
+              {kTenantAdmin, 200},
+              {kOtherTenantAdmin, 200}})}},
+      {"DELETE /v1/sub-processors/{id}", {"", "", Only({{kOpAdmin, 204}})}},
+      {"GET /v1/sub-processors/{id}/objections",
+       {"", "", Only({{kOpAdmin, 200}, {kAuditor, 200}})}},
+      {"POST /v1/tenants/{t}/sub-processors/{id}/objections",
+       {"", R"({"reason":"not in our contract"})",
+        Only({{kTenantAdmin, 201}})}},
+      {"POST /v1/incidents",
+       {"",
+        R"({"title":"t","description":"d","detected_at":)"
+        R"("2026-01-01T00:00:00Z","pii_breach":true,)"
+        R"("affected":{"regions":["eu"]}})",
+        Only({{kOpSecurity, 201}})}},
+      {"GET /v1/incidents",
+       {"", "", Only({{kOpAdmin, 200}, {kOpSecurity, 200}, {kAuditor, 200}})}},
+      {"GET /v1/incidents/{id}",
+       {"", "", Only({{kOpAdmin, 200}, {kOpSecurity, 200}, {kAuditor, 200}})}},
+      {"POST /v1/incidents/{id}/notify", {"", "", Only({{kOpSecurity, 200}})}},
+      {"POST /v1/incidents/{id}/updates",
+       {"", R"({"note":"contained"})", Only({{kOpSecurity, 200}})}},
       // The tenant's data as a whole: its admin only.
       {"POST /v1/tenants/{t}/exports", {"", "", Only({{kTenantAdmin, 202}})}},
       {"GET /v1/tenants/{t}/exports/{id}",

@@ -89,12 +89,16 @@ class AppTest : public ::testing::Test {
   }
 
   // Creates tenant "other" (region eu) with a tenant-admin; its API key.
-  std::string OtherTenantAdminKey() {
+  std::string OtherTenantAdminKey() { return TenantAdminKey("other", "eu"); }
+
+  // Creates tenant `id` in `region` alone with a tenant-admin; its API key.
+  std::string TenantAdminKey(const std::string& id, const std::string& region) {
     EXPECT_EQ(Call("POST", "/v1/tenants", operator_key,
-                   R"({"id":"other","regions":["eu"],"default_region":"eu"})")
+                   R"({"id":")" + id + R"(","regions":[")" + region +
+                       R"("],"default_region":")" + region + R"("})")
                   .status,
               201);
-    auto admin = Call("POST", "/v1/tenants/other/identities", operator_key,
+    auto admin = Call("POST", "/v1/tenants/" + id + "/identities", operator_key,
                       R"({"name":"adm","role":"tenant-admin"})");
     EXPECT_EQ(admin.status, 201) << admin.body;
     return Member(admin, "api_key");

@@ -193,6 +193,28 @@ TEST(ConfigTest, WebhookDeliveryHasDefaultsAndBounds) {
   }
 }
 
+TEST(ConfigTest, ComplianceNoticePeriodsDefaultAndStayWithinBounds) {
+  auto unset = WithTable("compliance", "");
+  ASSERT_TRUE(unset.has_value()) << unset.error().ToString();
+  EXPECT_EQ(unset->sub_processor_notice_period, std::chrono::days(30));
+  EXPECT_EQ(unset->incident_notice_deadline, std::chrono::hours(72));
+  auto set = WithTable("compliance",
+                       "sub_processor_notice_period = \"P60D\"\n"
+                       "incident_notice_deadline = \"PT24H\"");
+  ASSERT_TRUE(set.has_value()) << set.error().ToString();
+  EXPECT_EQ(set->sub_processor_notice_period, std::chrono::days(60));
+  EXPECT_EQ(set->incident_notice_deadline, std::chrono::hours(24));
+  for (std::string bad : {"sub_processor_notice_period = \"PT23H\"",
+                          "sub_processor_notice_period = \"P366D\"",
+                          "incident_notice_deadline = \"PT59M\"",
+                          "incident_notice_deadline = \"P31D\""}) {
+    auto config = WithTable("compliance", bad);
+    ASSERT_FALSE(config.has_value()) << bad;
+    EXPECT_NE(config.error().message().find("compliance."), std::string::npos)
+        << config.error().ToString();
+  }
+}
+
 TEST(ConfigTest, PostgresTimeoutsMustBeDurations) {
   for (std::string bad :
        {"statement_timeout = 5", "statement_timeout = \"5 s\"",
