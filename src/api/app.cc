@@ -265,6 +265,7 @@ App::App(services::Vault* vault, audit::AuditLog* audit,
   AddDisclosureRoutes(add);
   AddSubProcessorRoutes(add);
   AddIncidentRoutes(add);
+  AddComplianceRoutes(add);
   for (auto& r : routes_->routes) route_names_.push_back(r.name);
   route_names_.insert(route_names_.end(), {"health", "metrics", "unmatched"});
   metrics_ = std::make_unique<Metrics>(route_names_);

@@ -133,5 +133,6 @@ void AddNotificationRoutes(const RouteAdder& add);
 void AddDisclosureRoutes(const RouteAdder& add);
 void AddSubProcessorRoutes(const RouteAdder& add);
 void AddIncidentRoutes(const RouteAdder& add);
+void AddComplianceRoutes(const RouteAdder& add);
 
 }  // namespace piivault::api

@@ -68,6 +68,11 @@ Result<std::unique_ptr<Deployment>> OpenDeployment(Config config) {
   d->vault->sub_processors.set_notice_period(
       d->config.sub_processor_notice_period);
   d->vault->incidents.set_notice_deadline(d->config.incident_notice_deadline);
+  // The one listener, with the TLS floor server.cc sets (no TLS < 1.2).
+  const ServerConfig& server = d->config.server;
+  const bool tls = !server.tls_cert.empty();
+  d->vault->listeners = {{"api", server.host, server.port, tls,
+                          tls ? "TLSv1.2" : ""}};
   PV_RETURN_IF_ERROR(CheckTenantRegions(*d));
   return d;
 }

@@ -71,7 +71,7 @@ constexpr auto O = Runs::kOffload;
 // by the identity service, atomically), never rotate, deactivate or set the
 // policy of a tenant identity.
 // clang-format off
-constexpr std::array<Row, 64> kTable{{
+constexpr std::array<Row, 69> kTable{{
   // op                               {tenant identity writes audit pii runs}  roles  [plane action lockbox self staff_limit]
   {Operation::kWhoAmI,                {false, false, false, N, NP, I},   kAnyone},
   {Operation::kListRegions,           {false, false, false, N, NP, I},   kAnyone},
@@ -101,6 +101,12 @@ constexpr std::array<Row, 64> kTable{{
   {Operation::kReadIncidents,         {false, false, false, N, NP, O}, kOpSecurity | kOpAdmin | kAuditor},
   {Operation::kNotifyIncident,        {false, false, false, A, NP, O}, kOpSecurity},
   {Operation::kUpdateIncident,        {false, false, false, A, NP, O}, kOpSecurity},
+  // The evidence names counts, ids and times, never PII: auditors read it.
+  {Operation::kReadSoa,               {false, false, false, N, NP, O}, kOpStaff | kAuditor},
+  {Operation::kRecordDeclaration,     {false, false, false, A, NP, O}, kOpAdmin},
+  {Operation::kListDeclarations,      {false, false, false, N, NP, O}, kOpStaff | kAuditor},
+  {Operation::kRecordExternalAudit,   {false, false, false, A, NP, O}, kOpAdmin},
+  {Operation::kListExternalAudits,    {false, false, false, N, NP, O}, kOpStaff | kAuditor},
   {Operation::kReadTenant,            {true, false,  false, N, NP, I},   kOpAdmin | kAuditor | kTenantAdmin | kTenantApp},
   {Operation::kUpdateTenant,          {true, false,  true,  A, NP, O},   kOpAdmin},
   {Operation::kTerminateTenant,       {true, false,  false, A, NP, O},   kOpAdmin | kTenantAdmin},

@@ -56,6 +56,13 @@ enum class Operation {
   kReadIncidents,
   kNotifyIncident,
   kUpdateIncident,
+  // The compliance evidence (compliance/soa.h): the Statement of
+  // Applicability, the operator's declarations, the external audits.
+  kReadSoa,
+  kRecordDeclaration,
+  kListDeclarations,
+  kRecordExternalAudit,
+  kListExternalAudits,
   // On one tenant: its control plane.
   kReadTenant,
   kUpdateTenant,

@@ -9,10 +9,13 @@
 #include <memory>
 
 #include "base/clock.h"
+#include "compliance/audit_register.h"
+#include "compliance/declarations.h"
 #include "compliance/disclosure.h"
 #include "compliance/incidents.h"
 #include "compliance/lockbox.h"
 #include "compliance/outbox.h"
+#include "compliance/soa.h"
 #include "compliance/sub_processors.h"
 #include "compliance/webhook_registry.h"
 #include "crypto/keyring.h"
@@ -59,12 +62,17 @@ struct Vault {
   compliance::DisclosureService disclosures;
   compliance::SubProcessorService sub_processors;
   compliance::IncidentService incidents;
+  compliance::DeclarationService declarations;
+  compliance::AuditRegister external_audits;
   lifecycle::ErasureService erasures;
   lifecycle::TerminationService terminations;
   lifecycle::TenantExportService exports;
   lifecycle::DisposalService disposals;
   storage::RegionRouter* router;
   const Clock* clock;
+  // The listeners `serve` runs with (the SoA's A.11.6 evidence); set from
+  // the config before serving, empty when not serving.
+  std::vector<compliance::ListenerSettings> listeners;
   std::unique_ptr<lifecycle::RetentionService> retention;  // once enabled
   // Last: its loop (started by `serve`) stops before the services its
   // handlers use are destroyed.

@@ -121,6 +121,16 @@ inline std::string IncidentPrefix() { return "incident/"; }
 inline std::string Incident(std::string_view id) {
   return Join({"incident", id});
 }
+// The compliance registers (compliance/declarations.h, audit_register.h),
+// by random id.
+inline std::string DeclarationPrefix() { return "declaration/"; }
+inline std::string Declaration(std::string_view id) {
+  return Join({"declaration", id});
+}
+inline std::string ExternalAuditPrefix() { return "ext-audit/"; }
+inline std::string ExternalAudit(std::string_view id) {
+  return Join({"ext-audit", id});
+}
 // Which region a principal lives in.
 inline std::string PrincipalDirectoryPrefix(std::string_view t) {
   return Join({"principal", t, ""});

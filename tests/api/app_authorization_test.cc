@@ -389,6 +389,38 @@ const std::map<std::string, Expectation>& Table() {
       {"POST /v1/incidents/{id}/notify", {"", "", Only({{kOpSecurity, 200}})}},
       {"POST /v1/incidents/{id}/updates",
        {"", R"({"note":"contained"})", Only({{kOpSecurity, 200}})}},
+      // The compliance evidence holds no PII: operator identities and
+      // auditors read it; operator-admin records.
+      {"GET /v1/compliance/soa",
+       {"", "",
+        Only({{kOpAdmin, 200},
+              {kOpLegal, 200},
+              {kOpSecurity, 200},
+              {kAuditor, 200}})}},
+      {"POST /v1/compliance/declarations",
+       {"", R"({"control":"A.11.7","text":"shredded on site"})",
+        Only({{kOpAdmin, 201}})}},
+      {"GET /v1/compliance/declarations",
+       {"", "",
+        Only({{kOpAdmin, 200},
+              {kOpLegal, 200},
+              {kOpSecurity, 200},
+              {kAuditor, 200}})}},
+      {"POST /v1/compliance/audits",
+       {"",
+        R"({"standard":"ISO/IEC 27018:2019","body":"Cert AG","scope":"all",)"
+        R"("period_start":"2020-01-01T00:00:00Z",)"
+        R"("period_end":"2020-05-01T00:00:00Z",)"
+        R"("issued_at":"2020-06-01T00:00:00Z",)"
+        R"("expires_at":"2021-06-01T00:00:00Z","report_sha256":")" +
+            std::string(64, 'a') + R"("})",
+        Only({{kOpAdmin, 201}})}},
+      {"GET /v1/compliance/audits",
+       {"", "",
+        Only({{kOpAdmin, 200},
+              {kOpLegal, 200},
+              {kOpSecurity, 200},
+              {kAuditor, 200}})}},
       // The tenant's data as a whole: its admin only.
       {"POST /v1/tenants/{t}/exports", {"", "", Only({{kTenantAdmin, 202}})}},
       {"GET /v1/tenants/{t}/exports/{id}",
