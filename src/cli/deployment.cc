@@ -9,6 +9,7 @@
 #include "crypto/seal.h"
 #include "crypto/x509.h"
 #include "vault/storage_keys.h"
+#include "vault/tenants.h"
 
 namespace piivault::cli {
 
@@ -30,10 +31,8 @@ Status WriteNewFile(const std::string& path, std::string_view content,
 // Every region a tenant uses must still be configured, or that tenant's
 // principals there would silently vanish from reads.
 Status CheckTenantRegions(Deployment& d) {
-  PV_ASSIGN_OR_RETURN(auto tenants, d.vault->control.Scan(
-                                        vault::keys::TenantPrefix(), SIZE_MAX));
-  for (auto& [key, doc] : tenants) {
-    PV_ASSIGN_OR_RETURN(auto tenant, vault::TenantFromJson(doc));
+  PV_ASSIGN_OR_RETURN(auto tenants, vault::ListTenants(d.vault->control));
+  for (auto& tenant : tenants) {
     for (auto& region : tenant.regions)
       if (!d.router->region_config(region))
         return FailedPrecondition("tenant " + tenant.id + " uses region " +
@@ -71,8 +70,8 @@ Result<std::unique_ptr<Deployment>> OpenDeployment(Config config) {
   // The one listener, with the TLS floor server.cc sets (no TLS < 1.2).
   const ServerConfig& server = d->config.server;
   const bool tls = !server.tls_cert.empty();
-  d->vault->listeners = {{"api", server.host, server.port, tls,
-                          tls ? "TLSv1.2" : ""}};
+  d->vault->listeners = {
+      {"api", server.host, server.port, tls, tls ? "TLSv1.2" : ""}};
   PV_RETURN_IF_ERROR(CheckTenantRegions(*d));
   return d;
 }

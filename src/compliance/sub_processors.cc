@@ -10,6 +10,7 @@
 #include "crypto/random.h"
 #include "vault/storage_keys.h"
 #include "vault/stored_object.h"
+#include "vault/tenants.h"
 
 namespace piivault::compliance {
 
@@ -126,10 +127,9 @@ std::string_view SubProcessorChangeName(SubProcessorChange change) {
 
 Result<std::vector<vault::Tenant>> TenantsWithDataIn(
     vault::ControlStore& control, const std::vector<std::string>& regions) {
-  PV_ASSIGN_OR_RETURN(auto docs, control.Scan(keys::TenantPrefix(), SIZE_MAX));
+  PV_ASSIGN_OR_RETURN(auto tenants, vault::ListTenants(control));
   std::vector<vault::Tenant> out;
-  for (auto& [key, doc] : docs) {
-    PV_ASSIGN_OR_RETURN(auto tenant, vault::TenantFromJson(doc));
+  for (auto& tenant : tenants) {
     if (tenant.state == vault::TenantState::kDisposed) continue;
     if (Overlap(tenant.regions, regions)) out.push_back(std::move(tenant));
   }

@@ -13,6 +13,7 @@
 #include "vault/principal_key_state.h"
 #include "vault/storage_keys.h"
 #include "vault/stored_object.h"
+#include "vault/tenants.h"
 
 namespace piivault::lifecycle {
 
@@ -413,11 +414,9 @@ struct BackupService::Registers {
 
 Result<BackupService::Registers> BackupService::ReadRegisters(
     TimePoint backup_taken) {
-  PV_ASSIGN_OR_RETURN(auto docs,
-                      control_->Scan(keys::TenantPrefix(), SIZE_MAX));
+  PV_ASSIGN_OR_RETURN(auto tenants, vault::ListTenants(*control_));
   Registers out;
-  for (auto& [key, doc] : docs) {
-    PV_ASSIGN_OR_RETURN(vault::Tenant tenant, vault::TenantFromJson(doc));
+  for (auto& tenant : tenants) {
     if (tenant.state == vault::TenantState::kDisposed) {
       out.disposed.insert(tenant.id);
       continue;

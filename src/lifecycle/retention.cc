@@ -8,6 +8,7 @@
 #include "base/crash_point.h"
 #include "vault/record_envelope.h"
 #include "vault/storage_keys.h"
+#include "vault/tenants.h"
 
 namespace piivault::lifecycle {
 
@@ -143,14 +144,12 @@ Result<bool> RetentionService::Dispose(const Job& job,
 Status RetentionService::Run(Job& job, JobProgress& progress) {
   Cursor cursor = Cursor::From(job.params);
   const TimePoint now = clock_->Now();
-  PV_ASSIGN_OR_RETURN(auto tenant_docs,
-                      control_->Scan(keys::TenantPrefix(), SIZE_MAX));
+  PV_ASSIGN_OR_RETURN(auto tenants, vault::ListTenants(*control_));
   // Which tenants have work, and how many records they hold: the total the
   // progress is reported against.
   std::vector<std::pair<vault::Tenant, std::map<std::string, TimePoint>>> work;
   int64_t total = 0;
-  for (auto& [key, doc] : tenant_docs) {
-    PV_ASSIGN_OR_RETURN(auto tenant, vault::TenantFromJson(doc));
+  for (auto& tenant : tenants) {
     if (tenant.id < cursor.tenant) continue;  // done before a crash
     PV_ASSIGN_OR_RETURN(auto cutoffs, Cutoffs(*control_, tenant.id, now));
     if (cutoffs.empty()) continue;

@@ -6,24 +6,12 @@
 #include "audit/verify.h"
 #include "base/encoding.h"
 #include "vault/storage_keys.h"
+#include "vault/tenants.h"
 
 namespace piivault::services {
 namespace {
 
 using compliance::CertificateEvidence;
-
-// Every tenant, disposed ones too (their disposal certificates and audit
-// logs stay).
-Result<std::vector<vault::Tenant>> AllTenants(Vault& vault) {
-  PV_ASSIGN_OR_RETURN(
-      auto docs, vault.control.Scan(vault::keys::TenantPrefix(), SIZE_MAX));
-  std::vector<vault::Tenant> out;
-  for (auto& [key, doc] : docs) {
-    PV_ASSIGN_OR_RETURN(auto tenant, vault::TenantFromJson(doc));
-    out.push_back(std::move(tenant));
-  }
-  return out;
-}
 
 Status AddRegions(Vault& vault, const std::vector<vault::Tenant>& tenants,
                   compliance::SoaInputs& in) {
@@ -174,7 +162,7 @@ Result<compliance::SoaInputs> GatherSoaInputs(
   compliance::SoaInputs in;
   in.now = vault.clock->Now();
   in.listeners = vault.listeners;
-  PV_ASSIGN_OR_RETURN(auto tenants, AllTenants(vault));
+  PV_ASSIGN_OR_RETURN(auto tenants, vault::ListTenants(vault.control));
   PV_RETURN_IF_ERROR(AddRegions(vault, tenants, in));
   PV_RETURN_IF_ERROR(AddIdentities(context, vault, tenants, in));
   PV_ASSIGN_OR_RETURN(auto disclosures, vault.disclosures.List());

@@ -65,6 +65,16 @@ Result<Tenant> TenantService::Create(const RequestContext& context,
   return tenant;
 }
 
+Result<std::vector<Tenant>> ListTenants(ControlStore& control) {
+  PV_ASSIGN_OR_RETURN(auto docs, control.Scan(keys::TenantPrefix(), SIZE_MAX));
+  std::vector<Tenant> tenants;
+  for (auto& [key, doc] : docs) {
+    PV_ASSIGN_OR_RETURN(auto tenant, TenantFromJson(doc));
+    tenants.push_back(std::move(tenant));
+  }
+  return tenants;
+}
+
 Result<Tenant> TenantService::Get(const RequestContext& context,
                                   std::string_view id) {
   if (!ValidateName("tenant id", id).ok())

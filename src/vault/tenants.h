@@ -29,6 +29,10 @@ struct RegionLocation {
   std::optional<int64_t> records;  // nullopt: the region is unreachable
 };
 
+// Every tenant of the deployment, disposed ones too (their certificates
+// and audit logs stay), ascending by id; read uncached.
+Result<std::vector<Tenant>> ListTenants(ControlStore& control);
+
 class TenantService {
  public:
   // REQUIRES: all pointers outlive this.
