@@ -49,7 +49,7 @@ h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { font-size: 1.25em; border-bottom: 2px solid #333; margin-top: 1.8em; }
 table { border-collapse: collapse; width: 100%; margin: 0.5em 0; }
 th, td { border: 1px solid #999; padding: 0.3em 0.45em; text-align: left;
-         vertical-align: top; }
+         vertical-align: top; overflow-wrap: anywhere; }
 th { background: #eee; }
 td table { font-size: 0.92em; }
 dl { margin: 0; display: grid; grid-template-columns: max-content auto;
@@ -58,6 +58,7 @@ dt { font-weight: 600; }
 dd { margin: 0; }
 ul { margin: 0; padding-left: 1.2em; }
 .meta td:first-child { font-weight: 600; width: 12em; }
+.counts { width: auto; }
 .none { color: #666; font-style: italic; }
 .badge { border: 1px solid; border-radius: 3px; padding: 0 0.3em;
          white-space: nowrap; font-weight: 600; }
