@@ -243,7 +243,8 @@ void Summary(const json::object& soa, const json::array* controls, Page& page) {
       if (c.is_object())
         ++counts[std::string(StringMember(c.get_object(), "status"))];
   page.Raw(
-      "<h3>Controls by status</h3><table><thead><tr><th>Status</th>"
+      "<h3>Controls by status</h3><table "
+      "class=\"counts\"><thead><tr><th>Status</th>"
       "<th>Controls</th></tr></thead><tbody>");
   auto row = [&](std::string_view status, int n) {
     page.Raw("<tr><td>").Badge(status).Raw("</td><td>");
