@@ -1,7 +1,8 @@
 // A Statement of Applicability as GET /v1/compliance/soa gives it (API.md →
 // Compliance), for the report's tests: controls of every status, evidence
 // of several shapes (nested objects, arrays of objects, scalars), a
-// nonconformity with its reason, declarations and the audit register.
+// nonconformity with its reason, declarations (one with markup in its text,
+// which must come out as text) and the audit register.
 // Shared by report_test.cc and the web test's fixture tool
 // (tests/web/report_fixture_tool.cc).
 #pragma once
@@ -67,7 +68,7 @@ inline boost::json::object ReportFixture() {
   ],
   "declarations": [
     {"control": "A.11.2", "kind": "hardcopy_rules",
-     "text": "No PII is printed by operator staff.",
+     "text": "No PII is printed by operator staff. <script>alert('x')</script> & \"quotes\" stay text.",
      "by": "op-admin-1", "at": "2026-10-01T08:00:00Z"}
   ],
   "audits": [

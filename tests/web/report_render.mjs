@@ -4,7 +4,7 @@
 //   - it holds no script (no <script>, no event handler attribute, no
 //     javascript: URL) and none runs;
 //   - its visible text shows every control id and status of the SoA it was
-//     rendered from;
+//     rendered from, and its declarations' texts (markup in them as text);
 //   - it prints (a PDF is made with print styles).
 // Saves a full-page screenshot (and the PDF beside it) as artefacts.
 //
@@ -65,6 +65,9 @@ async function main() {
     }
     for (const nc of soa.nonconformities || []) {
       check(text.includes(nc.reason), `the reason of the nonconformity of ${nc.control} is not shown`);
+    }
+    for (const d of soa.declarations || []) {
+      check(text.includes(d.text), `the declaration text of ${d.control} is not shown as text`);
     }
     check(text.includes(soa.standard), 'the standard is not shown');
     check(text.includes(soa.next_audit_due), 'next_audit_due is not shown');
