@@ -147,7 +147,7 @@ class Page {
     }
   }
 
-  // The string member `key` of `o`, or the absent mark.
+  // The member `key` of `o`, rendered, or the absent mark.
   Page& Member(const json::object& o, std::string_view key) {
     const json::value* v = o.if_contains(key);
     return v ? Value(*v) : None("—");
