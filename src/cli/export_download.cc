@@ -10,12 +10,9 @@
 #include "crypto/hash.h"
 
 namespace piivault::cli {
-namespace {
-
 namespace json = boost::json;
 using api::HttpResponse;
 
-// The server's error of a refused request, as its code names it.
 Status Refused(const HttpResponse& res) {
   boost::system::error_code ec;
   auto body = json::parse(res.body, ec);
@@ -32,8 +29,6 @@ Status Refused(const HttpResponse& res) {
   }
   return FailedPrecondition("the server refused: " + what);
 }
-
-}  // namespace
 
 Status RunExportDownload(const ExportDownloadOptions& options) {
   const std::string base = "/v1/tenants/" + PathSegment(options.tenant) +

@@ -10,6 +10,10 @@
 
 namespace piivault::cli {
 
+// The server's error of a refused request (`res`, not a 2xx), as its code
+// and message name it: kFailedPrecondition "the server refused: HTTP …".
+Status Refused(const api::HttpResponse& res);
+
 struct ExportDownloadOptions {
   api::ClientOptions client;
   std::string purpose = "service_delivery";  // X-Purpose of the download

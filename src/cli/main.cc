@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "api/app.h"
 #include "api/client.h"
@@ -18,11 +19,13 @@
 #include "audit/verify.h"
 #include "base/encoding.h"
 #include "cli/backup.h"
+#include "cli/compliance_report.h"
 #include "cli/deployment.h"
 #include "cli/export_download.h"
 #include "cli/import.h"
 #include "cli/transfer_files.h"
 #include "compliance/webhook_dispatcher.h"
+#include "crypto/signer.h"
 
 namespace {
 
@@ -553,6 +556,42 @@ int main(int argc, char** argv) {
                               "New file for the signed manifest");
   add_client_flags(export_download, true);
 
+  // compliance report / verify (docs/operations/compliance-report.md).
+  auto* compliance_cmd = app.add_subcommand("compliance", "Compliance reports")
+                             ->require_subcommand(1);
+  cli::ComplianceReportOptions report_options;
+  auto* compliance_report = compliance_cmd->add_subcommand(
+      "report",
+      "Write the compliance report (printable HTML, or signed JSON) to a new "
+      "file (operator identities, auditor)");
+  compliance_report
+      ->add_option("--out", report_options.out_path,
+                   "New file (mode 0600; never overwritten)")
+      ->required();
+  compliance_report
+      ->add_option("--format", report_options.format, "html or json (signed)")
+      ->transform(
+          CLI::CheckedTransformer(std::map<std::string, cli::ReportFormat>{
+              {"html", cli::ReportFormat::kHtml},
+              {"json", cli::ReportFormat::kJson}}))
+      ->default_str("html");
+  add_client_flags(compliance_report, false);
+  std::string report_file, report_key, report_key_file;
+  auto* compliance_verify = compliance_cmd->add_subcommand(
+      "verify",
+      "Check a signed JSON report offline with the deployment's public key");
+  compliance_verify->add_option("file", report_file, "The signed JSON report")
+      ->required();
+  auto* key_option = compliance_verify->add_option(
+      "--public-key", report_key,
+      "The deployment's public key: base64 of the raw 32 bytes "
+      "(public_key of GET /v1/audit/public-key)");
+  compliance_verify
+      ->add_option("--public-key-file", report_key_file,
+                   "File with the public key (the JSON of GET "
+                   "/v1/audit/public-key, or its base64 public_key)")
+      ->excludes(key_option);
+
   // backup / restore: offline, on the deployment's config (serve stopped for
   // a restore; docs/operations/backup.md).
   std::string backup_region, backup_file, restore_reason, restore_key_file;
@@ -715,6 +754,36 @@ int main(int argc, char** argv) {
       download_options.purpose = flags.purpose;
       Status s = cli::RunExportDownload(download_options);
       return s.ok() ? 0 : Fail(s);
+    }
+    if (*compliance_report) {
+      report_options.client = {flags.server, flags.token, flags.cacert};
+      Status s = cli::RunComplianceReport(report_options);
+      if (!s.ok()) return Fail(s);
+      std::cout << "wrote " << report_options.out_path << "\n";
+      return 0;
+    }
+    if (*compliance_verify) {
+      if (report_key.empty() == report_key_file.empty())
+        throw CLI::ValidationError(
+            "compliance verify",
+            "give exactly one of --public-key, --public-key-file");
+      std::string key_text = report_key;
+      if (!report_key_file.empty()) {
+        std::ifstream in(report_key_file, std::ios::binary);
+        if (!in)
+          return Fail(FailedPrecondition("cannot read the public key file"));
+        key_text.assign(std::istreambuf_iterator<char>(in), {});
+      }
+      auto key = cli::ParseReportPublicKey(key_text);
+      if (!key) return Fail(key.error());
+      Status s = cli::VerifyReportFile(report_file, *key);
+      if (!s.ok()) {
+        std::cout << "FAILED: " << s.message() << "\n";
+        return Fail(s);
+      }
+      std::cout << "verified: the report is intact and signed by key "
+                << crypto::Ed25519KeyId(*key) << "\n";
+      return 0;
     }
     if (*export_decrypt) {
       Status s = cli::TransferDecrypt(export_key, export_in, export_out);

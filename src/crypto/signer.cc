@@ -65,9 +65,11 @@ Result<Ed25519Key> Ed25519Key::FromSeed(const SecretBytes& seed) {
   return Ed25519Key(seed.Clone(), std::move(public_key));
 }
 
-std::string Ed25519Key::key_id() const {
-  return HexEncode(Sha256(public_key_).substr(0, 8));
+std::string Ed25519KeyId(std::string_view public_key) {
+  return HexEncode(Sha256(public_key).substr(0, 8));
 }
+
+std::string Ed25519Key::key_id() const { return Ed25519KeyId(public_key_); }
 
 std::string Ed25519Key::Sign(std::string_view message) const {
   PkeyPtr key = PrivateKey(seed_);

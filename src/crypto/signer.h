@@ -45,6 +45,11 @@ class Ed25519Key {
   std::string public_key_;
 };
 
+// The key id of the raw 32-byte `public_key`, as Ed25519Key::key_id names
+// it: what a verifier holding only the public key compares a document's
+// `key_id` with.
+std::string Ed25519KeyId(std::string_view public_key);
+
 // Whether `signature` is a valid Ed25519 signature of `message` under the raw
 // 32-byte `public_key`. False for inputs of the wrong size.
 bool Ed25519Verify(std::string_view public_key, std::string_view message,

@@ -40,6 +40,7 @@
 #include <string>
 #include <string_view>
 
+#include "audit/canonical_json.h"
 #include "base/clock.h"
 #include "base/status.h"
 #include "lifecycle/scheduler.h"
@@ -77,9 +78,8 @@ struct TenantExport {
   std::optional<boost::json::object> manifest;
 };
 
-// The JSON of `v` with every object's members sorted by name and no
-// whitespace: what the manifest's signature covers.
-std::string CanonicalJson(const boost::json::value& v);
+// What the manifest's signature covers (keys sorted, no whitespace).
+using audit::CanonicalJson;
 
 class TenantExportService {
  public:
