@@ -4,6 +4,7 @@
 // read them (they hold no PII); operator-admin records declarations and
 // audits.
 #include "api/handler_support.h"
+#include "compliance/report.h"
 #include "services/compliance_evidence.h"
 
 namespace piivault::api {
@@ -15,6 +16,27 @@ Result<Reply> ReadSoa(Call& call) {
   PV_ASSIGN_OR_RETURN(auto soa,
                       services::SoaJson(call.context, call.vault, call.audit));
   return Reply{200, std::move(soa)};
+}
+
+// ?format=html (default): the SoA as one printable page; ?format=json: the
+// SoA signed with the deployment key, which verifies offline
+// (compliance/report.h).
+Result<Reply> ReadReport(Call& call) {
+  const std::string format = QueryParam(call.request, "format");
+  if (!format.empty() && format != "html" && format != "json")
+    return Err(InvalidArgument("format is html or json"));
+  PV_ASSIGN_OR_RETURN(auto soa,
+                      services::SoaJson(call.context, call.vault, call.audit));
+  if (format == "json")
+    return Reply{200, compliance::SignReport(soa, call.audit.signer())};
+  Reply reply;
+  reply.content_type = "text/html; charset=utf-8";
+  reply.stream =
+      [page = std::optional<std::string>(compliance::RenderReportHtml(
+           soa))]() mutable -> Result<std::optional<std::string>> {
+    return std::exchange(page, std::nullopt);
+  };
+  return reply;
 }
 
 // {"control","text"}: the operator's declaration about an organizational
@@ -73,6 +95,8 @@ Result<Reply> ListExternalAudits(Call& call) {
 void AddComplianceRoutes(const RouteAdder& add) {
   add("GET", "/v1/compliance/soa", "compliance.soa", Operation::kReadSoa,
       ReadSoa);
+  add("GET", "/v1/compliance/report", "compliance.report",
+      Operation::kReadComplianceReport, ReadReport);
   add("POST", "/v1/compliance/declarations", "compliance.declarations.create",
       Operation::kRecordDeclaration, RecordDeclaration);
   add("GET", "/v1/compliance/declarations", "compliance.declarations.list",

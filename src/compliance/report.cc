@@ -226,7 +226,7 @@ void Summary(const json::object& soa, const json::array* controls, Page& page) {
         page.Raw("<strong>")
             .Member(nc.get_object(), "control")
             .Raw("</strong>: ")
-            .Member(nc.get_object(), "reason");
+            .Member(nc.get_object(), "reasons");
       } else {
         page.Value(nc);
       }

@@ -71,7 +71,7 @@ constexpr auto O = Runs::kOffload;
 // by the identity service, atomically), never rotate, deactivate or set the
 // policy of a tenant identity.
 // clang-format off
-constexpr std::array<Row, 69> kTable{{
+constexpr std::array<Row, 70> kTable{{
   // op                               {tenant identity writes audit pii runs}  roles  [plane action lockbox self staff_limit]
   {Operation::kWhoAmI,                {false, false, false, N, NP, I},   kAnyone},
   {Operation::kListRegions,           {false, false, false, N, NP, I},   kAnyone},
@@ -103,6 +103,7 @@ constexpr std::array<Row, 69> kTable{{
   {Operation::kUpdateIncident,        {false, false, false, A, NP, O}, kOpSecurity},
   // The evidence names counts, ids and times, never PII: auditors read it.
   {Operation::kReadSoa,               {false, false, false, N, NP, O}, kOpStaff | kAuditor},
+  {Operation::kReadComplianceReport,  {false, false, false, N, NP, O}, kOpStaff | kAuditor},
   {Operation::kRecordDeclaration,     {false, false, false, A, NP, O}, kOpAdmin},
   {Operation::kListDeclarations,      {false, false, false, N, NP, O}, kOpStaff | kAuditor},
   {Operation::kRecordExternalAudit,   {false, false, false, A, NP, O}, kOpAdmin},

@@ -59,6 +59,7 @@ enum class Operation {
   // The compliance evidence (compliance/soa.h): the Statement of
   // Applicability, the operator's declarations, the external audits.
   kReadSoa,
+  kReadComplianceReport,
   kRecordDeclaration,
   kListDeclarations,
   kRecordExternalAudit,

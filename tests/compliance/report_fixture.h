@@ -1,7 +1,7 @@
 // A Statement of Applicability as GET /v1/compliance/soa gives it (API.md →
 // Compliance), for the report's tests: controls of every status, evidence
 // of several shapes (nested objects, arrays of objects, scalars), a
-// nonconformity with its reason, declarations (one with markup in its text,
+// nonconformity with its reasons, declarations (one with markup in its text,
 // which must come out as text) and the audit register.
 // Shared by report_test.cc and the web test's fixture tool
 // (tests/web/report_fixture_tool.cc).
@@ -81,7 +81,7 @@ inline boost::json::object ReportFixture() {
   "next_audit_due": "2026-12-15",
   "nonconformities": [
     {"control": "A.10.1",
-     "reason": "incident inc-7: a breach notice is past its deadline"}
+     "reasons": ["incident inc-7: a breach notice is past its deadline"]}
   ]
 })json")
       .as_object();

@@ -82,8 +82,8 @@ TEST(ReportHtmlTest, EscapesEveryStringOfTheDocument) {
   soa["declarations"] = json::array{hostile};
   soa["audits"] = json::array{json::object{{hostile, hostile}}};
   soa["next_audit_due"] = hostile;
-  soa["nonconformities"] =
-      json::array{json::object{{"control", hostile}, {"reason", hostile}}};
+  soa["nonconformities"] = json::array{
+      json::object{{"control", hostile}, {"reasons", json::array{hostile}}}};
 
   const std::string html = RenderReportHtml(soa);
   EXPECT_EQ(Lower(html).find("<script"), std::string::npos);

@@ -1,6 +1,9 @@
 // `piivault compliance verify`, offline (no server, no database), on a
 // signed report made with the library (report_fixture_tool, as the server
 // signs it) and edited copies; `compliance report` never overwrites a file.
+// And the live report of a running server, as an auditor fetches it: it
+// renders in headless Chromium, holds no PII, and its signed JSON form,
+// written by `piivault compliance report`, verifies offline.
 #include <filesystem>
 
 #include "harness.h"
@@ -93,6 +96,77 @@ TEST_F(ComplianceCliTest, ReportNeverOverwritesAFile) {
       {}, std::chrono::seconds(30));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_EQ(ReadFile(dir_.File("kept.html")), "kept");
+}
+
+// The live report of a deployment holding distinctive personal data.
+class LiveReportTest : public ServerTest {};
+
+TEST_F(LiveReportTest, RendersInChromiumHoldsNoPiiAndVerifiesOffline) {
+  Tenant t = SetUpTenant(server_, "acme");
+  auto stored =
+      PostRecord(server_, t, "principal-Quixotewright-8812", EveryTypeValues());
+  ASSERT_EQ(stored.status, 201) << stored.Describe();
+  auto auditor =
+      server_.Call("POST", "/v1/identities", Auth(server_.admin_key()),
+                   json::object{{"name", "auditor"}, {"role", "auditor"}});
+  ASSERT_EQ(auditor.status, 201) << auditor.Describe();
+  const std::string key = Str(auditor.Json(), "api_key");
+
+  auto html = server_.Call("GET", "/v1/compliance/report", Auth(key));
+  ASSERT_EQ(html.status, 200) << html.Describe();
+  EXPECT_NE(html.Header("content-type").find("text/html"), std::string::npos);
+  auto soa = server_.Call("GET", "/v1/compliance/soa", Auth(key));
+  ASSERT_EQ(soa.status, 200) << soa.Describe();
+  auto signed_report =
+      server_.Call("GET", "/v1/compliance/report?format=json", Auth(key));
+  ASSERT_EQ(signed_report.status, 200) << signed_report.Describe();
+
+  // No PII: none of the stored values, nor the principal id, anywhere.
+  std::vector<std::string> distinctive{"principal-Quixotewright-8812"};
+  for (auto& [name, value] : EveryTypeValues())
+    if (value.is_string()) distinctive.emplace_back(value.as_string());
+  for (const std::string& v : distinctive) {
+    EXPECT_FALSE(ContainsIgnoreCase(html.body, v)) << v;
+    EXPECT_FALSE(ContainsIgnoreCase(signed_report.body, v)) << v;
+  }
+
+  // In a real browser: every control and status of the SoA, no request but
+  // the page, no script; the screenshot is kept as an artefact.
+  std::filesystem::create_directories(PIIVAULT_ARTIFACTS_DIR);
+  const std::string base = std::string(PIIVAULT_ARTIFACTS_DIR) +
+                           "/live-report-" + std::string(BackendUnderTest());
+  WriteFile(base + ".html", html.body);
+  WriteFile(base + ".soa.json", soa.body);
+  RunResult browser =
+      RunCommand({"/usr/bin/env", "node",
+                  std::string(PIIVAULT_WEB_DIR) + "/report_render.mjs",
+                  base + ".html", base + ".soa.json", base + ".png"},
+                 {}, std::chrono::seconds(120));
+  EXPECT_EQ(browser.exit_code, 0) << browser.out << browser.err;
+  EXPECT_NE(browser.out.find("PASS"), std::string::npos) << browser.out;
+
+  // The signed form, as the CLI writes it, verifies with the public key
+  // alone; the server's own answer is the same document.
+  const std::string out = server_.root() + "/report.json";
+  RunResult written = RunCommand(
+      {PiivaultBin(), "compliance", "report", "--out", out, "--format", "json",
+       "--server", "http://127.0.0.1:" + std::to_string(server_.port()),
+       "--token", key});
+  ASSERT_EQ(written.exit_code, 0) << written.out << written.err;
+  auto public_key = server_.Call("GET", "/v1/audit/public-key", Auth(key));
+  ASSERT_EQ(public_key.status, 200);
+  RunResult verified =
+      RunCommand({PiivaultBin(), "compliance", "verify", out, "--public-key",
+                  Str(public_key.Json(), "public_key")});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_NE(verified.out.find("verified"), std::string::npos);
+  auto document = json::parse(ReadFile(out));
+  document.as_object().at("report").as_object()["standard"] = "edited";
+  WriteFile(out + ".edited", Serialize(document));
+  EXPECT_NE(RunCommand({PiivaultBin(), "compliance", "verify", out + ".edited",
+                        "--public-key", Str(public_key.Json(), "public_key")})
+                .exit_code,
+            0);
 }
 
 }  // namespace
