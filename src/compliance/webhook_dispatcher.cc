@@ -95,21 +95,29 @@ void WebhookDispatcher::Stop() {
     if (w.joinable()) w.join();
 }
 
-std::vector<std::string> WebhookDispatcher::Enqueue(
-    const std::vector<std::string>& tenants, Round* round) {
-  std::vector<std::string> queued;
+void WebhookDispatcher::Enqueue(const std::vector<std::string>& tenants,
+                                Round* round) {
   {
     std::lock_guard lock(mu_);
-    if (stopping_) return queued;
+    if (stopping_) return;
     for (const std::string& tenant : tenants) {
       if (!active_.insert(tenant).second) continue;
       queue_.push_back({tenant, round});
-      queued.push_back(tenant);
+      if (round) ++round->pending;
     }
-    if (round) round->pending += queued.size();
   }
   cv_.notify_all();
-  return queued;
+}
+
+Result<std::vector<std::string>> WebhookDispatcher::DueTenants() {
+  std::vector<std::string> tenants;
+  for (;;) {
+    PV_ASSIGN_OR_RETURN(auto page,
+                        outbox_->TenantsWithDue(
+                            tenants.empty() ? "" : tenants.back(), kDropPage));
+    if (page.empty()) return tenants;
+    tenants.insert(tenants.end(), page.begin(), page.end());
+  }
 }
 
 void WebhookDispatcher::Work() {
@@ -141,14 +149,7 @@ void WebhookDispatcher::Work() {
 }
 
 Result<DeliveryReport> WebhookDispatcher::DeliverDue() {
-  std::vector<std::string> tenants;
-  for (;;) {
-    PV_ASSIGN_OR_RETURN(auto page,
-                        outbox_->TenantsWithDue(
-                            tenants.empty() ? "" : tenants.back(), kDropPage));
-    if (page.empty()) break;
-    tenants.insert(tenants.end(), page.begin(), page.end());
-  }
+  PV_ASSIGN_OR_RETURN(auto tenants, DueTenants());
   Round round;
   Enqueue(tenants, &round);
   std::unique_lock lock(mu_);
@@ -164,21 +165,11 @@ void WebhookDispatcher::Start(std::chrono::milliseconds interval,
     std::unique_lock lock(mu_);
     while (!stopping_) {
       lock.unlock();
-      std::vector<std::string> tenants;
-      Status status;
-      std::string after;
-      for (;;) {
-        auto page = outbox_->TenantsWithDue(after, kDropPage);
-        if (!page) {
-          status = page.error();
-          break;
-        }
-        if (page->empty()) break;
-        after = page->back();
-        tenants.insert(tenants.end(), page->begin(), page->end());
-      }
-      Enqueue(tenants, nullptr);
-      if (!status.ok() && on_error_) on_error_(status);
+      auto tenants = DueTenants();
+      if (tenants)
+        Enqueue(*tenants, nullptr);
+      else if (on_error_)
+        on_error_(tenants.error());
       lock.lock();
       cv_.wait_for(lock, interval, [&] { return stopping_.load(); });
     }

@@ -100,10 +100,11 @@ class WebhookDispatcher {
   struct Lease;
   struct Round;
 
-  // Queues a round for each of `tenants` not queued or running already;
-  // the ones queued.
-  std::vector<std::string> Enqueue(const std::vector<std::string>& tenants,
-                                   Round* round);
+  // Every tenant with notices due.
+  Result<std::vector<std::string>> DueTenants();
+  // Queues a round for each of `tenants` not queued or running already
+  // (counted in `round`, if any).
+  void Enqueue(const std::vector<std::string>& tenants, Round* round);
   void Work();
   Status DeliverTenant(const std::string& tenant, DeliveryReport& report);
   Result<std::optional<Lease>> TakeLease(const std::string& tenant);
