@@ -44,6 +44,13 @@ HttpResponse ReplyResponse(std::string_view request_id, Result<Reply> reply) {
     r.next_chunk = std::move(reply->stream);
     return r;
   }
+  if (reply && !reply->content_type.empty()) {
+    HttpResponse r;
+    r.status = reply->status;
+    r.content_type = std::move(reply->content_type);
+    r.body = std::move(reply->text);
+    return r;
+  }
   if (reply) return JsonResponse(reply->status, reply->body);
   const Status& error = reply.error();
   // Server-side failures are for the operator to see; messages carry no PII

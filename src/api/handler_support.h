@@ -25,6 +25,9 @@ struct Reply {
   // (HttpResponse::next_chunk), as `content_type`.
   NextChunk stream = nullptr;
   std::string content_type = {};
+  // Set instead of `body` for a whole body that is not JSON (a printable
+  // page), as `content_type`.
+  std::string text = {};
 };
 
 // One authenticated call, already allowed by the access decision

@@ -31,11 +31,7 @@ Result<Reply> ReadReport(Call& call) {
     return Reply{200, compliance::SignReport(soa, call.audit.signer())};
   Reply reply;
   reply.content_type = "text/html; charset=utf-8";
-  reply.stream =
-      [page = std::optional<std::string>(compliance::RenderReportHtml(
-           soa))]() mutable -> Result<std::optional<std::string>> {
-    return std::exchange(page, std::nullopt);
-  };
+  reply.text = compliance::RenderReportHtml(soa);
   return reply;
 }
 
