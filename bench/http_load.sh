@@ -21,6 +21,8 @@
 #   BENCH_TMPDIR    parent of the temp dir (default: $TMPDIR or /tmp); put it
 #                   on the disk you want measured: writes are fsync'ed.
 #   KEEP_LOG=1      copy the server log to ./http_load_server.log at the end
+#   PROFILE_DIR     if set, `perf record` samples the server during each wrk run
+#                   into PROFILE_DIR/perf_<endpoint>.data (perf report -i ...)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

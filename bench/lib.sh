@@ -174,11 +174,23 @@ server_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 wrk_run() {
   local name=$1 script=$2 path=$3 out line ticks0 ticks1
   ticks0=$(server_ticks)
+  local perf_pid=""
+  if [[ -n "${PROFILE_DIR:-}" ]]; then
+    # Samples the server alone (call graphs from DWARF: the build keeps no
+    # frame pointers) for the whole wrk run.
+    perf record -q -F 499 --call-graph dwarf,16384 -p "$server_pid" \
+      -o "$PROFILE_DIR/perf_$name.data" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   "$WRK" -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
     --timeout 10s -s "$here/wrk/$script" "$base$path" >"$tmp/wrk_$name.out" 2>&1 &
   child_pid=$!
   bench_wait_child "$tmp/wrk_$name.out" "wrk failed for $name"
   ticks1=$(server_ticks)
+  if [[ -n "$perf_pid" ]]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+  fi
   out="$(cat "$tmp/wrk_$name.out")"
   echo "--- wrk $name ($path)"
   echo "$out" | sed -n '/Thread Stats/,/Transfer\/sec/p' | sed 's/^/    /'
