@@ -126,6 +126,15 @@ class Backend {
                                              std::string_view start,
                                              std::size_t limit) = 0;
 
+  // A stamp of `key` that is cheaper to get than its value, for caches: two
+  // equal stamps mean no write of `key` began in between, in any process.
+  // nullopt when the backend keeps none or a write of it may be under way:
+  // then only Get answers.
+  virtual std::optional<std::uint64_t> ChangeStamp(std::string_view key) {
+    (void)key;
+    return std::nullopt;
+  }
+
   // The sum of every counter whose key starts with `prefix` (0 when none).
   virtual Result<int64_t> SumCounters(std::string_view prefix) = 0;
 

@@ -23,6 +23,9 @@ class ForwardingBackend : public Backend {
                                      std::size_t limit) override {
     return target_->Scan(prefix, start, limit);
   }
+  std::optional<std::uint64_t> ChangeStamp(std::string_view key) override {
+    return target_->ChangeStamp(key);
+  }
   Result<int64_t> SumCounters(std::string_view prefix) override {
     return target_->SumCounters(prefix);
   }

@@ -13,9 +13,21 @@ constexpr std::size_t kMaxCachedDocuments = 100000;
 }  // namespace
 
 ControlEpoch ControlStore::ReadEpoch() {
-  auto epoch = backend_->Get(kEpochKey);
-  if (!epoch) return {};
-  return {epoch->value_or(""), true};
+  // The stamp is taken before the read: a write between the two leaves the
+  // remembered stamp behind, so the next request reads again.
+  const std::optional<std::uint64_t> stamp = backend_->ChangeStamp(kEpochKey);
+  if (stamp) {
+    std::shared_lock lock(epoch_mu_);
+    if (last_epoch_ && last_epoch_->first == *stamp) return last_epoch_->second;
+  }
+  auto read = backend_->Get(kEpochKey);
+  if (!read) return {};
+  ControlEpoch epoch{read->value_or(""), true};
+  if (stamp) {
+    std::unique_lock lock(epoch_mu_);
+    last_epoch_.emplace(*stamp, epoch);
+  }
+  return epoch;
 }
 
 bool ControlStore::Cacheable(std::string_view key) {

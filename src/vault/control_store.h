@@ -5,9 +5,13 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -23,8 +27,9 @@ class ControlStore {
   ControlStore(storage::Backend* backend, crypto::Keyring* keyring)
       : backend_(backend), keyring_(keyring) {}
 
-  // The epoch a request's reads may be cached at, read now (invalid if it
-  // cannot be read: then nothing is cached).
+  // The epoch a request's reads may be cached at, as of now (invalid if it
+  // cannot be read: then nothing is cached). Read from the store, unless the
+  // backend's change stamp shows it unwritten since the last read.
   ControlEpoch ReadEpoch();
 
   // The document at `key`. Identities, tenants, purposes and collections
@@ -83,6 +88,9 @@ class ControlStore {
 
   storage::Backend* backend_;
   crypto::Keyring* keyring_;
+  std::shared_mutex epoch_mu_;
+  // The last epoch read, with the change stamp taken before reading it.
+  std::optional<std::pair<std::uint64_t, ControlEpoch>> last_epoch_;
   std::shared_mutex cache_mu_;
   std::unordered_map<std::string, CachedDocument> cache_;
 };

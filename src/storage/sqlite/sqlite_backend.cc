@@ -197,6 +197,25 @@ namespace {
 
 using Connection = SqliteBackend::Connection;
 
+// Stores written before kv became a rowid table are converted once, in one
+// transaction: a crash leaves either the old table or the new one.
+Status MigrateKvToRowid(Connection& conn) {
+  PV_ASSIGN_OR_RETURN(
+      std::string without_rowid,
+      conn.QueryText("SELECT wr FROM pragma_table_list WHERE name = 'kv' AND "
+                     "schema = 'main'"));
+  if (without_rowid != "1") return Status::Ok();
+  Status s = conn.ExecSql(
+      "BEGIN IMMEDIATE;"
+      "CREATE TABLE kv_rowid(k BLOB PRIMARY KEY, v BLOB NOT NULL);"
+      "INSERT INTO kv_rowid(k, v) SELECT k, v FROM kv ORDER BY k;"
+      "DROP TABLE kv;"
+      "ALTER TABLE kv_rowid RENAME TO kv;"
+      "COMMIT;");
+  if (!s.ok()) (void)conn.ExecSql("ROLLBACK;");
+  return s;
+}
+
 // Opens and configures one connection to an existing file.
 Result<std::unique_ptr<Connection>> OpenConnection(
     const std::string& path, const SqliteBackend::Options& options,
@@ -250,12 +269,17 @@ Result<std::unique_ptr<Connection>> OpenConnection(
       return Err(Unavailable("sqlite: cannot enable WAL journal mode"));
     }
     // Truncate the -wal file back to at most 64 MiB after checkpoints.
+    // kv is a rowid table with an index on k, not WITHOUT ROWID: its values
+    // (sealed documents, audit entries) are often larger than a b-tree cell
+    // holds, and in a WITHOUT ROWID table every interior cell carries a whole
+    // row, so each lookup would read overflow pages on the way down.
     PV_RETURN_IF_ERROR(conn->ExecSql(
         "PRAGMA journal_size_limit=67108864;"
         "CREATE TABLE IF NOT EXISTS kv("
-        "k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;"
+        "k BLOB PRIMARY KEY, v BLOB NOT NULL);"
         "CREATE TABLE IF NOT EXISTS counters("
         "k BLOB PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;"));
+    PV_RETURN_IF_ERROR(MigrateKvToRowid(*conn));
     // Prepare the statements now so a wrong schema fails Open().
     for (StmtId id :
          {kGet, kPut, kDelete, kAdd, kBeginImmediate, kCommit, kRollback}) {
@@ -349,16 +373,20 @@ Result<std::unique_ptr<SqliteBackend>> SqliteBackend::Open(
   PV_RETURN_IF_ERROR(CreateFileIfMissing(dir, fs_path));
   PV_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer,
                       OpenConnection(fs_path, options, /*writer=*/true));
-  return std::unique_ptr<SqliteBackend>(
-      new SqliteBackend(std::move(fs_path), options, std::move(writer)));
+  PV_ASSIGN_OR_RETURN(std::unique_ptr<ChangeStamps> stamps,
+                      ChangeStamps::Open(fs_path + "-stamps"));
+  return std::unique_ptr<SqliteBackend>(new SqliteBackend(
+      std::move(fs_path), options, std::move(writer), std::move(stamps)));
 }
 
 SqliteBackend::SqliteBackend(std::string path, Options options,
-                             std::unique_ptr<Connection> writer)
+                             std::unique_ptr<Connection> writer,
+                             std::unique_ptr<ChangeStamps> stamps)
     : path_(std::move(path)),
       options_(options),
       max_blob_bytes_(static_cast<std::size_t>(
           sqlite3_limit(writer->db, SQLITE_LIMIT_LENGTH, -1))),
+      stamps_(std::move(stamps)),
       writer_conn_(std::move(writer)) {}
 
 SqliteBackend::~SqliteBackend() {
@@ -484,6 +512,15 @@ Status SqliteBackend::Write(const WriteBatch& batch) {
       return InvalidArgument("key too large for the sqlite backend");
     }
   }
+  // Other processes' caches of these keys stop trusting their stamps from
+  // before the commit until after it.
+  stamps_->BeginWrite(batch);
+  Status s = CommitInGroup(batch);
+  stamps_->EndWrite(batch);
+  return s;
+}
+
+Status SqliteBackend::CommitInGroup(const WriteBatch& batch) {
   Writer w(&batch);
   std::unique_lock lock(write_mu_);
   write_queue_.push_back(&w);
@@ -655,6 +692,17 @@ Status SqliteBackend::Dump(const DumpSink& sink) {
 // One write transaction on the write connection, which commit groups wait
 // for meanwhile; a failure anywhere rolls it back.
 Status SqliteBackend::ReplaceAll(const DumpSource& source) {
+  stamps_->BeginWriteAll();
+  Status s = ReplaceAllLocked(source);
+  stamps_->EndWriteAll();
+  return s;
+}
+
+std::optional<std::uint64_t> SqliteBackend::ChangeStamp(std::string_view key) {
+  return stamps_->Stamp(key);
+}
+
+Status SqliteBackend::ReplaceAllLocked(const DumpSource& source) {
   std::lock_guard conn_lock(writer_conn_mu_);
   Connection& conn = *writer_conn_;
   auto replace = [&]() -> Status {

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "storage/backend.h"
+#include "storage/sqlite/change_stamps.h"
 
 namespace piivault::storage {
 
@@ -75,6 +76,9 @@ class SqliteBackend final : public Backend {
                                      std::string_view start,
                                      std::size_t limit) override;
   Result<int64_t> SumCounters(std::string_view prefix) override;
+  // From the table of write stamps next to the database (`<path>-stamps`,
+  // storage/sqlite/change_stamps.h), shared by every process using it.
+  std::optional<std::uint64_t> ChangeStamp(std::string_view key) override;
   Status Write(const WriteBatch& batch) override;
   Status Dump(const DumpSink& sink) override;
   Status ReplaceAll(const DumpSource& source) override;
@@ -102,7 +106,11 @@ class SqliteBackend final : public Backend {
   class ReaderLease;
 
   SqliteBackend(std::string path, Options options,
-                std::unique_ptr<Connection> writer);
+                std::unique_ptr<Connection> writer,
+                std::unique_ptr<ChangeStamps> stamps);
+  // Write and ReplaceAll, between their stamps.
+  Status CommitInGroup(const WriteBatch& batch);
+  Status ReplaceAllLocked(const DumpSource& source);
 
   Result<ReaderLease> AcquireReader();
   void ReleaseReader(std::unique_ptr<Connection> conn);
@@ -113,6 +121,7 @@ class SqliteBackend final : public Backend {
   const std::string path_;
   const Options options_;
   const std::size_t max_blob_bytes_;  // SQLITE_LIMIT_LENGTH
+  const std::unique_ptr<ChangeStamps> stamps_;
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;  // GUARDED_BY
