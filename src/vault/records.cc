@@ -185,6 +185,7 @@ Result<Record> RecordService::Create(const RequestContext& context,
     }
     if (LostRace(written)) return std::nullopt;  // key raced
     PV_RETURN_IF_ERROR(written);
+    pseudonyms_.Remember(tenant.id, id, pseudonym);
     return Record{.id = std::move(id),
                   .collection = collection.name,
                   .principal = std::string(principal),
@@ -211,18 +212,32 @@ Result<RecordService::Found> RecordService::Find(const RequestContext& context,
   for (auto region : order) {
     storage::Backend* backend = router_->region(region);
     if (!backend) continue;
-    auto raw = backend->Get(key);
-    if (!raw && raw.error().code() == StatusCode::kUnavailable) {
+    // With the record's principal known from an earlier read, its key entry
+    // comes in the same read as the record.
+    const std::optional<std::string> hint = pseudonyms_.Find(tenant.id, id);
+    std::vector<std::string> wanted{key};
+    if (hint) wanted.push_back(keys::PrincipalKey(tenant.id, *hint));
+    auto rows = backend->MultiGet(wanted);
+    if (!rows && rows.error().code() == StatusCode::kUnavailable) {
       // Another region may hold the record; say so only if none does.
-      unreachable = raw.error();
+      unreachable = rows.error();
       continue;
     }
-    if (!raw) return Err(raw.error());
-    if (!*raw) continue;
-    PV_ASSIGN_OR_RETURN(auto envelope, RecordEnvelope::Decode(**raw));
+    if (!rows) return Err(rows.error());
+    std::optional<std::string>& raw = (*rows)[0];
+    if (!raw) continue;
+    PV_ASSIGN_OR_RETURN(auto envelope, RecordEnvelope::Decode(*raw));
     if (envelope.collection != collection) break;
-    auto principal =
-        keys_.Load(context, tenant, region, *backend, envelope.pseudonym, use);
+    Result<PrincipalContext> principal =
+        hint && *hint == envelope.pseudonym
+            ? keys_.FromEntry(context, tenant, region, envelope.pseudonym,
+                              std::move((*rows)[1]), use)
+            : keys_.Load(context, tenant, region, *backend, envelope.pseudonym,
+                         use);
+    if (principal) {
+      principal->store = backend;
+      pseudonyms_.Remember(tenant.id, id, envelope.pseudonym);
+    }
     // A relocation's other copy: keep looking for the principal's home.
     if (!principal && principal.error().code() == StatusCode::kNotFound)
       continue;
@@ -233,7 +248,7 @@ Result<RecordService::Found> RecordService::Find(const RequestContext& context,
     PV_ASSIGN_OR_RETURN(auto principal_id,
                         envelope.OpenPrincipal(principal->key, tenant.id, id));
     return Found{StoredRecord{std::string(id), std::string(region), backend,
-                              std::move(**raw), std::move(envelope),
+                              std::move(*raw), std::move(envelope),
                               std::move(principal_id)},
                  std::move(*principal)};
   }

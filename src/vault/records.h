@@ -46,6 +46,7 @@
 #include "vault/principal_directory.h"
 #include "vault/principal_keys.h"
 #include "vault/record.h"
+#include "vault/record_pseudonyms.h"
 #include "vault/record_search.h"
 #include "vault/request_context.h"
 #include "vault/stored_record.h"
@@ -234,6 +235,7 @@ class RecordService {
   PrincipalDirectory directory_;
   PrincipalKeys keys_;
   RecordSearch search_;
+  RecordPseudonyms pseudonyms_;
 };
 
 }  // namespace piivault::vault

@@ -85,6 +85,44 @@ TEST_F(RecordServiceTest, CreateThenGetReturnsNormalizedTypedValues) {
   EXPECT_EQ(only->fields[0].first, "age");
 }
 
+// A record read after the record was written or read once takes one read of
+// its region's store: the record and its principal's key entry together.
+TEST_F(RecordServiceTest, AKnownRecordIsReadWithItsKeyInOneRead) {
+  Record created = MustCreate("user-1", Alice());
+  RecordService fresh(h.router.get(), &h.vault->control, &h.clock);
+  for (RecordService* service : {&records(), &fresh}) {
+    for (int i = 0; i < 2; ++i) {
+      h.faults.reads.clear();
+      auto got = service->Get(vault::RequestContext(), tenant, "customers",
+                              created.id, std::nullopt);
+      ASSERT_TRUE(got.has_value()) << got.error().ToString();
+      EXPECT_EQ(got->principal, "user-1");
+      // Created by this service, or read by it once before: one read.
+      const bool known = service == &records() || i > 0;
+      EXPECT_EQ(h.faults.reads[h.eu_store], known ? 1 : 2) << i;
+    }
+  }
+}
+
+// The principal remembered for a record id is only a hint: an id deleted and
+// imported again for another principal reads as the new principal's.
+TEST_F(RecordServiceTest, ARememberedPrincipalIsCheckedAgainstTheRecord) {
+  Record first = MustCreate("user-1", Alice());
+  ASSERT_TRUE(
+      records()
+          .Delete(vault::RequestContext(), tenant, "customers", first.id)
+          .ok());
+  // Through another node's service: this one still remembers user-1.
+  RecordService other(h.router.get(), &h.vault->control, &h.clock);
+  auto again = other.Create(vault::RequestContext(), tenant, collection,
+                            "user-2", std::nullopt, Alice(), first.id);
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  auto got = records().Get(vault::RequestContext(), tenant, "customers",
+                           first.id, std::nullopt);
+  ASSERT_TRUE(got.has_value()) << got.error().ToString();
+  EXPECT_EQ(got->principal, "user-2");
+}
+
 TEST_F(RecordServiceTest, StoresNoPlaintextAndNoPiiInKeys) {
   MustCreate("principal-zebulon", Alice());
   for (auto* backend : {static_cast<storage::Backend*>(h.control_backend),

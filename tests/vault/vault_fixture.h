@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -36,6 +37,8 @@ struct Faults {
   // Called with every batch before it is applied (on any store): to change
   // a store between two writes of a running operation.
   std::function<void(const storage::WriteBatch&)> before_write;
+  // Reads (Get, MultiGet, Scan, ...) each store was asked for.
+  std::map<const storage::Backend*, int> reads;
 };
 
 class FaultyBackend final : public storage::Backend {
@@ -88,6 +91,7 @@ class FaultyBackend final : public storage::Backend {
  private:
   Status Check(bool write) {
     std::lock_guard lock(mu_);
+    if (!write) ++faults_->reads[this];
     if (faults_->down.contains(this))
       return Unavailable("injected: store is down");
     if (write && faults_->fail_write_in > 0 && --faults_->fail_write_in == 0)
