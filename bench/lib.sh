@@ -16,7 +16,12 @@
 #                   finishes (bench_wait_child)
 #   base            http://127.0.0.1:PORT (bench_start_server)
 #   tenant_key      the tenant-admin API key (bench_setup_collection)
-#   R_<name>_{rps,p50,p99,non2xx,sockerr,cpu_us}   (wrk_run)
+#   R_<name>_{rps,p50,p99,non2xx,sockerr,cpu_us,rss_kb,hwm_kb}   (wrk_run)
+#
+# Results as CSV (bench_csv_row, bench/plot.sh draws them): RESULTS_CSV names
+# a file to append one row per endpoint per run to (with a header line when
+# it is new or empty; unset: no CSV); LABEL (e.g. "before", "after") goes in
+# each row's label column, with the repo's git revision.
 
 PIIVAULT_BIN="${PIIVAULT_BIN:-$repo/build/bin/piivault}"
 WRK="${WRK:-wrk}"
@@ -25,6 +30,8 @@ WRK_THREADS="${WRK_THREADS:-2}"
 CONNECTIONS="${CONNECTIONS:-64}"
 SEED_RECORDS="${SEED_RECORDS:-2000}"
 SEED_PRINCIPALS="${SEED_PRINCIPALS:-500}"
+RESULTS_CSV="${RESULTS_CSV:-}"
+LABEL="${LABEL:-}"
 TENANT=bench
 COLLECTION=contacts
 
@@ -211,7 +218,86 @@ wrk_run() {
   # Server CPU per request: independent of how much CPU wrk itself took.
   printf -v "R_${name}_cpu_us" '%s' \
     "$(echo "($ticks1 - $ticks0) * 1000000 / $clk_tck / $requests" | bc -l)"
+  bench_server_memory
+  printf -v "R_${name}_rss_kb" '%s' "$mem_rss_kb"
+  printf -v "R_${name}_hwm_kb" '%s' "$mem_hwm_kb"
+}
+
+# bench_server_memory -> mem_rss_kb, mem_hwm_kb: the server's resident set
+# now and its peak (VmRSS, VmHWM of /proc/PID/status, KiB).
+bench_server_memory() {
+  mem_rss_kb="$(awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status")"
+  mem_hwm_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")"
+}
+
+# ratio A B -> A / B
+ratio() { echo "$1 / $2" | bc -l; }
+
+# mib KIB -> MiB with one decimal.
+mib() { printf '%.1f' "$(echo "$1 / 1024" | bc -l)"; }
+
+# bench_goal WHAT MEASURED OP GOAL: one line "goal WHAT: 0.62x vs >= 0.5x MET"
+# (OP is >= or <=).
+bench_goal() {
+  local what=$1 measured=$2 op=$3 goal=$4 verdict="NOT MET"
+  if [[ "$(echo "$measured $op $goal" | bc -l)" == 1 ]]; then verdict="MET"; fi
+  printf 'goal %s: %.2fx vs %s %sx %s\n' "$what" "$measured" "$op" "$goal" "$verdict"
+}
+
+# The revision the results belong to ("-dirty" when src/ or bench/ has
+# uncommitted changes).
+bench_git_rev() {
+  local rev
+  rev="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null)" || { echo unknown; return; }
+  git -C "$repo" diff --quiet HEAD -- src bench 2>/dev/null || rev="$rev-dirty"
+  echo "$rev"
+}
+
+BENCH_CSV_HEADER="date,git_rev,label,backend,endpoint,records,rps,p50_us,p99_us,\
+cpu_us_per_req,rss_kb,hwm_kb,disk_kb,disk_bytes_per_record,json_bytes_per_record,\
+ratio_rps,ratio_cpu,ratio_p99"
+
+# bench_csv_row BACKEND ENDPOINT RECORDS RPS P50_US P99_US CPU_US RSS_KB HWM_KB
+#               DISK_KB DISK_B_PER_REC JSON_B_PER_REC RATIO_RPS RATIO_CPU
+#               RATIO_P99
+# Appends one row to RESULTS_CSV (nothing when unset). Empty arguments stay
+# empty cells; numbers are rounded (rates and µs to integers, ratios to 3
+# decimals).
+bench_csv_row() {
+  [[ -n "$RESULTS_CSV" ]] || return 0
+  [[ -s "$RESULTS_CSV" ]] || echo "$BENCH_CSV_HEADER" >"$RESULTS_CSV"
+  [[ -n "${bench_rev:-}" ]] || bench_rev="$(bench_git_rev)"
+  local row=("$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$bench_rev" "${LABEL//,/ }" "$1" "$2" "$3")
+  shift 3
+  local i=0 v
+  for v in "$@"; do
+    i=$((i + 1))
+    if [[ -z "$v" ]]; then row+=("")
+    elif ((i >= 10)); then row+=("$(printf '%.3f' "$v")")
+    else row+=("$(printf '%.0f' "$v")"); fi
+  done
+  (IFS=,; echo "${row[*]}") >>"$RESULTS_CSV"
 }
 
 # ms MICROSECONDS -> milliseconds with two decimals ("0.85", "12.40").
 ms() { echo "scale=2; $1 / 1000" | bc -l | sed 's/^\./0./'; }
+
+# bench_csv_wrk BACKEND NAME RECORDS DISK_KB [BASE]: the CSV row of wrk run
+# NAME (R_<NAME>_*), with rate, CPU and p99 ratios to wrk run BASE when given.
+bench_csv_wrk() {
+  local backend=$1 name=$2 records=$3 disk_kb=$4 b=${5:-}
+  local r="R_${name}_rps" p50="R_${name}_p50" p99="R_${name}_p99" cpu="R_${name}_cpu_us"
+  local rss="R_${name}_rss_kb" hwm="R_${name}_hwm_kb"
+  local ratio_rps="" ratio_cpu="" ratio_p99=""
+  if [[ -n "$b" ]]; then
+    local br="R_${b}_rps" bcpu="R_${b}_cpu_us" bp99="R_${b}_p99"
+    ratio_rps="$(echo "${!r} / ${!br}" | bc -l)"
+    ratio_cpu="$(echo "${!cpu} / ${!bcpu}" | bc -l)"
+    ratio_p99="$(echo "${!p99} / ${!bp99}" | bc -l)"
+  fi
+  bench_csv_row "$backend" "$name" "$records" "${!r}" "${!p50}" "${!p99}" "${!cpu}" \
+    "${!rss}" "${!hwm}" "$disk_kb" "" "" "$ratio_rps" "$ratio_cpu" "$ratio_p99"
+}
+
+# bench_dir_kb DIR -> KiB the directory takes on disk.
+bench_dir_kb() { du -sk "$1" | cut -f1; }
