@@ -19,6 +19,10 @@
 #      encrypted) per transaction,
 #   5. prints requests/s resp. TPS, p50/p99, the ratios piivault / baseline
 #      and the CPU split (piivault, postgres, wrk/pgbench) of every phase,
+#      one line per goal of issue 15 (MET or NOT MET), the server's RSS and
+#      the size of piivault's databases, and appends CSV rows (RESULTS_CSV:
+#      piivault's endpoints, and each pgbench run as pgbench_<read|write>_<v>
+#      with postgres' CPU per transaction),
 # then stops the server and the cluster and removes the temp dir, also on
 # failure or interruption.
 #
@@ -49,6 +53,9 @@
 #                   to every phase, piivault's and pgbench's alike)
 #   BENCH_TMPDIR    parent of the temp dir (default: $TMPDIR or /tmp)
 #   KEEP_LOG=1      copy the server log to ./pg_http_load_server.log at the end
+#   RESULTS_CSV     append CSV rows to this file (bench/lib.sh has the columns;
+#                   bench/plot.sh draws them)
+#   LABEL           the rows' label, e.g. before / after
 #   PROFILE_DIR     if set, `perf record` samples the server during each wrk run
 #                   into PROFILE_DIR/perf_<endpoint>.data (perf report -i ...)
 set -euo pipefail
@@ -438,12 +445,39 @@ echo " resp. transaction of piivault and of postgres. wrk/pgbench, postgres and 
 echo " share the same $(nproc) cores.)"
 t="B_read_${first}_tps"; read_ratio="$(echo "$R_get_rps / ${!t}" | bc -l)"
 t="B_write_${first}_tps"; write_ratio="$(echo "$R_post_rps / ${!t}" | bc -l)"
-if [[ "$(echo "$read_ratio >= 1" | bc -l)" == 1 ]]; then verdict="MET"; else verdict="NOT MET"; fi
 printf 'ratio GET / %s read:   %.2fx (%.0f/s vs %.0f TPS)\n' "$first" "$read_ratio" \
   "$R_get_rps" "$(echo "$R_get_rps / $read_ratio" | bc -l)"
 printf 'ratio POST / %s write: %.2fx (%.0f/s vs %.0f TPS)\n' "$first" "$write_ratio" \
   "$R_post_rps" "$(echo "$R_post_rps / $write_ratio" | bc -l)"
-printf 'goal GET >= 1.0x the %s read baseline: %s\n' "$first" "$verdict"
+# The goals (issue 15): against the plain select / insert of the same row
+# (the "plain" variant: the cost of the SQL alone), same connections.
+if [[ " $BASELINES " == *" plain "* ]]; then
+  bench_goal "GET rate / plain SQL select rate" "$(ratio "$R_get_rps" "$B_read_plain_tps")" ">=" 0.5
+  bench_goal "POST rate / plain SQL insert rate" "$(ratio "$R_post_rps" "$B_write_plain_tps")" ">=" 0.5
+else
+  echo "goal GET, POST / plain SQL: not measured (BASELINES has no plain)"
+fi
+# piivault's three databases on disk (the baseline's not counted).
+disk_kb="$(sql postgres "SELECT sum(pg_database_size(datname)) / 1024 FROM pg_database
+  WHERE datname IN ('pv_control', 'pv_eu', 'pv_us')")"
+bench_server_memory
+echo "server RSS: $(mib "$mem_rss_kb") MiB now, $(mib "$mem_hwm_kb") MiB peak (VmRSS, VmHWM);" \
+  "databases pv_* $(mib "$disk_kb") MiB ($SEED_RECORDS seeded records and the POSTs)"
+bench_csv_wrk pg healthz "$SEED_RECORDS" "$disk_kb"
+bench_csv_wrk pg get "$SEED_RECORDS" "$disk_kb" healthz
+bench_csv_wrk pg post "$SEED_RECORDS" "$disk_kb" healthz
+# The pgbench runs: TPS, latencies and postgres' CPU per transaction; the
+# ratio_rps of piivault's GET resp. POST to it.
+for name in read write; do
+  if [[ $name == read ]]; then ours=$R_get_rps; else ours=$R_post_rps; fi
+  for v in $BASELINES; do
+    t="B_${name}_${v}_tps"; p50="B_${name}_${v}_p50"; p99="B_${name}_${v}_p99"
+    pu="C_${name}_${v}_pg_us"
+    bench_csv_row pg "pgbench_${name}_$v" "$SEED_RECORDS" "${!t}" "${!p50}" "${!p99}" \
+      "${!pu}" "" "" "" "" "" "$(ratio "$ours" "${!t}")" "" ""
+  done
+done
+if [[ -n "$RESULTS_CSV" ]]; then echo "csv:      rows appended to $RESULTS_CSV"; fi
 echo "load avg: $(cut -d' ' -f1-3 /proc/loadavg) (end)"
 errors=$((R_healthz_non2xx + R_healthz_sockerr + R_get_non2xx + R_get_sockerr + R_post_non2xx + R_post_sockerr))
 if ((errors > 0)); then
