@@ -39,21 +39,7 @@ source "$here/lib.sh"   # seeding, wrk runs and server handling, shared
 
 bench_check_tools
 
-tmp="$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/piivault-http-XXXXXX")"
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  bench_stop_processes
-  if [[ "${KEEP_LOG:-0}" == 1 && -f "$tmp/server.log" ]]; then
-    cp "$tmp/server.log" ./http_load_server.log || true
-  fi
-  rm -rf "$tmp"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_make_tmp http http_load
 
 echo "== piivault HTTP load test"
 bench_print_setup
