@@ -309,6 +309,7 @@ ms() { echo "scale=2; $1 / 1000" | bc -l | sed 's/^\./0./'; }
 # bench_csv_wrk BACKEND NAME RECORDS DISK_KB [BASE [DISK_B JSON_B]]: the CSV
 # row of wrk run NAME (R_<NAME>_*), with rate, CPU and p99 ratios to wrk run
 # BASE when given, and the bytes on disk and of plaintext JSON per record.
+# The endpoint column is NAME after bench_csv_prefix (scale_load.sh: scale_).
 bench_csv_wrk() {
   local backend=$1 name=$2 records=$3 disk_kb=$4 b=${5:-} disk_b=${6:-} json_b=${7:-}
   local r="R_${name}_rps" p50="R_${name}_p50" p99="R_${name}_p99" cpu="R_${name}_cpu_us"
@@ -320,7 +321,7 @@ bench_csv_wrk() {
     ratio_cpu="$(echo "${!cpu} / ${!bcpu}" | bc -l)"
     ratio_p99="$(echo "${!p99} / ${!bp99}" | bc -l)"
   fi
-  bench_csv_row "$backend" "$name" "$records" "${!r}" "${!p50}" "${!p99}" "${!cpu}" \
+  bench_csv_row "$backend" "${bench_csv_prefix:-}$name" "$records" "${!r}" "${!p50}" "${!p99}" "${!cpu}" \
     "${!rss}" "${!hwm}" "$disk_kb" "$disk_b" "$json_b" "$ratio_rps" "$ratio_cpu" "$ratio_p99"
 }
 

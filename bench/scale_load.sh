@@ -40,8 +40,9 @@
 #   POOL_SIZE, SERVER_THREADS, PIIVAULT_PG_BIN, PSQL: as bench/pg_http_load.sh
 #   BENCH_TMPDIR    parent of the temp dir (default: $TMPDIR or /tmp); 10 M
 #                   records take several GiB there
-#   RESULTS_CSV     append CSV rows (healthz and get per step; bench/lib.sh
-#                   has the columns, bench/plot.sh draws the scale curve)
+#   RESULTS_CSV     append CSV rows (endpoints scale_healthz and scale_get per
+#                   step; bench/lib.sh has the columns, bench/plot.sh draws
+#                   the scale curve)
 #   LABEL           the rows' label
 #   KEEP_LOG=1      copy the server log to ./scale_load_server.log at the end
 # shellcheck disable=SC2154  # R_* are set by wrk_run (bench/lib.sh)
@@ -123,6 +124,7 @@ disk_report() {
 # --- 3. the steps -----------------------------------------------------------
 export PV_TOKEN="$tenant_key" PV_TENANT="$TENANT" PV_COLLECTION="$COLLECTION"
 records_path="/v1/tenants/$TENANT/collections/$COLLECTION/records"
+bench_csv_prefix=scale_
 seeded=0
 json_bytes=0
 rows=()
