@@ -28,6 +28,7 @@
 //   SEEDED records=N seconds=S json_bytes=J
 // where J is the sum of each record's plaintext JSON as POSTed
 // ({"principal":...,"fields":{...}}). Progress goes to stderr.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -85,9 +86,14 @@ int main(int argc, char** argv) {
   if (from < 0 || to < from || per_principal < 1 || threads < 1)
     Die("need 0 <= --from <= --to, --per-principal >= 1, --threads >= 1");
 
-  auto deployment = Must(
-      pv::cli::OpenDeployment(Must(pv::LoadConfigFile(config_path), "config")),
-      "open deployment");
+  pv::Config config = Must(pv::LoadConfigFile(config_path), "config");
+  // On PostgreSQL each writer thread needs its own connection, so that the
+  // threads' commits overlap (and are flushed together); the server's own
+  // pool_size is left as configured.
+  config.storage_pool_size =
+      std::max(config.storage_pool_size, static_cast<std::size_t>(threads));
+  auto deployment =
+      Must(pv::cli::OpenDeployment(std::move(config)), "open deployment");
   pv::services::Vault& vault = *deployment->vault;
   const pv::vault::RequestContext none;  // no request: no audit event
   const auto tenant = Must(vault.tenants.Get(none, tenant_id), "tenant");
