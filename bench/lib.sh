@@ -317,12 +317,13 @@ bench_csv_wrk() {
   local ratio_rps="" ratio_cpu="" ratio_p99=""
   if [[ -n "$b" ]]; then
     local br="R_${b}_rps" bcpu="R_${b}_cpu_us" bp99="R_${b}_p99"
-    ratio_rps="$(echo "${!r} / ${!br}" | bc -l)"
-    ratio_cpu="$(echo "${!cpu} / ${!bcpu}" | bc -l)"
-    ratio_p99="$(echo "${!p99} / ${!bp99}" | bc -l)"
+    ratio_rps="$(ratio "${!r}" "${!br}")"
+    ratio_cpu="$(ratio "${!cpu}" "${!bcpu}")"
+    ratio_p99="$(ratio "${!p99}" "${!bp99}")"
   fi
-  bench_csv_row "$backend" "${bench_csv_prefix:-}$name" "$records" "${!r}" "${!p50}" "${!p99}" "${!cpu}" \
-    "${!rss}" "${!hwm}" "$disk_kb" "$disk_b" "$json_b" "$ratio_rps" "$ratio_cpu" "$ratio_p99"
+  bench_csv_row "$backend" "${bench_csv_prefix:-}$name" "$records" \
+    "${!r}" "${!p50}" "${!p99}" "${!cpu}" "${!rss}" "${!hwm}" "$disk_kb" "$disk_b" \
+    "$json_b" "$ratio_rps" "$ratio_cpu" "$ratio_p99"
 }
 
 # bench_dir_kb DIR -> KiB the directory takes on disk.
