@@ -245,6 +245,7 @@ wrk_run() {
   bench_server_memory
   printf -v "R_${name}_rss_kb" '%s' "$mem_rss_kb"
   printf -v "R_${name}_hwm_kb" '%s' "$mem_hwm_kb"
+  echo "    server RSS after the run: $(mib "$mem_rss_kb") MiB, peak $(mib "$mem_hwm_kb") MiB"
 }
 
 # bench_server_memory -> mem_rss_kb, mem_hwm_kb: the server's resident set
