@@ -7,7 +7,9 @@
 #   3. creates a tenant, a tenant-admin and a collection, seeds records,
 #   4. runs wrk against GET /healthz (the baseline: no auth, no storage),
 #      GET of random seeded records and POST of unique records,
-#   5. prints requests/s, p50/p99 and the ratios vs the baseline,
+#   5. prints requests/s, p50/p99 and the ratios vs the baseline, one line
+#      per goal of issue 15 (MET or NOT MET), the server's RSS and the data
+#      dir's size, and appends CSV rows (RESULTS_CSV),
 # then stops the server (SIGTERM) and removes the temp dir, also on failure.
 #
 # Environment (all optional):
@@ -21,6 +23,9 @@
 #   BENCH_TMPDIR    parent of the temp dir (default: $TMPDIR or /tmp); put it
 #                   on the disk you want measured: writes are fsync'ed.
 #   KEEP_LOG=1      copy the server log to ./http_load_server.log at the end
+#   RESULTS_CSV     append one CSV row per endpoint to this file (bench/lib.sh
+#                   has the columns; bench/plot.sh draws them)
+#   LABEL           the rows' label, e.g. before / after
 #   PROFILE_DIR     if set, `perf record` samples the server during each wrk run
 #                   into PROFILE_DIR/perf_<endpoint>.data (perf report -i ...)
 set -euo pipefail
@@ -34,21 +39,7 @@ source "$here/lib.sh"   # seeding, wrk runs and server handling, shared
 
 bench_check_tools
 
-tmp="$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/piivault-http-XXXXXX")"
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  bench_stop_processes
-  if [[ "${KEEP_LOG:-0}" == 1 && -f "$tmp/server.log" ]]; then
-    cp "$tmp/server.log" ./http_load_server.log || true
-  fi
-  rm -rf "$tmp"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_make_tmp http http_load
 
 echo "== piivault HTTP load test"
 bench_print_setup
@@ -97,10 +88,23 @@ echo "(ratios are ours / baseline: requests/s higher is better, p99 and CPU lowe
 echo " srv CPU/req: server user+system CPU per request, independent of wrk's share of the"
 echo " $(nproc) cores; errors: non-2xx + socket errors)"
 
-get_ok=$(echo "$R_get_rps >= 15000 && $R_get_p99 < 10000" | bc -l)
-if [[ "$get_ok" == 1 ]]; then verdict="MET"; else verdict="NOT MET"; fi
-printf 'goal GET >= 15000/s with p99 < 10 ms: %s (%.0f/s, p99 %s ms)\n' \
-  "$verdict" "$R_get_rps" "$(ms "$R_get_p99")"
+# The goals (issue 15), each ratio measured in this run against /healthz.
+bench_goal "GET rate / healthz rate" "$(ratio "$R_get_rps" "$R_healthz_rps")" ">=" 0.5
+bench_goal "GET server CPU per request / healthz's" \
+  "$(ratio "$R_get_cpu_us" "$R_healthz_cpu_us")" "<=" 2
+bench_goal "GET p99 / healthz p99" "$(ratio "$R_get_p99" "$R_healthz_p99")" "<=" 3
+bench_goal "POST rate / healthz rate" "$(ratio "$R_post_rps" "$R_healthz_rps")" ">=" 0.25
+bench_goal "POST server CPU per request / healthz's" \
+  "$(ratio "$R_post_cpu_us" "$R_healthz_cpu_us")" "<=" 4
+bench_goal "POST p99 / healthz p99" "$(ratio "$R_post_p99" "$R_healthz_p99")" "<=" 3
+disk_kb="$(bench_dir_kb "$tmp/data")"
+bench_server_memory
+echo "server RSS: $(mib "$mem_rss_kb") MiB now, $(mib "$mem_hwm_kb") MiB peak (VmRSS, VmHWM);" \
+  "data dir $(mib "$disk_kb") MiB ($SEED_RECORDS seeded records and the POSTs)"
+bench_csv_wrk sqlite healthz "$SEED_RECORDS" "$disk_kb"
+bench_csv_wrk sqlite get "$SEED_RECORDS" "$disk_kb" healthz
+bench_csv_wrk sqlite post "$SEED_RECORDS" "$disk_kb" healthz
+if [[ -n "$RESULTS_CSV" ]]; then echo "csv:      3 rows appended to $RESULTS_CSV"; fi
 echo "load avg: $(cut -d' ' -f1-3 /proc/loadavg) (end)"
 errors=$((R_healthz_non2xx + R_healthz_sockerr + R_get_non2xx + R_get_sockerr + R_post_non2xx + R_post_sockerr))
 if ((errors > 0)); then

@@ -16,7 +16,12 @@
 #                   finishes (bench_wait_child)
 #   base            http://127.0.0.1:PORT (bench_start_server)
 #   tenant_key      the tenant-admin API key (bench_setup_collection)
-#   R_<name>_{rps,p50,p99,non2xx,sockerr,cpu_us}   (wrk_run)
+#   R_<name>_{rps,p50,p99,non2xx,sockerr,cpu_us,rss_kb,hwm_kb}   (wrk_run)
+#
+# Results as CSV (bench_csv_row, bench/plot.sh draws them): RESULTS_CSV names
+# a file to append one row per endpoint per run to (with a header line when
+# it is new or empty; unset: no CSV); LABEL (e.g. "before", "after") goes in
+# each row's label column, with the repo's git revision.
 
 PIIVAULT_BIN="${PIIVAULT_BIN:-$repo/build/bin/piivault}"
 WRK="${WRK:-wrk}"
@@ -25,6 +30,8 @@ WRK_THREADS="${WRK_THREADS:-2}"
 CONNECTIONS="${CONNECTIONS:-64}"
 SEED_RECORDS="${SEED_RECORDS:-2000}"
 SEED_PRINCIPALS="${SEED_PRINCIPALS:-500}"
+RESULTS_CSV="${RESULTS_CSV:-}"
+LABEL="${LABEL:-}"
 TENANT=bench
 COLLECTION=contacts
 
@@ -54,6 +61,30 @@ bench_stop_processes() {
     kill -KILL "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
+}
+
+# bench_make_tmp NAME LOGNAME: the run's temp dir (tmp, with pg_env in it
+# for bench_pg_start) and the cleanup that runs on exit, INT or TERM: stops
+# the child, the server and PostgreSQL (if started), copies the server log
+# to ./LOGNAME_server.log when KEEP_LOG=1, removes the temp dir.
+bench_make_tmp() {
+  tmp="$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/piivault-$1-XXXXXX")"
+  pg_env="$tmp/pg.env"
+  bench_log_copy="./$2_server.log"
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+bench_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  bench_stop_processes
+  bench_pg_stop
+  if [[ "${KEEP_LOG:-0}" == 1 && -f "$tmp/server.log" ]]; then
+    cp "$tmp/server.log" "$bench_log_copy" || true
+  fi
+  rm -rf "$tmp"
+  exit "$rc"
 }
 
 # The lines every report starts with (after its title).
@@ -211,7 +242,176 @@ wrk_run() {
   # Server CPU per request: independent of how much CPU wrk itself took.
   printf -v "R_${name}_cpu_us" '%s' \
     "$(echo "($ticks1 - $ticks0) * 1000000 / $clk_tck / $requests" | bc -l)"
+  bench_server_memory
+  printf -v "R_${name}_rss_kb" '%s' "$mem_rss_kb"
+  printf -v "R_${name}_hwm_kb" '%s' "$mem_hwm_kb"
+  echo "    server RSS after the run: $(mib "$mem_rss_kb") MiB, peak $(mib "$mem_hwm_kb") MiB"
+}
+
+# bench_server_memory -> mem_rss_kb, mem_hwm_kb: the server's resident set
+# now and its peak (VmRSS, VmHWM of /proc/PID/status, KiB).
+bench_server_memory() {
+  mem_rss_kb="$(awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status")"
+  mem_hwm_kb="$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")"
+}
+
+# ratio A B -> A / B
+ratio() { echo "$1 / $2" | bc -l; }
+
+# mib KIB -> MiB with one decimal.
+mib() { printf '%.1f' "$(echo "$1 / 1024" | bc -l)"; }
+
+# bench_goal WHAT MEASURED OP GOAL: one line "goal WHAT: 0.62x vs >= 0.5x MET"
+# (OP is >= or <=).
+bench_goal() {
+  local what=$1 measured=$2 op=$3 goal=$4 verdict="NOT MET"
+  if [[ "$(echo "$measured $op $goal" | bc -l)" == 1 ]]; then verdict="MET"; fi
+  printf 'goal %s: %.2fx vs %s %sx %s\n' "$what" "$measured" "$op" "$goal" "$verdict"
+}
+
+# The revision the results belong to ("-dirty" when src/ or bench/ has
+# uncommitted changes).
+bench_git_rev() {
+  local rev
+  rev="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null)" || { echo unknown; return; }
+  git -C "$repo" diff --quiet HEAD -- src bench 2>/dev/null || rev="$rev-dirty"
+  echo "$rev"
+}
+
+BENCH_CSV_HEADER="date,git_rev,label,backend,endpoint,records,rps,p50_us,p99_us,\
+cpu_us_per_req,rss_kb,hwm_kb,disk_kb,disk_bytes_per_record,json_bytes_per_record,\
+ratio_rps,ratio_cpu,ratio_p99"
+
+# bench_csv_row BACKEND ENDPOINT RECORDS RPS P50_US P99_US CPU_US RSS_KB HWM_KB
+#               DISK_KB DISK_B_PER_REC JSON_B_PER_REC RATIO_RPS RATIO_CPU
+#               RATIO_P99
+# Appends one row to RESULTS_CSV (nothing when unset). Empty arguments stay
+# empty cells; numbers are rounded (rates and µs to integers, ratios to 3
+# decimals).
+bench_csv_row() {
+  [[ -n "$RESULTS_CSV" ]] || return 0
+  [[ -s "$RESULTS_CSV" ]] || echo "$BENCH_CSV_HEADER" >"$RESULTS_CSV"
+  [[ -n "${bench_rev:-}" ]] || bench_rev="$(bench_git_rev)"
+  local row=("$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$bench_rev" "${LABEL//,/ }" "$1" "$2" "$3")
+  shift 3
+  local i=0 v
+  for v in "$@"; do
+    i=$((i + 1))
+    if [[ -z "$v" ]]; then row+=("")
+    elif ((i >= 10)); then row+=("$(printf '%.3f' "$v")")
+    else row+=("$(printf '%.0f' "$v")"); fi
+  done
+  (IFS=,; echo "${row[*]}") >>"$RESULTS_CSV"
 }
 
 # ms MICROSECONDS -> milliseconds with two decimals ("0.85", "12.40").
 ms() { echo "scale=2; $1 / 1000" | bc -l | sed 's/^\./0./'; }
+
+# bench_csv_wrk BACKEND NAME RECORDS DISK_KB [BASE [DISK_B JSON_B]]: the CSV
+# row of wrk run NAME (R_<NAME>_*), with rate, CPU and p99 ratios to wrk run
+# BASE when given, and the bytes on disk and of plaintext JSON per record.
+# The endpoint column is NAME after bench_csv_prefix (scale_load.sh: scale_).
+bench_csv_wrk() {
+  local backend=$1 name=$2 records=$3 disk_kb=$4 b=${5:-} disk_b=${6:-} json_b=${7:-}
+  local r="R_${name}_rps" p50="R_${name}_p50" p99="R_${name}_p99" cpu="R_${name}_cpu_us"
+  local rss="R_${name}_rss_kb" hwm="R_${name}_hwm_kb"
+  local ratio_rps="" ratio_cpu="" ratio_p99=""
+  if [[ -n "$b" ]]; then
+    local br="R_${b}_rps" bcpu="R_${b}_cpu_us" bp99="R_${b}_p99"
+    ratio_rps="$(ratio "${!r}" "${!br}")"
+    ratio_cpu="$(ratio "${!cpu}" "${!bcpu}")"
+    ratio_p99="$(ratio "${!p99}" "${!bp99}")"
+  fi
+  bench_csv_row "$backend" "${bench_csv_prefix:-}$name" "$records" \
+    "${!r}" "${!p50}" "${!p99}" "${!cpu}" "${!rss}" "${!hwm}" "$disk_kb" "$disk_b" \
+    "$json_b" "$ratio_rps" "$ratio_cpu" "$ratio_p99"
+}
+
+# bench_dir_kb DIR -> KiB the directory takes on disk.
+bench_dir_kb() { du -sk "$1" | cut -f1; }
+
+# bench_wait_healthy: waits until GET /healthz answers 200 (a server on
+# PostgreSQL may listen before its pools are up).
+bench_wait_healthy() {
+  for _ in $(seq 1 100); do
+    curl -sf --max-time 5 "$base/healthz" >/dev/null && return 0
+    kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; die "server exited"; }
+    sleep 0.1
+  done
+  cat "$tmp/server.log" >&2
+  die "server not healthy"
+}
+
+# --- PostgreSQL (pg_http_load.sh; scale_load.sh with BACKEND=pg) -------------
+# pg_env (the env file scripts/start-postgres writes) comes from
+# bench_make_tmp, whose cleanup stops the cluster.
+POOL_SIZE="${POOL_SIZE:-16}"
+SERVER_THREADS="${SERVER_THREADS:-0}"
+
+# bench_pg_tools -> pg_tools, PSQL and pick_tool NAME (PostgreSQL 15's NAME,
+# else NAME on PATH); fails without psql or scripts/start-postgres.
+bench_pg_tools() {
+  pg_tools="${PIIVAULT_PG_BIN:-/usr/lib/postgresql/15/bin}"  # as scripts/start-postgres
+  pick_tool() {
+    if [[ -x "$pg_tools/$1" ]]; then echo "$pg_tools/$1"; else command -v "$1" || true; fi
+  }
+  PSQL="${PSQL:-$(pick_tool psql)}"
+  [[ -n "$PSQL" && -x "$PSQL" ]] || die "psql not found (apt-get install postgresql-client)"
+  [[ -x "$repo/scripts/start-postgres" ]] || die "no scripts/start-postgres"
+  [[ "$POOL_SIZE" =~ ^[0-9]+$ && "$SERVER_THREADS" =~ ^[0-9]+$ ]] ||
+    die "POOL_SIZE and SERVER_THREADS must be numbers"
+}
+
+# bench_pg_start: a throw-away cluster (scripts/start-postgres) -> pg_base
+# (postgresql://postgres@127.0.0.1:PORT), pg_dir.
+bench_pg_start() {
+  "$repo/scripts/start-postgres" "$pg_env" >/dev/null || die "scripts/start-postgres failed"
+  local pg_url
+  pg_url="$(sed -n 's/^PIIVAULT_TEST_PG_URL=//p' "$pg_env" | head -n1)"
+  pg_dir="$(sed -n 's/^PIIVAULT_TEST_PG_DIR=//p' "$pg_env" | head -n1)"
+  [[ "$pg_url" == postgresql://*/postgres && -d "$pg_dir/data" ]] ||
+    die "unexpected contents of $pg_env"
+  pg_base="${pg_url%/postgres}"
+}
+
+bench_pg_stop() {
+  if [[ -n "${pg_env:-}" && -f "$pg_env" ]]; then
+    "$repo/scripts/stop-postgres" "$pg_env" >/dev/null ||
+      echo "could not stop PostgreSQL ($pg_env)" >&2
+  fi
+}
+
+# sql DB SQL -> runs SQL in database DB, prints rows unaligned (a|b|c).
+sql() {
+  "$PSQL" -X -q -At -v ON_ERROR_STOP=1 "$pg_base/$1" -c "$2" ||
+    die "psql failed in $1: $2"
+}
+
+# bench_pg_deploy DIR: creates the databases pv_control, pv_eu, pv_us and a
+# deployment in DIR on them: the default config of `piivault init` with the
+# three SQLite stores replaced by the databases, [storage] pool_size =
+# POOL_SIZE, [server] threads = SERVER_THREADS, then `piivault init`.
+bench_pg_deploy() {
+  local dir=$1 db
+  for db in pv_control pv_eu pv_us; do sql postgres "CREATE DATABASE $db" >/dev/null; done
+  "$PIIVAULT_BIN" init --dir "$tmp/defaults" >"$tmp/init.out" 2>&1 ||
+    { cat "$tmp/init.out" >&2; die "piivault init (defaults) failed"; }
+  mkdir -m 700 "$dir"
+  sed -e "s#^backend = \"sqlite://\(control\|eu\|us\)\.db\"#backend = \"$pg_base/pv_\1\"#" \
+    -e "s#^pool_size = [0-9]*#pool_size = $POOL_SIZE#" \
+    -e "s#^threads = [0-9]*#threads = $SERVER_THREADS#" \
+    "$tmp/defaults/piivault.toml" >"$dir/piivault.toml"
+  if [[ "$(grep -c '^backend = "postgresql://' "$dir/piivault.toml")" -ne 3 ]] ||
+    grep -q 'sqlite://' "$dir/piivault.toml"; then
+    die "the default config no longer has sqlite://{control,eu,us}.db backends"
+  fi
+  # init keeps an existing piivault.toml and writes the keys next to it.
+  "$PIIVAULT_BIN" init --dir "$dir" >"$tmp/init.out" 2>&1 ||
+    { cat "$tmp/init.out" >&2; die "piivault init failed"; }
+}
+
+# bench_pg_disk_kb -> KiB of piivault's three databases.
+bench_pg_disk_kb() {
+  sql postgres "SELECT sum(pg_database_size(datname)) / 1024 FROM pg_database
+    WHERE datname IN ('pv_control', 'pv_eu', 'pv_us')"
+}

@@ -19,6 +19,10 @@
 #      encrypted) per transaction,
 #   5. prints requests/s resp. TPS, p50/p99, the ratios piivault / baseline
 #      and the CPU split (piivault, postgres, wrk/pgbench) of every phase,
+#      one line per goal of issue 15 (MET or NOT MET), the server's RSS and
+#      the size of piivault's databases, and appends CSV rows (RESULTS_CSV:
+#      piivault's endpoints, and each pgbench run as pgbench_<read|write>_<v>
+#      with postgres' CPU per transaction),
 # then stops the server and the cluster and removes the temp dir, also on
 # failure or interruption.
 #
@@ -49,17 +53,17 @@
 #                   to every phase, piivault's and pgbench's alike)
 #   BENCH_TMPDIR    parent of the temp dir (default: $TMPDIR or /tmp)
 #   KEEP_LOG=1      copy the server log to ./pg_http_load_server.log at the end
+#   RESULTS_CSV     append CSV rows to this file (bench/lib.sh has the columns;
+#                   bench/plot.sh draws them)
+#   LABEL           the rows' label, e.g. before / after
 #   PROFILE_DIR     if set, `perf record` samples the server during each wrk run
 #                   into PROFILE_DIR/perf_<endpoint>.data (perf report -i ...)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-POOL_SIZE="${POOL_SIZE:-16}"
-SERVER_THREADS="${SERVER_THREADS:-0}"
 BASELINES="${BASELINES:-pgp aes plain}"
 PG_STATS="${PG_STATS:-0}"
-pg_tools="${PIIVAULT_PG_BIN:-/usr/lib/postgresql/15/bin}"  # as scripts/start-postgres
 # The fixed key of the baselines, as do-it-yourself setups keep one in their
 # config (a passphrase for pgp, 32 bytes in hex for aes and the blind index).
 BASELINE_KEY=6b1f0c3e9a5d47f28e0b6c1d2a3f4e5b7c8d9e0f1a2b3c4d5e6f708192a3b4c5
@@ -69,20 +73,13 @@ die() { echo "pg_http_load: $*" >&2; exit 1; }
 source "$here/lib.sh"   # seeding, wrk runs and server handling, shared
 
 bench_check_tools
-pick_tool() {  # pick_tool NAME -> PostgreSQL 15's NAME, else NAME on PATH
-  if [[ -x "$pg_tools/$1" ]]; then echo "$pg_tools/$1"; else command -v "$1" || true; fi
-}
-PSQL="${PSQL:-$(pick_tool psql)}"
+bench_pg_tools
 PGBENCH="${PGBENCH:-$(pick_tool pgbench)}"
-[[ -n "$PSQL" && -x "$PSQL" ]] || die "psql not found (apt-get install postgresql-client)"
 [[ -n "$PGBENCH" && -x "$PGBENCH" ]] || die "pgbench not found (apt-get install postgresql-15)"
-[[ -x "$repo/scripts/start-postgres" ]] || die "no scripts/start-postgres"
 for v in $BASELINES; do
   [[ "$v" =~ ^(pgp|aes|plain)$ ]] || die "unknown baseline variant '$v' (pgp, aes, plain)"
 done
 [[ -n "${BASELINES// /}" ]] || die "BASELINES is empty"
-[[ "$POOL_SIZE" =~ ^[0-9]+$ && "$SERVER_THREADS" =~ ^[0-9]+$ ]] ||
-  die "POOL_SIZE and SERVER_THREADS must be numbers"
 # pgbench -T takes seconds.
 case "$DURATION" in
   *h) secs=$((${DURATION%h} * 3600)) ;;
@@ -91,44 +88,14 @@ case "$DURATION" in
 esac
 ((secs > 0)) || die "DURATION must be at least 1s"
 
-tmp="$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/piivault-pghttp-XXXXXX")"
-pg_env="$tmp/pg.env"
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  bench_stop_processes
-  if [[ -f "$pg_env" ]]; then
-    "$repo/scripts/stop-postgres" "$pg_env" >/dev/null ||
-      echo "pg_http_load: could not stop PostgreSQL ($pg_env)" >&2
-  fi
-  if [[ "${KEEP_LOG:-0}" == 1 && -f "$tmp/server.log" ]]; then
-    cp "$tmp/server.log" ./pg_http_load_server.log || true
-  fi
-  rm -rf "$tmp"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_make_tmp pghttp pg_http_load
 
 echo "== piivault HTTP load test on PostgreSQL, with a pgbench baseline"
 bench_print_setup
 echo "pgbench:  $("$PGBENCH" --version) -c$CONNECTIONS -j$WRK_THREADS -T$secs -M prepared -n"
 
 # --- 1. PostgreSQL ----------------------------------------------------------
-"$repo/scripts/start-postgres" "$pg_env" >/dev/null || die "scripts/start-postgres failed"
-pg_url="$(sed -n 's/^PIIVAULT_TEST_PG_URL=//p' "$pg_env" | head -n1)"
-pg_dir="$(sed -n 's/^PIIVAULT_TEST_PG_DIR=//p' "$pg_env" | head -n1)"
-[[ "$pg_url" == postgresql://*/postgres && -d "$pg_dir/data" ]] ||
-  die "unexpected contents of $pg_env"
-pg_base="${pg_url%/postgres}"   # postgresql://postgres@127.0.0.1:PORT
-
-# sql DB SQL -> runs SQL in database DB, prints rows unaligned (a|b|c).
-sql() {
-  "$PSQL" -X -q -At -v ON_ERROR_STOP=1 "$pg_base/$1" -c "$2" ||
-    die "psql failed in $1: $2"
-}
+bench_pg_start
 
 if [[ "$PG_STATS" == 1 ]]; then
   # A preload library needs a restart, which pg_ctl refuses as root: run it
@@ -144,9 +111,7 @@ if [[ "$PG_STATS" == 1 ]]; then
     -l "$pg_dir/server.log" >"$tmp/pg_restart.log" 2>&1 ||
     { cat "$tmp/pg_restart.log" >&2; die "could not restart PostgreSQL with pg_stat_statements"; }
 fi
-for db in pv_control pv_eu pv_us pv_baseline; do
-  sql postgres "CREATE DATABASE $db" >/dev/null
-done
+sql postgres "CREATE DATABASE pv_baseline" >/dev/null
 sql pv_baseline "CREATE EXTENSION pgcrypto" >/dev/null
 if [[ "$PG_STATS" == 1 ]]; then
   sql pv_baseline "CREATE EXTENSION pg_stat_statements" >/dev/null
@@ -156,31 +121,10 @@ echo "postgres: $(sql postgres "SHOW server_version" | cut -d' ' -f1) on ${pg_ba
   "shared_buffers=$(sql postgres "SHOW shared_buffers"))"
 
 # --- 2. piivault on PostgreSQL ----------------------------------------------
-# The default config, with the three SQLite stores replaced by databases.
-"$PIIVAULT_BIN" init --dir "$tmp/defaults" >"$tmp/init.out" 2>&1 ||
-  { cat "$tmp/init.out" >&2; die "piivault init (defaults) failed"; }
-mkdir -m 700 "$tmp/data"
-sed -e "s#^backend = \"sqlite://\(control\|eu\|us\)\.db\"#backend = \"$pg_base/pv_\1\"#" \
-  -e "s#^pool_size = [0-9]*#pool_size = $POOL_SIZE#" \
-  -e "s#^threads = [0-9]*#threads = $SERVER_THREADS#" \
-  "$tmp/defaults/piivault.toml" >"$tmp/data/piivault.toml"
-if [[ "$(grep -c '^backend = "postgresql://' "$tmp/data/piivault.toml")" -ne 3 ]] ||
-  grep -q 'sqlite://' "$tmp/data/piivault.toml"; then
-  die "the default config no longer has sqlite://{control,eu,us}.db backends"
-fi
-# init keeps an existing piivault.toml and writes the keys next to it.
-"$PIIVAULT_BIN" init --dir "$tmp/data" >"$tmp/init.out" 2>&1 ||
-  { cat "$tmp/init.out" >&2; die "piivault init failed"; }
+bench_pg_deploy "$tmp/data"
 admin_key="$(tr -d '[:space:]' <"$tmp/data/admin.key")"
-
 bench_start_server "$tmp/data/piivault.toml"
-for _ in $(seq 1 100); do
-  curl -sf --max-time 5 "$base/healthz" >/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; die "server exited"; }
-  sleep 0.1
-done
-curl -sf --max-time 5 "$base/healthz" >/dev/null ||
-  { cat "$tmp/server.log" >&2; die "server not healthy"; }
+bench_wait_healthy
 echo "server:   $base (pid $server_pid, pool_size $POOL_SIZE, threads $SERVER_THREADS)"
 
 # --- 3. tenant, tenant-admin, collection; seed records ----------------------
@@ -438,12 +382,38 @@ echo " resp. transaction of piivault and of postgres. wrk/pgbench, postgres and 
 echo " share the same $(nproc) cores.)"
 t="B_read_${first}_tps"; read_ratio="$(echo "$R_get_rps / ${!t}" | bc -l)"
 t="B_write_${first}_tps"; write_ratio="$(echo "$R_post_rps / ${!t}" | bc -l)"
-if [[ "$(echo "$read_ratio >= 1" | bc -l)" == 1 ]]; then verdict="MET"; else verdict="NOT MET"; fi
 printf 'ratio GET / %s read:   %.2fx (%.0f/s vs %.0f TPS)\n' "$first" "$read_ratio" \
   "$R_get_rps" "$(echo "$R_get_rps / $read_ratio" | bc -l)"
 printf 'ratio POST / %s write: %.2fx (%.0f/s vs %.0f TPS)\n' "$first" "$write_ratio" \
   "$R_post_rps" "$(echo "$R_post_rps / $write_ratio" | bc -l)"
-printf 'goal GET >= 1.0x the %s read baseline: %s\n' "$first" "$verdict"
+# The goals (issue 15): against the plain select / insert of the same row
+# (the "plain" variant: the cost of the SQL alone), same connections.
+if [[ " $BASELINES " == *" plain "* ]]; then
+  bench_goal "GET rate / plain SQL select rate" "$(ratio "$R_get_rps" "$B_read_plain_tps")" ">=" 0.5
+  bench_goal "POST rate / plain SQL insert rate" "$(ratio "$R_post_rps" "$B_write_plain_tps")" ">=" 0.5
+else
+  echo "goal GET, POST / plain SQL: not measured (BASELINES has no plain)"
+fi
+# piivault's three databases on disk (the baseline's not counted).
+disk_kb="$(bench_pg_disk_kb)"
+bench_server_memory
+echo "server RSS: $(mib "$mem_rss_kb") MiB now, $(mib "$mem_hwm_kb") MiB peak (VmRSS, VmHWM);" \
+  "databases pv_* $(mib "$disk_kb") MiB ($SEED_RECORDS seeded records and the POSTs)"
+bench_csv_wrk pg healthz "$SEED_RECORDS" "$disk_kb"
+bench_csv_wrk pg get "$SEED_RECORDS" "$disk_kb" healthz
+bench_csv_wrk pg post "$SEED_RECORDS" "$disk_kb" healthz
+# The pgbench runs: TPS, latencies and postgres' CPU per transaction; the
+# ratio_rps of piivault's GET resp. POST to it.
+for name in read write; do
+  if [[ $name == read ]]; then ours=$R_get_rps; else ours=$R_post_rps; fi
+  for v in $BASELINES; do
+    t="B_${name}_${v}_tps"; p50="B_${name}_${v}_p50"; p99="B_${name}_${v}_p99"
+    pu="C_${name}_${v}_pg_us"
+    bench_csv_row pg "pgbench_${name}_$v" "$SEED_RECORDS" "${!t}" "${!p50}" "${!p99}" \
+      "${!pu}" "" "" "" "" "" "$(ratio "$ours" "${!t}")" "" ""
+  done
+done
+if [[ -n "$RESULTS_CSV" ]]; then echo "csv:      rows appended to $RESULTS_CSV"; fi
 echo "load avg: $(cut -d' ' -f1-3 /proc/loadavg) (end)"
 errors=$((R_healthz_non2xx + R_healthz_sockerr + R_get_non2xx + R_get_sockerr + R_post_non2xx + R_post_sockerr))
 if ((errors > 0)); then
