@@ -317,7 +317,7 @@ std::string DefaultConfigToml() {
 # Plain HTTP is allowed on loopback addresses only; set tls_cert and tls_key
 # (init wrote a self-signed pair for localhost) to serve TLS.
 listen = "127.0.0.1:8200"
-threads = 0                 # 0: one worker per core
+threads = 0                 # 0: one per core (+ pool_size with PostgreSQL)
 body_limit = 1048576        # bytes; larger requests get 413
 read_timeout = "PT30S"      # idle and slow clients are closed after this
 max_connections = 1024      # more wait in the backlog; keep below ulimit -n

@@ -22,7 +22,7 @@ struct RegionConfig {
 struct ServerConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 8200;
-  int threads = 0;  // 0: one per core
+  int threads = 0;  // 0: cli::ServerThreads decides
   std::size_t body_limit = 1 << 20;
   std::chrono::seconds read_timeout{30};
   // Open client connections at most; more wait in the listen backlog until

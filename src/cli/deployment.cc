@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "crypto/seal.h"
@@ -40,6 +41,16 @@ Status CheckTenantRegions(Deployment& d) {
                                   ", which the configuration does not define");
   }
   return Status::Ok();
+}
+
+int ServerThreads(const Config& config, unsigned cores) {
+  if (config.server.threads > 0) return config.server.threads;
+  int threads = static_cast<int>(std::max(1u, cores));
+  bool networked = storage::IsNetworkedBackend(config.control_backend);
+  for (const RegionConfig& region : config.regions)
+    networked = networked || storage::IsNetworkedBackend(region.backend);
+  if (networked) threads += static_cast<int>(config.storage_pool_size);
+  return threads;
 }
 
 Result<std::unique_ptr<Deployment>> OpenDeployment(Config config) {

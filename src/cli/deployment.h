@@ -31,6 +31,12 @@ struct Deployment {
 // belongs to the control store.
 Result<std::unique_ptr<Deployment>> OpenDeployment(Config config);
 
+// The server's I/O threads for `config` on a machine of `cores`: [server]
+// threads when set; otherwise one per core, plus, when a store is reached
+// over the network, one per connection of its pool, since a request's point
+// reads then hold an I/O thread for each round trip.
+int ServerThreads(const Config& config, unsigned cores);
+
 // `piivault init`: writes DIR/piivault.toml (or keeps one the operator wrote
 // there first), the master key, a self-signed TLS pair, creates the stores
 // and the first operator-admin. Returns its API key. Refuses to touch a

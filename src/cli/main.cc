@@ -179,6 +179,8 @@ int RunServe(const std::string& config_path, const std::string& listen) {
                config->limits);
   api::ServerOptions options;
   options.config = config->server;
+  options.config.threads =
+      cli::ServerThreads(*config, std::thread::hardware_concurrency());
   options.on_listening = [&](uint16_t port) {
     spdlog::info(R"("msg":"listening","address":{},"port":{},"tls":{})",
                  Quoted(config->server.host), port,

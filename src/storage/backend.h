@@ -184,6 +184,10 @@ struct BackendOptions {
 // options.base_dir unless absolute), "postgresql://…" or "postgres://…" (a
 // libpq connection URI). Unknown schemes give kInvalidArgument. Error
 // messages never echo the URL, which may carry credentials.
+// Whether the store at `url` answers over a network (PostgreSQL): each of its
+// reads holds the calling thread for a round trip.
+bool IsNetworkedBackend(std::string_view url);
+
 Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url,
                                              const BackendOptions& options);
 inline Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url,

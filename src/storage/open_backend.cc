@@ -10,6 +10,10 @@
 namespace piivault::storage {
 
 // Error messages never echo the URL: later schemes may carry credentials.
+bool IsNetworkedBackend(std::string_view url) {
+  return url.starts_with("postgresql://") || url.starts_with("postgres://");
+}
+
 Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url,
                                              const BackendOptions& options) {
   const std::string_view base_dir = options.base_dir;
@@ -32,7 +36,7 @@ Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url,
                         SqliteBackend::Open(full));
     return std::unique_ptr<Backend>(std::move(backend));
   }
-  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+  if (IsNetworkedBackend(url)) {
     PostgresBackend::Options pg_options;
     pg_options.pool_size = options.pool_size;
     pg_options.pool_wait_timeout = options.pool_wait_timeout;
