@@ -230,6 +230,11 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
                       WholeNumber(tbl["storage"]["pool_size"],
                                   "storage.pool_size", 1, 1024, 16));
   cfg.storage_pool_size = static_cast<std::size_t>(pool);
+  PV_ASSIGN_OR_RETURN(
+      int64_t cache_kib,
+      WholeNumber(tbl["storage"]["sqlite_cache_kib"],
+                  "storage.sqlite_cache_kib", 64, 1 << 20, 8192));
+  cfg.storage_sqlite_cache_kib = static_cast<int>(cache_kib);
   using std::chrono::days;
   using std::chrono::hours;
   using std::chrono::minutes;
@@ -345,6 +350,7 @@ backend = "sqlite://us.db"
 pool_size = 16              # connections per PostgreSQL backend
 statement_timeout = "PT5S"  # a slower PostgreSQL statement answers 503
 pool_wait_timeout = "PT2S"  # so does a wait this long for a free connection
+sqlite_cache_kib = 8192     # page cache per SQLite connection (17 per store)
 
 [audit]
 # How long audit events are kept (ISO 27018 12.4.2). Unset: for the life of

@@ -72,6 +72,9 @@ struct Config {
   std::string control_backend;
   std::vector<RegionConfig> regions;   // ascending by id
   std::size_t storage_pool_size = 16;  // per PostgreSQL backend
+  // [storage] sqlite_cache_kib: the page cache of each SQLite connection (a
+  // store keeps its writer and up to 16 idle readers open).
+  int storage_sqlite_cache_kib = 8192;
   // [storage] statement_timeout: a PostgreSQL statement running (or waiting
   // for a lock) longer is cancelled, and the request answers 503; zero: none.
   std::chrono::seconds storage_statement_timeout{5};

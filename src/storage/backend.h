@@ -178,6 +178,8 @@ struct BackendOptions {
   // Its bounds on a slow database (storage/postgres/postgres_backend.h).
   std::chrono::milliseconds pool_wait_timeout{2000};
   std::chrono::milliseconds statement_timeout{5000};
+  // The page cache of each connection of an embedded store (SQLite).
+  int sqlite_cache_kib = 8192;
 };
 
 // Opens a backend from a URL: "memory:", "sqlite://PATH" (PATH relative to

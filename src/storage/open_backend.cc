@@ -32,8 +32,10 @@ Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url,
       if (full.back() != '/') full += '/';
       full += path;
     }
+    SqliteBackend::Options sqlite_options;
+    sqlite_options.cache_size_kib = options.sqlite_cache_kib;
     PV_ASSIGN_OR_RETURN(std::unique_ptr<SqliteBackend> backend,
-                        SqliteBackend::Open(full));
+                        SqliteBackend::Open(full, sqlite_options));
     return std::unique_ptr<Backend>(std::move(backend));
   }
   if (IsNetworkedBackend(url)) {

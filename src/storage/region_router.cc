@@ -9,7 +9,8 @@ Result<std::unique_ptr<RegionRouter>> RegionRouter::Open(const Config& config) {
       .base_dir = config.dir,
       .pool_size = config.storage_pool_size,
       .pool_wait_timeout = config.storage_pool_wait_timeout,
-      .statement_timeout = config.storage_statement_timeout};
+      .statement_timeout = config.storage_statement_timeout,
+      .sqlite_cache_kib = config.storage_sqlite_cache_kib};
   // Errors name the store, never its URL (which may carry credentials).
   auto named = [](const std::string& store, const Status& s) {
     return Status(s.code(), store + ": " + s.message(), s.reason());

@@ -106,6 +106,24 @@ TEST(ConfigTest, PostgresTimeoutsHaveDefaultsAndCanBeSet) {
   EXPECT_EQ(none->storage_statement_timeout, std::chrono::seconds(0));
 }
 
+// [storage] sqlite_cache_kib bounds the server's memory for SQLite stores.
+TEST(ConfigTest, SqliteCacheSizeHasADefaultAndBounds) {
+  auto defaults = WithStorage("");
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().ToString();
+  EXPECT_EQ(defaults->storage_sqlite_cache_kib, 8192);
+  auto set = WithStorage("sqlite_cache_kib = 1024");
+  ASSERT_TRUE(set.has_value()) << set.error().ToString();
+  EXPECT_EQ(set->storage_sqlite_cache_kib, 1024);
+  for (std::string bad : {"sqlite_cache_kib = 63", "sqlite_cache_kib = \"8M\"",
+                          "sqlite_cache_kib = 2000000"}) {
+    auto config = WithStorage(bad);
+    ASSERT_FALSE(config.has_value()) << bad;
+    EXPECT_NE(config.error().message().find("storage.sqlite_cache_kib"),
+              std::string::npos)
+        << config.error().ToString();
+  }
+}
+
 // [scheduler] interval: a second by default, 1 s to 1 h; [retention]
 // interval: an hour by default, 1 min to 1 day.
 TEST(ConfigTest, IntervalsHaveDefaultsAndBounds) {

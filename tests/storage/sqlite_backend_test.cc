@@ -189,6 +189,21 @@ TEST_F(SqliteBackendTest, PragmasAreAsRequired) {
             StatusCode::kInvalidArgument);
 }
 
+// [storage] sqlite_cache_kib reaches every connection of a store opened by
+// URL: what bounds the server's page caches.
+TEST_F(SqliteBackendTest, TheConfiguredPageCacheIsEveryConnections) {
+  auto opened = OpenBackend(
+      "sqlite://vault.db",
+      BackendOptions{.base_dir = dir_.path(), .sqlite_cache_kib = 1024});
+  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+  auto* db = dynamic_cast<SqliteBackend*>(opened->get());
+  ASSERT_NE(db, nullptr);
+  for (bool on_writer : {false, true}) {
+    EXPECT_EQ(db->PragmaForTesting("cache_size", on_writer).value_or("?"),
+              "-1024");
+  }
+}
+
 TEST_F(SqliteBackendTest, DatabaseFilesAreOwnerOnly) {
   const mode_t old_umask = ::umask(022);
   {
