@@ -209,14 +209,14 @@ Result<RecordService::Found> RecordService::Find(const RequestContext& context,
   for (auto& r : tenant.regions)
     if (r != tenant.default_region) order.push_back(r);
   std::optional<Status> unreachable;
+  // With the record's principal known from an earlier read, its key entry
+  // comes in the same read as the record.
+  const std::optional<std::string> hint = pseudonyms_.Find(tenant.id, id);
+  std::vector<std::string> wanted{key};
+  if (hint) wanted.push_back(keys::PrincipalKey(tenant.id, *hint));
   for (auto region : order) {
     storage::Backend* backend = router_->region(region);
     if (!backend) continue;
-    // With the record's principal known from an earlier read, its key entry
-    // comes in the same read as the record.
-    const std::optional<std::string> hint = pseudonyms_.Find(tenant.id, id);
-    std::vector<std::string> wanted{key};
-    if (hint) wanted.push_back(keys::PrincipalKey(tenant.id, *hint));
     auto rows = backend->MultiGet(wanted);
     if (!rows && rows.error().code() == StatusCode::kUnavailable) {
       // Another region may hold the record; say so only if none does.
@@ -228,16 +228,15 @@ Result<RecordService::Found> RecordService::Find(const RequestContext& context,
     if (!raw) continue;
     PV_ASSIGN_OR_RETURN(auto envelope, RecordEnvelope::Decode(*raw));
     if (envelope.collection != collection) break;
+    const bool hinted = hint && *hint == envelope.pseudonym;
     Result<PrincipalContext> principal =
-        hint && *hint == envelope.pseudonym
-            ? keys_.FromEntry(context, tenant, region, envelope.pseudonym,
-                              std::move((*rows)[1]), use)
-            : keys_.Load(context, tenant, region, *backend, envelope.pseudonym,
-                         use);
-    if (principal) {
-      principal->store = backend;
+        hinted ? keys_.FromEntry(context, tenant, region, envelope.pseudonym,
+                                 std::move((*rows)[1]), use)
+               : keys_.Load(context, tenant, region, *backend,
+                            envelope.pseudonym, use);
+    if (principal) principal->store = backend;
+    if (principal && !hinted)
       pseudonyms_.Remember(tenant.id, id, envelope.pseudonym);
-    }
     // A relocation's other copy: keep looking for the principal's home.
     if (!principal && principal.error().code() == StatusCode::kNotFound)
       continue;
