@@ -9,11 +9,11 @@
 
 namespace piivault::storage {
 
-// Error messages never echo the URL: later schemes may carry credentials.
 bool IsNetworkedBackend(std::string_view url) {
   return url.starts_with("postgresql://") || url.starts_with("postgres://");
 }
 
+// Error messages never echo the URL: later schemes may carry credentials.
 Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url,
                                              const BackendOptions& options) {
   const std::string_view base_dir = options.base_dir;

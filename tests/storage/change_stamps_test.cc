@@ -37,10 +37,10 @@ TEST_F(ChangeStampsTest, AStampHoldsUntilTheKeyIsWritten) {
   ASSERT_TRUE(before.has_value());
   EXPECT_EQ(table->Stamp("sys/epoch"), before);
 
-  WriteBatch write = PutOf("sys/epoch");
-  table->BeginWrite(write);
+  const std::uint64_t slots = ChangeStamps::SlotsOf(PutOf("sys/epoch"));
+  table->BeginWrite(slots);
   EXPECT_EQ(table->Stamp("sys/epoch"), std::nullopt) << "a write is under way";
-  table->EndWrite(write);
+  table->EndWrite(slots);
   auto after = table->Stamp("sys/epoch");
   ASSERT_TRUE(after.has_value());
   EXPECT_NE(after, before);
@@ -54,9 +54,9 @@ TEST_F(ChangeStampsTest, AWriteThroughAnotherOpeningChangesTheStamp) {
   ASSERT_NE(mine, nullptr);
   ASSERT_NE(theirs, nullptr);
   auto before = mine->Stamp("k");
-  WriteBatch write = PutOf("k");
-  theirs->BeginWrite(write);
-  theirs->EndWrite(write);
+  const std::uint64_t slots = ChangeStamps::SlotsOf(PutOf("k"));
+  theirs->BeginWrite(slots);
+  theirs->EndWrite(slots);
   EXPECT_NE(mine->Stamp("k"), before);
 }
 
@@ -65,9 +65,9 @@ TEST_F(ChangeStampsTest, AWriteOfAllKeysChangesEveryStamp) {
   ASSERT_NE(table, nullptr);
   auto a = table->Stamp("a");
   auto b = table->Stamp("bb");
-  table->BeginWriteAll();
+  table->BeginWrite(ChangeStamps::kAllSlots);
   EXPECT_EQ(table->Stamp("a"), std::nullopt);
-  table->EndWriteAll();
+  table->EndWrite(ChangeStamps::kAllSlots);
   EXPECT_NE(table->Stamp("a"), a);
   EXPECT_NE(table->Stamp("bb"), b);
 }
@@ -83,7 +83,7 @@ TEST_F(ChangeStampsTest, AWriteCutShortIsSetRightByTheNextSoleOpener) {
       auto crashed = OpenTable();
       ASSERT_NE(crashed, nullptr);
       before = crashed->Stamp("k");
-      crashed->BeginWrite(PutOf("k"));  // and never ends it
+      crashed->BeginWrite(ChangeStamps::SlotsOf(PutOf("k")));  // never ended
     }
     auto other = OpenTable();  // not alone: the survivor has it open
     ASSERT_NE(other, nullptr);

@@ -98,24 +98,14 @@ std::optional<std::uint64_t> ChangeStamps::Stamp(std::string_view key) const {
   return ended;
 }
 
-void ChangeStamps::BeginWrite(const WriteBatch& batch) {
-  const std::uint64_t set = SlotsOf(batch);
+void ChangeStamps::BeginWrite(std::uint64_t slots) {
   for (std::size_t i = 0; i < kSlots; ++i)
-    if (set >> i & 1) slots_[i].began.fetch_add(1);
+    if (slots >> i & 1) slots_[i].began.fetch_add(1);
 }
 
-void ChangeStamps::EndWrite(const WriteBatch& batch) {
-  const std::uint64_t set = SlotsOf(batch);
+void ChangeStamps::EndWrite(std::uint64_t slots) {
   for (std::size_t i = 0; i < kSlots; ++i)
-    if (set >> i & 1) slots_[i].ended.fetch_add(1);
-}
-
-void ChangeStamps::BeginWriteAll() {
-  for (std::size_t i = 0; i < kSlots; ++i) slots_[i].began.fetch_add(1);
-}
-
-void ChangeStamps::EndWriteAll() {
-  for (std::size_t i = 0; i < kSlots; ++i) slots_[i].ended.fetch_add(1);
+    if (slots >> i & 1) slots_[i].ended.fetch_add(1);
 }
 
 }  // namespace piivault::storage

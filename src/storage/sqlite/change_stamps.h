@@ -28,7 +28,7 @@ namespace piivault::storage {
 
 class ChangeStamps {
  public:
-  static constexpr std::size_t kSlots = 64;
+  static constexpr std::size_t kSlots = 64;  // the bits of a uint64_t
 
   // Maps (creating, mode 0600) the table at `path`. Holds a shared lock on
   // it while open; the first process to open it resets a table a crash left
@@ -42,13 +42,15 @@ class ChangeStamps {
   // while one may be under way.
   std::optional<std::uint64_t> Stamp(std::string_view key) const;
 
-  // Around the write of `batch`: Begin before it can become visible, End once
-  // it has (or has failed). Every slot a key of the batch hashes to.
-  void BeginWrite(const WriteBatch& batch);
-  void EndWrite(const WriteBatch& batch);
-  // Around a write that may touch any key (a restore).
-  void BeginWriteAll();
-  void EndWriteAll();
+  // The slots (a bit set) the keys of `batch` hash to; kAllSlots for a write
+  // that may change any key (a restore).
+  static std::uint64_t SlotsOf(const WriteBatch& batch);
+  static constexpr std::uint64_t kAllSlots = ~std::uint64_t{0};
+
+  // Around a write of `slots`: BeginWrite before it can become visible,
+  // EndWrite once it has (or has failed).
+  void BeginWrite(std::uint64_t slots);
+  void EndWrite(std::uint64_t slots);
 
  private:
   struct Slot {
@@ -59,8 +61,6 @@ class ChangeStamps {
 
   ChangeStamps(int fd, Slot* slots) : fd_(fd), slots_(slots) {}
   static std::size_t SlotOf(std::string_view key);
-  // The slots `batch` touches, as a bit set.
-  static std::uint64_t SlotsOf(const WriteBatch& batch);
 
   int fd_;
   Slot* slots_;  // kSlots of them, in the shared mapping

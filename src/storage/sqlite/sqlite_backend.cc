@@ -271,8 +271,8 @@ Result<std::unique_ptr<Connection>> OpenConnection(
     // Truncate the -wal file back to at most 64 MiB after checkpoints.
     // kv is a rowid table with an index on k, not WITHOUT ROWID: its values
     // (sealed documents, audit entries) are often larger than a b-tree cell
-    // holds, and in a WITHOUT ROWID table every interior cell carries a whole
-    // row, so each lookup would read overflow pages on the way down.
+    // holds, and in a WITHOUT ROWID table every interior cell carries a
+    // whole row, so each lookup would read overflow pages on its way down.
     PV_RETURN_IF_ERROR(conn->ExecSql(
         "PRAGMA journal_size_limit=67108864;"
         "CREATE TABLE IF NOT EXISTS kv("
@@ -514,10 +514,15 @@ Status SqliteBackend::Write(const WriteBatch& batch) {
   }
   // Other processes' caches of these keys stop trusting their stamps from
   // before the commit until after it.
-  stamps_->BeginWrite(batch);
+  const std::uint64_t slots = ChangeStamps::SlotsOf(batch);
+  stamps_->BeginWrite(slots);
   Status s = CommitInGroup(batch);
-  stamps_->EndWrite(batch);
+  stamps_->EndWrite(slots);
   return s;
+}
+
+std::optional<std::uint64_t> SqliteBackend::ChangeStamp(std::string_view key) {
+  return stamps_->Stamp(key);
 }
 
 Status SqliteBackend::CommitInGroup(const WriteBatch& batch) {
@@ -689,19 +694,16 @@ Status SqliteBackend::Dump(const DumpSink& sink) {
   return s;
 }
 
-// One write transaction on the write connection, which commit groups wait
-// for meanwhile; a failure anywhere rolls it back.
 Status SqliteBackend::ReplaceAll(const DumpSource& source) {
-  stamps_->BeginWriteAll();
+  // It may change any key.
+  stamps_->BeginWrite(ChangeStamps::kAllSlots);
   Status s = ReplaceAllLocked(source);
-  stamps_->EndWriteAll();
+  stamps_->EndWrite(ChangeStamps::kAllSlots);
   return s;
 }
 
-std::optional<std::uint64_t> SqliteBackend::ChangeStamp(std::string_view key) {
-  return stamps_->Stamp(key);
-}
-
+// One write transaction on the write connection, which commit groups wait
+// for meanwhile; a failure anywhere rolls it back.
 Status SqliteBackend::ReplaceAllLocked(const DumpSource& source) {
   std::lock_guard conn_lock(writer_conn_mu_);
   Connection& conn = *writer_conn_;
