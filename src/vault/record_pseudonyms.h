@@ -8,18 +8,20 @@
 //
 // Holds pseudonyms (random per principal, already in storage keys), never a
 // key or a field. Bounded: at most kMaxEntries; when a shard is full an
-// arbitrary entry of it makes room.
+// arbitrary entry of it makes room. A lookup builds no key.
 //
 // Thread safety: thread-safe.
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 namespace piivault::vault {
 
@@ -34,12 +36,32 @@ class RecordPseudonyms {
 
  private:
   static constexpr std::size_t kShards = 16;
+  // (tenant, record id), looked up by views of the two: no key is built.
+  using KeyView = std::pair<std::string_view, std::string_view>;
+  using Key = std::pair<std::string, std::string>;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(const KeyView& k) const {
+      const std::size_t h = std::hash<std::string_view>()(k.first);
+      return h ^ (std::hash<std::string_view>()(k.second) + 0x9e3779b9 +
+                  (h << 6) + (h >> 2));
+    }
+    std::size_t operator()(const Key& k) const {
+      return (*this)(KeyView(k.first, k.second));
+    }
+  };
+  struct Equal {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return a.first == b.first && a.second == b.second;
+    }
+  };
   struct Shard {
     std::mutex mu;
-    std::unordered_map<std::string, std::string> entries;  // GUARDED_BY(mu)
+    std::unordered_map<Key, std::string, Hash, Equal> entries;  // GUARDED_BY
   };
-  static std::string Key(std::string_view tenant, std::string_view record_id);
-  Shard& ShardOf(const std::string& key);
+  Shard& ShardOf(const KeyView& key);
 
   std::array<Shard, kShards> shards_;
 };
