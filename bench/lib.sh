@@ -208,7 +208,9 @@ wrk_run() {
   local perf_pid=""
   if [[ -n "${PROFILE_DIR:-}" ]]; then
     # Samples the server alone (call graphs from DWARF: the build keeps no
-    # frame pointers) for the whole wrk run.
+    # frame pointers) for the whole wrk run. DWARF samples copy raw stack
+    # bytes into the file (mode 0600): fine for the benchmarks' throw-away
+    # deployments and synthetic records, never point it at real data.
     perf record -q -F 499 --call-graph dwarf,16384 -p "$server_pid" \
       -o "$PROFILE_DIR/perf_$name.data" >/dev/null 2>&1 &
     perf_pid=$!
