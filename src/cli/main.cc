@@ -18,6 +18,7 @@
 #include "api/webhook_client.h"
 #include "audit/verify.h"
 #include "base/encoding.h"
+#include "cli/allocator.h"
 #include "cli/backup.h"
 #include "cli/compliance_report.h"
 #include "cli/deployment.h"
@@ -182,9 +183,11 @@ int RunServe(const std::string& config_path, const std::string& listen) {
   options.config.threads =
       cli::ServerThreads(*config, std::thread::hardware_concurrency());
   options.on_listening = [&](uint16_t port) {
-    spdlog::info(R"("msg":"listening","address":{},"port":{},"tls":{})",
-                 Quoted(config->server.host), port,
-                 config->server.tls_cert.empty() ? "false" : "true");
+    spdlog::info(
+        R"("msg":"listening","address":{},"port":{},"tls":{},"allocator":{})",
+        Quoted(config->server.host), port,
+        config->server.tls_cert.empty() ? "false" : "true",
+        Quoted(cli::AllocatorName()));
   };
   Status s =
       api::RunServer(options, [&](api::HttpRequest req, api::Respond respond,

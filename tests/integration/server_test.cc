@@ -26,6 +26,22 @@ int Mode(const std::string& path) {
 
 using HttpServerTest = ServerTest;
 
+// The default build links the server with jemalloc (it costs less CPU per
+// request than glibc's malloc); a build that silently fell back would lose
+// that without any test noticing. Sanitizer builds run on their own.
+TEST_F(HttpServerTest, TheStartUpLineNamesTheAllocator) {
+  std::string log = server_.Log();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      log, m, std::regex(R"re("msg":"listening".*"allocator":"([^"]*)")re")))
+      << log;
+#ifdef PIIVAULT_WITH_JEMALLOC
+  EXPECT_TRUE(m[1].str().starts_with("jemalloc 5.")) << m[1];
+#else
+  EXPECT_EQ(m[1].str(), "system");
+#endif
+}
+
 TEST_F(HttpServerTest, KeepAliveAndRequestId) {
   HttpConnection conn(server_.port());
   ASSERT_TRUE(conn.connected());
