@@ -549,7 +549,7 @@ Status RunServer(const ServerOptions& options, Handler handler) {
           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // Declared before the io_context: sessions its destructor frees still
   // report to `shared`.
-  asio::thread_pool pool(static_cast<std::size_t>(options.handler_threads));
+  asio::thread_pool pool(static_cast<std::size_t>(cfg.handler_threads));
   Shared shared{std::move(handler),
                 [&pool](std::function<void()> work) {
                   asio::post(pool, std::move(work));

@@ -35,7 +35,6 @@ using Handler = std::function<void(HttpRequest, Respond, const Offload&)>;
 
 struct ServerOptions {
   ServerConfig config;
-  int handler_threads = 16;
   // Called once the socket listens, with the bound port (useful with port 0).
   std::function<void(uint16_t)> on_listening;
 };

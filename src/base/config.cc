@@ -148,6 +148,11 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string dir) {
     s.threads = (*server)["threads"].value_or(0);
     if (s.threads < 0 || s.threads > 256)
       return Err(ConfigError("server.threads must be 0..256"));
+    PV_ASSIGN_OR_RETURN(
+        int64_t handlers,
+        WholeNumber((*server)["handler_threads"], "server.handler_threads", 1,
+                    1024, s.handler_threads));
+    s.handler_threads = static_cast<int>(handlers);
     int64_t limit = (*server)["body_limit"].value_or(int64_t{1} << 20);
     if (limit < 1024) return Err(ConfigError("server.body_limit too small"));
     s.body_limit = static_cast<std::size_t>(limit);
@@ -323,6 +328,7 @@ std::string DefaultConfigToml() {
 # (init wrote a self-signed pair for localhost) to serve TLS.
 listen = "127.0.0.1:8200"
 threads = 0                 # 0: one per core (+ pool_size with PostgreSQL)
+handler_threads = 64        # for writes and scans: concurrent writes share commits
 body_limit = 1048576        # bytes; larger requests get 413
 read_timeout = "PT30S"      # idle and slow clients are closed after this
 max_connections = 1024      # more wait in the backlog; keep below ulimit -n

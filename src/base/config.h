@@ -23,6 +23,10 @@ struct ServerConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 8200;
   int threads = 0;  // 0: cli::ServerThreads decides
+  // Threads for the handlers that may block (writes, scans, streams). Each
+  // blocked writer joins the store's next group commit, so more of them
+  // under concurrent writes means fewer, larger commits.
+  int handler_threads = 64;
   std::size_t body_limit = 1 << 20;
   std::chrono::seconds read_timeout{30};
   // Open client connections at most; more wait in the listen backlog until

@@ -35,7 +35,7 @@ class StreamingTest : public ::testing::Test {
       ServerOptions options;
       options.config.port = 0;
       options.config.threads = 2;
-      options.handler_threads = 2;
+      options.config.handler_threads = 2;
       options.on_listening = [&](uint16_t p) { listening.set_value(p); };
       Status ran = RunServer(
           options,

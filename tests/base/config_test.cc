@@ -72,6 +72,26 @@ TEST(ConfigTest, MaxConnectionsDefaultsTo1024AndMustBePositive) {
   }
 }
 
+TEST(ConfigTest, HandlerThreadsDefaultTo64AndAreBounded) {
+  auto config = ParseConfig(DefaultConfigToml(), "/tmp");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->server.handler_threads, 64);
+  auto set = Replacing("handler_threads = 64", "handler_threads = 8");
+  ASSERT_TRUE(set.has_value()) << set.error().ToString();
+  EXPECT_EQ(set->server.handler_threads, 8);
+  auto unset = Replacing("handler_threads = 64", "");
+  ASSERT_TRUE(unset.has_value()) << unset.error().ToString();
+  EXPECT_EQ(unset->server.handler_threads, 64);
+  for (std::string bad : {"handler_threads = 0", "handler_threads = 1025",
+                          "handler_threads = \"many\""}) {
+    auto config = Replacing("handler_threads = 64", bad);
+    ASSERT_FALSE(config.has_value()) << bad;
+    EXPECT_NE(config.error().message().find("server.handler_threads"),
+              std::string::npos)
+        << config.error().ToString();
+  }
+}
+
 // The config `piivault init` writes, with the body of its [name] table
 // replaced.
 Result<Config> WithTable(const std::string& name, const std::string& body) {
