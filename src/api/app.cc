@@ -9,6 +9,7 @@
 #include "api/handler_support.h"
 #include "audit/event_trail.h"
 #include "crypto/random.h"
+#include "embedded/kOpenApiJson.h"
 #include "vault/request_context.h"
 
 namespace piivault::api {
@@ -84,6 +85,26 @@ std::string RequestId(const HttpRequest& req) {
       crypto::RandomId("req_").substr(0, 17);
   thread_local uint64_t counter = 0;
   return prefix + std::to_string(++counter);
+}
+
+// The endpoints answered before routing, without authentication.
+constexpr std::string_view kHealthPath = "/healthz";
+constexpr std::string_view kMetricsPath = "/metrics";
+constexpr std::string_view kOpenApiPath = "/v1/openapi.json";
+
+// Every route of the API, area by area.
+void AddRoutes(const RouteAdder& add) {
+  AddControlRoutes(add);
+  AddDataRoutes(add);
+  AddAuditRoutes(add);
+  AddLockboxRoutes(add);
+  AddJobRoutes(add);
+  AddExportRoutes(add);
+  AddNotificationRoutes(add);
+  AddDisclosureRoutes(add);
+  AddSubProcessorRoutes(add);
+  AddIncidentRoutes(add);
+  AddComplianceRoutes(add);
 }
 
 std::vector<std::string> SplitPath(std::string_view path) {
@@ -262,19 +283,10 @@ App::App(services::Vault* vault, audit::AuditLog* audit,
     routes_->routes.push_back({std::move(method), pattern, SplitPath(pattern),
                                std::move(name), op, std::move(fn)});
   };
-  AddControlRoutes(add);
-  AddDataRoutes(add);
-  AddAuditRoutes(add);
-  AddLockboxRoutes(add);
-  AddJobRoutes(add);
-  AddExportRoutes(add);
-  AddNotificationRoutes(add);
-  AddDisclosureRoutes(add);
-  AddSubProcessorRoutes(add);
-  AddIncidentRoutes(add);
-  AddComplianceRoutes(add);
+  AddRoutes(add);
   for (auto& r : routes_->routes) route_names_.push_back(r.name);
-  route_names_.insert(route_names_.end(), {"health", "metrics", "unmatched"});
+  route_names_.insert(route_names_.end(),
+                      {"health", "metrics", "openapi", "unmatched"});
   metrics_ = std::make_unique<Metrics>(route_names_);
 }
 
@@ -286,6 +298,19 @@ std::vector<App::RouteInfo> App::RouteTable() const {
     out.push_back({r.method, r.path, r.name, r.op});
   return out;
 }
+
+std::vector<App::Endpoint> App::Endpoints() {
+  std::vector<Endpoint> out;
+  AddRoutes([&out](std::string method, std::string pattern, std::string,
+                   policy::Operation, HandlerFn) {
+    out.push_back({std::move(method), std::move(pattern)});
+  });
+  for (std::string_view path : {kHealthPath, kMetricsPath, kOpenApiPath})
+    out.push_back({"GET", std::string(path)});
+  return out;
+}
+
+std::string_view App::OpenApiDocument() { return kOpenApiJson; }
 
 // What the access log and the metrics need of a request once it is answered,
 // which may be on the audit log's committer thread.
@@ -308,7 +333,7 @@ HttpResponse App::Handle(const HttpRequest& req) {
 
 void App::Handle(HttpRequest req, Respond respond, const Offload& offload) {
   Exchange x{std::chrono::steady_clock::now(), RequestId(req),
-             req.method.substr(0, 16), routes_->routes.size() + 2};
+             req.method.substr(0, 16), routes_->routes.size() + 3};
   auto finish = [&](HttpResponse res) { Finish(x, std::move(res), respond); };
   if (req.rejection.status != 0) {
     std::vector<std::string> ignored;
@@ -316,15 +341,25 @@ void App::Handle(HttpRequest req, Respond respond, const Offload& offload) {
     return finish(ErrorResponse(req.rejection.status, req.rejection.code,
                                 req.rejection.message));
   }
-  if (req.path == "/healthz" && req.method == "GET") {
+  // Other methods on these paths fall through to routing: 404, as for any
+  // endpoint that does not take the method.
+  if (req.path == kHealthPath && req.method == "GET") {
     x.route_index = routes_->routes.size();
     return finish(JsonResponse(200, json::object{{"status", "ok"}}));
   }
-  if (req.path == "/metrics" && req.method == "GET") {
+  if (req.path == kMetricsPath && req.method == "GET") {
     x.route_index = routes_->routes.size() + 1;
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = metrics_->Render();
+    return finish(std::move(r));
+  }
+  // The contract (src/api/openapi.json, compiled in), for integrators and
+  // the console: public, like the API's own documentation.
+  if (req.path == kOpenApiPath && req.method == "GET") {
+    x.route_index = routes_->routes.size() + 2;
+    HttpResponse r;
+    r.body = std::string(kOpenApiJson);
     return finish(std::move(r));
   }
   std::vector<std::string> params;

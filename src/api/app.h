@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/http.h"
@@ -49,6 +50,21 @@ class App {
   };
   std::vector<RouteInfo> RouteTable() const;
 
+  // Every endpoint the server answers, as method and path template: the
+  // routes of RouteTable() (the same for every App, so no instance is
+  // needed) and the unauthenticated GET /healthz, /metrics and
+  // /v1/openapi.json answered before routing. tests/api/openapi_test.cc
+  // holds the OpenAPI document to exactly these.
+  struct Endpoint {
+    std::string method;
+    std::string path;
+  };
+  static std::vector<Endpoint> Endpoints();
+
+  // The OpenAPI 3.1 document of the API (src/api/openapi.json, compiled in
+  // verbatim), served at GET /v1/openapi.json.
+  static std::string_view OpenApiDocument();
+
  private:
   struct Route;
   class Routes;
@@ -60,7 +76,7 @@ class App {
   void Finish(const Exchange& x, HttpResponse res, const Respond& respond);
   std::unique_ptr<Routes> routes_;
   std::vector<std::string>
-      route_names_;  // routes, then health, metrics, unmatched
+      route_names_;  // routes, then health, metrics, openapi, unmatched
   services::Vault* vault_;
   audit::AuditLog* audit_;
   std::unique_ptr<Metrics> metrics_;
