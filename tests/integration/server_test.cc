@@ -175,6 +175,19 @@ TEST_F(HttpServerTest, MetricsAndHealth) {
   EXPECT_EQ(m2.body.find("/v1/"), std::string::npos);
 }
 
+// Integrators fetch the contract from the running server, without a key.
+TEST_F(HttpServerTest, ServesTheOpenApiDocument) {
+  auto r = server_.Call("GET", "/v1/openapi.json");
+  ASSERT_EQ(r.status, 200) << r.Describe();
+  EXPECT_TRUE(r.Header("content-type").starts_with("application/json"))
+      << r.Header("content-type");
+  const json::value& doc = r.Json();  // null unless it parses
+  ASSERT_TRUE(doc.is_object()) << r.body.substr(0, 200);
+  const json::value* version = doc.as_object().if_contains("openapi");
+  ASSERT_TRUE(version && version->is_string());
+  EXPECT_TRUE(version->get_string().starts_with("3.1")) << *version;
+}
+
 // SIGTERM while new connections keep arriving: the listener stops cleanly
 // every time (closing the acceptor once raced the next accept and crashed).
 TEST_F(HttpServerTest, StopsCleanlyWhileConnectionsArrive) {
