@@ -87,10 +87,46 @@ std::string RequestId(const HttpRequest& req) {
   return prefix + std::to_string(++counter);
 }
 
-// The endpoints answered before routing, without authentication.
-constexpr std::string_view kHealthPath = "/healthz";
-constexpr std::string_view kMetricsPath = "/metrics";
-constexpr std::string_view kOpenApiPath = "/v1/openapi.json";
+// The endpoints answered before routing, without authentication (GET only;
+// other methods fall through to routing: 404, as for any endpoint that does
+// not take the method). Their metrics slots follow the routes', in this
+// order, then "unmatched".
+enum class PublicEndpoint : std::size_t { kHealth, kMetrics, kOpenApi };
+struct PublicEndpointSpec {
+  PublicEndpoint id;
+  std::string_view path;
+  std::string_view name;  // in metrics and the access log
+};
+constexpr PublicEndpointSpec kPublicEndpoints[] = {
+    {PublicEndpoint::kHealth, "/healthz", "health"},
+    {PublicEndpoint::kMetrics, "/metrics", "metrics"},
+    // The contract (src/api/openapi.json, compiled in), for integrators and
+    // the console: public, like the API's own documentation.
+    {PublicEndpoint::kOpenApi, "/v1/openapi.json", "openapi"},
+};
+
+HttpResponse PublicResponse(PublicEndpoint endpoint, const Metrics& metrics) {
+  HttpResponse r;
+  switch (endpoint) {
+    case PublicEndpoint::kHealth:
+      return JsonResponse(200, json::object{{"status", "ok"}});
+    case PublicEndpoint::kMetrics:
+      r.content_type = "text/plain; version=0.0.4";
+      r.body = metrics.Render();
+      return r;
+    case PublicEndpoint::kOpenApi:
+      r.body = std::string(kOpenApiJson);
+      return r;
+  }
+  return r;
+}
+
+const PublicEndpointSpec* PublicEndpointOf(const HttpRequest& req) {
+  if (req.method != "GET") return nullptr;
+  for (const auto& e : kPublicEndpoints)
+    if (req.path == e.path) return &e;
+  return nullptr;
+}
 
 // Every route of the API, area by area.
 void AddRoutes(const RouteAdder& add) {
@@ -285,8 +321,8 @@ App::App(services::Vault* vault, audit::AuditLog* audit,
   };
   AddRoutes(add);
   for (auto& r : routes_->routes) route_names_.push_back(r.name);
-  route_names_.insert(route_names_.end(),
-                      {"health", "metrics", "openapi", "unmatched"});
+  for (const auto& e : kPublicEndpoints) route_names_.emplace_back(e.name);
+  route_names_.emplace_back("unmatched");
   metrics_ = std::make_unique<Metrics>(route_names_);
 }
 
@@ -305,8 +341,8 @@ std::vector<App::Endpoint> App::Endpoints() {
                    policy::Operation, HandlerFn) {
     out.push_back({std::move(method), std::move(pattern)});
   });
-  for (std::string_view path : {kHealthPath, kMetricsPath, kOpenApiPath})
-    out.push_back({"GET", std::string(path)});
+  for (const auto& e : kPublicEndpoints)
+    out.push_back({"GET", std::string(e.path)});
   return out;
 }
 
@@ -333,7 +369,7 @@ HttpResponse App::Handle(const HttpRequest& req) {
 
 void App::Handle(HttpRequest req, Respond respond, const Offload& offload) {
   Exchange x{std::chrono::steady_clock::now(), RequestId(req),
-             req.method.substr(0, 16), routes_->routes.size() + 3};
+             req.method.substr(0, 16), route_names_.size() - 1};
   auto finish = [&](HttpResponse res) { Finish(x, std::move(res), respond); };
   if (req.rejection.status != 0) {
     std::vector<std::string> ignored;
@@ -341,26 +377,9 @@ void App::Handle(HttpRequest req, Respond respond, const Offload& offload) {
     return finish(ErrorResponse(req.rejection.status, req.rejection.code,
                                 req.rejection.message));
   }
-  // Other methods on these paths fall through to routing: 404, as for any
-  // endpoint that does not take the method.
-  if (req.path == kHealthPath && req.method == "GET") {
-    x.route_index = routes_->routes.size();
-    return finish(JsonResponse(200, json::object{{"status", "ok"}}));
-  }
-  if (req.path == kMetricsPath && req.method == "GET") {
-    x.route_index = routes_->routes.size() + 1;
-    HttpResponse r;
-    r.content_type = "text/plain; version=0.0.4";
-    r.body = metrics_->Render();
-    return finish(std::move(r));
-  }
-  // The contract (src/api/openapi.json, compiled in), for integrators and
-  // the console: public, like the API's own documentation.
-  if (req.path == kOpenApiPath && req.method == "GET") {
-    x.route_index = routes_->routes.size() + 2;
-    HttpResponse r;
-    r.body = std::string(kOpenApiJson);
-    return finish(std::move(r));
+  if (const PublicEndpointSpec* e = PublicEndpointOf(req)) {
+    x.route_index = routes_->routes.size() + static_cast<std::size_t>(e->id);
+    return finish(PublicResponse(e->id, *metrics_));
   }
   std::vector<std::string> params;
   auto matched = routes_->Match(req, params);
