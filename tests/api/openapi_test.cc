@@ -30,41 +30,38 @@ json::value Document() {
   return doc;
 }
 
-// "GET /v1/whoami" for each operation under the document's paths.
-std::set<std::string> DocumentEndpoints(const json::value& doc) {
-  std::set<std::string> out;
-  const json::object* paths = doc.as_object().if_contains("paths")
-                                  ? doc.at("paths").if_object()
-                                  : nullptr;
-  if (!paths) {
+// The endpoints answered without the API key (App::Handle, before routing).
+const std::set<std::string> kPublicEndpoints = {"GET /healthz", "GET /metrics",
+                                                "GET /v1/openapi.json"};
+
+// Each operation object of the document, with its "GET /v1/whoami".
+std::vector<std::pair<std::string, const json::object*>> Operations(
+    const json::value& doc) {
+  std::vector<std::pair<std::string, const json::object*>> out;
+  const json::value* paths = doc.as_object().if_contains("paths");
+  if (!paths || !paths->is_object()) {
     ADD_FAILURE() << "the document has no paths object";
     return out;
   }
-  for (auto& [path, item] : *paths)
+  for (auto& [path, item] : paths->as_object())
     for (std::string_view method : kMethods)
-      if (item.as_object().contains(method)) {
+      if (auto* op = item.as_object().if_contains(method)) {
         std::string upper(method);
         std::ranges::transform(upper, upper.begin(), ::toupper);
-        out.insert(upper + " " + std::string(path));
+        out.emplace_back(upper + " " + std::string(path), &op->as_object());
       }
+  return out;
+}
+
+std::set<std::string> DocumentEndpoints(const json::value& doc) {
+  std::set<std::string> out;
+  for (auto& [name, op] : Operations(doc)) out.insert(name);
   return out;
 }
 
 std::set<std::string> ServerEndpoints() {
   std::set<std::string> out;
   for (auto& e : App::Endpoints()) out.insert(e.method + " " + e.path);
-  return out;
-}
-
-// Each operation object of the document, with its "METHOD path".
-std::vector<std::pair<std::string, const json::object*>> Operations(
-    const json::value& doc) {
-  std::vector<std::pair<std::string, const json::object*>> out;
-  for (auto& [path, item] : doc.at("paths").as_object())
-    for (std::string_view method : kMethods)
-      if (auto* op = item.as_object().if_contains(method))
-        out.emplace_back(std::string(method) + " " + std::string(path),
-                         &op->as_object());
   return out;
 }
 
@@ -176,13 +173,11 @@ TEST(OpenApiTest, OnlyThePublicEndpointsNeedNoKey) {
   const json::value* global = doc.as_object().if_contains("security");
   ASSERT_TRUE(global && global->is_array() && !global->as_array().empty())
       << "the document must require the API key by default";
-  const std::set<std::string> public_endpoints = {
-      "get /healthz", "get /metrics", "get /v1/openapi.json"};
   for (auto& [name, op] : Operations(doc)) {
     const json::value* security = op->if_contains("security");
     const bool open =
         security && security->is_array() && security->as_array().empty();
-    EXPECT_EQ(open, public_endpoints.contains(name)) << name;
+    EXPECT_EQ(open, kPublicEndpoints.contains(name)) << name;
   }
 }
 
@@ -193,9 +188,8 @@ TEST_F(OpenApiAppTest, EndpointsAreTheAppsRouteTable) {
   std::set<std::string> routed;
   for (auto& r : app.RouteTable()) routed.insert(r.method + " " + r.pattern);
   std::set<std::string> listed = ServerEndpoints();
-  for (std::string_view fixed :
-       {"GET /healthz", "GET /metrics", "GET /v1/openapi.json"})
-    EXPECT_EQ(listed.erase(std::string(fixed)), 1u) << fixed;
+  for (const std::string& fixed : kPublicEndpoints)
+    EXPECT_EQ(listed.erase(fixed), 1u) << fixed;
   EXPECT_EQ(listed, routed);
 }
 
