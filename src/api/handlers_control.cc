@@ -84,6 +84,14 @@ Result<Reply> CreateTenant(Call& call) {
   return Reply{201, TenantJson(tenant)};
 }
 
+// Disposed tenants too: their certificates and audit logs stay readable.
+Result<Reply> ListTenants(Call& call) {
+  PV_ASSIGN_OR_RETURN(auto tenants, vault::ListTenants(call.vault.control));
+  json::array a;
+  for (auto& t : tenants) a.push_back(TenantJson(t));
+  return Reply{200, json::object{{"tenants", std::move(a)}}};
+}
+
 Result<Reply> GetTenant(Call& call) {
   return Reply{200, TenantJson(call.decision.tenant())};
 }
@@ -358,6 +366,8 @@ void AddControlRoutes(const RouteAdder& add) {
       ListRegions);
   add("POST", "/v1/tenants", "tenants.create", Operation::kCreateTenant,
       CreateTenant);
+  add("GET", "/v1/tenants", "tenants.list", Operation::kListTenants,
+      ListTenants);
   add("GET", "/v1/tenants/{t}", "tenants.get", Operation::kReadTenant,
       GetTenant);
   add("PATCH", "/v1/tenants/{t}", "tenants.update", Operation::kUpdateTenant,

@@ -71,7 +71,7 @@ constexpr auto O = Runs::kOffload;
 // by the identity service, atomically), never rotate, deactivate or set the
 // policy of a tenant identity.
 // clang-format off
-constexpr std::array<Row, 70> kTable{{
+constexpr std::array<Row, 71> kTable{{
   // op                               {tenant identity writes audit pii runs}  roles  [plane action lockbox self staff_limit]
   {Operation::kWhoAmI,                {false, false, false, N, NP, I},   kAnyone},
   {Operation::kListRegions,           {false, false, false, N, NP, I},   kAnyone},
@@ -81,6 +81,9 @@ constexpr std::array<Row, 70> kTable{{
   {Operation::kDeactivateOperatorIdentity, {false, true , false, A, NP, O}, kOpAdmin},
   {Operation::kRotateOperatorIdentity,{false, true , false, A, NP, O}, kOpAdmin, Plane::kControl, Action::kRead, false, true},
   {Operation::kCreateTenant,          {false, false, false, A, NP, O},   kOpAdmin},
+  // The tenants' documents as kReadTenant shows one: nothing personal, so
+  // not audited; a scan of every tenant, so off the I/O thread.
+  {Operation::kListTenants,           {false, false, false, N, NP, O}, kOpStaff | kAuditor},
   {Operation::kReadOperatorAudit,     {false, false, false, N, NP, O}, kOpAdmin | kAuditor},
   {Operation::kListJobs,              {false, false, false, N, NP, O}, kOpAdmin},
   {Operation::kListDeadLetters,       {false, false, false, N, NP, O}, kOpAdmin},

@@ -38,6 +38,7 @@ enum class Operation {
   kDeactivateOperatorIdentity,
   kRotateOperatorIdentity,
   kCreateTenant,
+  kListTenants,
   kReadOperatorAudit,
   kListJobs,
   kListDeadLetters,

@@ -201,6 +201,13 @@ const std::map<std::string, Expectation>& Table() {
       {"POST /v1/tenants",
        {"", R"({"id":"newt","regions":["eu"],"default_region":"eu"})",
         Only({{kOpAdmin, 201}})}},
+      // The console's operator and auditor views.
+      {"GET /v1/tenants",
+       {"", "",
+        Only({{kOpAdmin, 200},
+              {kOpLegal, 200},
+              {kOpSecurity, 200},
+              {kAuditor, 200}})}},
       {"GET /v1/tenants/{t}",
        {"", "",
         Only({{kOpAdmin, 200},

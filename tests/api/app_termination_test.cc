@@ -1,6 +1,7 @@
 // POST /v1/tenants/{t}/terminate: the tenant becomes terminating with a
 // disposal date, every change is refused while reads and exports go on, and
-// the disposal is scheduled in the same write.
+// the disposal is scheduled in the same write. Then disposal, and the
+// tenants' states as GET /v1/tenants lists them.
 #include <map>
 #include <set>
 
@@ -380,6 +381,57 @@ TEST_F(AppDisposalTest, ConfirmedDisposalAnswersWithTheSignedCertificate) {
   auto again = Dispose(operator_key, "");
   EXPECT_EQ(again.status, 409) << again.body;
   EXPECT_NE(again.body.find("conflict"), std::string::npos);
+}
+
+// GET /v1/tenants: every tenant, whatever its state, each exactly as GET
+// /v1/tenants/{t} shows it, ascending by id; for every operator identity
+// and the auditor (the console's views), never for a tenant's identities.
+TEST_F(AppDisposalTest, TheTenantListShowsEveryTenantInEveryState) {
+  const std::string zeta_admin = TenantAdminKey("zeta", "us");
+  ASSERT_EQ(
+      Call("POST", "/v1/tenants", operator_key, R"({"id":"beta"})").status,
+      201);
+  ASSERT_EQ(Terminate(admin_key, R"({"return_period":"P10D"})").status, 200);
+  ASSERT_EQ(Call("POST", "/v1/tenants/zeta/terminate", zeta_admin, "").status,
+            200);
+  ASSERT_EQ(Call("POST", "/v1/tenants/zeta/dispose", zeta_admin,
+                 R"({"confirmed_by_tenant":true})")
+                .status,
+            200);
+  std::vector<std::string> callers{operator_key};
+  for (auto role : {vault::Role::kOperatorLegal, vault::Role::kOperatorSecurity,
+                    vault::Role::kAuditor}) {
+    auto issued =
+        h.vault->identities.Create(vault::RequestContext(), "staff", role, "");
+    ASSERT_TRUE(issued.has_value());
+    callers.push_back(issued->api_key);
+  }
+  const std::string operator_log(audit::AuditLog::kOperatorLog);
+  const uint64_t operator_events = audit.Size(operator_log).value_or(0);
+  const uint64_t acme_events = Events();
+  json::array expected;
+  for (const char* id : {"acme", "beta", "zeta"}) {
+    auto r = Call("GET", std::string("/v1/tenants/") + id, operator_key);
+    ASSERT_EQ(r.status, 200) << r.body;
+    expected.push_back(json::parse(r.body));
+  }
+  for (auto& key : callers) {
+    auto r = Call("GET", "/v1/tenants", key);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json::parse(r.body), (json::object{{"tenants", expected}}));
+  }
+  EXPECT_EQ(expected[0].at("state"), "terminating");
+  EXPECT_TRUE(expected[0].as_object().contains("disposal_due_at"));
+  EXPECT_EQ(expected[1].at("state"), "active");
+  EXPECT_EQ(expected[2].at("state"), "disposed");
+  // Like GET /v1/tenants/{t}: no personal data, so not audited.
+  EXPECT_EQ(audit.Size(operator_log).value_or(0), operator_events);
+  EXPECT_EQ(Events(), acme_events);
+  for (auto& key : {admin_key, app_key}) {
+    auto r = Call("GET", "/v1/tenants", key);
+    EXPECT_EQ(r.status, 403) << r.body;
+    EXPECT_EQ(Error(r).first, "permission_denied");
+  }
 }
 
 TEST_F(AppDisposalTest, TheOperatorDisposesOnceTheReturnPeriodHasEnded) {
