@@ -54,9 +54,17 @@ Result<Reply> Events(Call& call, bool tenant_log) {
   PV_ASSIGN_OR_RETURN(uint64_t from, UintParam(call, "from", 0));
   PV_ASSIGN_OR_RETURN(std::size_t limit,
                       PageLimit(call, kMaxPage, kDefaultPage));
-  // Filters: action, a principal (by id, turned into its pseudonym here, or
-  // by pseudonym), and a time window.
+  // Filters: action, purpose, outcome, a principal (by id, turned into its
+  // pseudonym here, or by pseudonym), and a time window.
   std::string action = QueryParam(call.request, "action");
+  std::string purpose = QueryParam(call.request, "purpose");
+  std::optional<audit::Outcome> outcome;
+  if (std::string text = QueryParam(call.request, "outcome"); !text.empty()) {
+    outcome = audit::ParseOutcome(text);
+    // The input is not echoed: it is arbitrary text.
+    if (!outcome)
+      return Err(InvalidArgument("outcome must be ok, denied or error"));
+  }
   std::string pseudonym = QueryParam(call.request, "principal_pseudonym");
   if (std::string principal = QueryParam(call.request, "principal");
       !principal.empty()) {
@@ -89,6 +97,8 @@ Result<Reply> Events(Call& call, bool tenant_log) {
     for (auto& e : page) {
       next = e.seq + 1;
       bool match = (action.empty() || e.action == action) &&
+                   (purpose.empty() || e.purpose == purpose) &&
+                   (!outcome || e.outcome == *outcome) &&
                    (pseudonym.empty() || Names(e, pseudonym)) &&
                    (!since || e.at >= *since) && (!until || e.at < *until);
       if (match) events.push_back(EventJson(e));

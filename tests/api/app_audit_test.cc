@@ -9,8 +9,24 @@ namespace piivault::api {
 namespace {
 
 using testing::Dump;
-using AppAuditTest = testing::AppTest;
 namespace json = boost::json;
+
+class AppAuditTest : public testing::AppTest {
+ protected:
+  // The sequence numbers of the events that `path` (an audit/events query)
+  // answers `key` with.
+  std::vector<uint64_t> EventSeqs(const std::string& path,
+                                  const std::string& key) {
+    auto r = Call("GET", path, key);
+    EXPECT_EQ(r.status, 200) << path << " " << r.body;
+    std::vector<uint64_t> out;
+    if (r.status != 200) return out;
+    json::value body = json::parse(r.body);
+    for (auto& e : body.at("events").as_array())
+      out.push_back(e.at("seq").to_number<uint64_t>());
+    return out;
+  }
+};
 
 TEST_F(AppAuditTest, EveryDataEndpointAppendsExactlyOneEvent) {
   struct Step {
@@ -173,13 +189,7 @@ TEST_F(AppAuditTest, EventsFilterByActionPrincipalAndTimeAndPage) {
       "/v1/tenants/acme/audit/events?from=" + std::to_string(first) +
       "&limit=100";
   auto seqs = [&](const std::string& filter) {
-    auto r = Call("GET", base + filter, admin_key);
-    EXPECT_EQ(r.status, 200) << filter << " " << r.body;
-    std::vector<uint64_t> out;
-    json::value body = json::parse(r.body);
-    for (auto& e : body.at("events").as_array())
-      out.push_back(e.at("seq").to_number<uint64_t>());
-    return out;
+    return EventSeqs(base + filter, admin_key);
   };
   using Seqs = std::vector<uint64_t>;
   EXPECT_EQ(seqs(""), (Seqs{first, first + 1, first + 2, first + 3}));
@@ -212,6 +222,70 @@ TEST_F(AppAuditTest, EventsFilterByActionPrincipalAndTimeAndPage) {
         Call("GET", "/v1/tenants/acme/audit/events?" + bad, admin_key).status,
         400)
         << bad;
+}
+
+// The events of one purpose, or of one outcome, and exactly those; an
+// outcome that is none of ok, denied, error is refused without echoing it.
+TEST_F(AppAuditTest, EventsFilterByPurposeAndOutcome) {
+  const std::string records = "/v1/tenants/acme/collections/people/records/";
+  const uint64_t first = Events();
+  std::string id = CreatePerson("Principal-A", R"({"email":"a@example.com"})");
+  ASSERT_EQ(Call("GET", records + id, admin_key, "", "analytics").status, 200);
+  ASSERT_EQ(Data("GET", records + id, app_key).status, 403);
+  ASSERT_EQ(
+      Data("GET", records + "rec_aaaaaaaaaaaaaaaaaaaaaaaaaa", admin_key).status,
+      404);
+  ASSERT_EQ(Call("GET", records + id, app_key, "", "analytics").status, 403);
+  auto seqs = [&](const std::string& base, const std::string& key,
+                  const std::string& filter) {
+    return EventSeqs(base + "/audit/events?limit=100&" + filter, key);
+  };
+  auto tenant_seqs = [&](const std::string& filter) {
+    return seqs("/v1/tenants/acme", admin_key,
+                "from=" + std::to_string(first) + "&" + filter);
+  };
+  using Seqs = std::vector<uint64_t>;
+  EXPECT_EQ(tenant_seqs("purpose=analytics"), (Seqs{first + 1, first + 4}));
+  EXPECT_EQ(tenant_seqs("purpose=service_delivery"),
+            (Seqs{first, first + 2, first + 3}));
+  // Exactly: not a prefix, nor a purpose no event has.
+  EXPECT_EQ(tenant_seqs("purpose=service"), Seqs{});
+  EXPECT_EQ(tenant_seqs("purpose=marketing"), Seqs{});
+  EXPECT_EQ(tenant_seqs("outcome=ok"), (Seqs{first, first + 1}));
+  EXPECT_EQ(tenant_seqs("outcome=denied"), (Seqs{first + 2, first + 4}));
+  EXPECT_EQ(tenant_seqs("outcome=error"), Seqs{first + 3});
+  EXPECT_EQ(tenant_seqs("purpose=analytics&outcome=denied"), Seqs{first + 4});
+
+  // The operator log too: a denied request (an auditor may not create an
+  // identity) among the successful ones.
+  auto auditor = h.vault->identities.Create(vault::RequestContext(), "auditor",
+                                            vault::Role::kAuditor, "");
+  ASSERT_TRUE(auditor.has_value());
+  ASSERT_EQ(Call("POST", "/v1/identities", auditor->api_key,
+                 R"({"name":"n","role":"auditor"})")
+                .status,
+            403);
+  const std::string log(audit::AuditLog::kOperatorLog);
+  auto all = audit.Read(log, 0, audit.Size(log).value_or(0));
+  ASSERT_TRUE(all.has_value());
+  Seqs ok, denied;
+  for (auto& e : *all)
+    (e.outcome == audit::Outcome::kOk ? ok : denied).push_back(e.seq);
+  ASSERT_EQ(denied, Seqs{all->back().seq});
+  ASSERT_FALSE(ok.empty());
+  EXPECT_EQ(seqs("/v1/operator", operator_key, "outcome=ok"), ok);
+  EXPECT_EQ(seqs("/v1/operator", operator_key, "outcome=denied"), denied);
+
+  for (auto [base, key] : {std::pair{"/v1/tenants/acme", &admin_key},
+                           std::pair{"/v1/operator", &operator_key}})
+    for (std::string bad : {"OK", "failed", "ok2", "%3Cb%3Eok"}) {
+      auto r =
+          Call("GET", std::string(base) + "/audit/events?outcome=" + bad, *key);
+      EXPECT_EQ(r.status, 400) << bad << " " << r.body;
+      EXPECT_EQ(Error(r).first, "invalid_argument") << bad;
+      EXPECT_EQ(r.body.find(bad), std::string::npos) << r.body;
+      EXPECT_EQ(r.body.find("<b>"), std::string::npos) << r.body;
+    }
 }
 
 // After retention removed old events, reading the log starts after them
