@@ -6,6 +6,7 @@
 #include <chrono>
 #include <future>
 
+#include "api/console.h"
 #include "api/handler_support.h"
 #include "audit/event_trail.h"
 #include "crypto/random.h"
@@ -91,11 +92,24 @@ std::string RequestId(const HttpRequest& req) {
 // other methods fall through to routing: 404, as for any endpoint that does
 // not take the method). Their metrics slots follow the routes', in this
 // order, then "unmatched".
-enum class PublicEndpoint : std::size_t { kHealth, kMetrics, kOpenApi };
+enum class PublicEndpoint : std::size_t {
+  kHealth,
+  kMetrics,
+  kOpenApi,
+  kConsole
+};
 struct PublicEndpointSpec {
   PublicEndpoint id;
   std::string_view path;
   std::string_view name;  // in metrics and the access log
+  // A directory ("/x/"): the path, every file under it ("/x/{file}" in the
+  // contract), and "/x" (which the endpoint redirects).
+  bool directory = false;
+
+  bool Matches(std::string_view p) const {
+    if (!directory) return p == path;
+    return p.starts_with(path) || p == path.substr(0, path.size() - 1);
+  }
 };
 constexpr PublicEndpointSpec kPublicEndpoints[] = {
     {PublicEndpoint::kHealth, "/healthz", "health"},
@@ -103,9 +117,13 @@ constexpr PublicEndpointSpec kPublicEndpoints[] = {
     // The contract (src/api/openapi.json, compiled in), for integrators and
     // the console: public, like the API's own documentation.
     {PublicEndpoint::kOpenApi, "/v1/openapi.json", "openapi"},
+    // The web console's files (api/console.h): no data, and the console
+    // signs in with an API key like any client.
+    {PublicEndpoint::kConsole, kConsolePath, "console", true},
 };
 
-HttpResponse PublicResponse(PublicEndpoint endpoint, const Metrics& metrics) {
+HttpResponse PublicResponse(PublicEndpoint endpoint, const HttpRequest& req,
+                            const Metrics& metrics) {
   HttpResponse r;
   switch (endpoint) {
     case PublicEndpoint::kHealth:
@@ -117,6 +135,11 @@ HttpResponse PublicResponse(PublicEndpoint endpoint, const Metrics& metrics) {
     case PublicEndpoint::kOpenApi:
       r.body = std::string(kOpenApiJson);
       return r;
+    case PublicEndpoint::kConsole: {
+      auto file = ConsoleFile(req.path);
+      return WithConsoleHeaders(file ? *std::move(file)
+                                     : ErrorResponse(file.error()));
+    }
   }
   return r;
 }
@@ -124,7 +147,7 @@ HttpResponse PublicResponse(PublicEndpoint endpoint, const Metrics& metrics) {
 const PublicEndpointSpec* PublicEndpointOf(const HttpRequest& req) {
   if (req.method != "GET") return nullptr;
   for (const auto& e : kPublicEndpoints)
-    if (req.path == e.path) return &e;
+    if (e.Matches(req.path)) return &e;
   return nullptr;
 }
 
@@ -341,8 +364,10 @@ std::vector<App::Endpoint> App::Endpoints() {
                    policy::Operation, HandlerFn) {
     out.push_back({std::move(method), std::move(pattern)});
   });
-  for (const auto& e : kPublicEndpoints)
+  for (const auto& e : kPublicEndpoints) {
     out.push_back({"GET", std::string(e.path)});
+    if (e.directory) out.push_back({"GET", std::string(e.path) + "{file}"});
+  }
   return out;
 }
 
@@ -379,7 +404,7 @@ void App::Handle(HttpRequest req, Respond respond, const Offload& offload) {
   }
   if (const PublicEndpointSpec* e = PublicEndpointOf(req)) {
     x.route_index = routes_->routes.size() + static_cast<std::size_t>(e->id);
-    return finish(PublicResponse(e->id, *metrics_));
+    return finish(PublicResponse(e->id, req, *metrics_));
   }
   std::vector<std::string> params;
   auto matched = routes_->Match(req, params);

@@ -1,0 +1,421 @@
+// The web console in headless Chromium (the system's /usr/bin/chromium, or
+// $CHROMIUM) against a real `piivault serve` with seeded data:
+//   - each role signs in (by keyboard) and walks every view of its
+//     navigation; each view is screenshotted at 1440 and 360 px and checked
+//     by axe-core (no serious or critical violation);
+//   - the tenant-admin searches records, opens a principal's consent
+//     ledger, erases a principal, approves a lockbox request, filters the
+//     audit log and verifies it in the page; then one stored audit row is
+//     tampered with and the page names the first bad entry;
+//   - the auditor verifies the tenant's and the operator's logs; the
+//     operators see tenants, incidents, sub-processors, disclosure requests;
+//   - every response under /console/ carries the CSP, which blocks inline
+//     script; no request leaves the origin or carries seeded PII in its URL;
+//     the API key is in sessionStorage only, and gone after sign-out.
+//
+//   node console_test.mjs PIIVAULT_BINARY ARTEFACT_DIR
+// Prints PASS or FAIL with the reasons; exits non-zero on failure.
+import { chromium } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [piivault, outDir] = process.argv.slice(2);
+if (!piivault || !outDir) {
+  console.error('usage: node console_test.mjs PIIVAULT_BINARY ARTEFACT_DIR');
+  process.exit(2);
+}
+mkdirSync(outDir, { recursive: true });
+
+const failures = [];
+const check = (ok, what) => {
+  if (!ok) failures.push(what);
+  return ok;
+};
+
+// The personal data the test seeds: none of it may appear in a URL.
+const people = [
+  { principal: 'P-1001', region: 'eu', email: 'ada.lovelace@example.org', name: 'Ada Lovelace', phone: '+442071234567' },
+  { principal: 'P-1002', region: 'eu', email: 'grace.hopper@example.org', name: 'Grace Hopper', phone: '+4930123456' },
+  { principal: 'P-1003', region: 'us', email: 'alan.turing@example.org', name: 'Alan Turing', phone: '+12025550123' },
+];
+const pii = people.flatMap((p) => [p.email, p.name, p.phone, p.name.split(' ')[1]]);
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer(dir) {
+  execFileSync(piivault, ['init', '--dir', dir], { stdio: 'ignore' });
+  const port = await freePort();
+  const server = spawn(piivault, ['serve', '--config', join(dir, 'piivault.toml'), '--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  server.stderr.on('data', (d) => (log += d));
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; ++i) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) return { server, base, log: () => log };
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  server.kill('SIGKILL');
+  throw new Error(`piivault serve did not come up: ${log}`);
+}
+
+// One API call for seeding; throws unless it succeeds.
+async function api(base, key, method, path, body, purpose) {
+  const headers = { Authorization: `Bearer ${key}` };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (purpose) headers['X-Purpose'] = purpose;
+  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function seed(base, operatorKey) {
+  const op = (m, p, b) => api(base, operatorKey, m, p, b);
+  const now = Date.now();
+  const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+  await op('POST', '/v1/tenants', { id: 'acme', name: 'Acme GmbH', regions: ['eu', 'us'], default_region: 'eu' });
+  const keys = {
+    'tenant-admin': (await op('POST', '/v1/tenants/acme/identities', { name: 'acme-admin', role: 'tenant-admin' })).api_key,
+    auditor: (await op('POST', '/v1/identities', { name: 'external-auditor', role: 'auditor' })).api_key,
+    'operator-admin': operatorKey,
+    'operator-legal': (await op('POST', '/v1/identities', { name: 'legal-1', role: 'operator-legal' })).api_key,
+    'operator-security': (await op('POST', '/v1/identities', { name: 'security-1', role: 'operator-security' })).api_key,
+  };
+  const admin = (m, p, b, purpose) => api(base, keys['tenant-admin'], m, p, b, purpose);
+  await admin('PUT', '/v1/tenants/acme/collections/people', {
+    fields: [
+      { name: 'email', type: 'email', required: true, searchable: true },
+      { name: 'name', type: 'name' },
+      { name: 'phone', type: 'phone' },
+    ],
+  });
+  for (const p of people)
+    await admin('POST', '/v1/tenants/acme/collections/people/records',
+      { principal: p.principal, region: p.region, fields: { email: p.email, name: p.name, phone: p.phone } }, 'service_delivery');
+  await admin('POST', '/v1/tenants/acme/principals/P-1001/consents',
+    { purpose: 'marketing', granted: true, method: 'web form', evidence: 'signup form v3' });
+  await admin('POST', '/v1/tenants/acme/identities', {
+    name: 'support-app', role: 'tenant-app',
+    policy: { rules: [{ purposes: ['service_delivery'], collections: ['people'], fields: ['*'], actions: ['read', 'search'], transform: 'mask' }] },
+  });
+  await op('POST', '/v1/tenants/acme/lockbox-requests',
+    { reason: 'Ticket 4711: restore check', scope: { collections: ['people'] }, duration: 'PT2H' });
+  await op('POST', '/v1/sub-processors', {
+    id: 'mailer', name: 'Mailer GmbH', service: 'email delivery', purpose: 'transactional email',
+    countries: ['DE'], regions: ['eu'], effective_at: iso(now + 31 * 86400e3),
+  });
+  await api(base, keys['operator-security'], 'POST', '/v1/incidents', {
+    title: 'Misrouted backup copy', description: 'A backup was copied to the wrong bucket',
+    detected_at: iso(now - 3600e3), pii_breach: true, affected: { tenants: ['acme'] },
+  });
+  await api(base, keys['operator-legal'], 'POST', '/v1/disclosure-requests', {
+    tenant: 'acme', authority: 'Amtsgericht Berlin',
+    instrument: { type: 'court_order', reference: 'AZ 12/345', jurisdiction: 'DE', legally_binding: true },
+    scope: { principals: ['P-1003'] },
+  });
+  return keys;
+}
+
+// Waits until no view or action is loading.
+const settle = (page) => page.waitForFunction(() => !document.querySelector('[aria-busy]'), null, { timeout: 30000 });
+
+async function signIn(page, base, key) {
+  await page.goto(`${base}/console/`, { waitUntil: 'load' });
+  // By keyboard: the field has focus, Enter submits.
+  await page.waitForSelector('#api-key:focus');
+  await page.keyboard.type(key);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('nav a');
+  await settle(page);
+}
+
+async function screenshotsAndAxe(page, role, view) {
+  for (const width of [1440, 360]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: join(outDir, `${role}-${view}-${width}.png`), fullPage: true });
+    const { violations } = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+    for (const v of violations.filter((x) => x.impact === 'serious' || x.impact === 'critical'))
+      failures.push(`${role}/${view} at ${width}px: axe ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+}
+
+// Signs in as `role` and visits every view of its navigation, running
+// `during[view]` on the view before its screenshots.
+async function walk(browser, base, role, key, during = {}) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  const origin = new URL(base).origin;
+  const urls = [];
+  page.on('request', (r) => urls.push(r.url()));
+  page.on('response', (r) => {
+    const url = new URL(r.url());
+    if (url.pathname.startsWith('/console'))
+      check(Boolean(r.headers()['content-security-policy']), `${role}: no CSP on ${url.pathname}`);
+  });
+  let expectRefusal = false; // while checking that the CSP blocks inline script
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = m.text();
+    // A role's refused API call (403) is the API deciding, shown as such.
+    if (/status of 403/.test(text)) return;
+    if (expectRefusal && /Content Security Policy/.test(text)) return;
+    failures.push(`${role}: console error: ${text}`);
+  });
+  page.on('pageerror', (e) => failures.push(`${role}: page error: ${e}`));
+
+  await signIn(page, base, key);
+  const storage = await page.evaluate(() => ({
+    session: Object.keys(sessionStorage), local: localStorage.length, cookie: document.cookie,
+  }));
+  check(storage.session.includes('piivault.api_key') && storage.local === 0 && storage.cookie === '',
+    `${role}: the key must be in sessionStorage only (${JSON.stringify(storage)})`);
+
+  expectRefusal = true;
+  const inline = await page.evaluate(() => {
+    const s = document.createElement('script');
+    s.textContent = 'window.__inlineRan = true';
+    document.body.append(s);
+    return window.__inlineRan === true;
+  });
+  expectRefusal = false;
+  check(!inline, `${role}: an inline script ran: the CSP does not block it`);
+
+  const views = await page.$$eval('nav a', (as) => as.map((a) => a.getAttribute('href').replace('#/', '')));
+  check(views.length > 0, `${role}: no views in the navigation`);
+  for (const view of views) {
+    // Keyboard: focus the link, Enter follows it.
+    await page.focus(`nav a[href="#/${view}"]`);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((v) => location.hash === `#/${v}`, view);
+    await settle(page);
+    check(await page.isVisible('main h1'), `${role}/${view}: no heading`);
+    const errors = await page.$$eval('main .error', (els) => els.map((e) => e.textContent));
+    if (during[view]) {
+      try {
+        await during[view](page);
+        await settle(page);
+      } catch (e) {
+        failures.push(`${role}/${view}: ${e.message.split('\n')[0]}`);
+      }
+    } else {
+      check(errors.length === 0 || role.startsWith('operator-'), `${role}/${view}: ${errors.join('; ')}`);
+    }
+    await screenshotsAndAxe(page, role, view);
+  }
+
+  for (const u of urls) {
+    const url = new URL(u);
+    check(url.origin === origin || url.protocol === 'blob:' || url.protocol === 'data:', `${role}: a request left the origin: ${u}`);
+    const text = decodeURIComponent(url.pathname + url.search).toLowerCase();
+    for (const value of pii) check(!text.includes(value.toLowerCase()), `${role}: PII in a URL: ${url.pathname}${url.search}`);
+  }
+
+  await page.click('header button:has-text("Sign out")');
+  await page.waitForSelector('#api-key');
+  const after = await page.evaluate(() => sessionStorage.length);
+  check(after === 0, `${role}: sessionStorage holds ${after} item(s) after sign-out`);
+  await context.close();
+  return { views, requests: urls.length };
+}
+
+const textOf = (page, selector) => page.$eval(selector, (e) => e.textContent);
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'piivault-console-'));
+  let server;
+  let browser;
+  try {
+    server = await startServer(dir);
+    const { base } = server;
+    const keys = await seed(base, readFileSync(join(dir, 'admin.key'), 'utf8').trim());
+    const admin = (m, p, b, purpose) => api(base, keys['tenant-admin'], m, p, b, purpose);
+
+    const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+    const args = process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [];
+    browser = await chromium.launch({ executablePath, args, headless: true, timeout: 60000 });
+
+    // The tenant-admin.
+    const tenant = await walk(browser, base, 'tenant-admin', keys['tenant-admin'], {
+      locations: async (page) => {
+        const text = await textOf(page, 'main');
+        check(/eu \(AT, BE/.test(text) && text.includes('2 records, 2 principals'), 'locations: eu with 2 records and 2 principals not shown');
+        check(text.includes('1 record, 1 principal'), 'locations: us with 1 record not shown');
+      },
+      records: async (page) => {
+        await page.selectOption('#search-field', 'email');
+        await page.fill('#search-value', people[0].email);
+        await page.selectOption('#search-purpose', 'service_delivery');
+        await page.click('form[aria-label="Search records"] button[type=submit]');
+        await settle(page);
+        const text = await textOf(page, 'main');
+        check(text.includes(people[0].name) && text.includes('P-1001'), 'records: the search did not show the matching record');
+        check(!text.includes(people[1].name), 'records: the search showed a record that does not match');
+      },
+      principal: async (page) => {
+        await page.fill('#principal-id', 'P-1001');
+        await page.selectOption('#principal-purpose', 'service_delivery');
+        await page.click('form[aria-label="Open a principal"] button[type=submit]');
+        await settle(page);
+        let text = await textOf(page, 'main');
+        check(text.includes('Consent ledger') && text.includes('signup form v3') && text.includes('web form'),
+          'principal: the consent ledger is not shown');
+        check(text.includes(people[0].email), "principal: the principal's record is not shown");
+        // Erase another principal through the page.
+        await page.fill('#principal-id', 'P-1002');
+        await page.click('form[aria-label="Open a principal"] button[type=submit]');
+        await settle(page);
+        await page.click('button:has-text("Erase…")');
+        await page.click('button:has-text("Erase permanently")');
+        await settle(page);
+        text = await textOf(page, 'main');
+        check(text.includes('Erased. Certificate:') && text.includes('principal erasure'), 'principal: no erasure certificate shown');
+        check(!text.includes(people[1].email), 'principal: the erased data is still shown');
+        const gone = await fetch(`${base}/v1/tenants/acme/principals/P-1002`, {
+          headers: { Authorization: `Bearer ${keys['tenant-admin']}`, 'X-Purpose': 'service_delivery' },
+        });
+        check(gone.status === 404, `principal: P-1002 is still there after the erasure (${gone.status})`);
+      },
+      lockbox: async (page) => {
+        await page.click('button:has-text("Approve")');
+        await settle(page);
+        check((await textOf(page, 'main')).includes('approved'), 'lockbox: the request is not shown approved');
+        const { lockbox_requests } = await admin('GET', '/v1/tenants/acme/lockbox-requests');
+        check(lockbox_requests.length === 1 && lockbox_requests[0].state === 'approved',
+          `lockbox: the server has the request ${lockbox_requests[0]?.state}, not approved`);
+      },
+      certificates: async (page) => {
+        check((await textOf(page, 'main')).includes('principal erasure'), 'certificates: the erasure certificate is not listed');
+      },
+      audit: async (page) => {
+        // Filters: by purpose, then by principal (its events only).
+        await page.fill('#f-purpose', 'service_delivery');
+        await page.click('form[aria-label="Filter audit events"] button[type=submit]');
+        await settle(page);
+        const purposes = await page.$$eval('main td[data-label="Purpose"]', (tds) => tds.map((t) => t.textContent));
+        check(purposes.length >= 4 && purposes.every((p) => p === 'service_delivery'),
+          `audit: the purpose filter showed ${JSON.stringify(purposes)}`);
+        await page.fill('#f-purpose', '');
+        await page.fill('#f-principal', 'P-1001');
+        await page.click('form[aria-label="Filter audit events"] button[type=submit]');
+        await settle(page);
+        const subjects = await page.$$eval('main td[data-label="Subjects"]', (tds) => tds.map((t) => t.textContent));
+        check(subjects.length >= 2 && subjects.every((s) => !s.includes(' 0 principal')),
+          `audit: the principal filter showed ${JSON.stringify(subjects)}`);
+        // One entry's inclusion proof.
+        await page.click('main td[data-label="Proof"] button');
+        await settle(page);
+        check((await textOf(page, 'main td[data-label="Proof"]')).includes('included'), 'audit: an entry did not prove its inclusion');
+        // The whole log, in the page.
+        await page.click('button:has-text("Verify the log")');
+        await page.waitForSelector('[data-verdict]', { timeout: 60000 });
+        check((await page.getAttribute('[data-verdict]', 'data-verdict')) === 'verified',
+          `audit: the intact log did not verify: ${await textOf(page, '[data-verdict]')}`);
+      },
+    });
+    check(tenant.views.length === 9, `tenant-admin: expected 9 views, got ${tenant.views.join(', ')}`);
+
+    // Tampering: one stored entry of the tenant's log is changed in the
+    // control store; the page must name it.
+    {
+      const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+      const page = await context.newPage();
+      await signIn(page, base, keys['tenant-admin']);
+      await page.click('nav a[href="#/audit"]');
+      await settle(page);
+      await page.click('button:has-text("Verify the log")');
+      await page.waitForSelector('[data-verdict]', { timeout: 60000 });
+      check((await page.getAttribute('[data-verdict]', 'data-verdict')) === 'verified', 'tamper: the log did not verify before tampering');
+      const changed = execFileSync('sqlite3', [join(dir, 'control.db'),
+        ".timeout 10000",
+        "UPDATE kv SET v = CAST('forged entry' AS BLOB) WHERE k = CAST('audit/t/acme/e/0000000000000003' AS BLOB); SELECT changes();"]).toString().trim();
+      check(changed === '1', `tamper: the stored row was not changed (${changed})`);
+      await page.click('button:has-text("Verify the log")');
+      await page.waitForSelector('[data-verdict="failed"]', { timeout: 60000 });
+      const verdict = await textOf(page, '[data-verdict]');
+      check((await page.getAttribute('[data-verdict]', 'data-verdict')) === 'failed', 'tamper: the tampered log verified');
+      check((await page.getAttribute('[data-verdict]', 'data-first-bad')) === '3' && verdict.includes('#3'),
+        `tamper: the page did not name entry 3 as the first bad one: ${verdict}`);
+      await page.screenshot({ path: join(outDir, 'tenant-admin-audit-tampered-1440.png'), fullPage: true });
+      await context.close();
+    }
+
+    // The auditor.
+    const auditor = await walk(browser, base, 'auditor', keys.auditor, {
+      soa: async (page) => {
+        const text = await textOf(page, 'main');
+        check(text.includes('ISO/IEC 27018:2019') && text.includes('A.12.1'), 'soa: the controls are not shown');
+        await page.check('#only-nonconformities');
+      },
+      logs: async (page) => {
+        check((await textOf(page, 'main')).includes('Tenant acme'), "logs: the tenant's log is not listed");
+        for (const label of ['Verify the operator log']) {
+          const panel = page.locator('section.verify', { hasText: label });
+          await panel.locator('button').click();
+          await panel.locator('[data-verdict]').waitFor({ timeout: 60000 });
+          check((await panel.locator('[data-verdict]').getAttribute('data-verdict')) === 'verified', `logs: ${label}: not verified`);
+        }
+        // The tenant's log was tampered with above: the auditor sees it too.
+        const panel = page.locator('section.verify', { hasText: 'Verify tenant acme' });
+        await panel.locator('button').click();
+        await panel.locator('[data-verdict]').waitFor({ timeout: 60000 });
+        check((await panel.locator('[data-verdict]').getAttribute('data-first-bad')) === '3', 'logs: the auditor was not shown entry 3 as bad');
+      },
+    });
+    check(auditor.views.includes('soa') && auditor.views.includes('logs'), `auditor: views ${auditor.views.join(', ')}`);
+
+    // The operators.
+    const operator = await walk(browser, base, 'operator-admin', keys['operator-admin'], {
+      tenants: async (page) => check(/acme\s*Acme GmbH/.test(await textOf(page, 'main')) && (await textOf(page, 'main')).includes('active'), 'tenants: acme is not listed as active'),
+      'sub-processors': async (page) => check((await textOf(page, 'main')).includes('Mailer GmbH'), 'sub-processors: the seeded one is missing'),
+      incidents: async (page) => {
+        const text = await textOf(page, 'main');
+        check(text.includes('Misrouted backup copy') && text.includes('acme'), 'incidents: the incident or its tenant is missing');
+      },
+      'disclosure-requests': async (page) => check((await textOf(page, 'main')).includes('Not allowed for this identity'), 'disclosure-requests: operator-admin should be refused by the API'),
+    });
+    check(operator.views.includes('tenants') && operator.views.includes('jobs'), `operator-admin: views ${operator.views.join(', ')}`);
+    await walk(browser, base, 'operator-legal', keys['operator-legal'], {
+      'disclosure-requests': async (page) => {
+        const text = await textOf(page, 'main');
+        check(text.includes('Amtsgericht Berlin') && text.includes('court_order AZ 12/345'), 'disclosure-requests: the request is missing');
+      },
+    });
+  } finally {
+    if (browser) await browser.close();
+    if (server) server.server.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => {
+    if (failures.length) {
+      console.log(`FAIL\n  ${failures.join('\n  ')}`);
+      process.exit(1);
+    }
+    console.log(`PASS: every role walked its views; screenshots in ${outDir}`);
+  },
+  (e) => {
+    console.log(`FAIL: ${e.stack || e}`);
+    process.exit(1);
+  },
+);
