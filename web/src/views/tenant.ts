@@ -216,7 +216,7 @@ async function access(ctx: Ctx) {
   ]);
   const rules = (p: Schemas['Identity']['policy']) =>
     !p ? '—' : p.rules.length === 0 ? 'deny all' : h('ul', { class: 'rules' }, p.rules.map((r) =>
-      h('li', {}, `${r.actions.join(', ')} on ${list(r.collections)} / fields ${list(r.fields)} for ${r.purposes.join(', ')}${r.transform === 'mask' ? ' (masked)' : ''}`)));
+      h('li', {}, `${r.actions.join(', ')} on ${list(r.collections)} / fields ${list(r.fields)} for ${r.purposes.join(', ')}${r.transform === 'plain' ? '' : ' (masked)'}`)));
   return [
     table('Identities', [
       { label: 'Name', value: (i) => i.name },
