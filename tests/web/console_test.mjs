@@ -11,17 +11,23 @@
 //     operators see tenants, incidents, sub-processors, disclosure requests;
 //   - every response under /console/ carries the CSP, which blocks inline
 //     script; no request leaves the origin or carries seeded PII in its URL;
-//     the API key is in sessionStorage only, and gone after sign-out.
+//     the API key is in sessionStorage only, and gone after sign-out;
+//   - every JSON answer of the API the console receives matches the schema
+//     the OpenAPI document (src/api/openapi.json) gives for its operation and
+//     status: the server and the console's generated types cannot drift.
 //
 //   node console_test.mjs PIIVAULT_BINARY ARTEFACT_DIR
 // Prints PASS or FAIL with the reasons; exits non-zero on failure.
 import { chromium } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const [piivault, outDir] = process.argv.slice(2);
 if (!piivault || !outDir) {
@@ -43,6 +49,52 @@ const people = [
   { principal: 'P-1003', region: 'us', email: 'alan.turing@example.org', name: 'Alan Turing', phone: '+12025550123' },
 ];
 const pii = people.flatMap((p) => [p.email, p.name, p.phone, p.name.split(' ')[1]]);
+
+// The contract, and a validator of an API answer against it.
+const contract = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../src/api/openapi.json'), 'utf8'));
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addSchema(contract, 'openapi.json');
+const templates = Object.keys(contract.paths).map((t) => ({
+  template: t,
+  pattern: new RegExp(`^${t.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+  literal: t.replace(/\{[^}]+\}/g, '').length,
+}));
+const schemaChecks = { validated: 0 };
+async function checkAgainstContract(role, response) {
+  const url = new URL(response.url());
+  if (!url.pathname.startsWith('/v1/')) return;
+  if (!(response.headers()['content-type'] || '').startsWith('application/json')) return;
+  const method = response.request().method().toLowerCase();
+  // The most specific template that matches (literal segments win).
+  const match = templates.filter((t) => t.pattern.test(url.pathname)).sort((a, b) => b.literal - a.literal)[0];
+  const operation = match && contract.paths[match.template][method];
+  if (!check(Boolean(operation), `${role}: ${method.toUpperCase()} ${url.pathname} is not in the OpenAPI document`)) return;
+  const status = String(response.status());
+  if (!check(Boolean(operation.responses[status]), `${role}: ${method.toUpperCase()} ${match.template} answered ${status}, which the document does not list`)) return;
+  const pointer = ['paths', match.template, method, 'responses', status, 'content', 'application/json', 'schema']
+    .map((p) => encodeURIComponent(p.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/');
+  // A $ref'd response (components/responses/...) is followed by ajv too.
+  let validate;
+  try {
+    validate = ajv.getSchema(`openapi.json#/${pointer}`);
+  } catch {
+    validate = undefined;
+  }
+  if (!validate) {
+    const ref = operation.responses[status].$ref;
+    if (ref) validate = ajv.getSchema(`openapi.json${ref}/content/application~1json/schema`);
+  }
+  if (!check(Boolean(validate), `${role}: no JSON schema for ${method.toUpperCase()} ${match.template} ${status}`)) return;
+  let body;
+  try {
+    body = await response.json();
+  } catch {
+    return; // a download the page consumed as a Blob
+  }
+  schemaChecks.validated++;
+  check(validate(body), `${role}: ${method.toUpperCase()} ${match.template} ${status} does not match the document: ${ajv.errorsText(validate.errors)}`);
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -140,6 +192,18 @@ async function seed(base, operatorKey) {
 // Waits until no view or action is loading.
 const settle = (page) => page.waitForFunction(() => !document.querySelector('[aria-busy]'), null, { timeout: 30000 });
 
+// Follows the navigation link to `view` by keyboard (focus, Enter) and
+// waits for that view — titled as its link — to have loaded.
+async function open(page, view) {
+  const link = `nav a[href="#/${view}"]`;
+  const title = await page.textContent(link);
+  await page.focus(link);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(
+    (t) => document.querySelector('main h1')?.textContent === t && !document.querySelector('[aria-busy]'),
+    title, { timeout: 30000 });
+}
+
 async function signIn(page, base, key) {
   await page.goto(`${base}/console/`, { waitUntil: 'load' });
   // By keyboard: the field has focus, Enter submits.
@@ -169,10 +233,12 @@ async function walk(browser, base, role, key, during = {}) {
   const origin = new URL(base).origin;
   const urls = [];
   page.on('request', (r) => urls.push(r.url()));
+  const pending = [];
   page.on('response', (r) => {
     const url = new URL(r.url());
     if (url.pathname.startsWith('/console'))
       check(Boolean(r.headers()['content-security-policy']), `${role}: no CSP on ${url.pathname}`);
+    pending.push(checkAgainstContract(role, r));
   });
   let expectRefusal = false; // while checking that the CSP blocks inline script
   page.on('console', (m) => {
@@ -205,11 +271,7 @@ async function walk(browser, base, role, key, during = {}) {
   const views = await page.$$eval('nav a', (as) => as.map((a) => a.getAttribute('href').replace('#/', '')));
   check(views.length > 0, `${role}: no views in the navigation`);
   for (const view of views) {
-    // Keyboard: focus the link, Enter follows it.
-    await page.focus(`nav a[href="#/${view}"]`);
-    await page.keyboard.press('Enter');
-    await page.waitForFunction((v) => location.hash === `#/${v}`, view);
-    await settle(page);
+    await open(page, view);
     check(await page.isVisible('main h1'), `${role}/${view}: no heading`);
     // A view may only fail because the API refuses the role (403, shown
     // as such); any other error fails the test.
@@ -234,6 +296,7 @@ async function walk(browser, base, role, key, during = {}) {
     for (const value of pii) check(!text.includes(value.toLowerCase()), `${role}: PII in a URL: ${url.pathname}${url.search}`);
   }
 
+  await Promise.all(pending);
   await page.click('header button:has-text("Sign out")');
   await page.waitForSelector('#api-key');
   const after = await page.evaluate(() => sessionStorage.length);
@@ -344,8 +407,7 @@ async function main() {
       const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
       const page = await context.newPage();
       await signIn(page, base, keys['tenant-admin']);
-      await page.click('nav a[href="#/audit"]');
-      await settle(page);
+      await open(page, 'audit');
       await page.click('button:has-text("Verify the log")');
       await page.waitForSelector('[data-verdict]', { timeout: 60000 });
       check((await page.getAttribute('[data-verdict]', 'data-verdict')) === 'verified', 'tamper: the log did not verify before tampering');
@@ -428,6 +490,8 @@ async function main() {
         check(text.includes('Amtsgericht Berlin') && text.includes('court_order AZ 12/345'), 'disclosure-requests: the request is missing');
       },
     });
+    // The schema check saw the API's answers (not a vacuous pass).
+    check(schemaChecks.validated >= 50, `only ${schemaChecks.validated} API answers were checked against the document`);
   } finally {
     if (browser) await browser.close();
     if (server) server.server.kill('SIGTERM');
@@ -441,7 +505,7 @@ main().then(
       console.log(`FAIL\n  ${failures.join('\n  ')}`);
       process.exit(1);
     }
-    console.log(`PASS: every role walked its views; screenshots in ${outDir}`);
+    console.log(`PASS: every role walked its views; ${schemaChecks.validated} API answers matched the OpenAPI document; screenshots in ${outDir}`);
   },
   (e) => {
     console.log(`FAIL: ${e.stack || e}`);

@@ -140,6 +140,8 @@ function shell(root: HTMLElement, me: Me, views: View[], signedOut: () => void):
     main.removeAttribute('aria-busy');
   }
   replace(nav, h('ul', {}, views.map((v) => h('li', {}, h('a', { href: `#/${v.id}` }, v.title)))));
+  // The address names the view shown (no reload when its link is followed).
+  if (!views.some((v) => location.hash === `#/${v.id}`)) history.replaceState(null, '', `#/${views[0]!.id}`);
   window.addEventListener('hashchange', show);
   void show();
 }
