@@ -4,10 +4,13 @@
 //     navigation; each view is screenshotted at 1440 and 360 px and checked
 //     by axe-core (no serious or critical violation);
 //   - the tenant-admin searches records, opens a principal's consent
-//     ledger, erases a principal, approves a lockbox request, filters the
+//     ledger, exports a principal (the downloaded file holds its data),
+//     erases another, approves a lockbox request, filters the
 //     audit log and verifies it in the page; then one stored audit row is
 //     tampered with and the page names the first bad entry;
-//   - the auditor verifies the tenant's and the operator's logs; the
+//   - a tenant-app sees the values its policy masks masked;
+//   - the auditor downloads the report and verifies the tenant's and the
+//     operator's logs; the
 //     operators see tenants, incidents, sub-processors, disclosure requests;
 //   - every response under /console/ carries the CSP, which blocks inline
 //     script; no request leaves the origin or carries seeded PII in its URL;
@@ -347,6 +350,12 @@ async function main() {
         check(text.includes('Consent ledger') && text.includes('signup form v3') && text.includes('web form'),
           'principal: the consent ledger is not shown');
         check(text.includes(people[0].email), "principal: the principal's record is not shown");
+        // Export: a JSON file of everything held about the principal.
+        const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export (JSON)")')]);
+        const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
+        check(exported.format === 'piivault-principal-export-v1' && exported.principal === 'P-1001' &&
+          JSON.stringify(exported.records).includes(people[0].email), 'principal: the export file is not the principal\'s data');
+        await settle(page);
         // Erase another principal through the page.
         await page.fill('#principal-id', 'P-1002');
         await page.click('form[aria-label="Open a principal"] button[type=submit]');
@@ -449,6 +458,12 @@ async function main() {
         const text = await textOf(page, 'main');
         check(text.includes('ISO/IEC 27018:2019') && text.includes('A.12.1'), 'soa: the controls are not shown');
         await page.check('#only-nonconformities');
+      },
+      report: async (page) => {
+        const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Download the report")')]);
+        const html = readFileSync(await download.path(), 'utf8');
+        check(html.includes('ISO/IEC 27018') && html.includes('A.12.1'), 'report: the downloaded report is not the SoA');
+        await settle(page);
       },
       logs: async (page) => {
         check((await textOf(page, 'main')).includes('Tenant acme'), "logs: the tenant's log is not listed");
