@@ -420,6 +420,11 @@ async function main() {
       await page.click('button:has-text("Verify the log")');
       await page.waitForSelector('[data-verdict]', { timeout: 60000 });
       check((await page.getAttribute('[data-verdict]', 'data-verdict')) === 'verified', 'tamper: the log did not verify before tampering');
+      // The log grows; verified again, the page proves it only grew since
+      // the head it verified (a consistency proof between the two heads).
+      await admin('POST', '/v1/tenants/acme/principals/P-1001/consents', { purpose: 'analytics', granted: true });
+      await page.click('button:has-text("Verify the log")');
+      await page.waitForSelector('[data-verdict]:has-text("only grew since")', { timeout: 60000 });
       const changed = execFileSync('sqlite3', [join(dir, 'control.db'),
         ".timeout 10000",
         "UPDATE kv SET v = CAST('forged entry' AS BLOB) WHERE k = CAST('audit/t/acme/e/0000000000000003' AS BLOB); SELECT changes();"]).toString().trim();

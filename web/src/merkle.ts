@@ -94,7 +94,8 @@ export async function verifyConsistency(
   if (first === second) return proof.length === 0 && equal(firstRoot, secondRoot);
   if (first === 0 || first > second || proof.length === 0) return false;
   let path = [...proof];
-  if ((first & (first - 1)) === 0) path = [firstRoot, ...path];
+  // (Not first & (first - 1): bitwise operators truncate to 32 bits.)
+  if (2 ** Math.round(Math.log2(first)) === first) path = [firstRoot, ...path];
   let fn = first - 1;
   let sn = second - 1;
   while (fn % 2 === 1) {
