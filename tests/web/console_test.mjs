@@ -25,12 +25,11 @@ import { chromium } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { api, startPiivault } from './piivault_server.mjs';
 
 const [piivault, outDir] = process.argv.slice(2);
 if (!piivault || !outDir) {
@@ -97,49 +96,6 @@ async function checkAgainstContract(role, response) {
   }
   schemaChecks.validated++;
   check(validate(body), `${role}: ${method.toUpperCase()} ${match.template} ${status} does not match the document: ${ajv.errorsText(validate.errors)}`);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startServer(dir) {
-  execFileSync(piivault, ['init', '--dir', dir], { stdio: 'ignore' });
-  const port = await freePort();
-  const server = spawn(piivault, ['serve', '--config', join(dir, 'piivault.toml'), '--listen', `127.0.0.1:${port}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  server.stderr.on('data', (d) => (log += d));
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; ++i) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) return { server, base, log: () => log };
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  server.kill('SIGKILL');
-  throw new Error(`piivault serve did not come up: ${log}`);
-}
-
-// One API call for seeding; throws unless it succeeds.
-async function api(base, key, method, path, body, purpose) {
-  const headers = { Authorization: `Bearer ${key}` };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (purpose) headers['X-Purpose'] = purpose;
-  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
 }
 
 async function seed(base, operatorKey) {
@@ -311,13 +267,12 @@ async function walk(browser, base, role, key, during = {}) {
 const textOf = (page, selector) => page.$eval(selector, (e) => e.textContent);
 
 async function main() {
-  const dir = mkdtempSync(join(tmpdir(), 'piivault-console-'));
   let server;
   let browser;
   try {
-    server = await startServer(dir);
-    const { base } = server;
-    const keys = await seed(base, readFileSync(join(dir, 'admin.key'), 'utf8').trim());
+    server = await startPiivault(piivault);
+    const { base, dir } = server;
+    const keys = await seed(base, server.operatorKey);
     const admin = (m, p, b, purpose) => api(base, keys['tenant-admin'], m, p, b, purpose);
 
     const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -514,8 +469,7 @@ async function main() {
     check(schemaChecks.validated >= 50, `only ${schemaChecks.validated} API answers were checked against the document`);
   } finally {
     if (browser) await browser.close();
-    if (server) server.server.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    if (server) server.stop();
   }
 }
 

@@ -8,13 +8,10 @@
 //
 //   node merkle_test.mjs PIIVAULT_BINARY
 // Prints PASS or FAIL with the reasons; exits non-zero on failure.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { api, startPiivault } from './piivault_server.mjs';
 
 const [piivault] = process.argv.slice(2);
 if (!piivault) {
@@ -33,41 +30,12 @@ const check = (ok, what) => {
   return ok;
 };
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function main() {
-  const dir = mkdtempSync(join(tmpdir(), 'piivault-merkle-'));
   let server;
   try {
-    execFileSync(piivault, ['init', '--dir', dir], { stdio: 'ignore' });
-    const port = await freePort();
-    server = spawn(piivault, ['serve', '--config', join(dir, 'piivault.toml'), '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
-    const base = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 300; ++i) {
-      try {
-        if ((await fetch(`${base}/healthz`)).ok) break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    const call = async (key, method, path, body, purpose) => {
-      const headers = { Authorization: `Bearer ${key}` };
-      if (body) headers['Content-Type'] = 'application/json';
-      if (purpose) headers['X-Purpose'] = purpose;
-      const res = await fetch(base + path, { method, headers, body: body && JSON.stringify(body) });
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-      return res.json();
-    };
-    const operator = readFileSync(join(dir, 'admin.key'), 'utf8').trim();
+    server = await startPiivault(piivault);
+    const call = (key, method, path, body, purpose) => api(server.base, key, method, path, body, purpose);
+    const operator = server.operatorKey;
     await call(operator, 'POST', '/v1/tenants', { id: 'acme', regions: ['eu'], default_region: 'eu' });
     const admin = (await call(operator, 'POST', '/v1/tenants/acme/identities', { name: 'a', role: 'tenant-admin' })).api_key;
     const log = '/v1/tenants/acme/audit';
@@ -117,8 +85,7 @@ async function main() {
     }
     return proofs;
   } finally {
-    if (server) server.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    if (server) server.stop();
   }
 }
 
