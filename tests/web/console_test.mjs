@@ -287,14 +287,25 @@ async function main() {
         check(text.includes('1 record, 1 principal'), 'locations: us with 1 record not shown');
       },
       records: async (page) => {
-        await page.selectOption('#search-field', 'email');
-        await page.fill('#search-value', people[0].email);
-        await page.selectOption('#search-purpose', 'service_delivery');
-        await page.click('form[aria-label="Search records"] button[type=submit]');
-        await settle(page);
+        const search = async () => {
+          await page.selectOption('#search-field', 'email');
+          await page.fill('#search-value', people[0].email);
+          await page.selectOption('#search-purpose', 'service_delivery');
+          await page.click('form[aria-label="Search records"] button[type=submit]');
+          await settle(page);
+        };
+        await search();
         const text = await textOf(page, 'main');
         check(text.includes(people[0].name) && text.includes('P-1001'), 'records: the search did not show the matching record');
         check(!text.includes(people[1].name), 'records: the search showed a record that does not match');
+        // From the result to the principal's view, the id kept out of the address.
+        await page.click('button[aria-label="Open principal P-1001"]');
+        await page.waitForFunction(() => location.hash === '#/principal');
+        await settle(page);
+        check((await textOf(page, 'main')).includes('Consent ledger'), 'records: Open did not show the principal');
+        check((await page.inputValue('#principal-purpose')) === 'service_delivery', 'records: Open lost the purpose');
+        await open(page, 'records');
+        await search(); // for the screenshots
       },
       principal: async (page) => {
         await page.fill('#principal-id', 'P-1001');

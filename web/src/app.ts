@@ -12,7 +12,7 @@ export interface Me {
   tenant?: string;
 }
 
-// What a view is given; `go` switches views, `hold` keeps a value for the
+// What a view is given; `go` switches views, `held` keeps a value for the
 // next view in memory (never in the URL or storage).
 export interface Ctx {
   me: Me;

@@ -81,13 +81,19 @@ async function locations(ctx: Ctx) {
   ];
 }
 
-function recordsTable(caption: string, records: readonly { id: string; principal?: string; region?: string; fields?: Schemas['Fields'] }[]) {
+type Shown = { id: string; principal?: string; region?: string; fields?: Schemas['Fields'] };
+
+// `openPrincipal`: a button on each row to that principal's view.
+function recordsTable(caption: string, records: readonly Shown[], openPrincipal?: (principal: string) => void) {
   const names = [...new Set(records.flatMap((r) => Object.keys(r.fields ?? {})))].sort();
+  const principal = (r: Shown) =>
+    !r.principal ? '—' : !openPrincipal ? r.principal
+      : [r.principal, ' ', button('Open', () => openPrincipal(r.principal!), { 'aria-label': `Open principal ${r.principal}` })];
   return table(caption, [
     { label: 'Record', value: (r) => h('code', {}, r.id) },
-    ...(records.some((r) => r.principal) ? [{ label: 'Principal', value: (r: (typeof records)[number]) => r.principal ?? '—' }] : []),
-    ...(records.some((r) => r.region) ? [{ label: 'Region', value: (r: (typeof records)[number]) => r.region ?? '—' }] : []),
-    ...names.map((n) => ({ label: n, value: (r: (typeof records)[number]) => (r.fields?.[n] === undefined ? '—' : String(r.fields[n])) })),
+    ...(records.some((r) => r.principal) ? [{ label: 'Principal', value: principal }] : []),
+    ...(records.some((r) => r.region) ? [{ label: 'Region', value: (r: Shown) => r.region ?? '—' }] : []),
+    ...names.map((n) => ({ label: n, value: (r: Shown) => (r.fields?.[n] === undefined ? '—' : String(r.fields[n])) })),
   ], records);
 }
 
@@ -127,7 +133,11 @@ async function records(ctx: Ctx) {
         purpose: purpose.value,
       });
       return [
-        recordsTable(`Records matching in ${collection.value}`, found.records),
+        recordsTable(`Records matching in ${collection.value}`, found.records, (p) => {
+          // In memory to the principal's view: never in the address.
+          ctx.held.set('principal', { principal: p, purpose: purpose.value });
+          ctx.go('principal');
+        }),
         found.records.length ? h('p', { class: 'note' }, 'Values are shown as your policy returns them: masked values stay masked.') : null,
       ];
     });
@@ -192,11 +202,13 @@ async function principal(ctx: Ctx) {
     e.preventDefault();
     void open(id.value.trim());
   });
-  const held = ctx.held.get('principal');
-  if (typeof held === 'string') {
+  // Opened from a search: the principal and the purpose it was found under.
+  const held = ctx.held.get('principal') as { principal: string; purpose: string } | undefined;
+  if (held) {
     ctx.held.delete('principal');
-    id.value = held;
-    void open(held);
+    id.value = held.principal;
+    purpose.value = held.purpose;
+    void open(held.principal);
   }
   return [h('p', {}, 'Principal ids are the tenant’s own opaque ids; the console never puts them in the page address.'), form, out];
 }
