@@ -83,3 +83,19 @@ export function time(iso: string | null | undefined): Child {
 export function list(items: readonly string[] | undefined): string {
   return items && items.length ? items.join(', ') : '—';
 }
+
+// A labelled form control.
+export function field(label: string, control: HTMLElement): HTMLElement {
+  return h('div', { class: 'field' }, h('label', { for: control.id }, label), control);
+}
+
+// Saves a Blob as a file (the API key never leaves the tab: the Blob was
+// fetched with it, the file is written locally).
+export function saveFile(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}

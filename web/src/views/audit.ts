@@ -4,7 +4,7 @@
 import { call } from '../api';
 import { attempt } from '../app';
 import { verifyEntry, verifyLog, type LogRef } from '../audit_verify';
-import { badge, button, h, list, replace, table, time, type Child } from '../dom';
+import { badge, button, field, h, list, replace, table, time, type Child } from '../dom';
 
 type Filters = { principal?: string; action?: string; purpose?: string; outcome?: 'ok' | 'denied' | 'error' };
 
@@ -58,7 +58,6 @@ export async function auditView(log: LogRef): Promise<Child[]> {
     h('option', { value: '' }, 'any'), ['ok', 'denied', 'error'].map((o) => h('option', { value: o }, o)));
   const rows = h('div', { 'aria-live': 'polite' });
   const more = h('div');
-  const label = (text: string, el: HTMLElement) => h('div', { class: 'field' }, h('label', { for: el.id }, text), el);
 
   // Pages go one after another into `rows`; `more` holds the button for
   // the next one.
@@ -91,8 +90,8 @@ export async function auditView(log: LogRef): Promise<Child[]> {
   };
 
   const form = h('form', { class: 'inline', 'aria-label': 'Filter audit events' },
-    log.kind === 'tenant' ? label('Principal id', principal) : null,
-    label('Action', action), label('Purpose', purpose), label('Outcome', outcome),
+    log.kind === 'tenant' ? field('Principal id', principal) : null,
+    field('Action', action), field('Purpose', purpose), field('Outcome', outcome),
     h('button', { type: 'submit' }, 'Filter'));
   const apply = () => {
     const f: Filters = {

@@ -3,9 +3,8 @@
 // external audits, and every log's signed head with its verification.
 import { call, fetchBlob, type Schemas } from '../api';
 import { attempt, type View } from '../app';
-import { badge, button, facts, h, replace, table, time } from '../dom';
+import { badge, button, facts, h, replace, saveFile, table, time } from '../dom';
 import { auditView, verifyPanel } from './audit';
-import { saveFile } from './tenant';
 
 type Control = Schemas['Soa']['controls'][number];
 const statusTone: Record<Control['status'], 'ok' | 'warn' | 'bad' | 'info'> = {

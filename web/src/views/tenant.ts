@@ -3,24 +3,13 @@
 // principal's data and consents, access, lockbox, notices and certificates.
 import { call, fetchBlob, type Schemas } from '../api';
 import { attempt, type Ctx, type View } from '../app';
-import { badge, button, facts, h, list, replace, table, time } from '../dom';
+import { badge, button, facts, field, h, list, replace, saveFile, table, time } from '../dom';
 import { auditView } from './audit';
 
 const tenantOf = (ctx: Ctx): string => {
   if (!ctx.me.tenant) throw new Error('this identity belongs to no tenant');
   return ctx.me.tenant;
 };
-
-// Saves a Blob as a file (the key never leaves the tab: the Blob was fetched
-// with it, the file is written locally).
-export function saveFile(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = h('a', { href: url, download: name, hidden: true });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
 
 async function purposeSelect(t: string, id: string): Promise<HTMLSelectElement> {
   const { purposes } = await call('get', '/v1/tenants/{t}/purposes', { path: { t } });
@@ -32,9 +21,6 @@ async function purposeSelect(t: string, id: string): Promise<HTMLSelectElement> 
 }
 
 const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
-
-const field = (label: string, control: HTMLElement): HTMLElement =>
-  h('div', { class: 'field' }, h('label', { for: control.id }, label), control);
 
 async function locations(ctx: Ctx) {
   const t = tenantOf(ctx);
