@@ -86,7 +86,7 @@ Result<Reply> CreateTenant(Call& call) {
 
 // Disposed tenants too: their certificates and audit logs stay readable.
 Result<Reply> ListTenants(Call& call) {
-  PV_ASSIGN_OR_RETURN(auto tenants, vault::ListTenants(call.vault.control));
+  PV_ASSIGN_OR_RETURN(auto tenants, call.vault.tenants.List());
   json::array a;
   for (auto& t : tenants) a.push_back(TenantJson(t));
   return Reply{200, json::object{{"tenants", std::move(a)}}};

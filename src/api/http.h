@@ -2,6 +2,8 @@
 // and only server.cc and client.cc include Beast.
 #pragma once
 
+#include <algorithm>
+#include <cctype>
 #include <functional>
 #include <optional>
 #include <string>
@@ -54,6 +56,19 @@ struct HttpResponse {
   // pool (never on an I/O thread: it may read storage) one piece at a time,
   // so the whole body is never held.
   NextChunk next_chunk;
+
+  // The first header named `name`, compared case-insensitively (field names
+  // are, RFC 9110 §5.1; a client's response has them as the peer sent
+  // them), or empty.
+  std::string_view Header(std::string_view name) const {
+    for (auto& [k, v] : headers)
+      if (std::equal(k.begin(), k.end(), name.begin(), name.end(),
+                     [](unsigned char a, unsigned char b) {
+                       return std::tolower(a) == std::tolower(b);
+                     }))
+        return v;
+    return {};
+  }
 };
 
 // Takes a request's response; may be called on any thread.

@@ -49,6 +49,8 @@ class TenantService {
                         std::string name, std::vector<std::string> regions,
                         std::string default_region);
   Result<Tenant> Get(const RequestContext& context, std::string_view id);
+  // ListTenants() of this deployment.
+  Result<std::vector<Tenant>> List() { return ListTenants(*control_); }
   // Removing a region from the list is refused (kFailedPrecondition) while
   // any of the tenant's principals lives there.
   Result<Tenant> Update(const RequestContext& context, std::string_view id,

@@ -13,16 +13,11 @@ class AppRateLimitTest : public AppTest {
                  .denied_per_minute = 1,
                  .denied_burst = 2}) {}
 
-  static std::string Header(const HttpResponse& r, std::string_view name) {
-    for (auto& [k, v] : r.headers)
-      if (k == name) return v;
-    return "";
-  }
   static void ExpectRateLimited(const HttpResponse& r) {
     EXPECT_EQ(r.status, 429) << r.body;
     EXPECT_NE(r.body.find(R"("code":"rate_limited")"), std::string::npos)
         << r.body;
-    EXPECT_EQ(Header(r, "Retry-After"), "60");
+    EXPECT_EQ(r.Header("Retry-After"), "60");
   }
   static constexpr const char* kMissing =
       "/v1/tenants/acme/collections/"

@@ -17,17 +17,12 @@ class ConsoleTest : public testing::AppTest {
     req.path = std::move(path);
     return app.Handle(req);
   }
-  static std::string_view Header(const HttpResponse& r, std::string_view name) {
-    for (auto& [k, v] : r.headers)
-      if (k == name) return v;
-    return {};
-  }
   // The policy the issue asks for: this origin only, no inline script or
   // style, no framing.
   static void ExpectSecurityHeaders(const HttpResponse& r,
                                     const std::string& what) {
     SCOPED_TRACE(what);
-    std::string csp(Header(r, "Content-Security-Policy"));
+    std::string csp(r.Header("Content-Security-Policy"));
     EXPECT_NE(csp.find("default-src 'none'"), std::string::npos) << csp;
     EXPECT_NE(csp.find("script-src 'self';"), std::string::npos) << csp;
     EXPECT_NE(csp.find("style-src 'self';"), std::string::npos) << csp;
@@ -35,8 +30,8 @@ class ConsoleTest : public testing::AppTest {
     EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
     EXPECT_EQ(csp.find("unsafe"), std::string::npos) << csp;
     EXPECT_EQ(csp.find("http"), std::string::npos) << csp;  // no other origin
-    EXPECT_EQ(Header(r, "X-Content-Type-Options"), "nosniff");
-    EXPECT_EQ(Header(r, "Referrer-Policy"), "no-referrer");
+    EXPECT_EQ(r.Header("X-Content-Type-Options"), "nosniff");
+    EXPECT_EQ(r.Header("Referrer-Policy"), "no-referrer");
   }
 };
 
@@ -73,7 +68,7 @@ TEST_F(ConsoleTest, ThePageHasNoInlineScriptOrStyle) {
 TEST_F(ConsoleTest, RedirectsToItsDirectoryAndRefusesOtherNames) {
   HttpResponse redirect = Get("/console");
   EXPECT_EQ(redirect.status, 301);
-  EXPECT_EQ(Header(redirect, "Location"), "/console/");
+  EXPECT_EQ(redirect.Header("Location"), "/console/");
   ExpectSecurityHeaders(redirect, "redirect");
 
   for (const char* path : {"/console/nope.js", "/console/../v1/whoami",

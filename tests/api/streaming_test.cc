@@ -84,15 +84,6 @@ class StreamingTest : public ::testing::Test {
     };
   }
 
-  std::string Header(const HttpResponse& r, std::string_view name) {
-    for (auto& [k, v] : r.headers)
-      if (k.size() == name.size() &&
-          std::equal(k.begin(), k.end(), name.begin(),
-                     [](char a, char b) { return std::tolower(a) == b; }))
-        return v;
-    return "";
-  }
-
   ClientOptions options_;
   std::thread server_;
   std::mutex mu_;
@@ -120,8 +111,8 @@ TEST_F(StreamingTest, TwentyMebibytesArriveIntactAndChunked) {
       });
   ASSERT_TRUE(res.has_value()) << res.error().ToString();
   EXPECT_EQ(res->status, 200);
-  EXPECT_EQ(Header(*res, "transfer-encoding"), "chunked");
-  EXPECT_EQ(Header(*res, "content-length"), "");
+  EXPECT_EQ(res->Header("transfer-encoding"), "chunked");
+  EXPECT_EQ(res->Header("content-length"), "");
   EXPECT_EQ(res->content_type, "application/x-ndjson");
   EXPECT_TRUE(res->body.empty());
   EXPECT_EQ(received, kBody);
