@@ -51,6 +51,29 @@ export async function rootOf(leaves: readonly Hash[]): Promise<Hash> {
   return root;
 }
 
+// The two node indices RFC 9162's verifiers walk up the tree together: fn
+// on the path of the leaf (or the first tree's edge), sn on the last node.
+class Walk {
+  constructor(
+    public fn: number,
+    public sn: number,
+  ) {}
+  // Whether the next proof hash is the left sibling.
+  leftSibling(): boolean {
+    return this.fn % 2 === 1 || this.fn === this.sn;
+  }
+  // One level up.
+  up(): void {
+    this.fn = Math.floor(this.fn / 2);
+    this.sn = Math.floor(this.sn / 2);
+  }
+  // Up past the levels where fn is a left child with no sibling in the
+  // proof ("until LSB(fn) is set or fn is 0").
+  upPastLeftEdges(): void {
+    while (this.fn % 2 === 0 && this.fn !== 0) this.up();
+  }
+}
+
 // RFC 9162 §2.1.3.2.
 export async function verifyInclusion(
   leaf: Hash,
@@ -60,26 +83,19 @@ export async function verifyInclusion(
   root: Hash,
 ): Promise<boolean> {
   if (index >= size) return false;
-  let fn = index;
-  let sn = size - 1;
+  const w = new Walk(index, size - 1);
   let r = leaf;
   for (const p of path) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
+    if (w.sn === 0) return false;
+    if (w.leftSibling()) {
       r = await nodeHash(p, r);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn = Math.floor(fn / 2);
-          sn = Math.floor(sn / 2);
-        }
-      }
+      w.upPastLeftEdges();
     } else {
       r = await nodeHash(r, p);
     }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
+    w.up();
   }
-  return sn === 0 && equal(r, root);
+  return w.sn === 0 && equal(r, root);
 }
 
 // RFC 9162 §2.1.4.2 for 0 < first < second; as the server's, first ==
@@ -96,30 +112,20 @@ export async function verifyConsistency(
   let path = [...proof];
   // (Not first & (first - 1): bitwise operators truncate to 32 bits.)
   if (2 ** Math.round(Math.log2(first)) === first) path = [firstRoot, ...path];
-  let fn = first - 1;
-  let sn = second - 1;
-  while (fn % 2 === 1) {
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
+  const w = new Walk(first - 1, second - 1);
+  while (w.fn % 2 === 1) w.up();
   let fr = path[0]!;
   let sr = path[0]!;
   for (const c of path.slice(1)) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
+    if (w.sn === 0) return false;
+    if (w.leftSibling()) {
       fr = await nodeHash(c, fr);
       sr = await nodeHash(c, sr);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn = Math.floor(fn / 2);
-          sn = Math.floor(sn / 2);
-        }
-      }
+      w.upPastLeftEdges();
     } else {
       sr = await nodeHash(sr, c);
     }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
+    w.up();
   }
-  return equal(fr, firstRoot) && equal(sr, secondRoot) && sn === 0;
+  return equal(fr, firstRoot) && equal(sr, secondRoot) && w.sn === 0;
 }

@@ -36,7 +36,7 @@ export function verdictView(v: Awaited<ReturnType<typeof verifyLog>>): HTMLEleme
     v.firstBad !== undefined ? ` First bad entry: #${v.firstBad} — ${v.problem}.` : ` ${v.problem}.`);
 }
 
-export async function verifyPanel(log: LogRef, label: string): Promise<HTMLElement> {
+export function verifyPanel(log: LogRef, label: string): HTMLElement {
   const out = h('div', { class: 'verify-out', 'aria-live': 'polite' });
   const progress = h('p', { class: 'busy' });
   return h('section', { class: 'card verify' },
@@ -110,5 +110,5 @@ export async function auditView(log: LogRef): Promise<Child[]> {
     apply();
   });
   apply();
-  return [await verifyPanel(log, `Verify this log (${size} entries)`), h('h2', {}, 'Events'), form, rows, more];
+  return [verifyPanel(log, `Verify this log (${size} entries)`), h('h2', {}, 'Events'), form, rows, more];
 }
