@@ -346,7 +346,9 @@ TEST_F(ExportTest, TheCliDownloadsIntoANewFileCheckedAgainstTheManifest) {
   bool damaged = false;
   for (auto& [key, value] : server_.StoreRows("control"))
     if (key.starts_with("export/acme/" + id + "/chunk/")) {
-      server_.StorePut("control", key, value.substr(0, value.size() - 1) + "!");
+      std::string damaged_value = value;
+      damaged_value.back() ^= 1;  // a flip always changes the byte
+      server_.StorePut("control", key, damaged_value);
       damaged = true;
     }
   ASSERT_TRUE(damaged);
