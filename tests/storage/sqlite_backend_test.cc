@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -509,6 +510,115 @@ TEST_F(SqliteBackendTest, ManyConcurrentReaders) {
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// Checkpoints (storage/sqlite/wal_checkpointer.h) -------------------------
+
+std::uintmax_t FileSize(const std::string& path) {
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : size;
+}
+
+// Writes `n` values of 8000 bytes (two overflow pages and a leaf each).
+void WriteValues(Backend& db, std::string_view prefix, int n) {
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(PutOne(db, std::string(prefix) + std::to_string(i),
+                       std::string(8000, static_cast<char>('a' + i % 26)))
+                    .ok());
+  }
+}
+
+void ExpectValues(Backend& db, std::string_view prefix, int n) {
+  for (int i = 0; i < n; ++i) {
+    auto got = db.Get(std::string(prefix) + std::to_string(i));
+    ASSERT_TRUE(got.has_value() && got->has_value()) << i;
+    EXPECT_EQ(**got, std::string(8000, static_cast<char>('a' + i % 26)));
+  }
+}
+
+// Waits up to ten seconds for `done`.
+template <typename F>
+bool Eventually(F done) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+// A commit that fills the log past the wake-up mark only wakes the
+// checkpoint thread: with the thread held, nothing reaches the database file
+// however many commits follow (below the limit); let go, it copies the log.
+TEST_F(SqliteBackendTest, CommitsLeaveCheckpointsToTheirOwnThread) {
+  SqliteBackend::Options options;
+  options.checkpoint_wake_frames = 50;
+  options.checkpoint_limit_frames = 100000;
+  auto opened = SqliteBackend::Open(DbPath(), options);
+  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+  SqliteBackend& db = **opened;
+  ASSERT_TRUE(PutOne(db, "first", "x").ok());
+  ASSERT_TRUE(db.Compact().ok());  // the schema into the file, an empty log
+  db.PauseCheckpointsForTesting(true);
+  const std::uintmax_t file_before = FileSize(DbPath());
+
+  // ~1200 frames: past SQLite's own automatic checkpoint (1000) too.
+  WriteValues(db, "v/", 400);
+  EXPECT_GT(FileSize(DbPath() + "-wal"), 50u * 4096);
+  EXPECT_EQ(FileSize(DbPath()), file_before) << "a commit checkpointed";
+  EXPECT_EQ(db.background_checkpoints(), 0u);
+
+  db.PauseCheckpointsForTesting(false);
+  EXPECT_TRUE(Eventually([&] { return db.background_checkpoints() > 0; }));
+  EXPECT_GE(FileSize(DbPath()), file_before + 400u * 8000);
+  ExpectValues(db, "v/", 400);
+}
+
+// Should the thread fall behind, a commit that takes the log past the limit
+// checkpoints itself, so the log stays bounded.
+TEST_F(SqliteBackendTest, ACommitPastTheLimitCheckpointsItself) {
+  SqliteBackend::Options options;
+  options.checkpoint_wake_frames = 50;
+  options.checkpoint_limit_frames = 150;
+  auto opened = SqliteBackend::Open(DbPath(), options);
+  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+  SqliteBackend& db = **opened;
+  ASSERT_TRUE(PutOne(db, "first", "x").ok());
+  ASSERT_TRUE(db.Compact().ok());
+  db.PauseCheckpointsForTesting(true);
+  const std::uintmax_t file_before = FileSize(DbPath());
+
+  WriteValues(db, "v/", 200);
+  EXPECT_EQ(db.background_checkpoints(), 0u);
+  EXPECT_GT(FileSize(DbPath()), file_before + 100u * 8000)
+      << "no commit checkpointed past the limit";
+  ExpectValues(db, "v/", 200);
+  db.PauseCheckpointsForTesting(false);
+}
+
+// A compaction (erasure, disposal) never fails for meeting the checkpoint
+// thread's own checkpoint: it waits for it.
+TEST_F(SqliteBackendTest, CompactWaitsForTheCheckpointThread) {
+  SqliteBackend::Options options;
+  options.checkpoint_wake_frames = 2;  // a checkpoint after nearly every write
+  auto opened = SqliteBackend::Open(DbPath(), options);
+  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+  SqliteBackend& db = **opened;
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i)
+      ASSERT_TRUE(PutOne(db, "k" + std::to_string(i % 50),
+                         std::string(8000, static_cast<char>('a' + i % 26)))
+                      .ok());
+  });
+  int failed = 0;
+  for (int i = 0; i < 100; ++i) failed += !db.Compact().ok();
+  stop = true;
+  writer.join();
+  EXPECT_EQ(failed, 0);
+  EXPECT_GT(db.background_checkpoints(), 0u);
 }
 
 }  // namespace

@@ -373,24 +373,35 @@ Result<std::unique_ptr<SqliteBackend>> SqliteBackend::Open(
   PV_RETURN_IF_ERROR(CreateFileIfMissing(dir, fs_path));
   PV_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer,
                       OpenConnection(fs_path, options, /*writer=*/true));
+  PV_ASSIGN_OR_RETURN(std::unique_ptr<Connection> checkpoint_conn,
+                      OpenConnection(fs_path, options, /*writer=*/false));
   PV_ASSIGN_OR_RETURN(std::unique_ptr<ChangeStamps> stamps,
                       ChangeStamps::Open(fs_path + "-stamps"));
-  return std::unique_ptr<SqliteBackend>(new SqliteBackend(
-      std::move(fs_path), options, std::move(writer), std::move(stamps)));
+  return std::unique_ptr<SqliteBackend>(
+      new SqliteBackend(std::move(fs_path), options, std::move(writer),
+                        std::move(checkpoint_conn), std::move(stamps)));
 }
 
 SqliteBackend::SqliteBackend(std::string path, Options options,
                              std::unique_ptr<Connection> writer,
+                             std::unique_ptr<Connection> checkpoint_conn,
                              std::unique_ptr<ChangeStamps> stamps)
     : path_(std::move(path)),
       options_(options),
       max_blob_bytes_(static_cast<std::size_t>(
           sqlite3_limit(writer->db, SQLITE_LIMIT_LENGTH, -1))),
       stamps_(std::move(stamps)),
-      writer_conn_(std::move(writer)) {}
+      writer_conn_(std::move(writer)),
+      checkpoint_conn_(std::move(checkpoint_conn)),
+      checkpointer_(std::make_unique<WalCheckpointer>(
+          writer_conn_->db, checkpoint_conn_->db,
+          options_.checkpoint_wake_frames, options_.checkpoint_limit_frames)) {}
 
 SqliteBackend::~SqliteBackend() {
-  // Readers first, so the write connection closes last and checkpoints.
+  // The checkpoint thread first; then the other connections, so the write
+  // connection closes last and checkpoints.
+  checkpointer_.reset();
+  checkpoint_conn_.reset();
   idle_readers_.clear();
   writer_conn_.reset();
 }
@@ -754,6 +765,7 @@ Status SqliteBackend::DeleteCounters(std::string_view prefix) {
 
 Status SqliteBackend::Compact() {
   std::lock_guard conn_lock(writer_conn_mu_);
+  auto no_background_checkpoint = checkpointer_->HoldOff();
   // One row: busy (1 when readers kept the checkpoint from finishing), the
   // log's frames, and the frames checkpointed.
   PV_ASSIGN_OR_RETURN(std::string busy, writer_conn_->QueryText(

@@ -1,13 +1,14 @@
 // A Backend on one SQLite 3 database file.
 //
-// Layout: kv(k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID, so keys
-// sort by memcmp (unsigned byte) order, and counters(k BLOB PRIMARY KEY,
-// n INTEGER NOT NULL) for WriteBatch::Add.
+// Layout: kv(k BLOB PRIMARY KEY, v BLOB NOT NULL), a rowid table whose key
+// index sorts by memcmp (unsigned byte) order, and counters(k BLOB PRIMARY
+// KEY, n INTEGER NOT NULL) WITHOUT ROWID for WriteBatch::Add.
 //
 // Durability: WAL journal with synchronous=FULL, so a Write() that returned OK
 // has been fsync'ed. secure_delete=ON overwrites freed content in the
 // database file (older page images can survive in the -wal file until it is
-// checkpointed and overwritten).
+// checkpointed and overwritten). Checkpoints run on a thread of their own
+// (storage/sqlite/wal_checkpointer.h), not inside a commit.
 //
 // Concurrency: reads run on a pool of query_only connections (one per
 // concurrent caller, reused, statements prepared once per connection), so
@@ -37,6 +38,7 @@
 
 #include "storage/backend.h"
 #include "storage/sqlite/change_stamps.h"
+#include "storage/sqlite/wal_checkpointer.h"
 
 namespace piivault::storage {
 
@@ -54,6 +56,11 @@ class SqliteBackend final : public Backend {
     // Upper bounds on one commit group (the leader's batch always goes in).
     std::size_t max_group_batches = 1024;
     std::size_t max_group_bytes = std::size_t{8} << 20;
+    // A commit that leaves this many frames (pages) in the write-ahead log
+    // wakes the checkpoint thread; from `checkpoint_limit_frames` on, the
+    // commit checkpoints itself (the thread has fallen behind).
+    int checkpoint_wake_frames = 1000;
+    int checkpoint_limit_frames = 8000;
   };
 
   // Opens (creating if needed, with mode 0600) the database at `path`.
@@ -94,6 +101,15 @@ class SqliteBackend final : public Backend {
     return committed_batches_.load(std::memory_order_relaxed);
   }
 
+  // Checkpoints the checkpoint thread has completed.
+  std::uint64_t background_checkpoints() const {
+    return checkpointer_->checkpoints();
+  }
+  // For tests: stops (or lets go on) the checkpoint thread.
+  void PauseCheckpointsForTesting(bool paused) {
+    checkpointer_->PauseForTesting(paused);
+  }
+
   // For tests: the value of `PRAGMA <name>` (name: lowercase letters and
   // '_') as seen by a read connection, or by the write connection.
   Result<std::string> PragmaForTesting(std::string_view name,
@@ -107,6 +123,7 @@ class SqliteBackend final : public Backend {
 
   SqliteBackend(std::string path, Options options,
                 std::unique_ptr<Connection> writer,
+                std::unique_ptr<Connection> checkpoint_conn,
                 std::unique_ptr<ChangeStamps> stamps);
   // Write and ReplaceAll, between their stamps.
   Status CommitInGroup(const WriteBatch& batch);
@@ -132,6 +149,9 @@ class SqliteBackend final : public Backend {
   std::unique_ptr<Connection> writer_conn_;  // GUARDED_BY(writer_conn_mu_)
   std::mutex write_mu_;
   std::deque<Writer*> write_queue_;  // GUARDED_BY(write_mu_)
+
+  std::unique_ptr<Connection> checkpoint_conn_;    // the thread's own
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // hooked on the writer
 
   std::atomic<std::uint64_t> committed_transactions_{0};
   std::atomic<std::uint64_t> committed_batches_{0};
