@@ -549,53 +549,55 @@ bool Eventually(F done) {
   return true;
 }
 
+// A store with an empty log and its checkpoint thread held, the given
+// wake-up mark and limit (in frames).
+std::unique_ptr<SqliteBackend> OpenHeld(const std::string& path, int wake,
+                                        int limit) {
+  SqliteBackend::Options options;
+  options.checkpoint_wake_frames = wake;
+  options.checkpoint_limit_frames = limit;
+  auto opened = SqliteBackend::Open(path, options);
+  EXPECT_TRUE(opened.has_value()) << opened.error().ToString();
+  if (!opened) return nullptr;
+  std::unique_ptr<SqliteBackend> db = *std::move(opened);
+  EXPECT_TRUE(PutOne(*db, "first", "x").ok());
+  EXPECT_TRUE(db->Compact().ok());  // the schema into the file
+  db->PauseCheckpointsForTesting(true);
+  return db;
+}
+
 // A commit that fills the log past the wake-up mark only wakes the
 // checkpoint thread: with the thread held, nothing reaches the database file
 // however many commits follow (below the limit); let go, it copies the log.
 TEST_F(SqliteBackendTest, CommitsLeaveCheckpointsToTheirOwnThread) {
-  SqliteBackend::Options options;
-  options.checkpoint_wake_frames = 50;
-  options.checkpoint_limit_frames = 100000;
-  auto opened = SqliteBackend::Open(DbPath(), options);
-  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
-  SqliteBackend& db = **opened;
-  ASSERT_TRUE(PutOne(db, "first", "x").ok());
-  ASSERT_TRUE(db.Compact().ok());  // the schema into the file, an empty log
-  db.PauseCheckpointsForTesting(true);
+  auto db = OpenHeld(DbPath(), 50, 100000);
+  ASSERT_NE(db, nullptr);
   const std::uintmax_t file_before = FileSize(DbPath());
 
   // ~1200 frames: past SQLite's own automatic checkpoint (1000) too.
-  WriteValues(db, "v/", 400);
+  WriteValues(*db, "v/", 400);
   EXPECT_GT(FileSize(DbPath() + "-wal"), 50u * 4096);
   EXPECT_EQ(FileSize(DbPath()), file_before) << "a commit checkpointed";
-  EXPECT_EQ(db.background_checkpoints(), 0u);
+  EXPECT_EQ(db->background_checkpoints(), 0u);
 
-  db.PauseCheckpointsForTesting(false);
-  EXPECT_TRUE(Eventually([&] { return db.background_checkpoints() > 0; }));
+  db->PauseCheckpointsForTesting(false);
+  EXPECT_TRUE(Eventually([&] { return db->background_checkpoints() > 0; }));
   EXPECT_GE(FileSize(DbPath()), file_before + 400u * 8000);
-  ExpectValues(db, "v/", 400);
+  ExpectValues(*db, "v/", 400);
 }
 
 // Should the thread fall behind, a commit that takes the log past the limit
 // checkpoints itself, so the log stays bounded.
 TEST_F(SqliteBackendTest, ACommitPastTheLimitCheckpointsItself) {
-  SqliteBackend::Options options;
-  options.checkpoint_wake_frames = 50;
-  options.checkpoint_limit_frames = 150;
-  auto opened = SqliteBackend::Open(DbPath(), options);
-  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
-  SqliteBackend& db = **opened;
-  ASSERT_TRUE(PutOne(db, "first", "x").ok());
-  ASSERT_TRUE(db.Compact().ok());
-  db.PauseCheckpointsForTesting(true);
+  auto db = OpenHeld(DbPath(), 50, 150);
+  ASSERT_NE(db, nullptr);
   const std::uintmax_t file_before = FileSize(DbPath());
 
-  WriteValues(db, "v/", 200);
-  EXPECT_EQ(db.background_checkpoints(), 0u);
+  WriteValues(*db, "v/", 200);
+  EXPECT_EQ(db->background_checkpoints(), 0u);
   EXPECT_GT(FileSize(DbPath()), file_before + 100u * 8000)
       << "no commit checkpointed past the limit";
-  ExpectValues(db, "v/", 200);
-  db.PauseCheckpointsForTesting(false);
+  ExpectValues(*db, "v/", 200);
 }
 
 // A compaction (erasure, disposal) never fails for meeting the checkpoint
