@@ -20,9 +20,15 @@ ControlEpoch ControlStore::ReadEpoch() {
     std::shared_lock lock(epoch_mu_);
     if (last_epoch_ && last_epoch_->first == *stamp) return last_epoch_->second;
   }
-  auto read = backend_->Get(kEpochKey);
-  if (!read) return {};
-  ControlEpoch epoch{read->value_or(""), true};
+  // Shared with the requests that arrive while the previous read is under
+  // way (a networked store answers them all with one statement); never a
+  // read begun before this request, which could miss a change it must see.
+  ControlEpoch epoch = epoch_reads_.Get([&]() -> ControlEpoch {
+    auto read = backend_->Get(kEpochKey);
+    if (!read) return {};
+    return {read->value_or(""), true};
+  });
+  if (!epoch.valid) return epoch;
   if (stamp) {
     std::unique_lock lock(epoch_mu_);
     last_epoch_.emplace(*stamp, epoch);

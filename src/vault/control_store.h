@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/coalesced_read.h"
 #include "crypto/keyring.h"
 #include "storage/backend.h"
 #include "vault/request_context.h"
@@ -29,7 +30,9 @@ class ControlStore {
 
   // The epoch a request's reads may be cached at, as of now (invalid if it
   // cannot be read: then nothing is cached). Read from the store, unless the
-  // backend's change stamp shows it unwritten since the last read.
+  // backend's change stamp shows it unwritten since the last read; the read
+  // may be shared with concurrent callers, but always began after the call
+  // (base/coalesced_read.h).
   ControlEpoch ReadEpoch();
 
   // The document at `key`. Identities, tenants, purposes and collections
@@ -88,6 +91,7 @@ class ControlStore {
 
   storage::Backend* backend_;
   crypto::Keyring* keyring_;
+  CoalescedRead<ControlEpoch> epoch_reads_;
   std::shared_mutex epoch_mu_;
   // The last epoch read, with the change stamp taken before reading it.
   std::optional<std::pair<std::uint64_t, ControlEpoch>> last_epoch_;
