@@ -8,21 +8,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/eventually.h"
+
 namespace piivault {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Polls `done` for up to ten seconds.
-template <typename F>
-bool Eventually(F done) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using piivault::testing::Eventually;
 
 TEST(CoalescedReadTest, ALoneCallerReadsForItself) {
   CoalescedRead<int> shared;

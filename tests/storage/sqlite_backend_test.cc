@@ -23,11 +23,13 @@
 #include <vector>
 
 #include "backend_conformance.h"
+#include "support/eventually.h"
 #include "support/temp_dir.h"
 
 namespace piivault::storage::testing {
 namespace {
 
+using piivault::testing::Eventually;
 using piivault::testing::ScopedTempDir;
 
 std::unique_ptr<SqliteBackend> OpenOrDie(const std::string& path) {
@@ -535,18 +537,6 @@ void ExpectValues(Backend& db, std::string_view prefix, int n) {
     ASSERT_TRUE(got.has_value() && got->has_value()) << i;
     EXPECT_EQ(**got, std::string(8000, static_cast<char>('a' + i % 26)));
   }
-}
-
-// Waits up to ten seconds for `done`.
-template <typename F>
-bool Eventually(F done) {
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
 }
 
 // A store with an empty log and its checkpoint thread held, the given
