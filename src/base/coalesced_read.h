@@ -30,13 +30,11 @@ class CoalescedRead {
     const std::uint64_t needed = started_ + 1;  // a read not begun yet
     for (;;) {
       if (finished_ >= needed) return value_;
-      if (!in_flight_) {
-        in_flight_ = true;
+      if (finished_ == started_) {  // none under way: this caller reads
         const std::uint64_t mine = ++started_;
         lock.unlock();
         T value = std::forward<F>(read)();
         lock.lock();
-        in_flight_ = false;
         finished_ = mine;
         value_ = value;
         done_.notify_all();
@@ -61,11 +59,12 @@ class CoalescedRead {
  private:
   mutable std::mutex mu_;
   std::condition_variable done_;
-  bool in_flight_ = false;      // GUARDED_BY(mu_)
-  int waiting_ = 0;             // GUARDED_BY(mu_)
-  std::uint64_t started_ = 0;   // GUARDED_BY(mu_): reads begun
-  std::uint64_t finished_ = 0;  // GUARDED_BY(mu_): the last read finished
-  T value_{};                   // GUARDED_BY(mu_): its result
+  int waiting_ = 0;  // GUARDED_BY(mu_)
+  // Reads begun, and the last one finished (one at a time: a read is under
+  // way while the two differ).
+  std::uint64_t started_ = 0;   // GUARDED_BY(mu_)
+  std::uint64_t finished_ = 0;  // GUARDED_BY(mu_)
+  T value_{};                   // GUARDED_BY(mu_): the last finished read's
 };
 
 }  // namespace piivault
