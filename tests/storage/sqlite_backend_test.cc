@@ -539,17 +539,23 @@ void ExpectValues(Backend& db, std::string_view prefix, int n) {
   }
 }
 
-// A store with an empty log and its checkpoint thread held, the given
-// wake-up mark and limit (in frames).
-std::unique_ptr<SqliteBackend> OpenHeld(const std::string& path, int wake,
-                                        int limit) {
+// A store whose checkpoint thread wakes at `wake` frames, and whose commits
+// checkpoint themselves from `limit` on.
+std::unique_ptr<SqliteBackend> OpenCheckpointing(const std::string& path,
+                                                 int wake, int limit) {
   SqliteBackend::Options options;
   options.checkpoint_wake_frames = wake;
   options.checkpoint_limit_frames = limit;
   auto opened = SqliteBackend::Open(path, options);
   EXPECT_TRUE(opened.has_value()) << opened.error().ToString();
-  if (!opened) return nullptr;
-  std::unique_ptr<SqliteBackend> db = *std::move(opened);
+  return opened ? *std::move(opened) : nullptr;
+}
+
+// The same, with an empty log and the checkpoint thread held.
+std::unique_ptr<SqliteBackend> OpenHeld(const std::string& path, int wake,
+                                        int limit) {
+  std::unique_ptr<SqliteBackend> db = OpenCheckpointing(path, wake, limit);
+  if (db == nullptr) return nullptr;
   EXPECT_TRUE(PutOne(*db, "first", "x").ok());
   EXPECT_TRUE(db->Compact().ok());  // the schema into the file
   db->PauseCheckpointsForTesting(true);
@@ -593,11 +599,10 @@ TEST_F(SqliteBackendTest, ACommitPastTheLimitCheckpointsItself) {
 // A compaction (erasure, disposal) never fails for meeting the checkpoint
 // thread's own checkpoint: it waits for it.
 TEST_F(SqliteBackendTest, CompactWaitsForTheCheckpointThread) {
-  SqliteBackend::Options options;
-  options.checkpoint_wake_frames = 2;  // a checkpoint after nearly every write
-  auto opened = SqliteBackend::Open(DbPath(), options);
-  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
-  SqliteBackend& db = **opened;
+  // A checkpoint after nearly every write.
+  auto opened = OpenCheckpointing(DbPath(), 2, 8000);
+  ASSERT_NE(opened, nullptr);
+  SqliteBackend& db = *opened;
   std::atomic<bool> stop{false};
   std::thread writer([&] {
     for (int i = 0; !stop; ++i)

@@ -8,7 +8,8 @@
 // has been fsync'ed. secure_delete=ON overwrites freed content in the
 // database file (older page images can survive in the -wal file until it is
 // checkpointed and overwritten). Checkpoints run on a thread of their own
-// (storage/sqlite/wal_checkpointer.h), not inside a commit.
+// (storage/sqlite/wal_checkpointer.h), not inside a commit unless that
+// thread has fallen behind.
 //
 // Concurrency: reads run on a pool of query_only connections (one per
 // concurrent caller, reused, statements prepared once per connection), so
